@@ -1,0 +1,63 @@
+// Command berth runs Amazon ECS, ECR and Fargate on your own machines.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	root := &cobra.Command{
+		Use:   "berth",
+		Short: "Amazon ECS, ECR and Fargate on your own machines",
+		Long: `Berth runs the Amazon ECS control plane, its node agent and real Docker
+containers on hardware you own. The aws CLI, the AWS SDKs and docker work
+against it unchanged with --endpoint-url.
+
+Start everything on this machine:    berth up
+Then, in another shell:              source ~/.berth/berth.env
+                                     aws ecs list-clusters --endpoint-url "$AWS_ENDPOINT_URL"`,
+		SilenceUsage: true,
+	}
+	root.AddCommand(upCmd(), serverCmd(), agentCmd(), versionCmd())
+	if err := root.Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print Berth's version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "berth %s\n", version)
+		},
+	}
+}
+
+// defaultDataDir is $BERTH_DATA_DIR, else ~/.berth.
+func defaultDataDir() string {
+	if d := os.Getenv("BERTH_DATA_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".berth"
+	}
+	return filepath.Join(home, ".berth")
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

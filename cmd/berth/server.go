@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/server"
+)
+
+// serverFlags are shared by `berth server` and `berth up`.
+type serverFlags struct {
+	dataDir, listen, region, account, etcd, advertise, logLevel string
+	heartbeat                                                   time.Duration
+}
+
+func (f *serverFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory for state (embedded etcd, credentials)")
+	cmd.Flags().StringVar(&f.listen, "listen", "127.0.0.1:4600", "address of the API listener (all AWS APIs, the registry, agents)")
+	cmd.Flags().StringVar(&f.region, "region", "us-east-1", "AWS region this server serves")
+	cmd.Flags().StringVar(&f.account, "account-id", "123456789012", "12-digit account id, used on first start")
+	cmd.Flags().StringVar(&f.etcd, "etcd-endpoints", "", "comma-separated external etcd endpoints; empty runs an embedded etcd in --data-dir")
+	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
+	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (f *serverFlags) config() server.Config {
+	var eps []string
+	if f.etcd != "" {
+		eps = strings.Split(f.etcd, ",")
+	}
+	return server.Config{
+		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
+	}
+}
+
+func serverCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: every AWS API on one listener, state in etcd",
+		Long: `berth server runs the control plane only: the ECS API, the agent
+communication service (ACS) and the schedulers, with all state in etcd.
+Agents join it with 'berth agent --endpoint <url>'.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.Start(ctx, f.config())
+			if err != nil {
+				return err
+			}
+			printAccess(cmd.OutOrStdout(), srv, "")
+			select {
+			case <-ctx.Done():
+			case err := <-srv.Done():
+				srv.Close()
+				return err
+			}
+			return srv.Close()
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+

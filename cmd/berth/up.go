@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/agent"
+	"github.com/berth-dev/berth/internal/server"
+)
+
+func upCmd() *cobra.Command {
+	var (
+		f            serverFlags
+		instances    int
+		instanceType string
+		cluster      string
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run everything on this machine: control plane plus N local EC2-style instances",
+		Long: `berth up starts the control plane (all AWS APIs, embedded etcd) and
+--instances local "EC2" instances, each its own 'berth agent' process that
+registers in --cluster over HTTP and runs tasks with Docker. Instances are
+spread over the region's availability zones (us-east-1a, -b, -c, ...).
+
+At every start it prints the endpoint, region, account id and credentials,
+and writes them to the data dir as an AWS shared-credentials file (profile
+'berth') and an env file you can source:
+
+  source ~/.berth/berth.env
+  aws ecs describe-clusters --endpoint-url "$AWS_ENDPOINT_URL"
+
+Stopping berth up (Ctrl-C) stops the agents; containers keep running and
+are adopted again at the next start.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, ok := agent.InstanceTypes[instanceType]; !ok {
+				return fmt.Errorf("unknown --instance-type %q; known: %s", instanceType, agent.InstanceTypeNames())
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.Start(ctx, f.config())
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			if err := srv.ECS.EnsureCluster(ctx, cluster); err != nil {
+				return err
+			}
+			if err := writeAccessFiles(f.dataDir, srv); err != nil {
+				return err
+			}
+			printAccess(cmd.OutOrStdout(), srv, f.dataDir)
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < instances; i++ {
+				az := f.region + string(rune('a'+i%3))
+				args := []string{"agent", "--endpoint", srv.Endpoint, "--cluster", cluster, "--region", f.region,
+					"--data-dir", filepath.Join(f.dataDir, "instances", strconv.Itoa(i)),
+					"--instance-type", instanceType, "--availability-zone", az, "--log-level", f.logLevel}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					superviseAgent(ctx, self, args, srv, cmd.ErrOrStderr())
+				}()
+			}
+			select {
+			case <-ctx.Done():
+			case err = <-srv.Done():
+			}
+			stop()
+			wg.Wait()
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&instances, "instances", 2, "number of local instances (berth agent processes) to start")
+	cmd.Flags().StringVar(&instanceType, "instance-type", "t3.medium", "instance type whose vCPUs and memory each instance registers")
+	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the local instances join")
+	return cmd
+}
+
+// superviseAgent runs one agent process and restarts it if it dies, as an
+// init system would. The agent dies with berth up (Pdeathsig), so a killed
+// berth up never leaves orphaned agents behind.
+func superviseAgent(ctx context.Context, self string, args []string, srv *server.Server, stderr io.Writer) {
+	for ctx.Err() == nil {
+		c := exec.Command(self, args...)
+		c.Env = append(os.Environ(),
+			"AWS_ACCESS_KEY_ID="+srv.Account.RootAccessKeyID,
+			"AWS_SECRET_ACCESS_KEY="+srv.Account.RootSecretAccessKey)
+		c.Stdout, c.Stderr = stderr, stderr
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := c.Start(); err != nil {
+			fmt.Fprintf(stderr, "berth up: start agent: %v\n", err)
+			return
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case <-ctx.Done():
+			c.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				c.Process.Kill()
+				<-done
+			}
+			return
+		case err := <-done:
+			fmt.Fprintf(stderr, "berth up: agent exited (%v); restarting in 1s\n", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// writeAccessFiles writes the credentials as an AWS shared-credentials file
+// (profile berth), an AWS config file and an env file.
+func writeAccessFiles(dir string, srv *server.Server) error {
+	creds := fmt.Sprintf("[berth]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+		srv.Account.RootAccessKeyID, srv.Account.RootSecretAccessKey)
+	config := fmt.Sprintf("[profile berth]\nregion = %s\nendpoint_url = %s\n", srv.Region, srv.Endpoint)
+	env := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nAWS_REGION=%s\nAWS_DEFAULT_REGION=%s\nAWS_ENDPOINT_URL=%s\nBERTH_ACCOUNT_ID=%s\n",
+		srv.Account.RootAccessKeyID, srv.Account.RootSecretAccessKey, srv.Region, srv.Region, srv.Endpoint, srv.Account.ID)
+	for name, content := range map[string]string{"credentials": creds, "config": config, "berth.env": env} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func printAccess(w io.Writer, srv *server.Server, dataDir string) {
+	fmt.Fprintf(w, "Berth is up.\n  endpoint:   %s\n  region:     %s\n  account id: %s\n  access key: %s\n  secret key: %s\n",
+		srv.Endpoint, srv.Region, srv.Account.ID, srv.Account.RootAccessKeyID, srv.Account.RootSecretAccessKey)
+	if dataDir != "" {
+		fmt.Fprintf(w, "  credentials: %s (profile berth)\n  env file:    %s\n\nTry:  source %s && aws ecs list-clusters --endpoint-url \"$AWS_ENDPOINT_URL\"\n",
+			filepath.Join(dataDir, "credentials"), filepath.Join(dataDir, "berth.env"), filepath.Join(dataDir, "berth.env"))
+	}
+}

@@ -1,0 +1,180 @@
+// Package acs is the message model of the ECS Agent Communication Service
+// (ACS) websocket, shared by the server and the agent.
+package acs
+
+// Messages of the ECS Agent Communication Service (ACS) websocket, shaped as
+// in the model the open-source ECS agent ships
+// (ecs-agent/acs/model/api/api-2.json). Every frame is
+// {"type":"<MessageName>","message":{...}}.
+
+// Frame is one websocket frame.
+type Frame struct {
+	Type    string `json:"type"`
+	Message any    `json:"message"`
+}
+
+// PayloadMessage carries tasks with their desired status to an agent.
+type PayloadMessage struct {
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	ClusterArn           string `json:"clusterArn"`
+	Tasks                []Task `json:"tasks"`
+	GeneratedAt          int64  `json:"generatedAt"`
+	MessageId            string `json:"messageId"`
+	SeqNum               int    `json:"seqNum"`
+}
+
+// Task is a task as the agent receives it.
+type Task struct {
+	Arn                     string      `json:"arn"`
+	TaskClusterArn          string      `json:"taskClusterArn,omitempty"`
+	Containers              []Container `json:"containers"`
+	DesiredStatus           string      `json:"desiredStatus"`
+	Family                  string      `json:"family"`
+	Version                 string      `json:"version"`
+	TaskDefinitionAccountId string      `json:"taskDefinitionAccountId,omitempty"`
+	Volumes                 []Volume    `json:"volumes"`
+	Cpu                     float64     `json:"cpu,omitempty"`
+	Memory                  int         `json:"memory,omitempty"`
+	PidMode                 string      `json:"pidMode,omitempty"`
+	IpcMode                 string      `json:"ipcMode,omitempty"`
+	LaunchType              string      `json:"launchType,omitempty"`
+	NetworkMode             string      `json:"networkMode,omitempty"`
+	ServiceName             string      `json:"serviceName,omitempty"`
+	Group                   string      `json:"group,omitempty"`
+}
+
+// Container is a container as the agent receives it. Docker settings
+// without a field of their own travel in DockerConfig as Docker API JSON.
+type Container struct {
+	Name            string                `json:"name"`
+	Image           string                `json:"image"`
+	Command         []string              `json:"command,omitempty"`
+	EntryPoint      []string              `json:"entryPoint,omitempty"`
+	Cpu             int                   `json:"cpu"`
+	Memory          int                   `json:"memory"`
+	Environment     map[string]string     `json:"environment"`
+	Essential       bool                  `json:"essential"`
+	Links           []string              `json:"links,omitempty"`
+	PortMappings    []PortMapping         `json:"portMappings"`
+	MountPoints     []MountPoint          `json:"mountPoints"`
+	VolumesFrom     []VolumeFrom          `json:"volumesFrom"`
+	DockerConfig    DockerConfig          `json:"dockerConfig"`
+	DependsOn       []ContainerDependency `json:"dependsOn,omitempty"`
+	StartTimeout    int                   `json:"startTimeout,omitempty"`
+	StopTimeout     int                   `json:"stopTimeout,omitempty"`
+	HealthCheckType string                `json:"healthCheckType,omitempty"`
+	Overrides       string                `json:"overrides"`
+	ContainerArn    string                `json:"containerArn,omitempty"`
+}
+
+// PortMapping is a port mapping in a payload.
+type PortMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	HostPort      int    `json:"hostPort"`
+	Protocol      string `json:"protocol"`
+}
+
+// DockerConfig holds Docker API JSON (a container Config and HostConfig).
+type DockerConfig struct {
+	Config     string `json:"config,omitempty"`
+	HostConfig string `json:"hostConfig,omitempty"`
+	Version    string `json:"version,omitempty"`
+}
+
+// Volume is a task volume in a payload.
+type Volume struct {
+	Name                      string                     `json:"name"`
+	Type                      string                     `json:"type"`
+	Host                      *HostVolumeProperties      `json:"host,omitempty"`
+	DockerVolumeConfiguration *DockerVolumeConfiguration `json:"dockerVolumeConfiguration,omitempty"`
+}
+
+// HeartbeatMessage tells the agent the connection is healthy.
+type HeartbeatMessage struct {
+	Healthy   bool   `json:"healthy"`
+	MessageId string `json:"messageId"`
+}
+
+// AckRequest is the agent's acknowledgement of a payload.
+type AckRequest struct {
+	Cluster           string `json:"cluster"`
+	ContainerInstance string `json:"containerInstance"`
+	MessageId         string `json:"messageId"`
+}
+
+// CloseMessage asks the agent to reconnect.
+type CloseMessage struct {
+	Message string `json:"message"`
+}
+
+// ErrorMessage reports a server-side problem to the agent.
+type ErrorMessage struct {
+	Message string `json:"message"`
+}
+
+// MountPoint mounts a task volume into a container.
+type MountPoint struct {
+	SourceVolume  string `json:"sourceVolume,omitempty"`
+	ContainerPath string `json:"containerPath,omitempty"`
+	ReadOnly      *bool  `json:"readOnly,omitempty"`
+}
+
+// VolumeFrom mounts the volumes of another container of the task.
+type VolumeFrom struct {
+	SourceContainer string `json:"sourceContainer,omitempty"`
+	ReadOnly        *bool  `json:"readOnly,omitempty"`
+}
+
+// ContainerDependency orders container start-up.
+type ContainerDependency struct {
+	ContainerName string `json:"containerName"`
+	Condition     string `json:"condition"`
+}
+
+// HostVolumeProperties is a bind-mount source on the host.
+type HostVolumeProperties struct {
+	SourcePath string `json:"sourcePath,omitempty"`
+}
+
+// DockerVolumeConfiguration is a Docker-managed volume.
+type DockerVolumeConfiguration struct {
+	Scope         string            `json:"scope,omitempty"`
+	Autoprovision *bool             `json:"autoprovision,omitempty"`
+	Driver        string            `json:"driver,omitempty"`
+	DriverOpts    map[string]string `json:"driverOpts,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+}
+
+// HeartbeatAckRequest answers a HeartbeatMessage.
+type HeartbeatAckRequest struct {
+	MessageId string `json:"messageId"`
+}
+
+// TaskIdentifier names a task in a TaskManifestMessage.
+type TaskIdentifier struct {
+	TaskArn        string `json:"taskArn"`
+	TaskClusterArn string `json:"taskClusterArn,omitempty"`
+	DesiredStatus  string `json:"desiredStatus"`
+}
+
+// TaskManifestMessage lists every task the instance should know about; the
+// agent stops tasks it runs that are not listed.
+type TaskManifestMessage struct {
+	ContainerInstanceArn string           `json:"containerInstanceArn"`
+	ClusterArn           string           `json:"clusterArn"`
+	Tasks                []TaskIdentifier `json:"tasks"`
+	GeneratedAt          int64            `json:"generatedAt"`
+	MessageId            string           `json:"messageId"`
+	Timeline             int64            `json:"timeline"`
+}
+
+// Frame type names.
+const (
+	TypePayload      = "PayloadMessage"
+	TypeHeartbeat    = "HeartbeatMessage"
+	TypeTaskManifest = "TaskManifestMessage"
+	TypeClose        = "CloseMessage"
+	TypeError        = "ErrorMessage"
+	TypeAck          = "AckRequest"
+	TypeHeartbeatAck = "HeartbeatAckRequest"
+)

@@ -1,0 +1,219 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/berth-dev/berth/internal/agent/dockerrt"
+)
+
+// Version is the agent version reported at registration.
+var Version = "1.0.0-berth"
+
+// Labels the agent puts on every container besides the standard ECS ones;
+// they let a restarted agent adopt its containers without local state.
+const (
+	labelTaskArn        = "com.amazonaws.ecs.task-arn"
+	labelCluster        = "com.amazonaws.ecs.cluster"
+	labelContainerName  = "com.amazonaws.ecs.container-name"
+	labelFamily         = "com.amazonaws.ecs.task-definition-family"
+	labelVersion        = "com.amazonaws.ecs.task-definition-version"
+	labelInstance       = "berth.container-instance-arn"
+	labelEssential      = "berth.essential"
+	labelStopTimeout    = "berth.stop-timeout"
+	defaultPollInterval = 15 * time.Second
+)
+
+// Agent is a running node agent.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	rt    *dockerrt.Runtime
+	ecs   *ecs.Client
+	creds aws.CredentialsProvider
+
+	instanceArn string
+	ec2ID       string
+
+	mu    sync.Mutex
+	tasks map[string]*task
+	kick  chan struct{} // wakes the reporter
+}
+
+// persisted is what the agent keeps in its data dir.
+type persisted struct {
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	Ec2InstanceID        string `json:"ec2InstanceId"`
+	Cluster              string `json:"cluster"`
+}
+
+// New prepares an agent; Run starts it.
+func New(cfg Config, log *slog.Logger) *Agent {
+	creds := credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
+	client := ecs.New(ecs.Options{
+		Region: cfg.Region, Credentials: creds, BaseEndpoint: aws.String(cfg.Endpoint),
+		RetryMaxAttempts: 3,
+	})
+	return &Agent{cfg: cfg, log: log, ecs: client, creds: creds, tasks: map[string]*task{}, kick: make(chan struct{}, 1)}
+}
+
+// Run registers the instance and serves until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	rt, err := dockerrt.New(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	a.rt = rt
+	info, err := rt.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.register(ctx, info); err != nil {
+		return err
+	}
+	a.log = a.log.With("containerInstance", a.instanceArn)
+	if err := a.adopt(ctx); err != nil {
+		return fmt.Errorf("adopt running containers: %w", err)
+	}
+	go a.watchDocker(ctx)
+	go a.reportLoop(ctx)
+	return a.acsLoop(ctx)
+}
+
+func (a *Agent) statePath() string { return filepath.Join(a.cfg.DataDir, "agent-state.json") }
+
+func (a *Agent) loadState() persisted {
+	var p persisted
+	if b, err := os.ReadFile(a.statePath()); err == nil {
+		json.Unmarshal(b, &p)
+	}
+	return p
+}
+
+func (a *Agent) saveState(p persisted) error {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(p)
+	tmp := a.statePath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, a.statePath())
+}
+
+// register calls RegisterContainerInstance, re-using the saved ARN so a
+// restarted agent keeps its identity, and retries while the server is away.
+func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
+	st := a.loadState()
+	if st.Cluster != "" && st.Cluster != a.cfg.Cluster {
+		st = persisted{} // joined another cluster before: start afresh
+	}
+	if st.Ec2InstanceID == "" {
+		st.Ec2InstanceID = "i-" + randomHex(17)
+	}
+	cpu, mem := info.NCPU*1024, int(info.MemTotal>>20)
+	instanceType := a.cfg.InstanceType
+	if it, ok := InstanceTypes[instanceType]; ok {
+		cpu, mem = it.VCPU*1024, it.MemoryMiB
+	}
+	mem -= a.cfg.ReservedMemory
+	doc, _ := json.Marshal(map[string]string{
+		"instanceId": st.Ec2InstanceID, "instanceType": instanceType, "availabilityZone": a.cfg.AvailabilityZone,
+		"region": a.cfg.Region, "imageId": "ami-berth0000000000",
+	})
+	ports := []string{"22", "2375", "2376", "51678", "51679"}
+	for _, p := range a.cfg.ReservedPorts {
+		ports = append(ports, strconv.Itoa(p))
+	}
+	in := &ecs.RegisterContainerInstanceInput{
+		Cluster:                  aws.String(a.cfg.Cluster),
+		InstanceIdentityDocument: aws.String(string(doc)),
+		TotalResources: []ecstypes.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: int32(cpu)},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: int32(mem)},
+			{Name: aws.String("PORTS"), Type: aws.String("STRINGSET"), StringSetValue: ports},
+			{Name: aws.String("PORTS_UDP"), Type: aws.String("STRINGSET"), StringSetValue: []string{}},
+		},
+		VersionInfo: &ecstypes.VersionInfo{AgentVersion: aws.String(Version), AgentHash: aws.String("berth"), DockerVersion: aws.String("DockerVersion: " + info.ServerVersion)},
+		Attributes:  a.attributes(info),
+	}
+	if st.ContainerInstanceArn != "" {
+		in.ContainerInstanceArn = aws.String(st.ContainerInstanceArn)
+	}
+	backoff := time.Second
+	for {
+		out, err := a.ecs.RegisterContainerInstance(ctx, in)
+		if err == nil {
+			a.instanceArn = aws.ToString(out.ContainerInstance.ContainerInstanceArn)
+			a.ec2ID = aws.ToString(out.ContainerInstance.Ec2InstanceId)
+			a.log.Info("registered container instance", "cluster", a.cfg.Cluster, "containerInstance", a.instanceArn,
+				"ec2InstanceId", a.ec2ID, "cpu", cpu, "memory", mem)
+			return a.saveState(persisted{ContainerInstanceArn: a.instanceArn, Ec2InstanceID: st.Ec2InstanceID, Cluster: a.cfg.Cluster})
+		}
+		var cle *ecstypes.ClientException
+		var ipe *ecstypes.InvalidParameterException
+		if (errors.As(err, &cle) || errors.As(err, &ipe)) && in.ContainerInstanceArn != nil {
+			// The old registration is gone (deregistered): register anew.
+			a.log.Warn("previous registration rejected; registering as a new instance", "err", err)
+			in.ContainerInstanceArn = nil
+			continue
+		}
+		var cnf *ecstypes.ClusterNotFoundException
+		if errors.As(err, &cnf) {
+			return fmt.Errorf("cluster %q does not exist: create it with 'aws ecs create-cluster --cluster-name %s'", a.cfg.Cluster, a.cfg.Cluster)
+		}
+		a.log.Warn("register container instance failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
+	arch := info.Architecture
+	if arch == "amd64" {
+		arch = "x86_64"
+	}
+	attrs := map[string]string{
+		"ecs.os-type": "linux", "ecs.os-family": "LINUX", "ecs.cpu-architecture": arch,
+		"ecs.availability-zone": a.cfg.AvailabilityZone, "ecs.instance-type": a.cfg.InstanceType,
+		"ecs.capability.container-health-check": "", "ecs.capability.container-ordering": "",
+		"com.amazonaws.ecs.capability.logging-driver.json-file": "", "com.amazonaws.ecs.capability.logging-driver.none": "",
+		"ecs.capability.docker-plugin.local": "",
+	}
+	for _, v := range []string{"1.17", "1.18", "1.19", "1.20", "1.21", "1.22", "1.23", "1.24", "1.25", "1.30", "1.32", "1.35", "1.39", "1.41"} {
+		attrs["com.amazonaws.ecs.capability.docker-remote-api."+v] = ""
+	}
+	for k, v := range a.cfg.Attributes {
+		attrs[k] = v
+	}
+	var out []ecstypes.Attribute
+	for k, v := range attrs {
+		at := ecstypes.Attribute{Name: aws.String(k)}
+		if v != "" {
+			at.Value = aws.String(v)
+		} else if k == "ecs.availability-zone" || k == "ecs.instance-type" {
+			continue
+		}
+		out = append(out, at)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+// Package agent is Berth's node agent: it registers a container instance,
+// receives task assignments over the ACS websocket and runs them with Docker.
+package agent
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// InstanceType is the CPU and memory an EC2 instance type registers.
+type InstanceType struct {
+	VCPU      int
+	MemoryMiB int
+}
+
+// InstanceTypes are the instance types a local instance can pretend to be.
+var InstanceTypes = map[string]InstanceType{
+	"t3.micro": {2, 1024}, "t3.small": {2, 2048}, "t3.medium": {2, 4096}, "t3.large": {2, 8192},
+	"t3.xlarge": {4, 16384}, "t3.2xlarge": {8, 32768},
+	"m5.large": {2, 8192}, "m5.xlarge": {4, 16384}, "m5.2xlarge": {8, 32768}, "m5.4xlarge": {16, 65536},
+	"c5.large": {2, 4096}, "c5.xlarge": {4, 8192}, "c5.2xlarge": {8, 16384},
+	"r5.large": {2, 16384}, "r5.xlarge": {4, 32768},
+}
+
+// InstanceTypeNames lists the known instance types.
+func InstanceTypeNames() string {
+	names := make([]string, 0, len(InstanceTypes))
+	for n := range InstanceTypes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Config is the agent's configuration.
+type Config struct {
+	// Endpoint is the Berth server URL (ECS_BACKEND_HOST).
+	Endpoint string
+	// Cluster to join (ECS_CLUSTER), default "default".
+	Cluster string
+	// Region signs requests (AWS_DEFAULT_REGION).
+	Region string
+	// AccessKeyID, SecretAccessKey and SessionToken are the credentials
+	// the agent acts with.
+	AccessKeyID, SecretAccessKey, SessionToken string
+	// DataDir keeps the registration across restarts (ECS_DATADIR).
+	DataDir string
+	// InstanceType, when set, fixes the registered CPU and memory; otherwise
+	// the host's are used.
+	InstanceType string
+	// AvailabilityZone is reported as ecs.availability-zone.
+	AvailabilityZone string
+	// Attributes are custom attributes (ECS_INSTANCE_ATTRIBUTES).
+	Attributes map[string]string
+	// ReservedMemory MiB is held back from tasks (ECS_RESERVED_MEMORY).
+	ReservedMemory int
+	// ReservedPorts are never given to tasks (ECS_RESERVED_PORTS).
+	ReservedPorts []int
+	// StopTimeout is the default SIGTERM→SIGKILL grace (ECS_CONTAINER_STOP_TIMEOUT).
+	StopTimeout time.Duration
+	// CleanupWait is how long stopped containers are kept (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).
+	CleanupWait time.Duration
+}
+
+// LoadConfigFile reads an ecs.config-style file of KEY=VALUE lines into the
+// environment lookup, without overriding variables already set. A missing
+// file is not an error.
+func LoadConfigFile(path string) (map[string]string, error) {
+	vals := map[string]string{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return vals, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s: line %q is not KEY=VALUE", path, line)
+		}
+		vals[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return vals, sc.Err()
+}
+
+// ApplyECSEnv fills unset fields from ECS_* settings, looked up first in the
+// environment and then in the config file values, as the ECS agent does.
+func (c *Config) ApplyECSEnv(file map[string]string) error {
+	get := func(k string) string {
+		if v, ok := os.LookupEnv(k); ok {
+			return v
+		}
+		return file[k]
+	}
+	setIfEmpty := func(dst *string, keys ...string) {
+		for _, k := range keys {
+			if *dst == "" {
+				*dst = get(k)
+			}
+		}
+	}
+	setIfEmpty(&c.Endpoint, "ECS_BACKEND_HOST", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL")
+	setIfEmpty(&c.Cluster, "ECS_CLUSTER")
+	setIfEmpty(&c.Region, "AWS_DEFAULT_REGION", "AWS_REGION")
+	setIfEmpty(&c.AccessKeyID, "AWS_ACCESS_KEY_ID")
+	setIfEmpty(&c.SecretAccessKey, "AWS_SECRET_ACCESS_KEY")
+	setIfEmpty(&c.SessionToken, "AWS_SESSION_TOKEN")
+	setIfEmpty(&c.DataDir, "ECS_DATADIR")
+	if c.Cluster == "" {
+		c.Cluster = "default"
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if v := get("ECS_INSTANCE_ATTRIBUTES"); v != "" {
+		attrs := map[string]string{}
+		if err := json.Unmarshal([]byte(v), &attrs); err != nil {
+			return fmt.Errorf("ECS_INSTANCE_ATTRIBUTES must be a JSON object of strings: %w", err)
+		}
+		if c.Attributes == nil {
+			c.Attributes = map[string]string{}
+		}
+		for k, v := range attrs {
+			if _, set := c.Attributes[k]; !set {
+				c.Attributes[k] = v
+			}
+		}
+	}
+	if v := get("ECS_RESERVED_MEMORY"); v != "" && c.ReservedMemory == 0 {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("ECS_RESERVED_MEMORY: %w", err)
+		}
+		c.ReservedMemory = n
+	}
+	if v := get("ECS_RESERVED_PORTS"); v != "" && c.ReservedPorts == nil {
+		if err := json.Unmarshal([]byte(v), &c.ReservedPorts); err != nil {
+			return fmt.Errorf("ECS_RESERVED_PORTS must be a JSON list of ports: %w", err)
+		}
+	}
+	for key, dst := range map[string]*time.Duration{"ECS_CONTAINER_STOP_TIMEOUT": &c.StopTimeout, "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": &c.CleanupWait} {
+		if v := get(key); v != "" && *dst == 0 {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			*dst = d
+		}
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 30 * time.Second
+	}
+	if c.CleanupWait == 0 {
+		c.CleanupWait = 3 * time.Hour
+	}
+	if c.Endpoint == "" {
+		return fmt.Errorf("no endpoint: pass --endpoint or set ECS_BACKEND_HOST")
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return fmt.Errorf("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	return nil
+}

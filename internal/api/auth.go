@@ -1,0 +1,55 @@
+package api
+
+import (
+	"context"
+	"net/http"
+)
+
+// Principal is the authenticated caller of an API request.
+type Principal struct {
+	// Account is the 12-digit account id the caller belongs to.
+	Account string
+	// ARN identifies the caller: the root user, an IAM user or an assumed role.
+	ARN string
+	// AccessKeyID is the key the request was signed with.
+	AccessKeyID string
+	// Root is true for the account's root credentials.
+	Root bool
+}
+
+type principalKey struct{}
+
+// WithPrincipal stores p in ctx for handlers and the authorizer.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller stored by the router.
+func PrincipalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// Authenticator verifies a request's signature and names its caller. body is
+// the already-read request body.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request, body []byte) (Principal, error)
+}
+
+// Authorizer decides whether a principal may perform action (such as
+// "ecs:RunTask") on resource (an ARN or "*"). Every API call goes through it.
+type Authorizer interface {
+	Authorize(ctx context.Context, p Principal, action, resource string) error
+}
+
+// RootOnly allows the account's root principal everything and denies the rest;
+// it stands until IAM policies are evaluated.
+type RootOnly struct{}
+
+// Authorize implements Authorizer.
+func (RootOnly) Authorize(_ context.Context, p Principal, action, resource string) error {
+	if p.Root {
+		return nil
+	}
+	return Errorf(CodeAccessDenied, "User: %s is not authorized to perform: %s on resource: %s", p.ARN, action, resource)
+}

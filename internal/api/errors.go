@@ -1,0 +1,54 @@
+// Package api implements the AWS wire protocols Berth speaks: request routing,
+// AWS JSON 1.1 encoding, AWS-shaped errors and the authorization hook.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an AWS error: a code clients switch on, a message users read and
+// the HTTP status it travels with.
+type Error struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds a client error (HTTP 400) with the given AWS code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+// Common error codes shared by the JSON services.
+const (
+	CodeClientException           = "ClientException"
+	CodeInvalidParameterException = "InvalidParameterException"
+	CodeServerException           = "ServerException"
+	CodeAccessDenied              = "AccessDeniedException"
+	CodeSerialization             = "SerializationException"
+	CodeUnknownOperation          = "UnknownOperationException"
+)
+
+// InvalidParameter is shorthand for the most common validation error.
+func InvalidParameter(format string, args ...any) *Error {
+	return Errorf(CodeInvalidParameterException, format, args...)
+}
+
+// ClientError is shorthand for ClientException.
+func ClientError(format string, args ...any) *Error {
+	return Errorf(CodeClientException, format, args...)
+}
+
+// AsError converts any error into an *Error; unknown errors become a 500
+// ServerException, the only place a 5xx is produced.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeServerException, Message: "An internal error occurred: " + err.Error(), Status: http.StatusInternalServerError}
+}

@@ -1,0 +1,372 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// DefaultCluster is the cluster used when a request names none.
+const DefaultCluster = "default"
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+// clusterRecord is a cluster as stored.
+type clusterRecord struct {
+	Name                            string                         `json:"name"`
+	Status                          string                         `json:"status"`
+	Settings                        []ClusterSetting               `json:"settings"`
+	Tags                            []Tag                          `json:"tags"`
+	CapacityProviders               []string                       `json:"capacityProviders"`
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+}
+
+type CreateClusterInput struct {
+	ClusterName                     string                         `json:"clusterName"`
+	Tags                            []Tag                          `json:"tags"`
+	Settings                        []ClusterSetting               `json:"settings"`
+	CapacityProviders               []string                       `json:"capacityProviders"`
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+}
+
+type ClusterOutput struct {
+	Cluster *Cluster `json:"cluster"`
+}
+
+// clusterName accepts a cluster name or ARN ("" means default).
+func clusterName(ref string) string {
+	if ref == "" {
+		return DefaultCluster
+	}
+	if strings.HasPrefix(ref, "arn:") {
+		if _, after, ok := strings.Cut(ref, ":cluster/"); ok {
+			return after
+		}
+		return ""
+	}
+	return ref
+}
+
+func validateSettings(settings []ClusterSetting) error {
+	for _, st := range settings {
+		if st.Name != "containerInsights" {
+			return api.InvalidParameter("Unsupported cluster setting name %q; valid names: containerInsights.", st.Name)
+		}
+		if !slices.Contains([]string{"enabled", "disabled", "enhanced"}, st.Value) {
+			return api.InvalidParameter("Invalid value %q for cluster setting containerInsights: valid values are enabled, disabled and enhanced.", st.Value)
+		}
+	}
+	return nil
+}
+
+func validateTags(tags []Tag) error {
+	if len(tags) > 50 {
+		return api.InvalidParameter("A resource can have at most 50 tags.")
+	}
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return api.InvalidParameter("Tag keys must be 1-128 characters and values at most 256 characters.")
+		}
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return api.InvalidParameter("Tag keys beginning with 'aws:' are reserved.")
+		}
+	}
+	return nil
+}
+
+// CreateCluster creates a cluster, or returns the existing active one of that name.
+func (s *Service) CreateCluster(ctx context.Context, in *CreateClusterInput) (*ClusterOutput, error) {
+	name := in.ClusterName
+	if name == "" {
+		name = DefaultCluster
+	}
+	if err := s.authorize(ctx, "CreateCluster", s.arn("cluster/"+name)); err != nil {
+		return nil, err
+	}
+	if !nameRE.MatchString(name) {
+		return nil, api.InvalidParameter("Cluster name can have up to 255 characters: letters (uppercase and lowercase), numbers, underscores, and hyphens.")
+	}
+	if err := validateSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	rec, err := s.ensureCluster(ctx, clusterRecord{
+		Name: name, Status: "ACTIVE", Settings: in.Settings, Tags: in.Tags,
+		CapacityProviders: in.CapacityProviders, DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.clusterView(ctx, rec, nil)
+	return &ClusterOutput{Cluster: c}, err
+}
+
+// ensureCluster creates rec unless an active cluster of that name exists,
+// which it returns instead; an inactive one is reactivated.
+func (s *Service) ensureCluster(ctx context.Context, rec clusterRecord) (clusterRecord, error) {
+	key := s.keys.cluster(rec.Name)
+	for {
+		it, err := store.Get[clusterRecord](ctx, s.store, key)
+		switch {
+		case err == nil && it.Value.Status == "ACTIVE":
+			return it.Value, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return rec, err
+		}
+		if rec.Settings == nil {
+			rec.Settings = []ClusterSetting{{Name: "containerInsights", Value: "disabled"}}
+		}
+		err = s.store.Commit(ctx, store.NewTxn().IfRev(key, it.Rev).Put(key, rec))
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return rec, err
+	}
+}
+
+// activeCluster loads a cluster that must exist and be ACTIVE.
+func (s *Service) activeCluster(ctx context.Context, ref string) (store.Item[clusterRecord], error) {
+	name := clusterName(ref)
+	it, err := store.Get[clusterRecord](ctx, s.store, s.keys.cluster(name))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && it.Value.Status != "ACTIVE") {
+		return it, errClusterNotFound()
+	}
+	return it, err
+}
+
+func errClusterNotFound() error {
+	return api.Errorf("ClusterNotFoundException", "Cluster not found.")
+}
+
+// clusterView renders a cluster with its live counts.
+func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []string) (*Cluster, error) {
+	c := &Cluster{
+		ClusterArn: s.arn("cluster/" + rec.Name), ClusterName: rec.Name, Status: rec.Status,
+		Statistics: []KeyValuePair{}, Tags: []Tag{}, Settings: rec.Settings,
+		CapacityProviders: orEmpty(rec.CapacityProviders), DefaultCapacityProviderStrategy: orEmpty(rec.DefaultCapacityProviderStrategy),
+	}
+	if slices.Contains(include, "TAGS") || include == nil {
+		c.Tags = orEmpty(rec.Tags)
+	}
+	if rec.Status != "ACTIVE" {
+		return c, nil
+	}
+	insts, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(rec.Name))
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range insts {
+		if st := it.Value.Instance.Status; st == "ACTIVE" || st == "DRAINING" {
+			c.RegisteredContainerInstancesCount++
+		}
+	}
+	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.tasks(rec.Name))
+	if err != nil {
+		return nil, err
+	}
+	var runningEC2, pendingEC2 int
+	for _, it := range tasks {
+		switch it.Value.Task.LastStatus {
+		case "RUNNING":
+			c.RunningTasksCount++
+			runningEC2++
+		case "PROVISIONING", "PENDING", "ACTIVATING":
+			c.PendingTasksCount++
+			pendingEC2++
+		}
+	}
+	if slices.Contains(include, "STATISTICS") {
+		c.Statistics = []KeyValuePair{
+			{Name: "runningEC2TasksCount", Value: strconv.Itoa(runningEC2)},
+			{Name: "runningFargateTasksCount", Value: "0"},
+			{Name: "pendingEC2TasksCount", Value: strconv.Itoa(pendingEC2)},
+			{Name: "pendingFargateTasksCount", Value: "0"},
+			{Name: "activeEC2ServiceCount", Value: "0"},
+			{Name: "activeFargateServiceCount", Value: "0"},
+			{Name: "drainingEC2ServiceCount", Value: "0"},
+			{Name: "drainingFargateServiceCount", Value: "0"},
+		}
+	}
+	return c, nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+type DescribeClustersInput struct {
+	Clusters []string `json:"clusters"`
+	Include  []string `json:"include"`
+}
+
+type DescribeClustersOutput struct {
+	Clusters []*Cluster `json:"clusters"`
+	Failures []Failure  `json:"failures"`
+}
+
+// DescribeClusters describes clusters by name or ARN; unknown ones are failures with reason MISSING.
+func (s *Service) DescribeClusters(ctx context.Context, in *DescribeClustersInput) (*DescribeClustersOutput, error) {
+	refs := in.Clusters
+	if len(refs) == 0 {
+		refs = []string{DefaultCluster}
+	}
+	if len(refs) > 100 {
+		return nil, api.InvalidParameter("At most 100 clusters can be described at once.")
+	}
+	for _, f := range in.Include {
+		if !slices.Contains([]string{"ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"}, f) {
+			return nil, api.InvalidParameter("Invalid include field %q.", f)
+		}
+	}
+	include := in.Include
+	if include == nil {
+		include = []string{}
+	}
+	out := &DescribeClustersOutput{Clusters: []*Cluster{}, Failures: []Failure{}}
+	for _, ref := range refs {
+		name := clusterName(ref)
+		if err := s.authorize(ctx, "DescribeClusters", s.arn("cluster/"+name)); err != nil {
+			return nil, err
+		}
+		it, err := store.Get[clusterRecord](ctx, s.store, s.keys.cluster(name))
+		if errors.Is(err, store.ErrNotFound) || name == "" {
+			out.Failures = append(out.Failures, Failure{Arn: s.arn("cluster/" + name), Reason: "MISSING"})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.clusterView(ctx, it.Value, include)
+		if err != nil {
+			return nil, err
+		}
+		out.Clusters = append(out.Clusters, c)
+	}
+	return out, nil
+}
+
+type ListInput struct {
+	NextToken  *string `json:"nextToken"`
+	MaxResults *int    `json:"maxResults"`
+}
+
+type ListClustersOutput struct {
+	ClusterArns []string `json:"clusterArns"`
+	NextToken   *string  `json:"nextToken,omitempty"`
+}
+
+// ListClusters lists active clusters.
+func (s *Service) ListClusters(ctx context.Context, in *ListInput) (*ListClustersOutput, error) {
+	if err := s.authorize(ctx, "ListClusters", "*"); err != nil {
+		return nil, err
+	}
+	items, err := store.List[clusterRecord](ctx, s.store, s.keys.clusters())
+	if err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, it := range items {
+		if it.Value.Status == "ACTIVE" {
+			arns = append(arns, s.arn("cluster/"+it.Value.Name))
+		}
+	}
+	sort.Strings(arns)
+	page, next, err := paginate(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ListClustersOutput{ClusterArns: orEmpty(page), NextToken: next}, nil
+}
+
+type ClusterRefInput struct {
+	Cluster  string           `json:"cluster"`
+	Settings []ClusterSetting `json:"settings"`
+}
+
+// DeleteCluster marks an empty cluster INACTIVE.
+func (s *Service) DeleteCluster(ctx context.Context, in *ClusterRefInput) (*ClusterOutput, error) {
+	if in.Cluster == "" {
+		return nil, api.InvalidParameter("cluster is required.")
+	}
+	it, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "DeleteCluster", s.arn("cluster/"+it.Value.Name)); err != nil {
+		return nil, err
+	}
+	view, err := s.clusterView(ctx, it.Value, nil)
+	if err != nil {
+		return nil, err
+	}
+	if view.RegisteredContainerInstancesCount > 0 {
+		return nil, api.Errorf("ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.")
+	}
+	if view.RunningTasksCount+view.PendingTasksCount > 0 {
+		return nil, api.Errorf("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
+	}
+	rec := it.Value
+	rec.Status = "INACTIVE"
+	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, rec)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, api.Errorf("UpdateInProgressException", "The cluster is being changed by another request; try again.")
+		}
+		return nil, err
+	}
+	c, err := s.clusterView(ctx, rec, nil)
+	return &ClusterOutput{Cluster: c}, err
+}
+
+// UpdateClusterSettings replaces the named settings of a cluster.
+func (s *Service) UpdateClusterSettings(ctx context.Context, in *ClusterRefInput) (*ClusterOutput, error) {
+	if in.Cluster == "" || len(in.Settings) == 0 {
+		return nil, api.InvalidParameter("cluster and settings are required.")
+	}
+	if err := validateSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	it, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "UpdateClusterSettings", s.arn("cluster/"+it.Value.Name)); err != nil {
+		return nil, err
+	}
+	rec, err := store.Update(ctx, s.store, it.Key, func(r *clusterRecord) error {
+		if r.Status != "ACTIVE" {
+			return errClusterNotFound()
+		}
+		for _, st := range in.Settings {
+			i := slices.IndexFunc(r.Settings, func(x ClusterSetting) bool { return x.Name == st.Name })
+			if i >= 0 {
+				r.Settings[i] = st
+			} else {
+				r.Settings = append(r.Settings, st)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.clusterView(ctx, rec, []string{"SETTINGS", "TAGS"})
+	return &ClusterOutput{Cluster: c}, err
+}
+
+// EnsureCluster creates the named cluster unless it is already active.
+func (s *Service) EnsureCluster(ctx context.Context, name string) error {
+	_, err := s.ensureCluster(ctx, clusterRecord{Name: name, Status: "ACTIVE"})
+	return err
+}

@@ -1,0 +1,132 @@
+// Package ecs implements the Amazon ECS API: clusters, task definitions,
+// container instances, tasks and the agent's side of the protocol.
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// Config names where the service lives.
+type Config struct {
+	Region  string
+	Account string
+	// Endpoint is the URL agents reach this server at; DiscoverPollEndpoint returns it.
+	Endpoint string
+}
+
+// Service is the ECS API backed by the store.
+type Service struct {
+	cfg   Config
+	store *store.Store
+	authz api.Authorizer
+	log   *slog.Logger
+	keys  keys
+	hub   *acsHub
+}
+
+// New returns the ECS service.
+func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
+	return &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}}
+}
+
+// TargetPrefix is the X-Amz-Target prefix of ECS.
+const TargetPrefix = "AmazonEC2ContainerServiceV20141113"
+
+// JSONService returns the operations table for the router.
+func (s *Service) JSONService() *api.JSONService {
+	js := api.NewJSONService("ecs", TargetPrefix)
+	js.Handle("CreateCluster", api.Op(s.CreateCluster))
+	js.Handle("DescribeClusters", api.Op(s.DescribeClusters))
+	js.Handle("ListClusters", api.Op(s.ListClusters))
+	js.Handle("DeleteCluster", api.Op(s.DeleteCluster))
+	js.Handle("UpdateClusterSettings", api.Op(s.UpdateClusterSettings))
+	js.Handle("RegisterTaskDefinition", api.Op(s.RegisterTaskDefinition))
+	js.Handle("DescribeTaskDefinition", api.Op(s.DescribeTaskDefinition))
+	js.Handle("ListTaskDefinitions", api.Op(s.ListTaskDefinitions))
+	js.Handle("ListTaskDefinitionFamilies", api.Op(s.ListTaskDefinitionFamilies))
+	js.Handle("DeregisterTaskDefinition", api.Op(s.DeregisterTaskDefinition))
+	js.Handle("RegisterContainerInstance", api.Op(s.RegisterContainerInstance))
+	js.Handle("DeregisterContainerInstance", api.Op(s.DeregisterContainerInstance))
+	js.Handle("DescribeContainerInstances", api.Op(s.DescribeContainerInstances))
+	js.Handle("ListContainerInstances", api.Op(s.ListContainerInstances))
+	js.Handle("UpdateContainerInstancesState", api.Op(s.UpdateContainerInstancesState))
+	js.Handle("DiscoverPollEndpoint", api.Op(s.DiscoverPollEndpoint))
+	js.Handle("RunTask", api.Op(s.RunTask))
+	js.Handle("StartTask", api.Op(s.StartTask))
+	js.Handle("StopTask", api.Op(s.StopTask))
+	js.Handle("DescribeTasks", api.Op(s.DescribeTasks))
+	js.Handle("ListTasks", api.Op(s.ListTasks))
+	js.Handle("SubmitTaskStateChange", api.Op(s.SubmitTaskStateChange))
+	js.Handle("SubmitContainerStateChange", api.Op(s.SubmitContainerStateChange))
+	js.Handle("PutAttributes", api.Op(s.PutAttributes))
+	js.Handle("ListAttributes", api.Op(s.ListAttributes))
+	js.Handle("DeleteAttributes", api.Op(s.DeleteAttributes))
+	js.Handle("TagResource", api.Op(s.TagResource))
+	js.Handle("UntagResource", api.Op(s.UntagResource))
+	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))
+	return js
+}
+
+// authorize runs the authorization hook for action on resource.
+func (s *Service) authorize(ctx context.Context, action, resource string) error {
+	return s.authz.Authorize(ctx, api.PrincipalFrom(ctx), "ecs:"+action, resource)
+}
+
+// arn builds an ECS ARN of the given resource path.
+func (s *Service) arn(resource string) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:%s", s.cfg.Region, s.cfg.Account, resource)
+}
+
+// newID returns a 32-hex-digit id as ECS uses for tasks and container instances.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// keys lays out ECS records in etcd.
+type keys struct{ prefix string }
+
+func (k keys) cluster(name string) string { return k.prefix + "cluster/" + name }
+func (k keys) clusters() string           { return k.prefix + "cluster/" }
+func (k keys) family(name string) string  { return k.prefix + "family/" + name }
+func (k keys) families() string           { return k.prefix + "family/" }
+func (k keys) taskDef(family string, rev int) string {
+	return fmt.Sprintf("%staskdef/%s/%010d", k.prefix, family, rev)
+}
+func (k keys) taskDefs(family string) string { return k.prefix + "taskdef/" + family + "/" }
+func (k keys) allTaskDefs() string           { return k.prefix + "taskdef/" }
+func (k keys) instance(cluster, id string) string {
+	return k.prefix + "instance/" + cluster + "/" + id
+}
+func (k keys) instances(cluster string) string { return k.prefix + "instance/" + cluster + "/" }
+func (k keys) task(cluster, id string) string  { return k.prefix + "task/" + cluster + "/" + id }
+func (k keys) tasks(cluster string) string     { return k.prefix + "task/" + cluster + "/" }
+
+// assignment indexes a task under the instance it runs on, so each agent
+// connection watches only its own tasks.
+func (k keys) assignment(instanceID, taskID string) string {
+	return k.prefix + "assign/" + instanceID + "/" + taskID
+}
+func (k keys) assignments(instanceID string) string { return k.prefix + "assign/" + instanceID + "/" }
+
+// connected marks an instance whose agent holds an ACS connection; the key
+// lives on the serving process's lease so it vanishes if that process dies.
+func (k keys) connected(instanceID string) string { return k.prefix + "connected/" + instanceID }
+func (k keys) token(kind, token string) string    { return k.prefix + "token/" + kind + "/" + token }
+
+// lastSegment returns what follows the last "/" of an ARN or id.
+func lastSegment(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

@@ -1,0 +1,630 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/placement"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// taskRecord is a task as stored.
+type taskRecord struct {
+	ID          string      `json:"id"`
+	Cluster     string      `json:"cluster"`
+	InstanceID  string      `json:"instanceId"`
+	Family      string      `json:"family"`
+	Revision    int         `json:"revision"`
+	Reservation reservation `json:"reservation"`
+	Task        Task        `json:"task"`
+}
+
+// assignment is the per-instance index entry an agent connection watches.
+type assignment struct {
+	TaskID        string `json:"taskId"`
+	Cluster       string `json:"cluster"`
+	DesiredStatus string `json:"desiredStatus"`
+}
+
+// statusOrder ranks task states so reported transitions only move forward.
+var statusOrder = map[string]int{
+	"PROVISIONING": 1, "PENDING": 2, "ACTIVATING": 3, "RUNNING": 4,
+	"DEACTIVATING": 5, "STOPPING": 6, "DEPROVISIONING": 7, "STOPPED": 8,
+}
+
+type RunTaskInput struct {
+	Cluster              string                `json:"cluster"`
+	TaskDefinition       string                `json:"taskDefinition"`
+	Count                *int                  `json:"count"`
+	Group                string                `json:"group"`
+	LaunchType           string                `json:"launchType"`
+	Overrides            *TaskOverride         `json:"overrides"`
+	PlacementConstraints []PlacementConstraint `json:"placementConstraints"`
+	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy"`
+	StartedBy            string                `json:"startedBy"`
+	Tags                 []Tag                 `json:"tags"`
+	ClientToken          string                `json:"clientToken"`
+	EnableECSManagedTags bool                  `json:"enableECSManagedTags"`
+	PropagateTags        string                `json:"propagateTags"`
+	// ContainerInstances is StartTask's explicit target list.
+	ContainerInstances []string `json:"containerInstances"`
+}
+
+type RunTaskOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// tokenRecord remembers the tasks a clientToken created.
+type tokenRecord struct {
+	TaskDefinition string   `json:"taskDefinition"`
+	TaskIDs        []string `json:"taskIds"`
+	Cluster        string   `json:"cluster"`
+}
+
+// RunTask places count tasks of a definition on the cluster's instances.
+func (s *Service) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
+	count := 1
+	if in.Count != nil {
+		count = *in.Count
+	}
+	if count < 1 || count > 10 {
+		return nil, api.InvalidParameter("Count must be between 1 and 10.")
+	}
+	if len(in.ContainerInstances) > 0 {
+		return nil, api.InvalidParameter("containerInstances is not a RunTask parameter; use StartTask.")
+	}
+	return s.launch(ctx, "RunTask", in, count)
+}
+
+// StartTask starts one task on each named container instance.
+func (s *Service) StartTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput, error) {
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
+		return nil, api.InvalidParameter("containerInstances must name between 1 and 10 container instances.")
+	}
+	return s.launch(ctx, "StartTask", in, len(in.ContainerInstances))
+}
+
+func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count int) (*RunTaskOutput, error) {
+	if in.TaskDefinition == "" {
+		return nil, api.InvalidParameter("taskDefinition is required.")
+	}
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	cluster := cl.Value.Name
+	if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
+		return nil, err
+	}
+	if in.LaunchType != "" && in.LaunchType != "EC2" {
+		if slices.Contains([]string{"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, in.LaunchType) {
+			return nil, api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", in.LaunchType)
+		}
+		return nil, api.InvalidParameter("Invalid launchType %q: valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES.", in.LaunchType)
+	}
+	if len(in.StartedBy) > 128 {
+		return nil, api.InvalidParameter("startedBy can be at most 128 characters.")
+	}
+	if len(in.Group) > 255 {
+		return nil, api.InvalidParameter("group can be at most 255 characters.")
+	}
+	if len(in.PlacementConstraints) > 0 {
+		return nil, api.InvalidParameter("Placement constraints are not supported by this Berth version.")
+	}
+	for _, st := range in.PlacementStrategy {
+		if st.Type != "random" {
+			return nil, api.InvalidParameter("Placement strategy %q is not supported by this Berth version; only random is.", st.Type)
+		}
+	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if in.ClientToken != "" {
+		if len(in.ClientToken) > 64 {
+			return nil, api.InvalidParameter("clientToken can be at most 64 characters.")
+		}
+		if out, ok, err := s.replayToken(ctx, cluster, in); ok || err != nil {
+			return out, err
+		}
+	}
+	tdItem, found, err := s.lookupTaskDef(ctx, in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, api.InvalidParameter("TaskDefinition not found.")
+	}
+	td := tdItem.Value.TaskDefinition
+	if td.Status != "ACTIVE" {
+		return nil, api.ClientError("TaskDefinition is inactive.")
+	}
+	if len(td.RequiresCompatibilities) > 0 && !slices.Contains(td.Compatibilities, "EC2") {
+		return nil, api.InvalidParameter("Task definition does not support launch_type EC2.")
+	}
+	overrides := TaskOverride{ContainerOverrides: []ContainerOverride{}}
+	if in.Overrides != nil {
+		overrides = *in.Overrides
+		overrides.ContainerOverrides = orEmpty(overrides.ContainerOverrides)
+	}
+	if err := validateOverrides(&td, &overrides); err != nil {
+		return nil, err
+	}
+	req, res := requirements(&td, &overrides)
+	for attempt := 0; ; attempt++ {
+		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res)
+		if !errors.Is(err, store.ErrConflict) || attempt >= 30 {
+			return out, err
+		}
+	}
+}
+
+// replayToken answers a retried request with the tasks its token created.
+func (s *Service) replayToken(ctx context.Context, cluster string, in *RunTaskInput) (*RunTaskOutput, bool, error) {
+	it, err := store.Get[tokenRecord](ctx, s.store, s.keys.token("runtask", in.ClientToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if it.Value.TaskDefinition != in.TaskDefinition || it.Value.Cluster != cluster {
+		return nil, true, api.InvalidParameter("The clientToken was already used with different parameters.")
+	}
+	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+	for _, id := range it.Value.TaskIDs {
+		t, err := store.Get[taskRecord](ctx, s.store, s.keys.task(cluster, id))
+		if err != nil {
+			return nil, true, err
+		}
+		out.Tasks = append(out.Tasks, t.Value.Task)
+	}
+	return out, true, nil
+}
+
+func validateOverrides(td *TaskDefinition, o *TaskOverride) error {
+	for _, co := range o.ContainerOverrides {
+		if !slices.ContainsFunc(td.ContainerDefinitions, func(c ContainerDefinition) bool { return c.Name == co.Name }) {
+			return api.InvalidParameter("Override for container named %s is not a container in the TaskDefinition.", co.Name)
+		}
+		for _, v := range []*int{co.Cpu, co.Memory, co.MemoryReservation} {
+			if v != nil && *v < 0 {
+				return api.InvalidParameter("Container override values must not be negative.")
+			}
+		}
+	}
+	return nil
+}
+
+// containerOverride returns the override for a container, if any.
+func containerOverride(o *TaskOverride, name string) *ContainerOverride {
+	for i := range o.ContainerOverrides {
+		if o.ContainerOverrides[i].Name == name {
+			return &o.ContainerOverrides[i]
+		}
+	}
+	return nil
+}
+
+// requirements computes what one task needs from an instance: task-level
+// cpu/memory when set, else the sum of its containers (memoryReservation
+// counts when set, as ECS reserves the soft limit).
+func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reservation) {
+	var req placement.Request
+	taskCPU, taskMem := td.Cpu, td.Memory
+	if o.Cpu != "" {
+		taskCPU = o.Cpu
+	}
+	if o.Memory != "" {
+		taskMem = o.Memory
+	}
+	for _, c := range td.ContainerDefinitions {
+		cpu, mem, memRes := c.Cpu, c.Memory, c.MemoryReservation
+		if co := containerOverride(o, c.Name); co != nil {
+			if co.Cpu != nil {
+				cpu = *co.Cpu
+			}
+			if co.Memory != nil {
+				mem = co.Memory
+			}
+			if co.MemoryReservation != nil {
+				memRes = co.MemoryReservation
+			}
+		}
+		req.CPU += cpu
+		switch {
+		case memRes != nil:
+			req.Memory += *memRes
+		case mem != nil:
+			req.Memory += *mem
+		}
+		for _, pm := range c.PortMappings {
+			if pm.HostPort == nil || *pm.HostPort == 0 {
+				continue
+			}
+			if pm.Protocol == "udp" {
+				req.PortsUDP = append(req.PortsUDP, *pm.HostPort)
+			} else {
+				req.Ports = append(req.Ports, *pm.HostPort)
+			}
+		}
+	}
+	if v, err := strconv.Atoi(taskCPU); err == nil {
+		req.CPU = v
+	}
+	if v, err := strconv.Atoi(taskMem); err == nil {
+		req.Memory = v
+	}
+	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP, Status: "PENDING"}
+}
+
+// tryLaunch reads the cluster's instances, places the tasks and commits the
+// tasks together with the instances' new reservations in one transaction;
+// a concurrent placement on the same instances makes it return ErrConflict.
+func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
+	items, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cluster))
+	if err != nil {
+		return nil, err
+	}
+	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+	var candidates []store.Item[instanceRecord]
+	if len(in.ContainerInstances) > 0 {
+		for _, ref := range in.ContainerInstances {
+			i := slices.IndexFunc(items, func(it store.Item[instanceRecord]) bool { return it.Value.ID == lastSegment(ref) })
+			if i < 0 || items[i].Value.Instance.Status == "INACTIVE" {
+				out.Failures = append(out.Failures, Failure{Arn: ref, Reason: "MISSING"})
+				continue
+			}
+			candidates = append(candidates, items[i])
+		}
+	} else {
+		for _, it := range items {
+			if it.Value.Instance.Status != "INACTIVE" {
+				candidates = append(candidates, it)
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
+		}
+	}
+	views := make([]placement.Instance, len(candidates))
+	for i, it := range candidates {
+		views[i] = s.placementView(ctx, &it.Value)
+	}
+	var placed []int
+	if len(in.ContainerInstances) > 0 {
+		for i := range views {
+			if reason := placement.Explain(&views[i], req); reason != "" || views[i].Status != "ACTIVE" {
+				if reason == "" {
+					reason = "INACTIVE"
+				}
+				out.Failures = append(out.Failures, Failure{Arn: views[i].ARN, Reason: reason})
+				continue
+			}
+			placement.Reserve(&views[i], req)
+			placed = append(placed, i)
+		}
+	} else {
+		result := placement.Random(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		placed = result.Placed
+		for _, f := range result.Failures {
+			out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
+		}
+	}
+	txn := store.NewTxn()
+	touched := map[int]*instanceRecord{}
+	var ids []string
+	for _, idx := range placed {
+		inst, ok := touched[idx]
+		if !ok {
+			v := candidates[idx].Value
+			inst = &v
+			if inst.Tasks == nil {
+				inst.Tasks = map[string]reservation{}
+			}
+			touched[idx] = inst
+			txn.IfRev(candidates[idx].Key, candidates[idx].Rev)
+		}
+		rec := s.newTask(cluster, inst, in, td, overrides, res)
+		inst.Tasks[rec.ID] = res
+		txn.Put(s.keys.task(cluster, rec.ID), rec)
+		txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})
+		out.Tasks = append(out.Tasks, rec.Task)
+		ids = append(ids, rec.ID)
+	}
+	for idx, inst := range touched {
+		txn.Put(candidates[idx].Key, inst)
+	}
+	if in.ClientToken != "" && len(ids) > 0 {
+		key := s.keys.token("runtask", in.ClientToken)
+		txn.IfAbsent(key).Put(key, tokenRecord{TaskDefinition: in.TaskDefinition, TaskIDs: ids, Cluster: cluster})
+	}
+	if err := s.store.Commit(ctx, txn); err != nil {
+		return nil, err
+	}
+	for _, t := range out.Tasks {
+		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
+	}
+	return out, nil
+}
+
+// placementView converts a stored instance to the placement package's view.
+func (s *Service) placementView(ctx context.Context, r *instanceRecord) placement.Instance {
+	cpu, mem, ports, portsUDP := r.remaining()
+	v := placement.Instance{ARN: r.Instance.ContainerInstanceArn, Status: r.Instance.Status, Connected: s.isConnected(ctx, r.ID),
+		CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{}}
+	for _, p := range ports {
+		v.Ports[p] = true
+	}
+	for _, p := range portsUDP {
+		v.PortsUDP[p] = true
+	}
+	return v
+}
+
+// newTask builds the record of a task placed on inst.
+func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput, td *TaskDefinition, overrides TaskOverride, res reservation) taskRecord {
+	id := newID()
+	taskArn := s.arn("task/" + cluster + "/" + id)
+	group := in.Group
+	if group == "" {
+		group = "family:" + td.Family
+	}
+	now := api.Now()
+	t := Task{
+		Attachments: []any{}, ClusterArn: s.arn("cluster/" + cluster), ContainerInstanceArn: inst.Instance.ContainerInstanceArn,
+		CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PENDING", LaunchType: "EC2", Group: group,
+		Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
+		TaskDefinitionArn: td.TaskDefinitionArn, Version: 1, Cpu: strconv.Itoa(res.CPU), Memory: strconv.Itoa(res.Memory),
+		HealthStatus: "UNKNOWN", AvailabilityZone: attributeValue(inst.Instance.Attributes, "ecs.availability-zone"),
+	}
+	if td.Cpu != "" {
+		t.Cpu = td.Cpu
+	}
+	if td.Memory != "" {
+		t.Memory = td.Memory
+	}
+	if in.EnableECSManagedTags {
+		t.Tags = append(t.Tags, Tag{Key: "aws:ecs:clusterName", Value: cluster})
+	}
+	for _, c := range td.ContainerDefinitions {
+		ct := Container{
+			ContainerArn: s.arn("container/" + cluster + "/" + id + "/" + newUUID()), TaskArn: taskArn, Name: c.Name, Image: c.Image,
+			LastStatus: "PENDING", NetworkBindings: []NetworkBinding{}, NetworkInterfaces: []any{}, Cpu: strconv.Itoa(c.Cpu),
+		}
+		if c.HealthCheck != nil {
+			ct.HealthStatus = "UNKNOWN"
+		}
+		if c.Memory != nil {
+			ct.Memory = strconv.Itoa(*c.Memory)
+		}
+		if c.MemoryReservation != nil {
+			ct.MemoryReservation = strconv.Itoa(*c.MemoryReservation)
+		}
+		t.Containers = append(t.Containers, ct)
+	}
+	return taskRecord{ID: id, Cluster: cluster, InstanceID: inst.ID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t}
+}
+
+func attributeValue(attrs []Attribute, name string) string {
+	for _, a := range attrs {
+		if a.Name == name && a.Value != nil {
+			return *a.Value
+		}
+	}
+	return ""
+}
+
+// newUUID returns a random UUID, as ECS uses in container ARNs.
+func newUUID() string { return api.NewRequestID() }
+
+// findTask resolves a task reference (ARN or id) within a cluster.
+func (s *Service) findTask(ctx context.Context, cluster, ref string) (store.Item[taskRecord], bool, error) {
+	id := lastSegment(ref)
+	if id == "" || strings.ContainsAny(id, ":") {
+		return store.Item[taskRecord]{}, false, nil
+	}
+	it, err := store.Get[taskRecord](ctx, s.store, s.keys.task(cluster, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return it, false, nil
+	}
+	return it, err == nil, err
+}
+
+type StopTaskInput struct {
+	Cluster string `json:"cluster"`
+	Task    string `json:"task"`
+	Reason  string `json:"reason"`
+}
+
+type StopTaskOutput struct {
+	Task Task `json:"task"`
+}
+
+// StopTask asks the task's agent to stop it: SIGTERM, then SIGKILL after
+// the containers' stopTimeout.
+func (s *Service) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOutput, error) {
+	if in.Task == "" {
+		return nil, api.InvalidParameter("task is required.")
+	}
+	if len(in.Reason) > 255 {
+		return nil, api.InvalidParameter("reason can be at most 255 characters.")
+	}
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	it, found, err := s.findTask(ctx, cl.Value.Name, in.Task)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, api.InvalidParameter("The referenced task was not found.")
+	}
+	if err := s.authorize(ctx, "StopTask", it.Value.Task.TaskArn); err != nil {
+		return nil, err
+	}
+	reason := in.Reason
+	if reason == "" {
+		reason = "Task stopped by user"
+	}
+	rec, err := s.requestStop(ctx, it.Key, "UserInitiated", reason)
+	if err != nil {
+		return nil, err
+	}
+	return &StopTaskOutput{Task: rec.Task}, nil
+}
+
+// requestStop sets a task's desired status to STOPPED and tells its agent.
+func (s *Service) requestStop(ctx context.Context, key, code, reason string) (taskRecord, error) {
+	for {
+		it, err := store.Get[taskRecord](ctx, s.store, key)
+		if err != nil {
+			return taskRecord{}, err
+		}
+		rec := it.Value
+		if rec.Task.DesiredStatus == "STOPPED" {
+			return rec, nil
+		}
+		rec.Task.DesiredStatus = "STOPPED"
+		rec.Task.StopCode = code
+		rec.Task.StoppedReason = reason
+		rec.Task.StoppingAt = api.Now()
+		rec.Task.Version++
+		txn := store.NewTxn().IfRev(key, it.Rev).Put(key, rec).
+			Put(s.keys.assignment(rec.InstanceID, rec.ID), assignment{TaskID: rec.ID, Cluster: rec.Cluster, DesiredStatus: "STOPPED"})
+		if err := s.store.Commit(ctx, txn); errors.Is(err, store.ErrConflict) {
+			continue
+		} else if err != nil {
+			return rec, err
+		}
+		s.log.Info("task stop requested", "task", rec.Task.TaskArn, "stopCode", code, "reason", reason)
+		return rec, nil
+	}
+}
+
+type DescribeTasksInput struct {
+	Cluster string   `json:"cluster"`
+	Tasks   []string `json:"tasks"`
+	Include []string `json:"include"`
+}
+
+type DescribeTasksOutput struct {
+	Tasks    []Task    `json:"tasks"`
+	Failures []Failure `json:"failures"`
+}
+
+// DescribeTasks describes up to 100 tasks; unknown ones are MISSING failures.
+func (s *Service) DescribeTasks(ctx context.Context, in *DescribeTasksInput) (*DescribeTasksOutput, error) {
+	if len(in.Tasks) == 0 {
+		return nil, api.InvalidParameter("Tasks cannot be empty.")
+	}
+	if len(in.Tasks) > 100 {
+		return nil, api.InvalidParameter("At most 100 tasks can be described at once.")
+	}
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeTasksOutput{Tasks: []Task{}, Failures: []Failure{}}
+	for _, ref := range in.Tasks {
+		it, found, err := s.findTask(ctx, cl.Value.Name, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn("task/" + cl.Value.Name + "/" + ref)
+			}
+			out.Failures = append(out.Failures, Failure{Arn: arn, Reason: "MISSING"})
+			continue
+		}
+		if err := s.authorize(ctx, "DescribeTasks", it.Value.Task.TaskArn); err != nil {
+			return nil, err
+		}
+		t := it.Value.Task
+		if !slices.Contains(in.Include, "TAGS") {
+			t.Tags = nil
+		}
+		out.Tasks = append(out.Tasks, t)
+	}
+	return out, nil
+}
+
+type ListTasksInput struct {
+	Cluster           string  `json:"cluster"`
+	ContainerInstance string  `json:"containerInstance"`
+	Family            string  `json:"family"`
+	StartedBy         string  `json:"startedBy"`
+	ServiceName       string  `json:"serviceName"`
+	DesiredStatus     string  `json:"desiredStatus"`
+	LaunchType        string  `json:"launchType"`
+	NextToken         *string `json:"nextToken"`
+	MaxResults        *int    `json:"maxResults"`
+}
+
+type ListTasksOutput struct {
+	TaskArns  []string `json:"taskArns"`
+	NextToken *string  `json:"nextToken,omitempty"`
+}
+
+// ListTasks lists task ARNs matching every given filter; desiredStatus defaults to RUNNING.
+func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "ListTasks", s.arn("container-instance/"+cl.Value.Name+"/*")); err != nil {
+		return nil, err
+	}
+	desired := in.DesiredStatus
+	if desired == "" {
+		desired = "RUNNING"
+	}
+	if !slices.Contains([]string{"RUNNING", "PENDING", "STOPPED"}, desired) {
+		return nil, api.InvalidParameter("Invalid desiredStatus %q: valid values are RUNNING, PENDING and STOPPED.", in.DesiredStatus)
+	}
+	if in.Family != "" && in.ServiceName != "" {
+		return nil, api.InvalidParameter("family and serviceName cannot be specified together.")
+	}
+	items, err := store.List[taskRecord](ctx, s.store, s.keys.tasks(cl.Value.Name))
+	if err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, it := range items {
+		t := &it.Value
+		switch {
+		case t.Task.DesiredStatus != desired && !(desired == "PENDING" && t.Task.LastStatus == "PENDING"):
+		case in.Family != "" && t.Family != in.Family:
+		case in.StartedBy != "" && t.Task.StartedBy != in.StartedBy:
+		case in.ServiceName != "" && t.Task.Group != "service:"+in.ServiceName:
+		case in.LaunchType != "" && t.Task.LaunchType != in.LaunchType:
+		case in.ContainerInstance != "" && t.InstanceID != lastSegment(in.ContainerInstance):
+		default:
+			arns = append(arns, t.Task.TaskArn)
+		}
+	}
+	slices.Sort(arns)
+	page, next, err := paginate(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTasksOutput{TaskArns: orEmpty(page), NextToken: next}, nil
+}
+
+// taskDefinitionOf loads the definition a task was started from.
+func (s *Service) taskDefinitionOf(ctx context.Context, t *taskRecord) (TaskDefinition, error) {
+	it, err := store.Get[taskDefRecord](ctx, s.store, s.keys.taskDef(t.Family, t.Revision))
+	if err != nil {
+		return TaskDefinition{}, fmt.Errorf("task definition of %s: %w", t.ID, err)
+	}
+	return it.Value.TaskDefinition, nil
+}

@@ -1,0 +1,341 @@
+package ecs
+
+import (
+	"github.com/berth-dev/berth/internal/acs"
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// Wire shapes of the ECS API, named and shaped as in the AWS service model
+// (botocore ecs/2014-11-13/service-2.json). Only fields Berth acts on or
+// echoes are present; unknown request fields are ignored as AWS does.
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// KeyValuePair is a name/value pair (environment variables, statistics).
+type KeyValuePair struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Failure reports one item a batch call could not act on.
+type Failure struct {
+	Arn    string `json:"arn,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ClusterSetting is a cluster setting such as containerInsights.
+type ClusterSetting struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// CapacityProviderStrategyItem is one entry of a capacity provider strategy.
+type CapacityProviderStrategyItem struct {
+	CapacityProvider string `json:"capacityProvider"`
+	Weight           int    `json:"weight,omitempty"`
+	Base             int    `json:"base,omitempty"`
+}
+
+// Cluster is the ECS Cluster shape.
+type Cluster struct {
+	ClusterArn                        string                         `json:"clusterArn"`
+	ClusterName                       string                         `json:"clusterName"`
+	Status                            string                         `json:"status"`
+	RegisteredContainerInstancesCount int                            `json:"registeredContainerInstancesCount"`
+	RunningTasksCount                 int                            `json:"runningTasksCount"`
+	PendingTasksCount                 int                            `json:"pendingTasksCount"`
+	ActiveServicesCount               int                            `json:"activeServicesCount"`
+	Statistics                        []KeyValuePair                 `json:"statistics"`
+	Tags                              []Tag                          `json:"tags"`
+	Settings                          []ClusterSetting               `json:"settings,omitempty"`
+	CapacityProviders                 []string                       `json:"capacityProviders"`
+	DefaultCapacityProviderStrategy   []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+}
+
+// PortMapping maps a container port to a host port.
+type PortMapping struct {
+	ContainerPort *int   `json:"containerPort,omitempty"`
+	HostPort      *int   `json:"hostPort,omitempty"`
+	Protocol      string `json:"protocol,omitempty"`
+	Name          string `json:"name,omitempty"`
+	AppProtocol   string `json:"appProtocol,omitempty"`
+}
+
+// HealthCheck is a container health check.
+type HealthCheck struct {
+	Command     []string `json:"command"`
+	Interval    *int     `json:"interval,omitempty"`
+	Timeout     *int     `json:"timeout,omitempty"`
+	Retries     *int     `json:"retries,omitempty"`
+	StartPeriod *int     `json:"startPeriod,omitempty"`
+}
+
+// Ulimit is a resource limit for a container.
+type Ulimit struct {
+	Name      string `json:"name"`
+	SoftLimit int64  `json:"softLimit"`
+	HardLimit int64  `json:"hardLimit"`
+}
+
+// MountPoint has the same shape in the ECS API and in ACS payloads.
+type MountPoint = acs.MountPoint
+
+// VolumeFrom has the same shape in the ECS API and in ACS payloads.
+type VolumeFrom = acs.VolumeFrom
+
+// LogConfiguration selects a container's log driver.
+type LogConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options,omitempty"`
+}
+
+// ContainerDependency has the same shape in the ECS API and in ACS payloads.
+type ContainerDependency = acs.ContainerDependency
+
+// EnvironmentFile names a file of environment variables.
+type EnvironmentFile struct {
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+// Secret is a secret exposed to a container.
+type Secret struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+// HostEntry is an /etc/hosts entry.
+type HostEntry struct {
+	Hostname  string `json:"hostname"`
+	IPAddress string `json:"ipAddress"`
+}
+
+// ContainerDefinition is one container of a task definition.
+type ContainerDefinition struct {
+	Name                   string                `json:"name,omitempty"`
+	Image                  string                `json:"image,omitempty"`
+	Cpu                    int                   `json:"cpu"`
+	Memory                 *int                  `json:"memory,omitempty"`
+	MemoryReservation      *int                  `json:"memoryReservation,omitempty"`
+	Links                  []string              `json:"links,omitempty"`
+	PortMappings           []PortMapping         `json:"portMappings"`
+	Essential              *bool                 `json:"essential,omitempty"`
+	EntryPoint             []string              `json:"entryPoint,omitempty"`
+	Command                []string              `json:"command,omitempty"`
+	Environment            []KeyValuePair        `json:"environment"`
+	EnvironmentFiles       []EnvironmentFile     `json:"environmentFiles,omitempty"`
+	MountPoints            []MountPoint          `json:"mountPoints"`
+	VolumesFrom            []VolumeFrom          `json:"volumesFrom"`
+	Secrets                []Secret              `json:"secrets,omitempty"`
+	DependsOn              []ContainerDependency `json:"dependsOn,omitempty"`
+	StartTimeout           *int                  `json:"startTimeout,omitempty"`
+	StopTimeout            *int                  `json:"stopTimeout,omitempty"`
+	Hostname               string                `json:"hostname,omitempty"`
+	User                   string                `json:"user,omitempty"`
+	WorkingDirectory       string                `json:"workingDirectory,omitempty"`
+	DisableNetworking      *bool                 `json:"disableNetworking,omitempty"`
+	Privileged             *bool                 `json:"privileged,omitempty"`
+	ReadonlyRootFilesystem *bool                 `json:"readonlyRootFilesystem,omitempty"`
+	DNSServers             []string              `json:"dnsServers,omitempty"`
+	ExtraHosts             []HostEntry           `json:"extraHosts,omitempty"`
+	DockerLabels           map[string]string     `json:"dockerLabels,omitempty"`
+	Ulimits                []Ulimit              `json:"ulimits,omitempty"`
+	LogConfiguration       *LogConfiguration     `json:"logConfiguration,omitempty"`
+	HealthCheck            *HealthCheck          `json:"healthCheck,omitempty"`
+	SystemControls         []KeyValuePair        `json:"systemControls"`
+}
+
+// HostVolumeProperties has the same shape in the ECS API and in ACS payloads.
+type HostVolumeProperties = acs.HostVolumeProperties
+
+// DockerVolumeConfiguration has the same shape in the ECS API and in ACS payloads.
+type DockerVolumeConfiguration = acs.DockerVolumeConfiguration
+
+// Volume is a task definition volume.
+type Volume struct {
+	Name                      string                     `json:"name,omitempty"`
+	Host                      *HostVolumeProperties      `json:"host,omitempty"`
+	DockerVolumeConfiguration *DockerVolumeConfiguration `json:"dockerVolumeConfiguration,omitempty"`
+}
+
+// PlacementConstraint is a task placement constraint.
+type PlacementConstraint struct {
+	Type       string `json:"type,omitempty"`
+	Expression string `json:"expression,omitempty"`
+}
+
+// PlacementStrategy is a task placement strategy.
+type PlacementStrategy struct {
+	Type  string `json:"type,omitempty"`
+	Field string `json:"field,omitempty"`
+}
+
+// Attribute is a container instance attribute.
+type Attribute struct {
+	Name       string  `json:"name"`
+	Value      *string `json:"value,omitempty"`
+	TargetType string  `json:"targetType,omitempty"`
+	TargetId   string  `json:"targetId,omitempty"`
+}
+
+// EphemeralStorage is the task's ephemeral storage size.
+type EphemeralStorage struct {
+	SizeInGiB int `json:"sizeInGiB"`
+}
+
+// RuntimePlatform names the OS and CPU architecture a task needs.
+type RuntimePlatform struct {
+	CpuArchitecture       string `json:"cpuArchitecture,omitempty"`
+	OperatingSystemFamily string `json:"operatingSystemFamily,omitempty"`
+}
+
+// TaskDefinition is a registered task definition revision.
+type TaskDefinition struct {
+	TaskDefinitionArn       string                `json:"taskDefinitionArn"`
+	ContainerDefinitions    []ContainerDefinition `json:"containerDefinitions"`
+	Family                  string                `json:"family"`
+	TaskRoleArn             string                `json:"taskRoleArn,omitempty"`
+	ExecutionRoleArn        string                `json:"executionRoleArn,omitempty"`
+	NetworkMode             string                `json:"networkMode,omitempty"`
+	Revision                int                   `json:"revision"`
+	Volumes                 []Volume              `json:"volumes"`
+	Status                  string                `json:"status"`
+	RequiresAttributes      []Attribute           `json:"requiresAttributes,omitempty"`
+	PlacementConstraints    []PlacementConstraint `json:"placementConstraints"`
+	Compatibilities         []string              `json:"compatibilities"`
+	RuntimePlatform         *RuntimePlatform      `json:"runtimePlatform,omitempty"`
+	RequiresCompatibilities []string              `json:"requiresCompatibilities,omitempty"`
+	Cpu                     string                `json:"cpu,omitempty"`
+	Memory                  string                `json:"memory,omitempty"`
+	PidMode                 string                `json:"pidMode,omitempty"`
+	IpcMode                 string                `json:"ipcMode,omitempty"`
+	RegisteredAt            *api.Timestamp        `json:"registeredAt,omitempty"`
+	DeregisteredAt          *api.Timestamp        `json:"deregisteredAt,omitempty"`
+	RegisteredBy            string                `json:"registeredBy,omitempty"`
+	EphemeralStorage        *EphemeralStorage     `json:"ephemeralStorage,omitempty"`
+}
+
+// Resource is a container instance resource (CPU, MEMORY, PORTS, PORTS_UDP).
+type Resource struct {
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	DoubleValue    float64  `json:"doubleValue"`
+	LongValue      int64    `json:"longValue"`
+	IntegerValue   int      `json:"integerValue"`
+	StringSetValue []string `json:"stringSetValue,omitempty"`
+}
+
+// VersionInfo describes the agent and Docker versions of an instance.
+type VersionInfo struct {
+	AgentVersion  string `json:"agentVersion,omitempty"`
+	AgentHash     string `json:"agentHash,omitempty"`
+	DockerVersion string `json:"dockerVersion,omitempty"`
+}
+
+// ContainerInstance is a registered container instance.
+type ContainerInstance struct {
+	ContainerInstanceArn string         `json:"containerInstanceArn"`
+	Ec2InstanceId        string         `json:"ec2InstanceId"`
+	CapacityProviderName string         `json:"capacityProviderName,omitempty"`
+	Version              int64          `json:"version"`
+	VersionInfo          VersionInfo    `json:"versionInfo"`
+	RemainingResources   []Resource     `json:"remainingResources"`
+	RegisteredResources  []Resource     `json:"registeredResources"`
+	Status               string         `json:"status"`
+	StatusReason         string         `json:"statusReason,omitempty"`
+	AgentConnected       bool           `json:"agentConnected"`
+	RunningTasksCount    int            `json:"runningTasksCount"`
+	PendingTasksCount    int            `json:"pendingTasksCount"`
+	Attributes           []Attribute    `json:"attributes"`
+	RegisteredAt         *api.Timestamp `json:"registeredAt,omitempty"`
+	Attachments          []any          `json:"attachments"`
+	Tags                 []Tag          `json:"tags"`
+}
+
+// NetworkBinding is a port a running container is reachable on.
+type NetworkBinding struct {
+	BindIP        string `json:"bindIP,omitempty"`
+	ContainerPort *int   `json:"containerPort,omitempty"`
+	HostPort      *int   `json:"hostPort,omitempty"`
+	Protocol      string `json:"protocol,omitempty"`
+}
+
+// Container is a container of a task as DescribeTasks reports it.
+type Container struct {
+	ContainerArn      string           `json:"containerArn"`
+	TaskArn           string           `json:"taskArn"`
+	Name              string           `json:"name"`
+	Image             string           `json:"image"`
+	ImageDigest       string           `json:"imageDigest,omitempty"`
+	RuntimeId         string           `json:"runtimeId,omitempty"`
+	LastStatus        string           `json:"lastStatus"`
+	ExitCode          *int             `json:"exitCode,omitempty"`
+	Reason            string           `json:"reason,omitempty"`
+	NetworkBindings   []NetworkBinding `json:"networkBindings"`
+	NetworkInterfaces []any            `json:"networkInterfaces"`
+	HealthStatus      string           `json:"healthStatus,omitempty"`
+	Cpu               string           `json:"cpu,omitempty"`
+	Memory            string           `json:"memory,omitempty"`
+	MemoryReservation string           `json:"memoryReservation,omitempty"`
+}
+
+// ContainerOverride overrides parts of one container for one task.
+type ContainerOverride struct {
+	Name              string         `json:"name,omitempty"`
+	Command           []string       `json:"command,omitempty"`
+	Environment       []KeyValuePair `json:"environment,omitempty"`
+	Cpu               *int           `json:"cpu,omitempty"`
+	Memory            *int           `json:"memory,omitempty"`
+	MemoryReservation *int           `json:"memoryReservation,omitempty"`
+}
+
+// TaskOverride overrides parts of a task definition for one task.
+type TaskOverride struct {
+	ContainerOverrides []ContainerOverride `json:"containerOverrides"`
+	Cpu                string              `json:"cpu,omitempty"`
+	Memory             string              `json:"memory,omitempty"`
+	TaskRoleArn        string              `json:"taskRoleArn,omitempty"`
+	ExecutionRoleArn   string              `json:"executionRoleArn,omitempty"`
+	EphemeralStorage   *EphemeralStorage   `json:"ephemeralStorage,omitempty"`
+}
+
+// Task is a task as DescribeTasks reports it.
+type Task struct {
+	Attachments          []any          `json:"attachments"`
+	Attributes           []Attribute    `json:"attributes,omitempty"`
+	AvailabilityZone     string         `json:"availabilityZone,omitempty"`
+	CapacityProviderName string         `json:"capacityProviderName,omitempty"`
+	ClusterArn           string         `json:"clusterArn"`
+	Connectivity         string         `json:"connectivity,omitempty"`
+	ConnectivityAt       *api.Timestamp `json:"connectivityAt,omitempty"`
+	ContainerInstanceArn string         `json:"containerInstanceArn,omitempty"`
+	Containers           []Container    `json:"containers"`
+	Cpu                  string         `json:"cpu,omitempty"`
+	CreatedAt            *api.Timestamp `json:"createdAt,omitempty"`
+	DesiredStatus        string         `json:"desiredStatus"`
+	EnableExecuteCommand bool           `json:"enableExecuteCommand"`
+	ExecutionStoppedAt   *api.Timestamp `json:"executionStoppedAt,omitempty"`
+	Group                string         `json:"group,omitempty"`
+	HealthStatus         string         `json:"healthStatus,omitempty"`
+	LastStatus           string         `json:"lastStatus"`
+	LaunchType           string         `json:"launchType,omitempty"`
+	Memory               string         `json:"memory,omitempty"`
+	Overrides            TaskOverride   `json:"overrides"`
+	PullStartedAt        *api.Timestamp `json:"pullStartedAt,omitempty"`
+	PullStoppedAt        *api.Timestamp `json:"pullStoppedAt,omitempty"`
+	StartedAt            *api.Timestamp `json:"startedAt,omitempty"`
+	StartedBy            string         `json:"startedBy,omitempty"`
+	StopCode             string         `json:"stopCode,omitempty"`
+	StoppedAt            *api.Timestamp `json:"stoppedAt,omitempty"`
+	StoppedReason        string         `json:"stoppedReason,omitempty"`
+	StoppingAt           *api.Timestamp `json:"stoppingAt,omitempty"`
+	Tags                 []Tag          `json:"tags"`
+	TaskArn              string         `json:"taskArn"`
+	TaskDefinitionArn    string         `json:"taskDefinitionArn"`
+	Version              int64          `json:"version"`
+}

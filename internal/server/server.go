@@ -1,0 +1,102 @@
+// Package server assembles Berth's control plane: the store, the AWS APIs
+// on one HTTP listener, and the agent communication endpoints.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/ecs"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// Config configures a control-plane process.
+type Config struct {
+	DataDir       string
+	Listen        string // host:port
+	Region        string
+	AccountID     string
+	EtcdEndpoints []string
+	// AdvertiseURL is how agents reach this server; default http://<listen>.
+	AdvertiseURL string
+	// Heartbeat is the ACS heartbeat interval.
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+}
+
+// Server is a running control plane.
+type Server struct {
+	Account  auth.Account
+	Endpoint string
+	Region   string
+	// ECS is the ECS API service.
+	ECS   *ecs.Service
+	store *store.Store
+	http  *http.Server
+	ln    net.Listener
+	done  chan error
+}
+
+// Start opens the store, binds the listener and serves until Close.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	acct, err := auth.EnsureAccount(ctx, st, cfg.AccountID)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	endpoint := cfg.AdvertiseURL
+	if endpoint == "" {
+		endpoint = "http://" + ln.Addr().String()
+	}
+	authn := auth.NewAuthenticator(acct)
+	router := api.NewRouter(authn, log)
+	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, api.RootOnly{}, log)
+	router.AddJSON(ecsSvc.JSONService())
+	if err := ecsSvc.StartACS(context.WithoutCancel(ctx), ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
+	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
+	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, store: st, ln: ln, done: make(chan error, 1)}
+	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
+	go func() { s.done <- s.http.Serve(ln) }()
+	router.SetReady(true)
+	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
+	return s, nil
+}
+
+// Done reports the HTTP server's end.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Close stops serving and closes the store.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.http.Close()
+	}
+	return errors.Join(err, s.store.Close())
+}

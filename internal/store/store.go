@@ -1,0 +1,206 @@
+// Package store keeps Berth's control-plane state in etcd as typed JSON records
+// with optimistic concurrency on revisions.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.uber.org/zap"
+)
+
+// ErrNotFound is returned when a key does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a conditional write lost a race; callers retry
+// from a fresh read.
+var ErrConflict = errors.New("store: revision conflict")
+
+// Config chooses between an embedded etcd member and an external cluster.
+type Config struct {
+	// DataDir holds the embedded member's data; unused with Endpoints.
+	DataDir string
+	// Endpoints of an external etcd cluster; empty means embedded.
+	Endpoints []string
+	// Logger receives the store's own messages.
+	Logger *slog.Logger
+}
+
+// Store is a typed view of etcd. It is safe for concurrent use.
+type Store struct {
+	cli      *clientv3.Client
+	embedded *embed.Etcd
+}
+
+// Open connects to the configured etcd, starting an embedded member when no
+// endpoints are given, and returns when it is ready.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if len(cfg.Endpoints) > 0 {
+		cli, err := clientv3.New(clientv3.Config{
+			Endpoints:   cfg.Endpoints,
+			DialTimeout: 5 * time.Second,
+			Logger:      zap.NewNop(),
+			Context:     ctx,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := cli.Status(sctx, cfg.Endpoints[0]); err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("etcd %s does not answer: %w", cfg.Endpoints[0], err)
+		}
+		return &Store{cli: cli}, nil
+	}
+	return openEmbedded(ctx, cfg)
+}
+
+func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
+	dir := filepath.Join(cfg.DataDir, "etcd")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create etcd data dir: %w", err)
+	}
+	ec := embed.NewConfig()
+	ec.Name = "berth"
+	ec.Dir = dir
+	// Unix sockets keep the embedded member private to this process and free
+	// of port clashes; the server talks to it in-process.
+	client := mustURL("unix://" + filepath.Join(dir, "client.sock") + ":0")
+	peer := mustURL("unix://" + filepath.Join(dir, "peer.sock") + ":0")
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	ec.LogLevel = "panic"
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return nil, errors.New("embedded etcd did not become ready in 60s")
+	case <-ctx.Done():
+		e.Close()
+		return nil, ctx.Err()
+	}
+	return &Store{cli: v3client.New(e.Server), embedded: e}, nil
+}
+
+func mustURL(s string) url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return *u
+}
+
+// Client exposes the raw etcd client for leases, elections and watches.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// Close releases the client and stops an embedded member.
+func (s *Store) Close() error {
+	err := s.cli.Close()
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+	return err
+}
+
+// Item is a decoded record with the revision it was last modified at.
+type Item[T any] struct {
+	Key   string
+	Value T
+	Rev   int64
+}
+
+// Get decodes the record at key. It returns ErrNotFound when absent.
+func Get[T any](ctx context.Context, s *Store, key string) (Item[T], error) {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return Item[T]{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return Item[T]{}, ErrNotFound
+	}
+	var it Item[T]
+	it.Key, it.Rev = key, resp.Kvs[0].ModRevision
+	if err := json.Unmarshal(resp.Kvs[0].Value, &it.Value); err != nil {
+		return Item[T]{}, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return it, nil
+}
+
+// List decodes every record under prefix, in key order.
+func List[T any](ctx context.Context, s *Store, prefix string) ([]Item[T], error) {
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	out := make([]Item[T], 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		it := Item[T]{Key: string(kv.Key), Rev: kv.ModRevision}
+		if err := json.Unmarshal(kv.Value, &it.Value); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// Keys lists the keys under prefix without their values.
+func (s *Store) Keys(ctx context.Context, prefix string) ([]string, error) {
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fmt.Errorf("list keys %s: %w", prefix, err)
+	}
+	keys := make([]string, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		keys[i] = string(kv.Key)
+	}
+	return keys, nil
+}
+
+// Put writes v at key unconditionally.
+func Put[T any](ctx context.Context, s *Store, key string, v T) error {
+	return s.Commit(ctx, NewTxn().Put(key, v))
+}
+
+// Update applies fn to the record at key and writes it back if nobody changed
+// it meanwhile, retrying on conflicts. fn may return an error to abort.
+func Update[T any](ctx context.Context, s *Store, key string, fn func(*T) error) (T, error) {
+	for attempt := 0; ; attempt++ {
+		it, err := Get[T](ctx, s, key)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		if err := fn(&it.Value); err != nil {
+			var zero T
+			return zero, err
+		}
+		err = s.Commit(ctx, NewTxn().IfRev(key, it.Rev).Put(key, it.Value))
+		if err == nil {
+			return it.Value, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt >= 50 {
+			var zero T
+			return zero, err
+		}
+	}
+}

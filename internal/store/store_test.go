@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+)
+
+type counter struct{ N int }
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestGetPutList(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := Get[counter](ctx, s, "/k/a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get missing = %v, want ErrNotFound", err)
+	}
+	for i, k := range []string{"/k/b", "/k/a", "/other"} {
+		if err := Put(ctx, s, k, counter{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := List[counter](ctx, s, "/k/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || items[0].Key != "/k/a" || items[0].Value.N != 1 || items[1].Value.N != 0 {
+		t.Fatalf("List = %+v", items)
+	}
+}
+
+func TestTxnConditions(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.Commit(ctx, NewTxn().IfAbsent("/x").Put("/x", counter{1}).Put("/y", counter{2})); err != nil {
+		t.Fatal(err)
+	}
+	// A second create must fail and write nothing, not even the other key.
+	err := s.Commit(ctx, NewTxn().IfAbsent("/x").Put("/x", counter{9}).Put("/z", counter{9}))
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("second create = %v, want ErrConflict", err)
+	}
+	if _, err := Get[counter](ctx, s, "/z"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("partial write: /z exists (%v)", err)
+	}
+	it, _ := Get[counter](ctx, s, "/x")
+	if err := s.Commit(ctx, NewTxn().IfRev("/x", it.Rev-1).Put("/x", counter{5})); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale revision = %v, want ErrConflict", err)
+	}
+}
+
+// TestUpdateConcurrent proves read-modify-write loses no increment under contention.
+func TestUpdateConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if err := Put(ctx, s, "/c", counter{}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	const workers, each = 8, 10
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := Update(ctx, s, "/c", func(c *counter) error { c.N++; return nil }); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	it, _ := Get[counter](ctx, s, "/c")
+	if it.Value.N != workers*each {
+		t.Fatalf("counter = %d, want %d", it.Value.N, workers*each)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Put(ctx, s, "/keep", counter{42}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	it, err := Get[counter](ctx, s, "/keep")
+	if err != nil || it.Value.N != 42 {
+		t.Fatalf("after reopen: %+v, %v", it, err)
+	}
+}

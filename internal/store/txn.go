@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Txn collects conditions and writes that commit atomically: all writes
+// happen only if every condition still holds. One Txn per API call keeps
+// multi-record changes (a task and its instance's reservation) consistent.
+type Txn struct {
+	conds []clientv3.Cmp
+	ops   []clientv3.Op
+	err   error
+}
+
+// NewTxn starts an empty transaction.
+func NewTxn() *Txn { return &Txn{} }
+
+// IfRev requires key to still be at revision rev (0 means absent).
+func (t *Txn) IfRev(key string, rev int64) *Txn {
+	t.conds = append(t.conds, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+	return t
+}
+
+// IfAbsent requires key not to exist.
+func (t *Txn) IfAbsent(key string) *Txn { return t.IfRev(key, 0) }
+
+// Put encodes v as JSON and writes it at key.
+func (t *Txn) Put(key string, v any, opts ...clientv3.OpOption) *Txn {
+	b, err := json.Marshal(v)
+	if err != nil && t.err == nil {
+		t.err = fmt.Errorf("encode %s: %w", key, err)
+	}
+	t.ops = append(t.ops, clientv3.OpPut(key, string(b), opts...))
+	return t
+}
+
+// Delete removes key.
+func (t *Txn) Delete(key string) *Txn {
+	t.ops = append(t.ops, clientv3.OpDelete(key))
+	return t
+}
+
+// Len reports how many writes the transaction holds.
+func (t *Txn) Len() int { return len(t.ops) }
+
+// Commit applies the transaction. It returns ErrConflict when a condition
+// failed, in which case nothing was written.
+func (s *Store) Commit(ctx context.Context, t *Txn) error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.ops) == 0 {
+		return nil
+	}
+	resp, err := s.cli.Txn(ctx).If(t.conds...).Then(t.ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd txn: %w", err)
+	}
+	if !resp.Succeeded {
+		return ErrConflict
+	}
+	return nil
+}
