@@ -30,6 +30,7 @@ type ACSOptions struct {
 // acsHub owns this process's etcd lease, on which every connection's
 // "connected" marker lives.
 type acsHub struct {
+	ctx   context.Context // ends when the server shuts down
 	opts  ACSOptions
 	mu    sync.Mutex
 	lease clientv3.LeaseID
@@ -56,7 +57,7 @@ func (s *Service) StartACS(ctx context.Context, opts ACSOptions) error {
 		for range ka {
 		}
 	}()
-	s.hub = &acsHub{opts: opts, lease: grant.ID}
+	s.hub = &acsHub{ctx: ctx, opts: opts, lease: grant.ID}
 	return nil
 }
 
@@ -105,7 +106,7 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 			return
 		}
 		sess := &acsSession{svc: s, conn: conn, inst: inst.Value, connID: api.NewRequestID()}
-		sess.serve(context.WithoutCancel(ctx))
+		sess.serve(api.WithPrincipal(s.hub.ctx, p))
 	})
 }
 

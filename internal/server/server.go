@@ -37,11 +37,12 @@ type Server struct {
 	Endpoint string
 	Region   string
 	// ECS is the ECS API service.
-	ECS   *ecs.Service
-	store *store.Store
-	http  *http.Server
-	ln    net.Listener
-	done  chan error
+	ECS    *ecs.Service
+	stopBG context.CancelFunc
+	store  *store.Store
+	http   *http.Server
+	ln     net.Listener
+	done   chan error
 }
 
 // Start opens the store, binds the listener and serves until Close.
@@ -72,14 +73,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router := api.NewRouter(authn, log)
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, api.RootOnly{}, log)
 	router.AddJSON(ecsSvc.JSONService())
-	if err := ecsSvc.StartACS(context.WithoutCancel(ctx), ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
+	// Background work lives until Close, not until the caller's ctx ends.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
+		stopBG()
 		ln.Close()
 		st.Close()
 		return nil, err
 	}
+	go ecsSvc.RunCollector(bg, 5*time.Minute)
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 	router.SetReady(true)
@@ -92,6 +97,7 @@ func (s *Server) Done() <-chan error { return s.done }
 
 // Close stops serving and closes the store.
 func (s *Server) Close() error {
+	s.stopBG()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)

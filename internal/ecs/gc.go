@@ -1,0 +1,51 @@
+package ecs
+
+import (
+	"context"
+	"time"
+
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// StoppedTaskRetention is how long a STOPPED task stays describable; AWS
+// keeps stopped tasks visible for at least an hour.
+const StoppedTaskRetention = time.Hour
+
+// CollectStoppedTasks deletes tasks that stopped more than retention ago
+// and returns how many it removed. Deletion is conditional on the record's
+// revision, so concurrent collectors on several servers are harmless.
+func (s *Service) CollectStoppedTasks(ctx context.Context, now time.Time, retention time.Duration) (int, error) {
+	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.prefix+"task/")
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, it := range tasks {
+		t := it.Value.Task
+		if t.LastStatus != "STOPPED" || t.StoppedAt == nil || now.Sub(t.StoppedAt.Time) < retention {
+			continue
+		}
+		if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key)); err == nil {
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+// RunCollector collects stopped tasks every interval until ctx ends.
+func (s *Service) RunCollector(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := s.CollectStoppedTasks(ctx, now, StoppedTaskRetention); err != nil {
+				s.log.Warn("collect stopped tasks", "err", err)
+			} else if n > 0 {
+				s.log.Info("collected stopped tasks", "count", n)
+			}
+		}
+	}
+}
