@@ -67,4 +67,3 @@ Agents join it with 'berth agent --endpoint <url>'.`,
 	f.register(cmd)
 	return cmd
 }
-

@@ -1,0 +1,116 @@
+// Package simagent is a no-op ECS agent for scale simulation and
+// benchmarks: it speaks the real protocol (RegisterContainerInstance, the
+// SigV4-signed ACS websocket, SubmitTaskStateChange) but runs nothing.
+// It never replaces the real agent in behavioural tests.
+package simagent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/gorilla/websocket"
+
+	"github.com/berth-dev/berth/internal/acs"
+)
+
+// Agent is one simulated container instance.
+type Agent struct {
+	// InstanceArn is the registered container instance.
+	InstanceArn string
+	client      *ecs.Client
+	cluster     string
+	conn        *websocket.Conn
+}
+
+// Options describe the simulated instance.
+type Options struct {
+	Cluster     string
+	CPU, Memory int32
+	Attributes  map[string]string
+	Region      string
+	Credentials aws.Credentials
+}
+
+// Start registers an instance and connects its ACS websocket; tasks sent to
+// it are reported RUNNING or STOPPED at once, as their desired status says.
+func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error) {
+	var attrs []ecstypes.Attribute
+	for k, v := range opts.Attributes {
+		attrs = append(attrs, ecstypes.Attribute{Name: aws.String(k), Value: aws.String(v)})
+	}
+	out, err := client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		Cluster: aws.String(opts.Cluster), Attributes: attrs,
+		TotalResources: []ecstypes.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: opts.CPU},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: opts.Memory},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster}
+	poll, err := client.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{Cluster: aws.String(opts.Cluster), ContainerInstance: aws.String(a.InstanceArn)})
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"clusterArn": {opts.Cluster}, "containerInstanceArn": {a.InstanceArn}, "seqNum": {"1"}, "protocolVersion": {"2"}}
+	u := aws.ToString(poll.Endpoint) + "/ws?" + q.Encode()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	empty := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, opts.Credentials, req, hex.EncodeToString(empty[:]), "ecs", opts.Region, time.Now()); err != nil {
+		return nil, err
+	}
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, strings.Replace(u, "http://", "ws://", 1), req.Header)
+	if err != nil {
+		return nil, fmt.Errorf("dial ACS: %w", err)
+	}
+	a.conn = conn
+	go a.serve(ctx)
+	return a, nil
+}
+
+// Close disconnects the agent.
+func (a *Agent) Close() error { return a.conn.Close() }
+
+func (a *Agent) serve(ctx context.Context) {
+	defer a.conn.Close()
+	for {
+		_, data, err := a.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		var frame struct {
+			Type    string          `json:"type"`
+			Message json.RawMessage `json:"message"`
+		}
+		if json.Unmarshal(data, &frame) != nil {
+			continue
+		}
+		switch frame.Type {
+		case acs.TypePayload:
+			var m acs.PayloadMessage
+			json.Unmarshal(frame.Message, &m)
+			a.conn.WriteJSON(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
+			for _, t := range m.Tasks {
+				go a.client.SubmitTaskStateChange(ctx, &ecs.SubmitTaskStateChangeInput{
+					Cluster: aws.String(a.cluster), Task: aws.String(t.Arn), Status: aws.String(t.DesiredStatus),
+				})
+			}
+		case acs.TypeHeartbeat:
+			var m acs.HeartbeatMessage
+			json.Unmarshal(frame.Message, &m)
+			a.conn.WriteJSON(acs.Frame{Type: acs.TypeHeartbeatAck, Message: acs.HeartbeatAckRequest{MessageId: m.MessageId}})
+		}
+	}
+}
