@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/agent"
+	"github.com/berth-dev/berth/internal/agent/dockerrt"
 	"github.com/berth-dev/berth/internal/server"
 )
 
@@ -49,6 +50,13 @@ are adopted again at the next start.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if instances > 0 {
+				rt, err := dockerrt.New(ctx)
+				if err != nil {
+					return fmt.Errorf("berth up runs its instances' tasks with Docker, but %w\n(start dockerd, or use --instances 0 for the control plane only)", err)
+				}
+				rt.Close()
+			}
 			srv, err := server.Start(ctx, f.config())
 			if err != nil {
 				return err

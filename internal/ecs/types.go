@@ -334,7 +334,7 @@ type Task struct {
 	StoppedAt            *api.Timestamp `json:"stoppedAt,omitempty"`
 	StoppedReason        string         `json:"stoppedReason,omitempty"`
 	StoppingAt           *api.Timestamp `json:"stoppingAt,omitempty"`
-	Tags                 []Tag          `json:"tags"`
+	Tags                 []Tag          `json:"tags,omitempty"`
 	TaskArn              string         `json:"taskArn"`
 	TaskDefinitionArn    string         `json:"taskDefinitionArn"`
 	Version              int64          `json:"version"`
