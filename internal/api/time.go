@@ -36,8 +36,9 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("invalid timestamp %s", b)
 		}
-		sec, frac := math.Modf(f)
-		t.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		// Round to the millisecond the wire carries, so decoding what was
+		// encoded gives the same instant back.
+		t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 		return nil
 	}
 	var s string

@@ -197,7 +197,11 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 		} else if rec.Instance.Status == "INACTIVE" {
 			return nil, api.ClientError("Container instance %s has been deregistered and cannot re-register.", rec.Instance.ContainerInstanceArn)
 		}
-		rec.Instance.Status = "ACTIVE"
+		if rec.Instance.Status == "" {
+			// New instances start ACTIVE; an agent re-registering (as it does on
+			// every restart) must not undo an operator's DRAINING.
+			rec.Instance.Status = "ACTIVE"
+		}
 		rec.Instance.Version++
 		rec.Instance.VersionInfo = in.VersionInfo
 		rec.Instance.RegisteredResources = resources

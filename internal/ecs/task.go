@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/placement"
@@ -157,10 +159,27 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		return nil, err
 	}
 	req, res := requirements(&td, &overrides)
+	// Racing placements retry for a while rather than a fixed number of
+	// times, so a burst of calls does not end in a ServerException.
+	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; ; attempt++ {
 		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res)
-		if !errors.Is(err, store.ErrConflict) || attempt >= 30 {
+		if !errors.Is(err, store.ErrConflict) || time.Now().After(deadline) {
 			return out, err
+		}
+		// The conflict may be a concurrent request with the same token
+		// having committed first: answer with its tasks.
+		if in.ClientToken != "" {
+			if out, ok, err := s.replayToken(ctx, cluster, in); ok || err != nil {
+				return out, err
+			}
+		}
+		// Back off a random while so racing placements spread out instead
+		// of colliding again.
+		select {
+		case <-time.After(time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 7)))):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -175,11 +194,14 @@ func (s *Service) replayToken(ctx context.Context, cluster string, in *RunTaskIn
 		return nil, false, err
 	}
 	if it.Value.TaskDefinition != in.TaskDefinition || it.Value.Cluster != cluster {
-		return nil, true, api.InvalidParameter("The clientToken was already used with different parameters.")
+		return nil, true, api.Errorf("ConflictException", "The clientToken is already in use with a different RunTask request.")
 	}
 	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
 	for _, id := range it.Value.TaskIDs {
 		t, err := store.Get[taskRecord](ctx, s.store, s.keys.task(cluster, id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // stopped long ago and collected
+		}
 		if err != nil {
 			return nil, true, err
 		}
@@ -189,13 +211,23 @@ func (s *Service) replayToken(ctx context.Context, cluster string, in *RunTaskIn
 }
 
 func validateOverrides(td *TaskDefinition, o *TaskOverride) error {
+	// Task-level overrides replace the reservation outright, so they must be
+	// sane numbers: a negative one would hand resources back to the instance.
+	for _, f := range []struct{ name, v string }{{"cpu", o.Cpu}, {"memory", o.Memory}} {
+		if f.v == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(f.v); err != nil || n < 1 || n > math.MaxInt32 {
+			return api.InvalidParameter("Invalid task %s override %q: expected a positive whole number.", f.name, f.v)
+		}
+	}
 	for _, co := range o.ContainerOverrides {
 		if !slices.ContainsFunc(td.ContainerDefinitions, func(c ContainerDefinition) bool { return c.Name == co.Name }) {
 			return api.InvalidParameter("Override for container named %s is not a container in the TaskDefinition.", co.Name)
 		}
 		for _, v := range []*int{co.Cpu, co.Memory, co.MemoryReservation} {
-			if v != nil && *v < 0 {
-				return api.InvalidParameter("Container override values must not be negative.")
+			if v != nil && (*v < 0 || *v > math.MaxInt32) {
+				return api.InvalidParameter("Container override values must be between 0 and %d.", math.MaxInt32)
 			}
 		}
 	}
@@ -274,13 +306,24 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 	}
 	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
 	var candidates []store.Item[instanceRecord]
+	// targets holds, for StartTask, the candidate of each named instance in
+	// order; an instance named twice is one candidate, so both placements
+	// draw on (and write) the same reservation.
+	var targets []int
 	if len(in.ContainerInstances) > 0 {
+		seen := map[string]int{}
 		for _, ref := range in.ContainerInstances {
+			if c, ok := seen[lastSegment(ref)]; ok {
+				targets = append(targets, c)
+				continue
+			}
 			i := slices.IndexFunc(items, func(it store.Item[instanceRecord]) bool { return it.Value.ID == lastSegment(ref) })
 			if i < 0 || items[i].Value.Instance.Status == "INACTIVE" {
 				out.Failures = append(out.Failures, Failure{Arn: ref, Reason: "MISSING"})
 				continue
 			}
+			seen[lastSegment(ref)] = len(candidates)
+			targets = append(targets, len(candidates))
 			candidates = append(candidates, items[i])
 		}
 	} else {
@@ -299,7 +342,7 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 	}
 	var placed []int
 	if len(in.ContainerInstances) > 0 {
-		for i := range views {
+		for _, i := range targets {
 			if reason := placement.Explain(&views[i], req); reason != "" || views[i].Status != "ACTIVE" {
 				if reason == "" {
 					reason = "INACTIVE"
@@ -602,7 +645,8 @@ func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasks
 	for _, it := range items {
 		t := &it.Value
 		switch {
-		case t.Task.DesiredStatus != desired && !(desired == "PENDING" && t.Task.LastStatus == "PENDING"):
+		// desiredStatus is never PENDING, so filtering on it lists nothing, as in ECS.
+		case t.Task.DesiredStatus != desired:
 		case in.Family != "" && t.Family != in.Family:
 		case in.StartedBy != "" && t.Task.StartedBy != in.StartedBy:
 		case in.ServiceName != "" && t.Task.Group != "service:"+in.ServiceName:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -137,6 +138,9 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 		if v < 128 {
 			return nil, api.ClientError("Invalid 'cpu' setting for task. Minimum is 128 CPU units.")
 		}
+		if v > 196608 {
+			return nil, api.ClientError("Invalid 'cpu' setting for task. Maximum is 196608 CPU units (192 vCPUs).")
+		}
 		td.Cpu = strconv.Itoa(int(v))
 	}
 	if in.Memory != "" {
@@ -144,10 +148,16 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 		if m == nil {
 			return nil, api.ClientError("Invalid 'memory' setting for task: %q is not a number of MiB or GB.", in.Memory)
 		}
-		v, _ := strconv.Atoi(m[1])
+		v, err := strconv.Atoi(m[1])
+		unit := 1
 		if u := strings.ToLower(m[2]); u == "gb" || u == "gib" {
-			v *= 1024
+			unit = 1024
 		}
+		// Bounded before scaling so a huge value cannot wrap around.
+		if err != nil || v > math.MaxInt32/unit {
+			return nil, api.ClientError("Invalid 'memory' setting for task: %q is too large.", in.Memory)
+		}
+		v *= unit
 		if v < 6 {
 			return nil, api.ClientError("Invalid 'memory' setting for task. Minimum is 6 MiB.")
 		}
@@ -238,6 +248,13 @@ func normalizeContainer(c *ContainerDefinition, td *TaskDefinition, volumes map[
 	}
 	if c.Memory == nil && c.MemoryReservation == nil && td.Memory == "" {
 		return bad("At least one of 'memory' or 'memoryReservation' must be specified.")
+	}
+	// The AWS model's integers are 32-bit; larger values could overflow the
+	// sums placement makes.
+	for _, v := range []*int{c.Memory, c.MemoryReservation} {
+		if v != nil && *v > math.MaxInt32 {
+			return bad("'memory' and 'memoryReservation' must be at most %d MiB.", math.MaxInt32)
+		}
 	}
 	if c.Memory != nil && *c.Memory < 6 {
 		return bad("The 'memory' setting must be at least 6 MiB.")
@@ -460,14 +477,16 @@ func (s *Service) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitio
 	if err != nil {
 		return nil, err
 	}
-	// Keys sort by family then zero-padded revision; the sort key keeps that order.
+	// Sort by family name, then revision. The NUL separator sorts below every
+	// family character, so "api" precedes "api-v2" as in ECS; store keys
+	// ("api-v2/" < "api/") would not.
 	var keys []string
 	arnOf := map[string]string{}
 	for _, it := range items {
 		if it.Value.TaskDefinition.Status != status {
 			continue
 		}
-		k := it.Key
+		k := fmt.Sprintf("%s\x00%010d", it.Value.TaskDefinition.Family, it.Value.TaskDefinition.Revision)
 		if in.Sort == "DESC" {
 			k = invertKey(k)
 		}
@@ -507,14 +526,15 @@ type ListTaskDefinitionFamiliesOutput struct {
 	NextToken *string  `json:"nextToken,omitempty"`
 }
 
-// ListTaskDefinitionFamilies lists family names; ACTIVE families have at least one ACTIVE revision.
+// ListTaskDefinitionFamilies lists family names, all by default; ACTIVE families have at least one ACTIVE revision.
 func (s *Service) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefinitionFamiliesInput) (*ListTaskDefinitionFamiliesOutput, error) {
 	if err := s.authorize(ctx, "ListTaskDefinitionFamilies", "*"); err != nil {
 		return nil, err
 	}
 	status := in.Status
 	if status == "" {
-		status = "ACTIVE"
+		// AWS lists both ACTIVE and INACTIVE families by default.
+		status = "ALL"
 	}
 	if status != "ACTIVE" && status != "INACTIVE" && status != "ALL" {
 		return nil, api.InvalidParameter("Invalid status %q: valid values are ACTIVE, INACTIVE and ALL.", in.Status)

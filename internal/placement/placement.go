@@ -1,28 +1,50 @@
-// Package placement decides which container instances receive tasks. It is
-// pure: it reads a snapshot of instances and returns decisions, leaving
-// every write to the caller.
+// Package placement decides which container instances receive tasks, the
+// way ECS documents it: (1) keep instances with the CPU, memory, ports and
+// attributes a task needs, (2) keep those that satisfy its placement
+// constraints, (3) rank the rest by up to five strategies in order, ties
+// broken at random. It is pure: it reads a snapshot of instances and returns
+// decisions, leaving every write to the caller.
+//
+//	instances ──► fit (AGENT, RESOURCE:*, ATTRIBUTE) ──► constraints (memberOf,
+//	distinctInstance) ──► strategies (binpack, spread, random) ──► choice
+//
+// Each filter names why it dropped an instance; those names are the
+// failures[].reason values RunTask returns.
 package placement
 
 import (
 	"math/rand/v2"
 	"sort"
+	"time"
 )
 
 // Instance is the placement view of a container instance.
 type Instance struct {
-	ARN       string
-	Status    string // ACTIVE, DRAINING, ...
-	Connected bool
-	CPU       int // remaining CPU units
-	Memory    int // remaining MiB
-	Ports     map[int]bool
-	PortsUDP  map[int]bool
+	ARN           string
+	EC2InstanceID string
+	Status        string // ACTIVE, DRAINING, ...
+	Connected     bool
+	CPU           int // remaining CPU units
+	Memory        int // remaining MiB
+	Ports         map[int]bool
+	PortsUDP      map[int]bool
+	Attributes    map[string]string
+	AgentVersion  string
+	RegisteredAt  time.Time
+	RunningTasks  int
+	// TaskGroups counts the instance's active tasks by task group
+	// ("family:web", "service:api", ...).
+	TaskGroups map[string]int
 }
 
-// Request is what one task needs from an instance.
+// Request is what one task needs, and how its placement is constrained and ranked.
 type Request struct {
-	CPU, Memory     int
-	Ports, PortsUDP []int // fixed host ports; dynamic ports need nothing
+	CPU, Memory        int
+	Ports, PortsUDP    []int // fixed host ports; dynamic ports need nothing
+	Group              string
+	RequiredAttributes []string
+	Constraints        []Constraint
+	Strategies         []Strategy
 }
 
 // Failure explains why an instance could not take a task, with the reasons
@@ -39,30 +61,30 @@ type Result struct {
 	Failures []Failure
 }
 
-// filter is one feasibility check; it returns "" when the instance fits.
-type filter func(in *Instance, r Request) string
+// filter is one feasibility check; it returns "" when the instance passes.
+type filter func(in *Instance, r *Request) string
 
-// checks run in the order ECS reports them: agent first, then resources.
-var checks = []filter{
-	func(in *Instance, _ Request) string {
+// fit checks run in the order ECS reports them: agent, resources, attributes.
+var fit = []filter{
+	func(in *Instance, _ *Request) string {
 		if !in.Connected {
 			return "AGENT"
 		}
 		return ""
 	},
-	func(in *Instance, r Request) string {
+	func(in *Instance, r *Request) string {
 		if in.CPU < r.CPU {
 			return "RESOURCE:CPU"
 		}
 		return ""
 	},
-	func(in *Instance, r Request) string {
+	func(in *Instance, r *Request) string {
 		if in.Memory < r.Memory {
 			return "RESOURCE:MEMORY"
 		}
 		return ""
 	},
-	func(in *Instance, r Request) string {
+	func(in *Instance, r *Request) string {
 		for _, p := range r.Ports {
 			if in.Ports[p] {
 				return "RESOURCE:PORTS"
@@ -70,10 +92,18 @@ var checks = []filter{
 		}
 		return ""
 	},
-	func(in *Instance, r Request) string {
+	func(in *Instance, r *Request) string {
 		for _, p := range r.PortsUDP {
 			if in.PortsUDP[p] {
 				return "RESOURCE:PORTS_UDP"
+			}
+		}
+		return ""
+	},
+	func(in *Instance, r *Request) string {
+		for _, a := range r.RequiredAttributes {
+			if _, ok := in.Attributes[a]; !ok {
+				return "ATTRIBUTE"
 			}
 		}
 		return ""
@@ -82,15 +112,20 @@ var checks = []filter{
 
 // Explain returns why in cannot take r, or "" when it can.
 func Explain(in *Instance, r Request) string {
-	for _, check := range checks {
-		if reason := check(in, r); reason != "" {
+	for _, check := range fit {
+		if reason := check(in, &r); reason != "" {
 			return reason
+		}
+	}
+	for _, c := range r.Constraints {
+		if !c.satisfied(in, &r) {
+			return c.reason()
 		}
 	}
 	return ""
 }
 
-// Reserve deducts r from in.
+// Reserve deducts r from in and counts the task in its group.
 func Reserve(in *Instance, r Request) {
 	in.CPU -= r.CPU
 	in.Memory -= r.Memory
@@ -106,12 +141,19 @@ func Reserve(in *Instance, r Request) {
 		}
 		in.PortsUDP[p] = true
 	}
+	if in.TaskGroups == nil {
+		in.TaskGroups = map[string]int{}
+	}
+	in.TaskGroups[r.Group]++
+	in.RunningTasks++
 }
 
-// Random places count copies of r one at a time on a random feasible ACTIVE
-// instance, deducting each placement before the next. Instances are modified
-// in place so the caller can persist the reservations.
-func Random(instances []Instance, r Request, count int, rng *rand.Rand) Result {
+// Place places count copies of r one at a time: each goes to the best
+// feasible ACTIVE instance by r's strategies, and is deducted before the
+// next is placed. Instances are modified in place so the caller can persist
+// the reservations. Tasks that fit nowhere are reported once per instance
+// with the reason the instance refused them.
+func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	var res Result
 	for n := 0; n < count; n++ {
 		var feasible []int
@@ -131,11 +173,17 @@ func Random(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 			res.Failures = failures(reasons)
 			return res
 		}
-		pick := feasible[rng.IntN(len(feasible))]
+		pick := rank(instances, feasible, &r, rng)
 		Reserve(&instances[pick], r)
 		res.Placed = append(res.Placed, pick)
 	}
 	return res
+}
+
+// Random places count copies of r with no strategy but random choice.
+func Random(instances []Instance, r Request, count int, rng *rand.Rand) Result {
+	r.Strategies = nil
+	return Place(instances, r, count, rng)
 }
 
 func failures(reasons map[string]string) []Failure {

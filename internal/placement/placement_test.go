@@ -77,3 +77,134 @@ func TestRandomUsesEveryFeasibleInstance(t *testing.T) {
 		t.Fatalf("random placement used only instances %v", seen)
 	}
 }
+
+// azCluster returns n instances per AZ over the given AZs, all roomy.
+func azCluster(azs []string, perAZ int, cpu, mem int) []Instance {
+	var out []Instance
+	for _, az := range azs {
+		for i := 0; i < perAZ; i++ {
+			in := inst(az+"-"+string(rune('0'+i)), cpu, mem)
+			in.Attributes = map[string]string{"ecs.availability-zone": az, "ecs.instance-type": "t3.medium"}
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func mustStrategies(t *testing.T, specs ...[2]string) []Strategy {
+	t.Helper()
+	var out []Strategy
+	for _, s := range specs {
+		st, err := ParseStrategy(s[0], s[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func TestSpreadByAZGives433(t *testing.T) {
+	for seed := uint64(0); seed < 20; seed++ {
+		instances := azCluster([]string{"us-east-1a", "us-east-1b", "us-east-1c"}, 2, 4096, 8192)
+		r := Request{CPU: 10, Memory: 10, Group: "family:web", Strategies: mustStrategies(t, [2]string{"spread", "attribute:ecs.availability-zone"})}
+		res := Place(instances, r, 10, rand.New(rand.NewPCG(seed, 1)))
+		perAZ := map[string]int{}
+		for _, i := range res.Placed {
+			perAZ[instances[i].Attributes["ecs.availability-zone"]]++
+		}
+		fours, threes := 0, 0
+		for _, n := range perAZ {
+			switch n {
+			case 4:
+				fours++
+			case 3:
+				threes++
+			}
+		}
+		if len(res.Placed) != 10 || fours != 1 || threes != 2 {
+			t.Fatalf("seed %d: split %v, want 4/3/3", seed, perAZ)
+		}
+	}
+}
+
+func TestSpreadCountsExistingTasksOfTheGroup(t *testing.T) {
+	instances := azCluster([]string{"a", "b"}, 1, 4096, 8192)
+	instances[0].TaskGroups = map[string]int{"service:web": 3, "service:other": 50}
+	r := Request{CPU: 1, Memory: 1, Group: "service:web", Strategies: mustStrategies(t, [2]string{"spread", "attribute:ecs.availability-zone"})}
+	res := Place(instances, r, 3, rand.New(rand.NewPCG(1, 1)))
+	for _, i := range res.Placed {
+		if i != 1 {
+			t.Fatalf("placed on %d, want every task on the AZ with fewer tasks of the group", i)
+		}
+	}
+}
+
+func TestBinpackMemoryFillsOneInstanceFirst(t *testing.T) {
+	instances := []Instance{inst("a", 4096, 4096), inst("b", 4096, 3000), inst("c", 4096, 4096)}
+	r := Request{CPU: 10, Memory: 1000, Strategies: mustStrategies(t, [2]string{"binpack", "memory"})}
+	res := Place(instances, r, 5, rand.New(rand.NewPCG(1, 1)))
+	// b has the least memory: it takes 3 tasks (3000 MiB), then the next
+	// fullest instance fills up.
+	want := map[int]int{1: 3}
+	got := map[int]int{}
+	for _, i := range res.Placed {
+		got[i]++
+	}
+	if got[1] != want[1] || len(got) != 2 {
+		t.Fatalf("binpack placements %v, want 3 on b then the rest on one other instance", got)
+	}
+}
+
+func TestBinpackThenSpreadBreaksTies(t *testing.T) {
+	instances := []Instance{inst("a", 2048, 4096), inst("b", 2048, 4096)}
+	instances[0].TaskGroups = map[string]int{"g": 1}
+	r := Request{CPU: 10, Memory: 100, Group: "g", Strategies: mustStrategies(t, [2]string{"binpack", "cpu"}, [2]string{"spread", "instanceId"})}
+	res := Place(instances, r, 1, rand.New(rand.NewPCG(1, 1)))
+	if res.Placed[0] != 1 {
+		t.Fatalf("placed on %d: equal binpack scores must fall to spread, which prefers the instance without the group's task", res.Placed[0])
+	}
+}
+
+func TestConstraints(t *testing.T) {
+	instances := azCluster([]string{"a", "b"}, 2, 4096, 8192)
+	instances[2].Attributes["ecs.instance-type"] = "m5.large"
+	member, err := ParseConstraint("memberOf", "attribute:ecs.instance-type =~ t3.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct, _ := ParseConstraint("distinctInstance", "")
+	r := Request{CPU: 1, Memory: 1, Group: "g", Constraints: []Constraint{member, distinct}}
+	res := Place(instances, r, 4, rand.New(rand.NewPCG(1, 1)))
+	if len(res.Placed) != 3 {
+		t.Fatalf("placed %d, want 3 (one per t3 instance)", len(res.Placed))
+	}
+	seen := map[int]bool{}
+	for _, i := range res.Placed {
+		if i == 2 || seen[i] {
+			t.Fatalf("placement %v breaks memberOf or distinctInstance", res.Placed)
+		}
+		seen[i] = true
+	}
+	reasons := map[string]string{}
+	for _, f := range res.Failures {
+		reasons[f.ARN] = f.Reason
+	}
+	if reasons[instances[2].ARN] != "MemberOf placement constraint unsatisfied." ||
+		reasons[instances[0].ARN] != "DistinctInstance placement constraint unsatisfied." {
+		t.Fatalf("failures = %+v", res.Failures)
+	}
+}
+
+func TestParseStrategyAndConstraintErrors(t *testing.T) {
+	for _, s := range [][2]string{{"binpack", "disk"}, {"spread", ""}, {"spread", "zone"}, {"random", "cpu"}, {"cheapest", ""}} {
+		if _, err := ParseStrategy(s[0], s[1]); err == nil {
+			t.Errorf("ParseStrategy(%q, %q) accepted", s[0], s[1])
+		}
+	}
+	for _, c := range [][2]string{{"memberOf", ""}, {"distinctInstance", "x == y"}, {"sameHost", ""}, {"memberOf", "bogus =="}} {
+		if _, err := ParseConstraint(c[0], c[1]); err == nil {
+			t.Errorf("ParseConstraint(%q, %q) accepted", c[0], c[1])
+		}
+	}
+}
