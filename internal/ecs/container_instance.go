@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -23,6 +24,7 @@ type reservation struct {
 	Ports    []int  `json:"ports,omitempty"`
 	PortsUDP []int  `json:"portsUdp,omitempty"`
 	Status   string `json:"status"` // PENDING or RUNNING
+	Group    string `json:"group,omitempty"`
 }
 
 // instanceRecord is a container instance as stored: its registration plus
@@ -443,18 +445,35 @@ func (s *Service) ListContainerInstances(ctx context.Context, in *ListContainerI
 	if in.Status != "" && !slices.Contains([]string{"ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"}, in.Status) {
 		return nil, api.InvalidParameter("Invalid status %q.", in.Status)
 	}
+	var filter placement.Expr
 	if in.Filter != "" {
-		return nil, api.InvalidParameter("Cluster query language filters are not supported by this Berth version.")
+		e, err := placement.ParseExpr(in.Filter)
+		if err != nil {
+			return nil, api.InvalidParameter("Invalid filter %q: %s", in.Filter, err)
+		}
+		filter = e
 	}
 	items, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cl.Value.Name))
 	if err != nil {
 		return nil, err
+	}
+	var connected map[string]bool
+	if filter != nil {
+		if connected, err = s.connectedInstances(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var arns []string
 	for _, it := range items {
 		st := it.Value.Instance.Status
 		if st == "INACTIVE" || (in.Status != "" && st != in.Status) {
 			continue
+		}
+		if filter != nil {
+			v := placementView(&it.Value, connected[it.Value.ID])
+			if !filter.Eval(&v) {
+				continue
+			}
 		}
 		arns = append(arns, it.Value.Instance.ContainerInstanceArn)
 	}

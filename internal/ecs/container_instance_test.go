@@ -198,7 +198,7 @@ func TestContainerInstances(t *testing.T) {
 		if got := append(page1.ContainerInstanceArns, page2.ContainerInstanceArns...); !slices.Equal(got, all) || page2.NextToken != nil {
 			t.Fatalf("paged = %v, want %v", got, all)
 		}
-		for _, in := range []ListContainerInstancesInput{{Cluster: "drain", Status: "INACTIVE"}, {Cluster: "drain", Filter: "attribute:x == y"}} {
+		for _, in := range []ListContainerInstancesInput{{Cluster: "drain", Status: "INACTIVE"}, {Cluster: "drain", Filter: "attribute:x =="}} {
 			_, err := e.svc.ListContainerInstances(e.ctx, &in)
 			wantCode(t, err, "InvalidParameterException")
 		}

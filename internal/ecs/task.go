@@ -117,13 +117,8 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	if len(in.Group) > 255 {
 		return nil, api.InvalidParameter("group can be at most 255 characters.")
 	}
-	if len(in.PlacementConstraints) > 0 {
-		return nil, api.InvalidParameter("Placement constraints are not supported by this Berth version.")
-	}
-	for _, st := range in.PlacementStrategy {
-		if st.Type != "random" {
-			return nil, api.InvalidParameter("Placement strategy %q is not supported by this Berth version; only random is.", st.Type)
-		}
+	if _, _, err := compilePlacement(nil, in.PlacementConstraints, in.PlacementStrategy); err != nil {
+		return nil, err
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
@@ -159,6 +154,15 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		return nil, err
 	}
 	req, res := requirements(&td, &overrides)
+	req.Constraints, req.Strategies, err = compilePlacement(td.PlacementConstraints, in.PlacementConstraints, in.PlacementStrategy)
+	if err != nil {
+		return nil, err
+	}
+	req.Group = in.Group
+	if req.Group == "" {
+		req.Group = "family:" + td.Family
+	}
+	res.Group = req.Group
 	// Racing placements retry for a while rather than a fixed number of
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
@@ -336,9 +340,13 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 			return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
 		}
 	}
+	connected, err := s.connectedInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
 	views := make([]placement.Instance, len(candidates))
 	for i, it := range candidates {
-		views[i] = s.placementView(ctx, &it.Value)
+		views[i] = placementView(&it.Value, connected[it.Value.ID])
 	}
 	var placed []int
 	if len(in.ContainerInstances) > 0 {
@@ -354,7 +362,7 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 			placed = append(placed, i)
 		}
 	} else {
-		result := placement.Random(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 		placed = result.Placed
 		for _, f := range result.Failures {
 			out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
@@ -398,17 +406,76 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 }
 
 // placementView converts a stored instance to the placement package's view.
-func (s *Service) placementView(ctx context.Context, r *instanceRecord) placement.Instance {
+func placementView(r *instanceRecord, connected bool) placement.Instance {
 	cpu, mem, ports, portsUDP := r.remaining()
-	v := placement.Instance{ARN: r.Instance.ContainerInstanceArn, Status: r.Instance.Status, Connected: s.isConnected(ctx, r.ID),
-		CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{}}
+	v := placement.Instance{
+		ARN: r.Instance.ContainerInstanceArn, EC2InstanceID: r.Instance.Ec2InstanceId, Status: r.Instance.Status,
+		Connected: connected, CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{},
+		Attributes: map[string]string{}, AgentVersion: r.Instance.VersionInfo.AgentVersion,
+		RunningTasks: len(r.Tasks), TaskGroups: map[string]int{},
+	}
+	if r.Instance.RegisteredAt != nil {
+		v.RegisteredAt = r.Instance.RegisteredAt.Time
+	}
 	for _, p := range ports {
 		v.Ports[p] = true
 	}
 	for _, p := range portsUDP {
 		v.PortsUDP[p] = true
 	}
+	for _, a := range r.Instance.Attributes {
+		v.Attributes[a.Name] = ""
+		if a.Value != nil {
+			v.Attributes[a.Name] = *a.Value
+		}
+	}
+	for _, t := range r.Tasks {
+		v.TaskGroups[t.Group]++
+	}
 	return v
+}
+
+// compilePlacement validates and combines the task definition's and the
+// request's constraints (at most 10 together) and the request's strategies
+// (at most 5).
+func compilePlacement(tdCons, reqCons []PlacementConstraint, strategies []PlacementStrategy) ([]placement.Constraint, []placement.Strategy, error) {
+	if len(tdCons)+len(reqCons) > placement.MaxConstraints {
+		return nil, nil, api.InvalidParameter("Too many placement constraints: at most %d are allowed, counting the task definition's.", placement.MaxConstraints)
+	}
+	if len(strategies) > placement.MaxStrategies {
+		return nil, nil, api.InvalidParameter("Too many placement strategies: at most %d are allowed.", placement.MaxStrategies)
+	}
+	var cons []placement.Constraint
+	for _, c := range append(slices.Clone(tdCons), reqCons...) {
+		pc, err := placement.ParseConstraint(c.Type, c.Expression)
+		if err != nil {
+			return nil, nil, api.InvalidParameter("%s", err)
+		}
+		cons = append(cons, pc)
+	}
+	var strats []placement.Strategy
+	for _, st := range strategies {
+		ps, err := placement.ParseStrategy(st.Type, st.Field)
+		if err != nil {
+			return nil, nil, api.InvalidParameter("%s", err)
+		}
+		strats = append(strats, ps)
+	}
+	return cons, strats, nil
+}
+
+// connectedInstances returns the ids of instances whose agent is connected,
+// in one read however large the cluster.
+func (s *Service) connectedInstances(ctx context.Context) (map[string]bool, error) {
+	keys, err := s.store.Keys(ctx, s.keys.connected(""))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[lastSegment(k)] = true
+	}
+	return out, nil
 }
 
 // newTask builds the record of a task placed on inst.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -169,6 +170,17 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 		}
 		if td.Cpu == "" || td.Memory == "" {
 			return nil, api.ClientError("Fargate requires task definition to have 'cpu' and 'memory' set at the task level.")
+		}
+	}
+	if len(in.PlacementConstraints) > placement.MaxConstraints {
+		return nil, api.ClientError("Too many placement constraints: at most %d are allowed.", placement.MaxConstraints)
+	}
+	for _, c := range in.PlacementConstraints {
+		if c.Type != "memberOf" {
+			return nil, api.ClientError("Invalid placement constraint type %q: task definitions accept only memberOf.", c.Type)
+		}
+		if _, err := placement.ParseConstraint(c.Type, c.Expression); err != nil {
+			return nil, api.ClientError("%s", err)
 		}
 	}
 	volumes := map[string]bool{}
