@@ -111,14 +111,16 @@ var fit = []filter{
 }
 
 // Explain returns why in cannot take r, or "" when it can.
-func Explain(in *Instance, r Request) string {
+func Explain(in *Instance, r Request) string { return explain(in, &r) }
+
+func explain(in *Instance, r *Request) string {
 	for _, check := range fit {
-		if reason := check(in, &r); reason != "" {
+		if reason := check(in, r); reason != "" {
 			return reason
 		}
 	}
 	for _, c := range r.Constraints {
-		if !c.satisfied(in, &r) {
+		if !c.satisfied(in, r) {
 			return c.reason()
 		}
 	}
@@ -155,21 +157,22 @@ func Reserve(in *Instance, r Request) {
 // with the reason the instance refused them.
 func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	var res Result
+	feasible := make([]int, 0, len(instances))
 	for n := 0; n < count; n++ {
-		var feasible []int
-		reasons := map[string]string{}
+		feasible = feasible[:0]
 		for i := range instances {
-			in := &instances[i]
-			if in.Status != "ACTIVE" {
-				continue
+			if instances[i].Status == "ACTIVE" && explain(&instances[i], &r) == "" {
+				feasible = append(feasible, i)
 			}
-			if reason := Explain(in, r); reason != "" {
-				reasons[in.ARN] = reason
-				continue
-			}
-			feasible = append(feasible, i)
 		}
 		if len(feasible) == 0 {
+			// Only now, on the slow path, collect each instance's reason.
+			reasons := map[string]string{}
+			for i := range instances {
+				if instances[i].Status == "ACTIVE" {
+					reasons[instances[i].ARN] = explain(&instances[i], &r)
+				}
+			}
 			res.Failures = failures(reasons)
 			return res
 		}

@@ -213,7 +213,7 @@ func (p *parser) predicate() (Expr, error) {
 	if !v.quoted && strings.IndexByte("()[],", v.text[0]) >= 0 {
 		return nil, fmt.Errorf("unexpected %q at position %d, expected a value", v.text, v.at+1)
 	}
-	return cmpExpr{subj: subj, op: op.text, value: v.text}, nil
+	return cmpExpr{subj: subj, op: op.text, value: v.text, pattern: strings.Split(v.text, "*")}, nil
 }
 
 func (p *parser) list() ([]string, error) {
@@ -308,6 +308,7 @@ type inExpr struct {
 type cmpExpr struct {
 	subj      subject
 	op, value string
+	pattern   []string // value split at its * wildcards
 }
 
 func (e orExpr) Eval(in *Instance) bool  { return e.a.Eval(in) || e.b.Eval(in) }
@@ -335,6 +336,14 @@ func (e inExpr) Eval(in *Instance) bool {
 // Eval compares the subject's value with the expression's. Negative
 // operators hold for instances that lack the value; positive ones do not.
 func (e cmpExpr) Eval(in *Instance) bool {
+	if e.subj.kind == "attribute" {
+		// The common case, without allocating.
+		v, ok := in.Attributes[e.subj.attr]
+		if !ok {
+			return e.op == "!=" || e.op == "!~"
+		}
+		return e.match(v)
+	}
 	vals, ok := e.subj.values(in)
 	negative := e.op == "!=" || e.op == "!~"
 	if !ok {
@@ -363,9 +372,9 @@ func (e cmpExpr) match(v string) bool {
 	case "!=":
 		return v != e.value
 	case "=~":
-		return globMatch(e.value, v)
+		return globMatch(e.pattern, v)
 	case "!~":
-		return !globMatch(e.value, v)
+		return !globMatch(e.pattern, v)
 	}
 	c, ok := compare(e.subj.kind, v, e.value)
 	if !ok {
@@ -383,12 +392,12 @@ func (e cmpExpr) match(v string) bool {
 	}
 }
 
-// globMatch matches value against a pattern where * stands for any run of
+// globMatch matches v against a pattern, given as the parts between its
+// wildcards, where * stands for any run of
 // characters, as in ECS attribute patterns such as t3.*.
-func globMatch(pattern, v string) bool {
-	parts := strings.Split(pattern, "*")
+func globMatch(parts []string, v string) bool {
 	if len(parts) == 1 {
-		return pattern == v
+		return parts[0] == v
 	}
 	if !strings.HasPrefix(v, parts[0]) {
 		return false

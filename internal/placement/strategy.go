@@ -82,26 +82,34 @@ func rank(instances []Instance, feasible []int, r *Request, rng *rand.Rand) int 
 			}
 		}
 	}
-	best := []int{feasible[0]}
-	bestKeys := keys(instances, feasible[0], r, counts, rng)
-	for _, i := range feasible[1:] {
-		k := keys(instances, i, r, counts, rng)
-		switch c := compareKeys(k, bestKeys); {
+	// Reservoir sampling picks uniformly among the best without a list.
+	bestKeys := make([]float64, len(r.Strategies))
+	k := make([]float64, len(r.Strategies))
+	best, ties := -1, 0
+	for _, i := range feasible {
+		keys(k, instances, i, r, counts, rng)
+		c := -1
+		if best >= 0 {
+			c = compareKeys(k, bestKeys)
+		}
+		switch {
 		case c < 0:
-			best, bestKeys = []int{i}, k
+			best, ties = i, 1
+			copy(bestKeys, k)
 		case c == 0:
-			best = append(best, i)
+			ties++
+			if rng.IntN(ties) == 0 {
+				best = i
+			}
 		}
 	}
-	return best[rng.IntN(len(best))]
+	return best
 }
 
-func keys(instances []Instance, i int, r *Request, counts []map[string]int, rng *rand.Rand) []float64 {
-	k := make([]float64, len(r.Strategies))
+func keys(k []float64, instances []Instance, i int, r *Request, counts []map[string]int, rng *rand.Rand) {
 	for si, s := range r.Strategies {
 		k[si] = s.key(instances, i, r, counts[si], rng)
 	}
-	return k
 }
 
 func compareKeys(a, b []float64) int {
