@@ -168,6 +168,20 @@ type TaskManifestMessage struct {
 	Timeline             int64            `json:"timeline"`
 }
 
+// TaskStopVerificationMessage asks the server which of the agent's running
+// tasks, missing from a manifest, may be stopped.
+type TaskStopVerificationMessage struct {
+	MessageId      string           `json:"messageId"`
+	StopCandidates []TaskIdentifier `json:"stopCandidates"`
+}
+
+// TaskStopVerificationAck lists the candidates the agent may stop.
+type TaskStopVerificationAck struct {
+	GeneratedAt int64            `json:"generatedAt"`
+	MessageId   string           `json:"messageId"`
+	StopTasks   []TaskIdentifier `json:"stopTasks"`
+}
+
 // Frame type names.
 const (
 	TypePayload      = "PayloadMessage"
@@ -177,4 +191,7 @@ const (
 	TypeError        = "ErrorMessage"
 	TypeAck          = "AckRequest"
 	TypeHeartbeatAck = "HeartbeatAckRequest"
+
+	TypeTaskStopVerification    = "TaskStopVerificationMessage"
+	TypeTaskStopVerificationAck = "TaskStopVerificationAck"
 )

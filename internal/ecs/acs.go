@@ -8,6 +8,7 @@ import (
 	"github.com/berth-dev/berth/internal/acs"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -28,15 +29,21 @@ type ACSOptions struct {
 }
 
 // acsHub owns this process's etcd lease, on which every connection's
-// "connected" marker lives.
+// "connected" marker lives, so the markers vanish if the process dies. If
+// the lease is lost (etcd unreachable past its TTL) a new one is granted
+// and the live connections' markers are written again.
 type acsHub struct {
-	ctx   context.Context // ends when the server shuts down
-	opts  ACSOptions
-	mu    sync.Mutex
-	lease clientv3.LeaseID
+	ctx  context.Context // ends when the server shuts down
+	opts ACSOptions
+	cli  *clientv3.Client
+	log  interface{ Warn(string, ...any) }
+
+	mu      sync.Mutex
+	lease   clientv3.LeaseID
+	markers map[string]string // live connection's marker key -> connection id
 }
 
-// StartACS starts the lease that backs agentConnected markers; it runs until ctx ends.
+// StartACS prepares the agent connection service; it runs until ctx ends.
 func (s *Service) StartACS(ctx context.Context, opts ACSOptions) error {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 30 * time.Second
@@ -44,21 +51,107 @@ func (s *Service) StartACS(ctx context.Context, opts ACSOptions) error {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 15 * time.Second
 	}
-	cli := s.store.Client()
-	grant, err := cli.Grant(ctx, int64(opts.LeaseTTL/time.Second))
-	if err != nil {
+	s.hub = &acsHub{ctx: ctx, opts: opts, cli: s.store.Client(), log: s.log, markers: map[string]string{}}
+	if _, err := s.hub.currentLease(); err != nil {
 		return fmt.Errorf("grant agent-connection lease: %w", err)
 	}
-	ka, err := cli.KeepAlive(ctx, grant.ID)
-	if err != nil {
-		return fmt.Errorf("keep agent-connection lease alive: %w", err)
+	return nil
+}
+
+// currentLease returns the live lease, granting (and keeping alive) a new
+// one when there is none.
+func (h *acsHub) currentLease() (clientv3.LeaseID, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lease != 0 {
+		return h.lease, nil
 	}
+	grant, err := h.cli.Grant(h.ctx, int64(h.opts.LeaseTTL/time.Second))
+	if err != nil {
+		return 0, err
+	}
+	ka, err := h.cli.KeepAlive(h.ctx, grant.ID)
+	if err != nil {
+		return 0, err
+	}
+	h.lease = grant.ID
 	go func() {
 		for range ka {
 		}
+		// The keep-alive ended: the lease is gone or going. Forget it so
+		// the next marker write grants a new one.
+		h.mu.Lock()
+		if h.lease == grant.ID {
+			h.lease = 0
+		}
+		h.mu.Unlock()
+		if h.ctx.Err() == nil {
+			h.log.Warn("agent-connection lease lost; renewing")
+			h.rewriteMarkers()
+		}
 	}()
-	s.hub = &acsHub{ctx: ctx, opts: opts, lease: grant.ID}
+	return grant.ID, nil
+}
+
+// mark writes a connection's marker on the current lease.
+func (h *acsHub) mark(key, connID string) error {
+	lease, err := h.currentLease()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := h.cli.Put(ctx, key, connID, clientv3.WithLease(lease)); err != nil {
+		h.mu.Lock()
+		if h.lease == lease {
+			h.lease = 0 // most likely "requested lease not found"
+		}
+		h.mu.Unlock()
+		return err
+	}
+	h.mu.Lock()
+	h.markers[key] = connID
+	h.mu.Unlock()
 	return nil
+}
+
+// unmark clears a connection's marker unless a newer connection replaced it.
+func (h *acsHub) unmark(key, connID string) {
+	h.mu.Lock()
+	if h.markers[key] == connID {
+		delete(h.markers, key)
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(key), "=", connID)).Then(clientv3.OpDelete(key)).Commit()
+}
+
+// rewriteMarkers puts every live connection's marker on a fresh lease,
+// retrying until etcd answers again.
+func (h *acsHub) rewriteMarkers() {
+	for h.ctx.Err() == nil {
+		h.mu.Lock()
+		live := make(map[string]string, len(h.markers))
+		for k, v := range h.markers {
+			live[k] = v
+		}
+		h.mu.Unlock()
+		failed := false
+		for k, v := range live {
+			if err := h.mark(k, v); err != nil {
+				failed = true
+				break
+			}
+		}
+		if !failed {
+			return
+		}
+		select {
+		case <-h.ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 64 << 10}
@@ -101,16 +194,38 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 			fail(api.AsError(errors.New("agent communication service is not started")))
 			return
 		}
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
+		// Mark the agent connected before upgrading: if that fails the
+		// agent gets an HTTP error and backs off, instead of a dropped
+		// websocket it would retry at once.
+		sess := &acsSession{svc: s, inst: inst.Value, connID: api.NewRequestID()}
+		ckey := s.keys.connected(inst.Value.ID)
+		if err := s.hub.mark(ckey, sess.connID); err != nil {
+			s.log.Warn("mark agent connected", "containerInstance", inst.Value.Instance.ContainerInstanceArn, "err", err)
+			fail(&api.Error{Code: "ServerException", Message: "The agent connection could not be recorded; retry later.", Status: http.StatusServiceUnavailable})
 			return
 		}
-		sess := &acsSession{svc: s, conn: conn, inst: inst.Value, connID: api.NewRequestID()}
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			s.hub.unmark(ckey, sess.connID)
+			return
+		}
+		sess.conn = conn
+		s.recordVersion(ctx, inst.Key, q)
 		sess.serve(api.WithPrincipal(s.hub.ctx, p))
 	})
 }
 
-// TelemetryHandler serves the TCS websocket: it accepts the agent's metrics and discards them.
+// telemetryAcks maps each TCS publish request to the acknowledgement the
+// agent waits for.
+var telemetryAcks = map[string]string{
+	"PublishMetricsRequest":        "AckPublishMetric",
+	"PublishHealthRequest":         "AckPublishHealth",
+	"PublishInstanceStatusRequest": "AckPublishInstanceStatus",
+}
+
+// TelemetryHandler serves the TCS websocket: it acknowledges the agent's
+// metrics, health and status reports (Berth does not store them yet) and
+// sends heartbeats so the agent keeps the connection open.
 func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := auth.Authenticate(r.Context(), r, nil); err != nil {
@@ -122,10 +237,30 @@ func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
 		if err != nil {
 			return
 		}
+		sess := &acsSession{svc: s, conn: conn}
 		defer conn.Close()
+		ctx, cancel := context.WithCancel(s.hub.ctx)
+		defer cancel()
+		go func() {
+			<-ctx.Done()
+			conn.Close()
+		}()
+		go sess.heartbeats(ctx, s.hub.opts.Heartbeat)
 		for {
-			if _, _, err := conn.NextReader(); err != nil {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
 				return
+			}
+			var frame struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(data, &frame) != nil {
+				continue
+			}
+			if ack, ok := telemetryAcks[frame.Type]; ok {
+				if err := sess.send(ack, struct{}{}); err != nil {
+					return
+				}
 			}
 		}
 	})
@@ -155,15 +290,8 @@ func (a *acsSession) serve(ctx context.Context) {
 	defer a.conn.Close()
 	log := s.log.With("containerInstance", a.inst.Instance.ContainerInstanceArn, "conn", a.connID)
 	ckey := s.keys.connected(a.inst.ID)
-	if _, err := s.store.Client().Put(ctx, ckey, a.connID, clientv3.WithLease(hub.lease)); err != nil {
-		log.Error("mark agent connected", "err", err)
-		return
-	}
 	defer func() {
-		// Only clear the marker if a newer connection has not replaced it.
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer dcancel()
-		s.store.Client().Txn(dctx).If(clientv3.Compare(clientv3.Value(ckey), "=", a.connID)).Then(clientv3.OpDelete(ckey)).Commit()
+		hub.unmark(ckey, a.connID)
 		log.Info("agent disconnected")
 	}()
 	log.Info("agent connected")
@@ -175,7 +303,9 @@ func (a *acsSession) serve(ctx context.Context) {
 	}
 }
 
-// readLoop consumes acknowledgements; silence longer than three heartbeats ends the session.
+// readLoop consumes the agent's frames: acknowledgements, and stop
+// verifications it must answer. Silence longer than three heartbeats ends
+// the session.
 func (a *acsSession) readLoop(ctx context.Context, cancel context.CancelFunc, heartbeat time.Duration) {
 	defer cancel()
 	for {
@@ -191,7 +321,54 @@ func (a *acsSession) readLoop(ctx context.Context, cancel context.CancelFunc, he
 		if err := json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(&frame); err != nil {
 			continue
 		}
-		a.svc.log.Debug("acs frame from agent", "type", frame.Type)
+		if frame.Type == acs.TypeTaskStopVerification {
+			var m acs.TaskStopVerificationMessage
+			if json.Unmarshal(frame.Message, &m) == nil {
+				if err := a.verifyStops(ctx, m); err != nil {
+					a.svc.log.Warn("answer stop verification", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// verifyStops confirms which of the agent's stop candidates may stop: those
+// the cluster does not run on this instance.
+func (a *acsSession) verifyStops(ctx context.Context, m acs.TaskStopVerificationMessage) error {
+	ack := acs.TaskStopVerificationAck{GeneratedAt: time.Now().UnixMilli(), MessageId: m.MessageId, StopTasks: []acs.TaskIdentifier{}}
+	for _, c := range m.StopCandidates {
+		cluster := clusterName(c.TaskClusterArn)
+		if cluster == "" {
+			cluster = a.inst.Cluster
+		}
+		it, found, err := a.svc.findTask(ctx, cluster, c.TaskArn)
+		if err != nil {
+			return err
+		}
+		if !found || it.Value.InstanceID != a.inst.ID || it.Value.Task.DesiredStatus == "STOPPED" {
+			ack.StopTasks = append(ack.StopTasks, acs.TaskIdentifier{TaskArn: c.TaskArn, TaskClusterArn: c.TaskClusterArn, DesiredStatus: "STOPPED"})
+		}
+	}
+	return a.send(acs.TypeTaskStopVerificationAck, ack)
+}
+
+// recordVersion stores the agent and Docker versions an agent announces on
+// its ACS connection; current ECS agents send them there rather than at
+// registration.
+func (s *Service) recordVersion(ctx context.Context, key string, q url.Values) {
+	v := VersionInfo{AgentVersion: q.Get("agentVersion"), AgentHash: q.Get("agentHash"), DockerVersion: q.Get("dockerVersion")}
+	if v.AgentVersion == "" {
+		return
+	}
+	_, err := store.Update(ctx, s.store, key, func(r *instanceRecord) error {
+		if r.Instance.VersionInfo == v {
+			return errReadOnly
+		}
+		r.Instance.VersionInfo = v
+		return nil
+	})
+	if err != nil && !errors.Is(err, errReadOnly) {
+		s.log.Warn("record agent version", "err", err)
 	}
 }
 
