@@ -53,13 +53,16 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 		log.Warn("task failed to start", "err", err)
 		return
 	}
+	// Read the containers' state (host ports above all) before reporting
+	// RUNNING, so a RUNNING task always shows its network bindings.
+	a.checkTask(ctx, t)
 	a.mu.Lock()
 	if t.status == statusPending {
 		t.status = statusRunning
 	}
 	t.dirty = true
 	a.mu.Unlock()
-	a.checkTask(ctx, t)
+	a.kickReporter()
 	log.Info("task running")
 }
 
