@@ -375,6 +375,20 @@ func (b *Berth) kill() error {
 	return err
 }
 
+// Crash kills berth up alone with SIGKILL, as a power cut or OOM kill
+// would (its agents follow through their parent-death signal), and starts
+// it again on the same data dir.
+func (b *Berth) Crash() error {
+	if err := syscall.Kill(b.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-b.exited
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	b.cmd = nil
+	b.logF.Close()
+	return b.launch()
+}
+
 // Pid is berth up's process id.
 func (b *Berth) Pid() int { return b.cmd.Process.Pid }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -107,6 +108,20 @@ func TestRestartKeepsTasks(t *testing.T) {
 				fmt.Sprintf("agent pids %v (killed %v)\n%s", now, old, b.LogTail(10))
 		})
 		sameTask(t)
+	})
+
+	t.Run("berth up killed with SIGKILL", func(t *testing.T) {
+		if err := b.Crash(); err != nil {
+			t.Fatalf("crash and restart berth up: %v", err)
+		}
+		sameTask(t)
+		out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=com.amazonaws.ecs.task-arn="+tk.TaskArn).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(strings.Fields(string(out))); n != 1 {
+			t.Errorf("%d containers carry the task's label after the crash, want exactly 1", n)
+		}
 	})
 
 	t.Run("berth up restarted", func(t *testing.T) {
