@@ -57,13 +57,16 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 	// RUNNING, so a RUNNING task always shows its network bindings.
 	a.checkTask(ctx, t)
 	a.mu.Lock()
-	if t.status == statusPending {
+	running := t.status == statusPending
+	if running {
 		t.status = statusRunning
 	}
 	t.dirty = true
 	a.mu.Unlock()
 	a.kickReporter()
-	log.Info("task running")
+	if running {
+		log.Info("task running")
+	}
 }
 
 // pull makes the image present. Images named with a registry host are

@@ -173,10 +173,15 @@ func advanceTask(rec *taskRecord, status, reason string) {
 	}
 }
 
-// stopCause explains a stop the agent initiated: a container that never
-// started means the task failed to start; otherwise an essential container exited.
+// stopCause explains a stop the agent initiated: when no container ever ran
+// the task failed to start; otherwise an essential container exited.
 func stopCause(rec *taskRecord, reason string) (code, text string) {
+	// A container with an exit code ran, even if it exited before the
+	// agent could report the task RUNNING.
 	started := rec.Task.StartedAt != nil
+	for _, c := range rec.Task.Containers {
+		started = started || c.ExitCode != nil
+	}
 	if !started {
 		if reason == "" {
 			reason = "Task failed to start"

@@ -192,6 +192,19 @@ func TestTaskLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("ExitedBeforeRunningWasReported", func(t *testing.T) {
+		// A container that exits at once may stop its task before the agent
+		// ever reports RUNNING: its exit code shows it ran.
+		l := newLifecycle(base.with(t), "life-quick")
+		tk := l.start()
+		l.submit(SubmitTaskStateChangeInput{Task: tk.TaskArn, Status: "STOPPED", Reason: "Essential container in task exited",
+			Containers: []ContainerStateChange{{ContainerName: "web", Status: "STOPPED", ExitCode: ptr(3)}}})
+		got := l.describeTask(l.cluster, tk.TaskArn)
+		if got.StopCode != "EssentialContainerExited" || got.Containers[0].ExitCode == nil || *got.Containers[0].ExitCode != 3 {
+			t.Fatalf("stopped = code %q exit %v", got.StopCode, got.Containers[0].ExitCode)
+		}
+	})
+
 	t.Run("StopTask", func(t *testing.T) {
 		l := newLifecycle(base.with(t), "life-stop")
 		tk := l.start()

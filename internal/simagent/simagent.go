@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +31,9 @@ type Agent struct {
 	InstanceArn string
 	client      *ecs.Client
 	cluster     string
+	silent      bool
 	conn        *websocket.Conn
+	wmu         sync.Mutex
 }
 
 // Options describe the simulated instance.
@@ -40,6 +43,9 @@ type Options struct {
 	Attributes  map[string]string
 	Region      string
 	Credentials aws.Credentials
+	// Silent agents acknowledge payloads but report no state changes, so
+	// a benchmark measures placement alone.
+	Silent bool
 }
 
 // Start registers an instance and connects its ACS websocket; tasks sent to
@@ -59,7 +65,7 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster}
+	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster, silent: opts.Silent}
 	poll, err := client.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{Cluster: aws.String(opts.Cluster), ContainerInstance: aws.String(a.InstanceArn)})
 	if err != nil {
 		return nil, err
@@ -78,6 +84,12 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 	a.conn = conn
 	go a.serve(ctx)
 	return a, nil
+}
+
+func (a *Agent) write(f acs.Frame) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	a.conn.WriteJSON(f)
 }
 
 // Close disconnects the agent.
@@ -101,7 +113,10 @@ func (a *Agent) serve(ctx context.Context) {
 		case acs.TypePayload:
 			var m acs.PayloadMessage
 			json.Unmarshal(frame.Message, &m)
-			a.conn.WriteJSON(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
+			a.write(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
+			if a.silent {
+				continue
+			}
 			for _, t := range m.Tasks {
 				go a.client.SubmitTaskStateChange(ctx, &ecs.SubmitTaskStateChangeInput{
 					Cluster: aws.String(a.cluster), Task: aws.String(t.Arn), Status: aws.String(t.DesiredStatus),
@@ -110,7 +125,7 @@ func (a *Agent) serve(ctx context.Context) {
 		case acs.TypeHeartbeat:
 			var m acs.HeartbeatMessage
 			json.Unmarshal(frame.Message, &m)
-			a.conn.WriteJSON(acs.Frame{Type: acs.TypeHeartbeatAck, Message: acs.HeartbeatAckRequest{MessageId: m.MessageId}})
+			a.write(acs.Frame{Type: acs.TypeHeartbeatAck, Message: acs.HeartbeatAckRequest{MessageId: m.MessageId}})
 		}
 	}
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/server"
+	"github.com/berth-dev/berth/internal/simagent"
+)
+
+func benchPlacementCmd() *cobra.Command {
+	var (
+		sizes              string
+		calls, concurrency int
+	)
+	cmd := &cobra.Command{
+		Use:   "placement",
+		Short: "Placements/s of RunTask (10 tasks, spread+binpack, memberOf) committed to etcd, at several cluster sizes",
+		Long: `bench placement starts a real control plane in this process (embedded etcd
+in a temporary directory, the HTTP API with SigV4) and, for each cluster
+size, that many simulated agents: each registers a container instance and
+holds a real ACS websocket, but runs nothing (a no-op runtime, used only
+here). It then makes --calls RunTask calls of 10 tasks each from
+--concurrency clients, with strategies spread(attribute:ecs.availability-zone)
+then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
+constraint, and prints placements per second. The engine alone, without the
+store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range strings.Split(sizes, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil {
+					return fmt.Errorf("--instances: %w", err)
+				}
+				if err := benchPlacement(cmd.Context(), cmd.OutOrStdout(), n, calls, concurrency); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&sizes, "instances", "100,1000", "comma-separated cluster sizes")
+	cmd.Flags().IntVar(&calls, "calls", 200, "RunTask calls (10 tasks each) per cluster size")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent API clients")
+	return cmd
+}
+
+func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurrency int) error {
+	dir, err := os.MkdirTemp("", "berth-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := server.Start(ctx, server.Config{DataDir: dir, Listen: "127.0.0.1:0", Region: "us-east-1", AccountID: "123456789012",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	creds := aws.Credentials{AccessKeyID: srv.Account.RootAccessKeyID, SecretAccessKey: srv.Account.RootSecretAccessKey}
+	client := ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, "")})
+	cluster := "bench"
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &cluster}); err != nil {
+		return err
+	}
+	if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("bench"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app"), Cpu: 1, Memory: aws.Int32(8)}}}); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := startSimAgents(ctx, client, creds, cluster, instances); err != nil {
+		return err
+	}
+	setup := time.Since(start)
+	strategy := []ecstypes.PlacementStrategy{{Type: ecstypes.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")},
+		{Type: ecstypes.PlacementStrategyTypeBinpack, Field: aws.String("memory")}}
+	constraint := []ecstypes.PlacementConstraint{{Type: ecstypes.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type =~ t3.*")}}
+	var placed, failed atomic.Int64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, concurrency)
+	start = time.Now()
+	for c := 0; c < concurrency; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(calls) {
+				out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: &cluster, TaskDefinition: aws.String("bench"), Count: aws.Int32(10),
+					PlacementStrategy: strategy, PlacementConstraints: constraint})
+				if err != nil {
+					errs <- err
+					return
+				}
+				placed.Add(int64(len(out.Tasks)))
+				failed.Add(int64(len(out.Failures)))
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call\n",
+		instances, setup.Round(time.Millisecond), calls, placed.Load(), failed.Load(), took.Round(time.Millisecond),
+		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls))
+	return nil
+}
+
+// startSimAgents registers n simulated instances over three AZs.
+func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentials, cluster string, n int) error {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errs := make(chan error, 32)
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				_, err := simagent.Start(ctx, client, simagent.Options{Cluster: cluster, CPU: 4096, Memory: 16384, Region: "us-east-1",
+					Credentials: creds, Silent: true, Attributes: map[string]string{
+						"ecs.availability-zone": "us-east-1" + string(rune('a'+i%3)), "ecs.instance-type": "t3.medium"}})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
