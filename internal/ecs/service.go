@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -30,11 +31,17 @@ type Service struct {
 	log   *slog.Logger
 	keys  keys
 	hub   *acsHub
+	cache *instanceCache
+	// placing serializes this process's placements per cluster: they
+	// would otherwise pick the same instances and conflict.
+	placing sync.Map // cluster -> *sync.Mutex
 }
 
 // New returns the ECS service.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
-	return &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}}
+	s := &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}}
+	s.cache = newInstanceCache(s)
+	return s
 }
 
 // TargetPrefix is the X-Amz-Target prefix of ECS.

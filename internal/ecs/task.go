@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -304,12 +306,37 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 // tasks together with the instances' new reservations in one transaction;
 // a concurrent placement on the same instances makes it return ErrConflict.
 func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
-	items, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cluster))
-	if err != nil {
+	if err := s.cache.start(ctx); err != nil {
 		return nil, err
 	}
+	mu, _ := s.placing.LoadOrStore(cluster, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, false)
+	if err == nil && len(out.Failures) > 0 || errors.Is(err, errNoInstances) {
+		// Failures are answered only from a fresh read of the store.
+		if err := s.cache.reload(ctx, cluster); err != nil {
+			return nil, err
+		}
+		out, err = s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
+	}
+	if errors.Is(err, errNoInstances) {
+		return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
+	}
+	return out, err
+}
+
+// errNoInstances marks a cluster without instances to place on.
+var errNoInstances = errors.New("no container instances")
+
+// placeAndCommit places on the cached view of the cluster and commits.
+// Unless final, it gives up early when anything fails to place, so the
+// caller can retry on fresh data; nothing is written then.
+func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, final bool) (*RunTaskOutput, error) {
+	items, connected := s.cache.snapshot(cluster)
 	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
-	var candidates []store.Item[instanceRecord]
+	var candidates []*cachedInstance
+	var candConnected []bool
 	// targets holds, for StartTask, the candidate of each named instance in
 	// order; an instance named twice is one candidate, so both placements
 	// draw on (and write) the same reservation.
@@ -321,32 +348,31 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 				targets = append(targets, c)
 				continue
 			}
-			i := slices.IndexFunc(items, func(it store.Item[instanceRecord]) bool { return it.Value.ID == lastSegment(ref) })
-			if i < 0 || items[i].Value.Instance.Status == "INACTIVE" {
+			i := slices.IndexFunc(items, func(it *cachedInstance) bool { return it.rec.ID == lastSegment(ref) })
+			if i < 0 || items[i].rec.Instance.Status == "INACTIVE" {
 				out.Failures = append(out.Failures, Failure{Arn: ref, Reason: "MISSING"})
 				continue
 			}
 			seen[lastSegment(ref)] = len(candidates)
 			targets = append(targets, len(candidates))
 			candidates = append(candidates, items[i])
+			candConnected = append(candConnected, connected[i])
 		}
 	} else {
-		for _, it := range items {
-			if it.Value.Instance.Status != "INACTIVE" {
+		for i, it := range items {
+			if it.rec.Instance.Status != "INACTIVE" {
 				candidates = append(candidates, it)
+				candConnected = append(candConnected, connected[i])
 			}
 		}
 		if len(candidates) == 0 {
-			return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
+			return nil, errNoInstances
 		}
 	}
-	connected, err := s.connectedInstances(ctx)
-	if err != nil {
-		return nil, err
-	}
 	views := make([]placement.Instance, len(candidates))
-	for i, it := range candidates {
-		views[i] = placementView(&it.Value, connected[it.Value.ID])
+	for i := range candidates {
+		views[i] = candidates[i].view
+		views[i].Connected = candConnected[i]
 	}
 	var placed []int
 	if len(in.ContainerInstances) > 0 {
@@ -368,19 +394,24 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 			out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
 		}
 	}
+	if len(out.Failures) > 0 && !final {
+		return out, nil
+	}
 	txn := store.NewTxn()
 	touched := map[int]*instanceRecord{}
 	var ids []string
 	for _, idx := range placed {
 		inst, ok := touched[idx]
 		if !ok {
-			v := candidates[idx].Value
-			inst = &v
-			if inst.Tasks == nil {
-				inst.Tasks = map[string]reservation{}
+			// The cached record is shared: change a copy.
+			v := candidates[idx].rec
+			v.Tasks = maps.Clone(v.Tasks)
+			if v.Tasks == nil {
+				v.Tasks = map[string]reservation{}
 			}
+			inst = &v
 			touched[idx] = inst
-			txn.IfRev(candidates[idx].Key, candidates[idx].Rev)
+			txn.IfRev(candidates[idx].key, candidates[idx].rev)
 		}
 		rec := s.newTask(cluster, inst, in, td, overrides, res)
 		inst.Tasks[rec.ID] = res
@@ -390,14 +421,30 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 		ids = append(ids, rec.ID)
 	}
 	for idx, inst := range touched {
-		txn.Put(candidates[idx].Key, inst)
+		txn.Put(candidates[idx].key, inst)
 	}
 	if in.ClientToken != "" && len(ids) > 0 {
 		key := s.keys.token("runtask", in.ClientToken)
 		txn.IfAbsent(key).Put(key, tokenRecord{TaskDefinition: in.TaskDefinition, TaskIDs: ids, Cluster: cluster})
 	}
-	if err := s.store.Commit(ctx, txn); err != nil {
+	if txn.Len() == 0 {
+		return out, nil
+	}
+	rev, err := s.store.CommitRev(ctx, txn)
+	if errors.Is(err, store.ErrConflict) {
+		keys := make([]string, 0, len(touched))
+		for idx := range touched {
+			keys = append(keys, candidates[idx].key)
+		}
+		s.cache.refresh(ctx, keys)
+	}
+	if err != nil {
 		return nil, err
+	}
+	// Our own write is the newest version: cache it now so the next
+	// placement does not race the watch.
+	for idx, inst := range touched {
+		s.cache.put(candidates[idx].key, *inst, rev)
 	}
 	for _, t := range out.Tasks {
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)

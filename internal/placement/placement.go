@@ -13,6 +13,7 @@
 package placement
 
 import (
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -127,27 +128,31 @@ func explain(in *Instance, r *Request) string {
 	return ""
 }
 
-// Reserve deducts r from in and counts the task in its group.
+// Reserve deducts r from in and counts the task in its group. The maps of
+// in are replaced, never written, so views may share them with a cache.
 func Reserve(in *Instance, r Request) {
 	in.CPU -= r.CPU
 	in.Memory -= r.Memory
-	for _, p := range r.Ports {
-		if in.Ports == nil {
-			in.Ports = map[int]bool{}
-		}
-		in.Ports[p] = true
+	if len(r.Ports) > 0 {
+		in.Ports = withKeys(in.Ports, r.Ports)
 	}
-	for _, p := range r.PortsUDP {
-		if in.PortsUDP == nil {
-			in.PortsUDP = map[int]bool{}
-		}
-		in.PortsUDP[p] = true
+	if len(r.PortsUDP) > 0 {
+		in.PortsUDP = withKeys(in.PortsUDP, r.PortsUDP)
 	}
-	if in.TaskGroups == nil {
-		in.TaskGroups = map[string]int{}
-	}
-	in.TaskGroups[r.Group]++
+	groups := make(map[string]int, len(in.TaskGroups)+1)
+	maps.Copy(groups, in.TaskGroups)
+	groups[r.Group]++
+	in.TaskGroups = groups
 	in.RunningTasks++
+}
+
+func withKeys(m map[int]bool, keys []int) map[int]bool {
+	out := make(map[int]bool, len(m)+len(keys))
+	maps.Copy(out, m)
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
 }
 
 // Place places count copies of r one at a time: each goes to the best

@@ -51,18 +51,25 @@ func (t *Txn) Len() int { return len(t.ops) }
 // Commit applies the transaction. It returns ErrConflict when a condition
 // failed, in which case nothing was written.
 func (s *Store) Commit(ctx context.Context, t *Txn) error {
-	if t.err != nil {
-		return t.err
-	}
-	if len(t.ops) == 0 {
+	if len(t.ops) == 0 && t.err == nil {
 		return nil
+	}
+	_, err := s.CommitRev(ctx, t)
+	return err
+}
+
+// CommitRev is Commit that also returns the revision the transaction
+// wrote at, so callers can tell their own writes from older ones.
+func (s *Store) CommitRev(ctx context.Context, t *Txn) (int64, error) {
+	if t.err != nil {
+		return 0, t.err
 	}
 	resp, err := s.cli.Txn(ctx).If(t.conds...).Then(t.ops...).Commit()
 	if err != nil {
-		return fmt.Errorf("etcd txn: %w", err)
+		return 0, fmt.Errorf("etcd txn: %w", err)
 	}
 	if !resp.Succeeded {
-		return ErrConflict
+		return 0, ErrConflict
 	}
-	return nil
+	return resp.Header.Revision, nil
 }

@@ -1,0 +1,176 @@
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/berth-dev/berth/internal/placement"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// instanceCache mirrors every container instance record and agent
+// connection marker in memory, fed by etcd watches, so a placement reads
+// its cluster without decoding thousands of records. It is only ever a
+// hint: placements commit conditionally on the revision they read, so a
+// stale entry costs a retry, never an over-commit.
+type instanceCache struct {
+	svc   *Service
+	once  sync.Once
+	ready chan struct{}
+	err   error
+
+	mu        sync.RWMutex
+	clusters  map[string]map[string]*cachedInstance // cluster -> instance id -> entry
+	connected map[string]bool                       // instance id -> agent connected
+}
+
+// cachedInstance is one record with its revision and precomputed view.
+type cachedInstance struct {
+	key  string
+	rev  int64
+	rec  instanceRecord
+	view placement.Instance // Connected is filled in at snapshot time
+}
+
+func newInstanceCache(s *Service) *instanceCache {
+	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]map[string]*cachedInstance{}, connected: map[string]bool{}}
+}
+
+// start loads the records and keeps them current until the store closes.
+func (c *instanceCache) start(ctx context.Context) error {
+	c.once.Do(func() {
+		defer close(c.ready)
+		cli := c.svc.store.Client()
+		instPrefix, connPrefix := c.svc.keys.prefix+"instance/", c.svc.keys.connected("")
+		resp, err := cli.Get(ctx, instPrefix, clientv3.WithPrefix())
+		if err != nil {
+			c.err = err
+			return
+		}
+		conns, err := cli.Get(ctx, connPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithRev(resp.Header.Revision))
+		if err != nil {
+			c.err = err
+			return
+		}
+		for _, kv := range resp.Kvs {
+			c.apply(string(kv.Key), kv.Value, kv.ModRevision)
+		}
+		for _, kv := range conns.Kvs {
+			c.connected[lastSegment(string(kv.Key))] = true
+		}
+		// The watches outlive the request that started them.
+		wctx := context.WithoutCancel(ctx)
+		from := clientv3.WithRev(resp.Header.Revision + 1)
+		go c.follow(cli.Watch(wctx, instPrefix, clientv3.WithPrefix(), from), func(ev *clientv3.Event) {
+			if ev.Type == clientv3.EventTypeDelete {
+				c.remove(string(ev.Kv.Key))
+				return
+			}
+			c.apply(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+		})
+		go c.follow(cli.Watch(wctx, connPrefix, clientv3.WithPrefix(), from), func(ev *clientv3.Event) {
+			c.mu.Lock()
+			c.connected[lastSegment(string(ev.Kv.Key))] = ev.Type == clientv3.EventTypePut
+			c.mu.Unlock()
+		})
+	})
+	<-c.ready
+	return c.err
+}
+
+func (c *instanceCache) follow(ch clientv3.WatchChan, handle func(*clientv3.Event)) {
+	for wr := range ch {
+		for _, ev := range wr.Events {
+			handle(ev)
+		}
+	}
+}
+
+// apply stores a record version unless a newer one is already cached.
+func (c *instanceCache) apply(key string, value []byte, rev int64) {
+	var rec instanceRecord
+	if json.Unmarshal(value, &rec) != nil {
+		return
+	}
+	c.put(key, rec, rev)
+}
+
+func (c *instanceCache) put(key string, rec instanceRecord, rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	byID := c.clusters[rec.Cluster]
+	if byID == nil {
+		byID = map[string]*cachedInstance{}
+		c.clusters[rec.Cluster] = byID
+	}
+	if old := byID[rec.ID]; old != nil && old.rev >= rev {
+		return
+	}
+	byID[rec.ID] = &cachedInstance{key: key, rev: rev, rec: rec, view: placementView(&rec, false)}
+}
+
+func (c *instanceCache) remove(key string) {
+	rest := strings.TrimPrefix(key, c.svc.keys.prefix+"instance/")
+	cluster, id, _ := strings.Cut(rest, "/")
+	c.mu.Lock()
+	delete(c.clusters[cluster], id)
+	c.mu.Unlock()
+}
+
+// snapshot returns the cluster's entries and whether each one's agent is
+// connected. Entries are immutable (put replaces them), so they are shared,
+// not copied; callers copy a record before changing it.
+func (c *instanceCache) snapshot(cluster string) ([]*cachedInstance, []bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*cachedInstance, 0, len(c.clusters[cluster]))
+	for _, e := range c.clusters[cluster] {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *cachedInstance) int { return strings.Compare(a.key, b.key) })
+	conn := make([]bool, len(out))
+	for i, e := range out {
+		conn[i] = c.connected[e.rec.ID]
+	}
+	return out, conn
+}
+
+// refresh re-reads keys from the store after a conflict, so the retry sees
+// what beat it without waiting for the watch.
+func (c *instanceCache) refresh(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		it, err := store.Get[instanceRecord](ctx, c.svc.store, k)
+		if err == nil {
+			c.put(k, it.Value, it.Rev)
+		}
+	}
+}
+
+// reload reads a cluster's instances and the connection markers straight
+// from the store. Placements call it before answering with failures, so
+// an instance that registered or connected a moment ago is never missed
+// because its watch event is still on the way.
+func (c *instanceCache) reload(ctx context.Context, cluster string) error {
+	items, err := store.List[instanceRecord](ctx, c.svc.store, c.svc.keys.instances(cluster))
+	if err != nil {
+		return err
+	}
+	conns, err := c.svc.connectedInstances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		c.put(it.Key, it.Value, it.Rev)
+	}
+	c.mu.Lock()
+	for _, it := range items {
+		c.connected[it.Value.ID] = conns[it.Value.ID]
+	}
+	c.mu.Unlock()
+	return nil
+}
