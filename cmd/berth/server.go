@@ -13,8 +13,8 @@ import (
 
 // serverFlags are shared by `berth server` and `berth up`.
 type serverFlags struct {
-	dataDir, listen, region, account, etcd, advertise, logLevel string
-	heartbeat                                                   time.Duration
+	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
+	heartbeat                                                                 time.Duration
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -24,6 +24,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.account, "account-id", "123456789012", "12-digit account id, used on first start")
 	cmd.Flags().StringVar(&f.etcd, "etcd-endpoints", "", "comma-separated external etcd endpoints; empty runs an embedded etcd in --data-dir")
 	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
+	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }
@@ -35,7 +36,7 @@ func (f *serverFlags) config() server.Config {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
 	}
 }
 

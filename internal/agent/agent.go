@@ -44,6 +44,8 @@ type Agent struct {
 	rt    *dockerrt.Runtime
 	ecs   *ecs.Client
 	creds aws.CredentialsProvider
+	// registry supplies ECR credentials for images of the cluster's registry.
+	registry *registryAuth
 
 	instanceArn string
 	ec2ID       string
@@ -67,7 +69,8 @@ func New(cfg Config, log *slog.Logger) *Agent {
 		Region: cfg.Region, Credentials: creds, BaseEndpoint: aws.String(cfg.Endpoint),
 		RetryMaxAttempts: 3,
 	})
-	return &Agent{cfg: cfg, log: log, ecs: client, creds: creds, tasks: map[string]*task{}, kick: make(chan struct{}, 1)}
+	return &Agent{cfg: cfg, log: log, ecs: client, creds: creds, registry: newRegistryAuth(cfg, creds),
+		tasks: map[string]*task{}, kick: make(chan struct{}, 1)}
 }
 
 // Run registers the instance and serves until ctx ends.

@@ -75,7 +75,11 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 func (a *Agent) pull(ctx context.Context, image string, log interface{ Info(string, ...any) }) error {
 	progress := func(line string) { log.Info("pull "+image, "progress", line) }
 	always := hasRegistryHost(image)
-	err := a.rt.EnsureImage(ctx, image, "", always, progress)
+	auth := ""
+	if always {
+		auth = a.registry.forImage(ctx, image)
+	}
+	err := a.rt.EnsureImage(ctx, image, auth, always, progress)
 	if err != nil && always {
 		if cached := a.rt.EnsureImage(ctx, image, "", false, nil); cached == nil {
 			log.Info("pull failed; using the cached image", "image", image, "err", err)

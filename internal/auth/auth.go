@@ -88,6 +88,14 @@ func NewAuthenticator(acct Account) *Authenticator {
 	return a
 }
 
+// PrincipalForKey returns the principal an access key belongs to.
+func (a *Authenticator) PrincipalForKey(accessKeyID string) (api.Principal, bool) {
+	if accessKeyID != a.account.RootAccessKeyID {
+		return api.Principal{}, false
+	}
+	return api.Principal{Account: a.account.ID, ARN: a.account.RootARN(), AccessKeyID: accessKeyID, Root: true}, true
+}
+
 // Authenticate implements api.Authenticator.
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, body []byte) (api.Principal, error) {
 	res, err := a.verifier.Verify(ctx, r, body)

@@ -134,7 +134,7 @@ func (s *Service) ListAttributes(ctx context.Context, in *ListAttributesInput) (
 		}
 	}
 	sort.Strings(keys)
-	page, next, err := paginate(keys, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -283,7 +283,7 @@ func (s *Service) ListClusters(ctx context.Context, in *ListInput) (*ListCluster
 		}
 	}
 	sort.Strings(arns)
-	page, next, err := paginate(arns, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(arns, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}

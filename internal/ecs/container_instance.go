@@ -478,7 +478,7 @@ func (s *Service) ListContainerInstances(ctx context.Context, in *ListContainerI
 		arns = append(arns, it.Value.Instance.ContainerInstanceArn)
 	}
 	sort.Strings(arns)
-	page, next, err := paginate(arns, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(arns, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}

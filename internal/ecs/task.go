@@ -771,7 +771,7 @@ func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasks
 		}
 	}
 	slices.Sort(arns)
-	page, next, err := paginate(arns, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(arns, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -506,7 +506,7 @@ func (s *Service) ListTaskDefinitions(ctx context.Context, in *ListTaskDefinitio
 		arnOf[k] = it.Value.TaskDefinition.TaskDefinitionArn
 	}
 	sort.Strings(keys)
-	page, next, err := paginate(keys, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -562,7 +562,7 @@ func (s *Service) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDe
 			names = append(names, it.Value.Name)
 		}
 	}
-	page, next, err := paginate(names, in.NextToken, in.MaxResults, 100)
+	page, next, err := api.Paginate(names, in.NextToken, in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	EtcdEndpoints []string
 	// AdvertiseURL is how agents reach this server; default http://<listen>.
 	AdvertiseURL string
+	// RegistryHost is the host[:port] of image URIs; default localhost:<port>
+	// for a loopback listener (Docker trusts it over plain HTTP).
+	RegistryHost string
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
 	Logger    *slog.Logger
@@ -82,6 +86,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go ecsSvc.RunCollector(bg, 5*time.Minute)
+	registryHost := cfg.RegistryHost
+	if registryHost == "" {
+		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
+	}
+	ecrSvc, err := ecr.New(ctx, ecr.Config{Region: cfg.Region, Account: acct.ID, RegistryHost: registryHost, DataDir: cfg.DataDir},
+		st, api.RootOnly{}, authn.PrincipalForKey, log)
+	if err != nil {
+		stopBG()
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	router.AddJSON(ecrSvc.JSONService())
+	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
 	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
@@ -90,6 +108,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.SetReady(true)
 	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
 	return s, nil
+}
+
+// defaultRegistryHost names a loopback listener localhost:<port>, which
+// Docker accepts over plain HTTP; other listeners by their address.
+func defaultRegistryHost(addr *net.TCPAddr) string {
+	if addr.IP.IsLoopback() {
+		return fmt.Sprintf("localhost:%d", addr.Port)
+	}
+	return addr.String()
 }
 
 // Done reports the HTTP server's end.

@@ -1,20 +1,18 @@
-package ecs
+package api
 
 import (
 	"encoding/base64"
 	"sort"
-
-	"github.com/berth-dev/berth/internal/api"
 )
 
-// paginate returns the page of sorted items after nextToken, at most
+// Paginate returns the page of sorted items after nextToken, at most
 // maxResults long (default and upper bound limit), and the token for the next
 // page. Tokens are opaque to clients: the last item returned, encoded.
-func paginate(items []string, nextToken *string, maxResults *int, limit int) ([]string, *string, error) {
+func Paginate(items []string, nextToken *string, maxResults *int, limit int) ([]string, *string, error) {
 	n := limit
 	if maxResults != nil {
 		if *maxResults < 1 || *maxResults > limit {
-			return nil, nil, api.InvalidParameter("maxResults must be between 1 and %d.", limit)
+			return nil, nil, InvalidParameter("maxResults must be between 1 and %d.", limit)
 		}
 		n = *maxResults
 	}
@@ -22,7 +20,7 @@ func paginate(items []string, nextToken *string, maxResults *int, limit int) ([]
 	if nextToken != nil && *nextToken != "" {
 		after, err := base64.RawURLEncoding.DecodeString(*nextToken)
 		if err != nil {
-			return nil, nil, api.InvalidParameter("Invalid nextToken.")
+			return nil, nil, InvalidParameter("Invalid nextToken.")
 		}
 		start = sort.SearchStrings(items, string(after))
 		if start < len(items) && items[start] == string(after) {

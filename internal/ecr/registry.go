@@ -1,0 +1,209 @@
+package ecr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/distribution/distribution/v3"
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/distribution/distribution/v3/registry/storage"
+	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the default blob store
+	"github.com/distribution/reference"
+	"github.com/sirupsen/logrus"
+
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// startRegistry builds the distribution registry on filesystem storage in
+// the data dir. Berth authenticates and authorizes every request itself
+// before it reaches the registry.
+func (s *Service) startRegistry(ctx context.Context) error {
+	root := filepath.Join(s.cfg.DataDir, "registry")
+	logrus.SetOutput(io.Discard) // distribution logs through logrus; Berth logs the requests
+	cfg := &configuration.Configuration{
+		Storage: configuration.Storage{
+			"filesystem":  configuration.Parameters{"rootdirectory": root},
+			"delete":      configuration.Parameters{"enabled": true},
+			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+		},
+	}
+	cfg.HTTP.Secret = fmt.Sprintf("%x", s.secret)
+	cfg.Log.AccessLog.Disabled = true
+	s.registry = handlers.NewApp(ctx, cfg)
+	driver, err := factory.Create(ctx, "filesystem", map[string]any{"rootdirectory": root})
+	if err != nil {
+		return fmt.Errorf("registry storage: %w", err)
+	}
+	ns, err := storage.NewRegistry(ctx, driver, storage.EnableDelete)
+	if err != nil {
+		return fmt.Errorf("registry storage: %w", err)
+	}
+	s.content = ns
+	return nil
+}
+
+// registryError writes an OCI distribution error.
+func registryError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
+}
+
+// serveRegistry authenticates a registry request (Basic AWS:<token>),
+// checks the repository exists and the caller may act on it, then hands
+// it to the registry.
+func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	user, password, ok := r.BasicAuth()
+	var p api.Principal
+	if ok && user == "AWS" {
+		p, ok = s.verify(password, time.Now())
+	} else {
+		ok = false
+	}
+	if !ok {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="http://%s/",service="ecr.amazonaws.com"`, s.cfg.RegistryHost))
+		registryError(w, http.StatusUnauthorized, "DENIED", "Not Authorized")
+		return
+	}
+	ctx := api.WithPrincipal(r.Context(), p)
+	if name := repoFromPath(r.URL.Path); name != "" {
+		if _, err := s.repository(ctx, name); err != nil {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.cfg.Account))
+			return
+		}
+		for _, action := range registryActions(r) {
+			if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
+				registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
+				return
+			}
+		}
+	}
+	s.registry.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// registryActions are the ECR permissions a registry request needs.
+func registryActions(r *http.Request) []string {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case strings.Contains(r.URL.Path, "/blobs/uploads"):
+		return []string{"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"}
+	case strings.Contains(r.URL.Path, "/blobs/") && read:
+		return []string{"GetDownloadUrlForLayer"}
+	case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodPut:
+		return []string{"PutImage"}
+	case r.Method == http.MethodDelete:
+		return []string{"BatchDeleteImage"}
+	case read:
+		return []string{"BatchGetImage"}
+	}
+	return []string{"PutImage"}
+}
+
+// tags lists a repository's tags.
+func (s *Service) tags(ctx context.Context, name string) ([]string, error) {
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := repo.Tags(ctx).All(ctx)
+	if err != nil {
+		if _, ok := err.(distribution.ErrRepositoryUnknown); ok {
+			return nil, nil
+		}
+		return nil, nil
+	}
+	sort.Strings(tags)
+	return tags, nil
+}
+
+func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Repository, error) {
+	named, err := reference.WithName(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.content.Repository(ctx, named)
+}
+
+// removeContent deletes a repository's tags so a re-created repository
+// starts empty; unreferenced blobs are left for garbage collection.
+func (s *Service) removeContent(ctx context.Context, name string) error {
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return err
+	}
+	tags, _ := repo.Tags(ctx).All(ctx)
+	for _, t := range tags {
+		if err := repo.Tags(ctx).Untag(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImageIdentifier names an image by digest and tag.
+type ImageIdentifier struct {
+	ImageDigest string `json:"imageDigest,omitempty"`
+	ImageTag    string `json:"imageTag,omitempty"`
+}
+
+type ListImagesInput struct {
+	RegistryId     string  `json:"registryId"`
+	RepositoryName string  `json:"repositoryName"`
+	NextToken      *string `json:"nextToken"`
+	MaxResults     *int    `json:"maxResults"`
+	Filter         *struct {
+		TagStatus string `json:"tagStatus"`
+	} `json:"filter"`
+}
+
+type ListImagesOutput struct {
+	ImageIds  []ImageIdentifier `json:"imageIds"`
+	NextToken *string           `json:"nextToken,omitempty"`
+}
+
+// ListImages lists a repository's tagged images.
+func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListImagesOutput, error) {
+	if err := s.checkRegistry(in.RegistryId); err != nil {
+		return nil, err
+	}
+	it, err := s.repository(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "ListImages", it.Value.Repository.RepositoryArn); err != nil {
+		return nil, err
+	}
+	if in.Filter != nil && in.Filter.TagStatus == "UNTAGGED" {
+		return &ListImagesOutput{ImageIds: []ImageIdentifier{}}, nil
+	}
+	tags, err := s.tags(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	page, next, err := api.Paginate(tags, in.NextToken, in.MaxResults, 1000)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.contentRepo(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListImagesOutput{ImageIds: []ImageIdentifier{}, NextToken: next}
+	for _, t := range page {
+		d, err := repo.Tags(ctx).Get(ctx, t)
+		if err != nil {
+			continue
+		}
+		out.ImageIds = append(out.ImageIds, ImageIdentifier{ImageDigest: d.Digest.String(), ImageTag: t})
+	}
+	return out, nil
+}

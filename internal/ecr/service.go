@@ -1,0 +1,101 @@
+// Package ecr implements Amazon ECR: the repository API and an OCI
+// registry (distribution/v3) behind ECR's token authentication.
+package ecr
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/distribution/distribution/v3"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of ECR.
+const TargetPrefix = "AmazonEC2ContainerRegistry_V20150921"
+
+// Config names where the registry lives.
+type Config struct {
+	Region, Account string
+	// RegistryHost is host[:port] users push to; repositoryUri starts with it.
+	RegistryHost string
+	// DataDir holds the registry's blobs (filesystem storage).
+	DataDir string
+}
+
+// Service is the ECR API and registry.
+type Service struct {
+	cfg      Config
+	store    *store.Store
+	authz    api.Authorizer
+	log      *slog.Logger
+	secret   []byte
+	registry http.Handler
+	content  distribution.Namespace
+	prefix   string
+	// rootKey resolves the access key a token was issued to.
+	principal func(accessKeyID string) (api.Principal, bool)
+}
+
+// New returns the ECR service; principal maps an access key id to its
+// principal when a registry token is presented.
+func New(ctx context.Context, cfg Config, st *store.Store, authz api.Authorizer, principal func(string) (api.Principal, bool), log *slog.Logger) (*Service, error) {
+	s := &Service{cfg: cfg, store: st, authz: authz, log: log, principal: principal, prefix: "/berth/" + cfg.Region + "/ecr/"}
+	secret, err := s.ensureSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.secret = secret
+	if err := s.startRegistry(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ensureSecret loads (or creates once) the key that signs registry tokens,
+// shared by every server of the region.
+func (s *Service) ensureSecret(ctx context.Context) ([]byte, error) {
+	key := s.prefix + "token-secret"
+	it, err := store.Get[[]byte](ctx, s.store, key)
+	if err == nil {
+		return it.Value, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	if err := s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, secret)); errors.Is(err, store.ErrConflict) {
+		return s.ensureSecret(ctx)
+	} else if err != nil {
+		return nil, fmt.Errorf("create registry token secret: %w", err)
+	}
+	return secret, nil
+}
+
+// JSONService returns the operations table for the router.
+func (s *Service) JSONService() *api.JSONService {
+	js := api.NewJSONService("ecr", TargetPrefix)
+	js.Handle("CreateRepository", api.Op(s.CreateRepository))
+	js.Handle("DescribeRepositories", api.Op(s.DescribeRepositories))
+	js.Handle("DeleteRepository", api.Op(s.DeleteRepository))
+	js.Handle("GetAuthorizationToken", api.Op(s.GetAuthorizationToken))
+	js.Handle("ListImages", api.Op(s.ListImages))
+	return js
+}
+
+// RegistryHandler serves the OCI distribution API under /v2/.
+func (s *Service) RegistryHandler() http.Handler { return http.HandlerFunc(s.serveRegistry) }
+
+func (s *Service) authorize(ctx context.Context, action, resource string) error {
+	return s.authz.Authorize(ctx, api.PrincipalFrom(ctx), "ecr:"+action, resource)
+}
+
+func (s *Service) repoArn(name string) string {
+	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.cfg.Region, s.cfg.Account, name)
+}
