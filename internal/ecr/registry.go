@@ -1,6 +1,7 @@
 package ecr
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,9 +19,11 @@ import (
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the default blob store
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // startRegistry builds the distribution registry on filesystem storage in
@@ -85,6 +88,10 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 				registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
 				return
 			}
+		}
+		if msg := s.checkImmutable(ctx, r, name); msg != "" {
+			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
+			return
 		}
 	}
 	s.registry.ServeHTTP(w, r.WithContext(ctx))
@@ -206,4 +213,73 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 		out.ImageIds = append(out.ImageIds, ImageIdentifier{ImageDigest: d.Digest.String(), ImageTag: t})
 	}
 	return out, nil
+}
+
+// checkImmutable refuses to move an existing tag of an IMMUTABLE
+// repository to another manifest; re-pushing the same manifest is allowed.
+func (s *Service) checkImmutable(ctx context.Context, r *http.Request, name string) string {
+	if r.Method != http.MethodPut {
+		return ""
+	}
+	_, tag, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"+name), "/manifests/")
+	if !ok || strings.Contains(tag, ":") {
+		return "" // pushes by digest never move a tag
+	}
+	it, err := s.repository(ctx, name)
+	if err != nil || it.Value.Repository.ImageTagMutability != "IMMUTABLE" {
+		return ""
+	}
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return ""
+	}
+	current, err := repo.Tags(ctx).Get(ctx, tag)
+	if err != nil {
+		return "" // a new tag
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return "could not read the manifest"
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if digest.FromBytes(body) == current.Digest {
+		return ""
+	}
+	return fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", tag, name)
+}
+
+type PutImageTagMutabilityInput struct {
+	RegistryId         string `json:"registryId"`
+	RepositoryName     string `json:"repositoryName"`
+	ImageTagMutability string `json:"imageTagMutability"`
+}
+
+type PutImageTagMutabilityOutput struct {
+	RegistryId         string `json:"registryId"`
+	RepositoryName     string `json:"repositoryName"`
+	ImageTagMutability string `json:"imageTagMutability"`
+}
+
+// PutImageTagMutability switches a repository between MUTABLE and IMMUTABLE tags.
+func (s *Service) PutImageTagMutability(ctx context.Context, in *PutImageTagMutabilityInput) (*PutImageTagMutabilityOutput, error) {
+	if err := s.checkRegistry(in.RegistryId); err != nil {
+		return nil, err
+	}
+	if in.ImageTagMutability != "MUTABLE" && in.ImageTagMutability != "IMMUTABLE" {
+		return nil, api.InvalidParameter("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
+	}
+	it, err := s.repository(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "PutImageTagMutability", it.Value.Repository.RepositoryArn); err != nil {
+		return nil, err
+	}
+	if _, err := store.Update(ctx, s.store, it.Key, func(r *repoRecord) error {
+		r.Repository.ImageTagMutability = in.ImageTagMutability
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &PutImageTagMutabilityOutput{RegistryId: s.cfg.Account, RepositoryName: in.RepositoryName, ImageTagMutability: in.ImageTagMutability}, nil
 }

@@ -86,6 +86,7 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("DeleteRepository", api.Op(s.DeleteRepository))
 	js.Handle("GetAuthorizationToken", api.Op(s.GetAuthorizationToken))
 	js.Handle("ListImages", api.Op(s.ListImages))
+	js.Handle("PutImageTagMutability", api.Op(s.PutImageTagMutability))
 	return js
 }
 

@@ -95,3 +95,46 @@ func TestECRPushPullAndRun(t *testing.T) {
 		t.Fatalf("pull from a deleted repository succeeded:\n%s", out)
 	}
 }
+
+// TestECRImmutableTags pushes over an existing tag of an IMMUTABLE
+// repository: the same image may be pushed again, another may not, until
+// the repository is made MUTABLE.
+func TestECRImmutableTags(t *testing.T) {
+	cli := requireCLIv2(t)
+	testutil.RequireDocker(t)
+	image := testutil.BuildTestImage(t, "")
+	b := shared(t)
+	u, _ := url.Parse(b.Endpoint)
+	host := "localhost:" + u.Port()
+	repo := uniqueName("e2e-immutable")
+	ref := host + "/" + repo + ":v1"
+	variant := repo + "-variant:test"
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref, variant).Run() })
+
+	b.Run(t, cli, "ecr", "create-repository", "--repository-name", repo, "--image-tag-mutability", "IMMUTABLE").MustSucceed(t)
+	cfg := t.TempDir()
+	password := strings.TrimSpace(b.Run(t, cli, "ecr", "get-login-password").MustSucceed(t).Stdout)
+	if out, err := docker(t, cfg, password, "login", "--username", "AWS", "--password-stdin", host); err != nil {
+		t.Fatalf("docker login: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"tag", image, ref}, {"push", ref}, {"push", ref}} {
+		if out, err := docker(t, cfg, "", args...); err != nil {
+			t.Fatalf("docker %v (the same image may be pushed again): %v\n%s", args, err, out)
+		}
+	}
+	if out, err := docker(t, cfg, "FROM "+image+"\nLABEL variant=2\n", "build", "-q", "-t", variant, "-"); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	if out, err := docker(t, cfg, "", "tag", variant, ref); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	out, err := docker(t, cfg, "", "push", ref)
+	if err == nil || !strings.Contains(out, "cannot be overwritten because the repository is immutable") {
+		t.Fatalf("push over an immutable tag: err %v\n%s", err, out)
+	}
+	b.Run(t, cli, "ecr", "put-image-tag-mutability", "--repository-name", repo, "--image-tag-mutability", "MUTABLE").MustSucceed(t)
+	if out, err := docker(t, cfg, "", "push", ref); err != nil {
+		t.Fatalf("push after put-image-tag-mutability MUTABLE: %v\n%s", err, out)
+	}
+	b.Run(t, cli, "ecr", "delete-repository", "--repository-name", repo, "--force").MustSucceed(t)
+}
