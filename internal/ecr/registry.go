@@ -50,7 +50,7 @@ func (s *Service) startRegistry(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registry storage: %w", err)
 	}
-	s.content = ns
+	s.content, s.driver = ns, driver
 	return nil
 }
 

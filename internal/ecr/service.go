@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/distribution/distribution/v3"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -37,6 +38,7 @@ type Service struct {
 	secret   []byte
 	registry http.Handler
 	content  distribution.Namespace
+	driver   storagedriver.StorageDriver
 	prefix   string
 	// rootKey resolves the access key a token was issued to.
 	principal func(accessKeyID string) (api.Principal, bool)
@@ -86,6 +88,7 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("DeleteRepository", api.Op(s.DeleteRepository))
 	js.Handle("GetAuthorizationToken", api.Op(s.GetAuthorizationToken))
 	js.Handle("ListImages", api.Op(s.ListImages))
+	js.Handle("DescribeImages", api.Op(s.DescribeImages))
 	js.Handle("PutImageTagMutability", api.Op(s.PutImageTagMutability))
 	return js
 }

@@ -76,6 +76,22 @@ func TestECRPushPullAndRun(t *testing.T) {
 		t.Fatalf("list-images: %s", pretty(listed))
 	}
 
+	var described struct {
+		ImageDetails []struct {
+			ImageDigest            string   `json:"imageDigest"`
+			ImageTags              []string `json:"imageTags"`
+			ImageSizeInBytes       int64    `json:"imageSizeInBytes"`
+			ImagePushedAt          any      `json:"imagePushedAt"`
+			ImageManifestMediaType string   `json:"imageManifestMediaType"`
+		} `json:"imageDetails"`
+	}
+	b.Run(t, cli, "ecr", "describe-images", "--repository-name", repo).MustSucceed(t).JSON(t, &described)
+	if d := described.ImageDetails; len(d) != 1 || d[0].ImageDigest != listed.ImageIds[0].ImageDigest || len(d[0].ImageTags) != 1 ||
+		d[0].ImageTags[0] != "v1" || d[0].ImageSizeInBytes < 1<<20 || d[0].ImagePushedAt == nil || !strings.Contains(d[0].ImageManifestMediaType, "manifest") {
+		t.Fatalf("describe-images: %s", pretty(described))
+	}
+	b.Run(t, cli, "ecr", "describe-images", "--repository-name", repo, "--image-ids", "imageTag=v9").MustFail(t, 254, "ImageNotFoundException")
+
 	// The agent pulls it: remove the local copy first.
 	if out, err := docker(t, cfg, "", "rmi", ref); err != nil {
 		t.Fatalf("docker rmi: %v\n%s", err, out)

@@ -1,0 +1,186 @@
+package ecr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// ImageDetail is the ECR ImageDetail shape.
+type ImageDetail struct {
+	RegistryId             string         `json:"registryId"`
+	RepositoryName         string         `json:"repositoryName"`
+	ImageDigest            string         `json:"imageDigest"`
+	ImageTags              []string       `json:"imageTags,omitempty"`
+	ImageSizeInBytes       int64          `json:"imageSizeInBytes"`
+	ImagePushedAt          *api.Timestamp `json:"imagePushedAt,omitempty"`
+	ImageManifestMediaType string         `json:"imageManifestMediaType,omitempty"`
+	ArtifactMediaType      string         `json:"artifactMediaType,omitempty"`
+}
+
+type DescribeImagesInput struct {
+	RegistryId     string            `json:"registryId"`
+	RepositoryName string            `json:"repositoryName"`
+	ImageIds       []ImageIdentifier `json:"imageIds"`
+	NextToken      *string           `json:"nextToken"`
+	MaxResults     *int              `json:"maxResults"`
+}
+
+type DescribeImagesOutput struct {
+	ImageDetails []ImageDetail `json:"imageDetails"`
+	NextToken    *string       `json:"nextToken,omitempty"`
+}
+
+// manifestSummary is what DescribeImages reads from a manifest.
+type manifestSummary struct {
+	MediaType string `json:"mediaType"`
+	Config    struct {
+		MediaType string `json:"mediaType"`
+		Size      int64  `json:"size"`
+	} `json:"config"`
+	Layers []struct {
+		Size int64 `json:"size"`
+	} `json:"layers"`
+	Manifests []struct {
+		Size int64 `json:"size"`
+	} `json:"manifests"`
+}
+
+// DescribeImages describes a repository's tagged images (or the named
+// ones): digest, tags, size (the sum of the compressed layers, as ECR
+// reports it), push time and manifest media type.
+func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (*DescribeImagesOutput, error) {
+	if err := s.checkRegistry(in.RegistryId); err != nil {
+		return nil, err
+	}
+	it, err := s.repository(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, "DescribeImages", it.Value.Repository.RepositoryArn); err != nil {
+		return nil, err
+	}
+	repo, err := s.contentRepo(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := s.tags(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	byDigest := map[digest.Digest][]string{}
+	for _, t := range tags {
+		d, err := repo.Tags(ctx).Get(ctx, t)
+		if err == nil {
+			byDigest[d.Digest] = append(byDigest[d.Digest], t)
+		}
+	}
+	var want []digest.Digest
+	if len(in.ImageIds) > 0 {
+		if in.NextToken != nil || in.MaxResults != nil {
+			return nil, api.InvalidParameter("maxResults and nextToken cannot be used with imageIds.")
+		}
+		for _, id := range in.ImageIds {
+			d, ok := resolveImage(id, byDigest)
+			if !ok {
+				return nil, api.Errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
+					id.ImageDigest, id.ImageTag, in.RepositoryName, s.cfg.Account)
+			}
+			want = append(want, d)
+		}
+	} else {
+		keys := make([]string, 0, len(byDigest))
+		for d := range byDigest {
+			keys = append(keys, d.String())
+		}
+		sort.Strings(keys)
+		page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range page {
+			want = append(want, digest.Digest(k))
+		}
+		out, err := s.details(ctx, in.RepositoryName, want, byDigest)
+		if err != nil {
+			return nil, err
+		}
+		out.NextToken = next
+		return out, nil
+	}
+	return s.details(ctx, in.RepositoryName, want, byDigest)
+}
+
+// resolveImage finds the tagged image an identifier names.
+func resolveImage(id ImageIdentifier, byDigest map[digest.Digest][]string) (digest.Digest, bool) {
+	if id.ImageDigest != "" {
+		d, err := digest.Parse(id.ImageDigest)
+		if err != nil {
+			return "", false
+		}
+		if _, ok := byDigest[d]; ok {
+			return d, true
+		}
+		return "", false
+	}
+	for d, ts := range byDigest {
+		for _, t := range ts {
+			if t == id.ImageTag {
+				return d, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (s *Service) details(ctx context.Context, name string, digests []digest.Digest, byDigest map[digest.Digest][]string) (*DescribeImagesOutput, error) {
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := repo.Manifests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeImagesOutput{ImageDetails: []ImageDetail{}}
+	for _, d := range digests {
+		m, err := ms.Get(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("read manifest %s: %w", d, err)
+		}
+		mediaType, payload, err := m.Payload()
+		if err != nil {
+			return nil, err
+		}
+		var sum manifestSummary
+		json.Unmarshal(payload, &sum)
+		detail := ImageDetail{RegistryId: s.cfg.Account, RepositoryName: name, ImageDigest: d.String(),
+			ImageTags: byDigest[d], ImageManifestMediaType: mediaType}
+		for _, l := range sum.Layers {
+			detail.ImageSizeInBytes += l.Size
+		}
+		for _, sub := range sum.Manifests {
+			detail.ImageSizeInBytes += sub.Size
+		}
+		if sum.Config.MediaType != "" && sum.Config.MediaType != "application/vnd.docker.container.image.v1+json" &&
+			sum.Config.MediaType != "application/vnd.oci.image.config.v1+json" {
+			detail.ArtifactMediaType = sum.Config.MediaType
+		}
+		if fi, err := s.driver.Stat(ctx, blobDataPath(d)); err == nil {
+			detail.ImagePushedAt = api.At(fi.ModTime())
+		}
+		out.ImageDetails = append(out.ImageDetails, detail)
+	}
+	return out, nil
+}
+
+// blobDataPath is where the filesystem driver keeps a blob, which is when
+// the manifest was first pushed.
+func blobDataPath(d digest.Digest) string {
+	return fmt.Sprintf("/docker/registry/v2/blobs/%s/%s/%s/data", d.Algorithm(), d.Encoded()[:2], d.Encoded())
+}
