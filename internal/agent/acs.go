@@ -2,21 +2,16 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/gorilla/websocket"
 
 	"github.com/berth-dev/berth/internal/acs"
 )
@@ -72,13 +67,11 @@ func (a *Agent) acsSession(ctx context.Context) error {
 	q.Set("protocolVersion", "2")
 	q.Set("sendCredentials", "true")
 	httpURL := strings.TrimSuffix(aws.ToString(out.Endpoint), "/") + "/ws?" + q.Encode()
-	header, err := a.signedHeader(ctx, httpURL)
+	creds, err := a.creds.Retrieve(ctx)
 	if err != nil {
 		return err
 	}
-	wsURL := strings.Replace(strings.Replace(httpURL, "https://", "wss://", 1), "http://", "ws://", 1)
-	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second}
-	conn, resp, err := dialer.DialContext(ctx, wsURL, header)
+	conn, resp, err := acs.Dial(ctx, httpURL, creds, a.cfg.Region)
 	if err != nil {
 		if resp != nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -156,26 +149,4 @@ func (a *Agent) acsSession(ctx context.Context) error {
 			a.log.Debug("ignoring ACS frame", "type", frame.Type)
 		}
 	}
-}
-
-// signedHeader signs the websocket GET with SigV4 for the ecs service, as
-// the ECS agent does.
-func (a *Agent) signedHeader(ctx context.Context, rawURL string) (http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := a.creds.Retrieve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "ecs", a.cfg.Region, time.Now()); err != nil {
-		return nil, fmt.Errorf("sign ACS request: %w", err)
-	}
-	h := http.Header{}
-	for k, v := range req.Header {
-		h[k] = v
-	}
-	return h, nil
 }

@@ -6,18 +6,12 @@ package simagent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/gorilla/websocket"
@@ -72,12 +66,7 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 	}
 	q := url.Values{"clusterArn": {opts.Cluster}, "containerInstanceArn": {a.InstanceArn}, "seqNum": {"1"}, "protocolVersion": {"2"}}
 	u := aws.ToString(poll.Endpoint) + "/ws?" + q.Encode()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, opts.Credentials, req, hex.EncodeToString(empty[:]), "ecs", opts.Region, time.Now()); err != nil {
-		return nil, err
-	}
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, strings.Replace(u, "http://", "ws://", 1), req.Header)
+	conn, _, err := acs.Dial(ctx, u, opts.Credentials, opts.Region)
 	if err != nil {
 		return nil, fmt.Errorf("dial ACS: %w", err)
 	}

@@ -22,6 +22,20 @@ func docker(t *testing.T, configDir, stdin string, args ...string) (string, erro
 	return string(out), err
 }
 
+// ecrLogin logs a fresh docker config dir in to Berth's registry with
+// get-login-password, as the article does, and returns the dir and host.
+func ecrLogin(t *testing.T, b *Berth, cli CLI) (configDir, host, password string) {
+	t.Helper()
+	u, _ := url.Parse(b.Endpoint)
+	host = "localhost:" + u.Port()
+	configDir = t.TempDir()
+	password = strings.TrimSpace(b.Run(t, cli, "ecr", "get-login-password").MustSucceed(t).Stdout)
+	if out, err := docker(t, configDir, password, "login", "--username", "AWS", "--password-stdin", host); err != nil || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login: %v\n%s", err, out)
+	}
+	return configDir, host, password
+}
+
 // TestECRPushPullAndRun is the article's registry workflow: create a
 // repository, log Docker in with get-login-password, push, list, and run an
 // ECS task whose image the agent pulls from Berth's ECR with its own token.
@@ -30,8 +44,7 @@ func TestECRPushPullAndRun(t *testing.T) {
 	testutil.RequireDocker(t)
 	image := testutil.BuildTestImage(t, "")
 	b := shared(t)
-	u, _ := url.Parse(b.Endpoint)
-	host := "localhost:" + u.Port()
+	cfg, host, password := ecrLogin(t, b, cli)
 	repo := uniqueName("e2e-app")
 	ref := host + "/" + repo + ":v1"
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
@@ -57,12 +70,7 @@ func TestECRPushPullAndRun(t *testing.T) {
 		t.Fatalf("anonymous push: err %v\n%s", err, out)
 	}
 
-	password := strings.TrimSpace(b.Run(t, cli, "ecr", "get-login-password").MustSucceed(t).Stdout)
-	cfg := t.TempDir()
-	if out, err := docker(t, cfg, password, "login", "--username", "AWS", "--password-stdin", host); err != nil || !strings.Contains(out, "Login Succeeded") {
-		t.Fatalf("docker login: %v\n%s", err, out)
-	}
-	if _, err := docker(t, cfg, "", "login", "--username", "AWS", "--password", password+"x", host); err == nil {
+	if _, err := docker(t, t.TempDir(), "", "login", "--username", "AWS", "--password", password+"x", host); err == nil {
 		t.Fatal("docker login accepted a tampered password")
 	}
 	if out, err := docker(t, cfg, "", "push", ref); err != nil {
@@ -120,19 +128,13 @@ func TestECRImmutableTags(t *testing.T) {
 	testutil.RequireDocker(t)
 	image := testutil.BuildTestImage(t, "")
 	b := shared(t)
-	u, _ := url.Parse(b.Endpoint)
-	host := "localhost:" + u.Port()
+	cfg, host, _ := ecrLogin(t, b, cli)
 	repo := uniqueName("e2e-immutable")
 	ref := host + "/" + repo + ":v1"
 	variant := repo + "-variant:test"
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref, variant).Run() })
 
 	b.Run(t, cli, "ecr", "create-repository", "--repository-name", repo, "--image-tag-mutability", "IMMUTABLE").MustSucceed(t)
-	cfg := t.TempDir()
-	password := strings.TrimSpace(b.Run(t, cli, "ecr", "get-login-password").MustSucceed(t).Stdout)
-	if out, err := docker(t, cfg, password, "login", "--username", "AWS", "--password-stdin", host); err != nil {
-		t.Fatalf("docker login: %v\n%s", err, out)
-	}
 	for _, args := range [][]string{{"tag", image, ref}, {"push", ref}, {"push", ref}} {
 		if out, err := docker(t, cfg, "", args...); err != nil {
 			t.Fatalf("docker %v (the same image may be pushed again): %v\n%s", args, err, out)

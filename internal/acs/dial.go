@@ -1,0 +1,32 @@
+package acs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/gorilla/websocket"
+)
+
+// Dial opens an agent websocket (ACS or TCS) at an http(s) URL, with the
+// GET signed by SigV4 for the ecs service as the ECS agent signs it. On a
+// refused handshake the response is returned for its error body.
+func Dial(ctx context.Context, rawURL string, creds aws.Credentials, region string) (*websocket.Conn, *http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	empty := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "ecs", region, time.Now()); err != nil {
+		return nil, nil, fmt.Errorf("sign websocket request: %w", err)
+	}
+	wsURL := strings.Replace(strings.Replace(rawURL, "https://", "wss://", 1), "http://", "ws://", 1)
+	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second}
+	return dialer.DialContext(ctx, wsURL, req.Header)
+}
