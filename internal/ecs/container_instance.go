@@ -207,7 +207,7 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 		rec.Instance.Version++
 		rec.Instance.VersionInfo = in.VersionInfo
 		rec.Instance.RegisteredResources = resources
-		rec.Instance.Attributes = mergeAttributes(rec.Instance.Attributes, in.Attributes, doc, rec.Instance.ContainerInstanceArn)
+		rec.Instance.Attributes = mergeAttributes(rec.Instance.Attributes, in.Attributes, doc)
 		if err := s.store.Commit(ctx, store.NewTxn().IfRev(key, it.Rev).Put(key, rec)); errors.Is(err, store.ErrConflict) {
 			continue
 		} else if err != nil {
@@ -291,7 +291,7 @@ func validateAttribute(a Attribute) error {
 
 // mergeAttributes combines stored custom attributes with what the agent sent
 // and what ECS derives from the identity document. Agent-sent values win.
-func mergeAttributes(old, sent []Attribute, doc identityDocument, arn string) []Attribute {
+func mergeAttributes(old, sent []Attribute, doc identityDocument) []Attribute {
 	byName := map[string]Attribute{}
 	for _, a := range old {
 		byName[a.Name] = a
@@ -311,7 +311,6 @@ func mergeAttributes(old, sent []Attribute, doc identityDocument, arn string) []
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	_ = arn
 	return out
 }
 
