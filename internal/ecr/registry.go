@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,7 +80,8 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := api.WithPrincipal(r.Context(), p)
 	if name := repoFromPath(r.URL.Path); name != "" {
-		if _, err := s.repository(ctx, name); err != nil {
+		repo, err := s.repository(ctx, name)
+		if err != nil {
 			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.cfg.Account))
 			return
 		}
@@ -89,7 +91,7 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if msg := s.checkImmutable(ctx, r, name); msg != "" {
+		if msg := s.checkImmutable(ctx, r, repo.Value.Repository); msg != "" {
 			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
 			return
 		}
@@ -122,11 +124,11 @@ func (s *Service) tags(ctx context.Context, name string) ([]string, error) {
 		return nil, err
 	}
 	tags, err := repo.Tags(ctx).All(ctx)
+	if errors.As(err, new(distribution.ErrRepositoryUnknown)) {
+		return nil, nil // nothing pushed yet
+	}
 	if err != nil {
-		if _, ok := err.(distribution.ErrRepositoryUnknown); ok {
-			return nil, nil
-		}
-		return nil, nil
+		return nil, fmt.Errorf("list tags of %s: %w", name, err)
 	}
 	sort.Strings(tags)
 	return tags, nil
@@ -217,17 +219,14 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 
 // checkImmutable refuses to move an existing tag of an IMMUTABLE
 // repository to another manifest; re-pushing the same manifest is allowed.
-func (s *Service) checkImmutable(ctx context.Context, r *http.Request, name string) string {
-	if r.Method != http.MethodPut {
+func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository) string {
+	name := repository.RepositoryName
+	if r.Method != http.MethodPut || repository.ImageTagMutability != "IMMUTABLE" {
 		return ""
 	}
 	_, tag, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"+name), "/manifests/")
 	if !ok || strings.Contains(tag, ":") {
 		return "" // pushes by digest never move a tag
-	}
-	it, err := s.repository(ctx, name)
-	if err != nil || it.Value.Repository.ImageTagMutability != "IMMUTABLE" {
-		return ""
 	}
 	repo, err := s.contentRepo(ctx, name)
 	if err != nil {

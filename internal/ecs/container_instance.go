@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
@@ -316,8 +318,8 @@ func mergeAttributes(old, sent []Attribute, doc identityDocument) []Attribute {
 
 // isConnected reports whether an agent holds an ACS connection for the instance.
 func (s *Service) isConnected(ctx context.Context, id string) bool {
-	keys, err := s.store.Keys(ctx, s.keys.connected(id))
-	return err == nil && slices.Contains(keys, s.keys.connected(id))
+	resp, err := s.store.Client().Get(ctx, s.keys.connected(id), clientv3.WithCountOnly())
+	return err == nil && resp.Count > 0
 }
 
 // findInstance resolves an instance reference (ARN or id) in a cluster.

@@ -188,12 +188,6 @@ func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	return res
 }
 
-// Random places count copies of r with no strategy but random choice.
-func Random(instances []Instance, r Request, count int, rng *rand.Rand) Result {
-	r.Strategies = nil
-	return Place(instances, r, count, rng)
-}
-
 func failures(reasons map[string]string) []Failure {
 	out := make([]Failure, 0, len(reasons))
 	for arn, reason := range reasons {

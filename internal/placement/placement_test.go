@@ -38,9 +38,9 @@ func TestExplain(t *testing.T) {
 	}
 }
 
-func TestRandomDeductsBetweenPlacements(t *testing.T) {
+func TestPlaceDeductsBetweenPlacements(t *testing.T) {
 	instances := []Instance{inst("a", 1024, 1000), inst("b", 1024, 1000)}
-	res := Random(instances, Request{CPU: 512, Memory: 500}, 5, rand.New(rand.NewPCG(1, 2)))
+	res := Place(instances, Request{CPU: 512, Memory: 500}, 5, rand.New(rand.NewPCG(1, 2)))
 	if len(res.Placed) != 4 {
 		t.Fatalf("placed %d tasks, want 4 (two per instance)", len(res.Placed))
 	}
@@ -52,11 +52,11 @@ func TestRandomDeductsBetweenPlacements(t *testing.T) {
 	}
 }
 
-func TestRandomSkipsNonActiveAndFixedPortsConflict(t *testing.T) {
+func TestPlaceSkipsNonActiveAndFixedPortsConflict(t *testing.T) {
 	draining := inst("d", 4096, 4096)
 	draining.Status = "DRAINING"
 	instances := []Instance{draining, inst("a", 4096, 4096)}
-	res := Random(instances, Request{CPU: 10, Memory: 10, Ports: []int{80}}, 2, rand.New(rand.NewPCG(3, 4)))
+	res := Place(instances, Request{CPU: 10, Memory: 10, Ports: []int{80}}, 2, rand.New(rand.NewPCG(3, 4)))
 	if len(res.Placed) != 1 || res.Placed[0] != 1 {
 		t.Fatalf("placed = %v, want one task on the ACTIVE instance", res.Placed)
 	}
@@ -65,12 +65,12 @@ func TestRandomSkipsNonActiveAndFixedPortsConflict(t *testing.T) {
 	}
 }
 
-func TestRandomUsesEveryFeasibleInstance(t *testing.T) {
+func TestPlaceWithoutStrategyUsesEveryFeasibleInstance(t *testing.T) {
 	seen := map[int]bool{}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 50; i++ {
 		instances := []Instance{inst("a", 10, 10), inst("b", 10, 10), inst("c", 10, 10)}
-		res := Random(instances, Request{CPU: 1, Memory: 1}, 1, rng)
+		res := Place(instances, Request{CPU: 1, Memory: 1}, 1, rng)
 		seen[res.Placed[0]] = true
 	}
 	if len(seen) != 3 {
