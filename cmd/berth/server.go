@@ -8,13 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/server"
 )
 
 // serverFlags are shared by `berth server` and `berth up`.
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
-	heartbeat                                                                 time.Duration
+	heartbeat, lostAgentGrace, leaderTTL                                      time.Duration
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -26,6 +27,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
 	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
+	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
+	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -37,6 +40,7 @@ func (f *serverFlags) config() server.Config {
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
 		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
+		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
 	}
 }
 

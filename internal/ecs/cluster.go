@@ -173,6 +173,20 @@ func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []
 	if err != nil {
 		return nil, err
 	}
+	services, err := store.List[serviceRecord](ctx, s.store, s.keys.services(rec.Name))
+	if err != nil {
+		return nil, err
+	}
+	var activeServices, drainingServices int
+	for _, it := range services {
+		switch it.Value.Service.Status {
+		case "ACTIVE":
+			activeServices++
+		case "DRAINING":
+			drainingServices++
+		}
+	}
+	c.ActiveServicesCount = activeServices
 	var runningEC2, pendingEC2 int
 	for _, it := range tasks {
 		switch it.Value.Task.LastStatus {
@@ -190,9 +204,9 @@ func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []
 			{Name: "runningFargateTasksCount", Value: "0"},
 			{Name: "pendingEC2TasksCount", Value: strconv.Itoa(pendingEC2)},
 			{Name: "pendingFargateTasksCount", Value: "0"},
-			{Name: "activeEC2ServiceCount", Value: "0"},
+			{Name: "activeEC2ServiceCount", Value: strconv.Itoa(activeServices)},
 			{Name: "activeFargateServiceCount", Value: "0"},
-			{Name: "drainingEC2ServiceCount", Value: "0"},
+			{Name: "drainingEC2ServiceCount", Value: strconv.Itoa(drainingServices)},
 			{Name: "drainingFargateServiceCount", Value: "0"},
 		}
 	}
@@ -313,6 +327,9 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ClusterRefInput) (*Clus
 	}
 	if view.RegisteredContainerInstancesCount > 0 {
 		return nil, api.Errorf("ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.")
+	}
+	if view.ActiveServicesCount > 0 {
+		return nil, api.Errorf("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
 	}
 	if view.RunningTasksCount+view.PendingTasksCount > 0 {
 		return nil, api.Errorf("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -35,11 +36,15 @@ type Service struct {
 	// placing serializes this process's placements per cluster: they
 	// would otherwise pick the same instances and conflict.
 	placing sync.Map // cluster -> *sync.Mutex
+	// kick asks the service scheduler for a pass; leader is set while this
+	// server runs the schedulers.
+	kick   chan struct{}
+	leader atomic.Bool
 }
 
 // New returns the ECS service.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
-	s := &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}}
+	s := &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}, kick: make(chan struct{}, 1)}
 	s.cache = newInstanceCache(s)
 	return s
 }
@@ -66,6 +71,11 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("ListContainerInstances", api.Op(s.ListContainerInstances))
 	js.Handle("UpdateContainerInstancesState", api.Op(s.UpdateContainerInstancesState))
 	js.Handle("DiscoverPollEndpoint", api.Op(s.DiscoverPollEndpoint))
+	js.Handle("CreateService", api.Op(s.CreateService))
+	js.Handle("UpdateService", api.Op(s.UpdateService))
+	js.Handle("DeleteService", api.Op(s.DeleteService))
+	js.Handle("DescribeServices", api.Op(s.DescribeServices))
+	js.Handle("ListServices", api.Op(s.ListServices))
 	js.Handle("RunTask", api.Op(s.RunTask))
 	js.Handle("StartTask", api.Op(s.StartTask))
 	js.Handle("StopTask", api.Op(s.StopTask))

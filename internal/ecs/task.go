@@ -95,6 +95,8 @@ func (s *Service) StartTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutp
 	return s.launch(ctx, "StartTask", in, len(in.ContainerInstances))
 }
 
+// launch validates and places count tasks; op names the API operation to
+// authorize.
 func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count int) (*RunTaskOutput, error) {
 	if in.TaskDefinition == "" {
 		return nil, api.InvalidParameter("taskDefinition is required.")
@@ -104,8 +106,11 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		return nil, err
 	}
 	cluster := cl.Value.Name
-	if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
-		return nil, err
+	// The service scheduler launches on a service's behalf (op "").
+	if op != "" {
+		if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
+			return nil, err
+		}
 	}
 	if in.LaunchType != "" && in.LaunchType != "EC2" {
 		if slices.Contains([]string{"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, in.LaunchType) {
@@ -549,6 +554,9 @@ func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput
 	}
 	if in.EnableECSManagedTags {
 		t.Tags = append(t.Tags, Tag{Key: "aws:ecs:clusterName", Value: cluster})
+		if svc, ok := strings.CutPrefix(group, "service:"); ok && strings.HasPrefix(in.StartedBy, "ecs-svc/") {
+			t.Tags = append(t.Tags, Tag{Key: "aws:ecs:serviceName", Value: svc})
+		}
 	}
 	for _, c := range td.ContainerDefinitions {
 		ct := Container{

@@ -339,3 +339,85 @@ type Task struct {
 	TaskDefinitionArn    string         `json:"taskDefinitionArn"`
 	Version              int64          `json:"version"`
 }
+
+// DeploymentCircuitBreaker fails (and optionally rolls back) a deployment
+// whose tasks keep failing.
+type DeploymentCircuitBreaker struct {
+	Enable   bool `json:"enable"`
+	Rollback bool `json:"rollback"`
+}
+
+// DeploymentConfiguration bounds a rolling deployment.
+type DeploymentConfiguration struct {
+	DeploymentCircuitBreaker *DeploymentCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+	MaximumPercent           *int                      `json:"maximumPercent,omitempty"`
+	MinimumHealthyPercent    *int                      `json:"minimumHealthyPercent,omitempty"`
+}
+
+// LoadBalancer attaches a service's container port to a target group.
+type LoadBalancer struct {
+	TargetGroupArn   string `json:"targetGroupArn,omitempty"`
+	LoadBalancerName string `json:"loadBalancerName,omitempty"`
+	ContainerName    string `json:"containerName,omitempty"`
+	ContainerPort    *int   `json:"containerPort,omitempty"`
+}
+
+// DeploymentController names who deploys the service (ECS rolling update).
+type DeploymentController struct {
+	Type string `json:"type"`
+}
+
+// Deployment is one task definition revision a service is rolling to or from.
+type Deployment struct {
+	Id                 string         `json:"id"`
+	Status             string         `json:"status"`
+	TaskDefinition     string         `json:"taskDefinition"`
+	DesiredCount       int            `json:"desiredCount"`
+	PendingCount       int            `json:"pendingCount"`
+	RunningCount       int            `json:"runningCount"`
+	FailedTasks        int            `json:"failedTasks"`
+	CreatedAt          *api.Timestamp `json:"createdAt,omitempty"`
+	UpdatedAt          *api.Timestamp `json:"updatedAt,omitempty"`
+	LaunchType         string         `json:"launchType,omitempty"`
+	RolloutState       string         `json:"rolloutState,omitempty"`
+	RolloutStateReason string         `json:"rolloutStateReason,omitempty"`
+}
+
+// ServiceEvent is one line of a service's event log.
+type ServiceEvent struct {
+	Id        string         `json:"id"`
+	CreatedAt *api.Timestamp `json:"createdAt"`
+	Message   string         `json:"message"`
+}
+
+// ECSService is the ECS Service shape (named so to keep apart from the API
+// type Service).
+type ECSService struct {
+	ServiceArn                    string                         `json:"serviceArn"`
+	ServiceName                   string                         `json:"serviceName"`
+	ClusterArn                    string                         `json:"clusterArn"`
+	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
+	ServiceRegistries             []any                          `json:"serviceRegistries"`
+	Status                        string                         `json:"status"`
+	DesiredCount                  int                            `json:"desiredCount"`
+	RunningCount                  int                            `json:"runningCount"`
+	PendingCount                  int                            `json:"pendingCount"`
+	LaunchType                    string                         `json:"launchType,omitempty"`
+	CapacityProviderStrategy      []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	TaskDefinition                string                         `json:"taskDefinition"`
+	DeploymentConfiguration       DeploymentConfiguration        `json:"deploymentConfiguration"`
+	Deployments                   []Deployment                   `json:"deployments"`
+	RoleArn                       string                         `json:"roleArn,omitempty"`
+	Events                        []ServiceEvent                 `json:"events"`
+	CreatedAt                     *api.Timestamp                 `json:"createdAt"`
+	PlacementConstraints          []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy             []PlacementStrategy            `json:"placementStrategy"`
+	HealthCheckGracePeriodSeconds *int                           `json:"healthCheckGracePeriodSeconds,omitempty"`
+	SchedulingStrategy            string                         `json:"schedulingStrategy"`
+	DeploymentController          *DeploymentController          `json:"deploymentController,omitempty"`
+	Tags                          []Tag                          `json:"tags,omitempty"`
+	CreatedBy                     string                         `json:"createdBy,omitempty"`
+	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
+	PropagateTags                 string                         `json:"propagateTags,omitempty"`
+	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+}

@@ -32,6 +32,8 @@ type Config struct {
 	RegistryHost string
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
+	// Scheduler tunes the service scheduler and its leader election.
+	Scheduler ecs.SchedulerOptions
 	Logger    *slog.Logger
 }
 
@@ -86,6 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go ecsSvc.RunCollector(bg, 5*time.Minute)
+	go ecsSvc.RunScheduler(bg, cfg.Scheduler)
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
@@ -102,6 +105,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
+	router.Handle("GET /healthz/leader", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !ecsSvc.IsLeader() {
+			http.Error(w, "follower", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "leader")
+	}))
 	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()

@@ -107,3 +107,36 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("after reopen: %+v, %v", it, err)
 	}
 }
+
+func TestFencedCommit(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := Put(ctx, s, "/leader", "a"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.Client().Get(ctx, "/leader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fenced := WithFence(ctx, "/leader", resp.Kvs[0].CreateRevision)
+	if err := s.Commit(fenced, NewTxn().Put("/k", 1)); err != nil {
+		t.Fatalf("commit under a held fence: %v", err)
+	}
+	// A plain conflict under a held fence is still a conflict.
+	if err := s.Commit(fenced, NewTxn().IfAbsent("/k").Put("/k", 2)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("conflict under a held fence = %v, want ErrConflict", err)
+	}
+	// The leader key is re-created (another leader): the fence is lost.
+	if _, err := s.Client().Delete(ctx, "/leader"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Put(ctx, s, "/leader", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(fenced, NewTxn().Put("/k", 3)); !errors.Is(err, ErrFenced) {
+		t.Fatalf("commit after losing the fence = %v, want ErrFenced", err)
+	}
+	if v, _ := Get[int](ctx, s, "/k"); v.Value != 1 {
+		t.Fatalf("/k = %d after fenced writes, want 1", v.Value)
+	}
+}

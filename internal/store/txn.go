@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -64,12 +65,43 @@ func (s *Store) CommitRev(ctx context.Context, t *Txn) (int64, error) {
 	if t.err != nil {
 		return 0, t.err
 	}
-	resp, err := s.cli.Txn(ctx).If(t.conds...).Then(t.ops...).Commit()
+	conds := t.conds
+	if f, ok := ctx.Value(fenceKey{}).(fence); ok {
+		conds = append(conds[:len(conds):len(conds)], clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev))
+	}
+	resp, err := s.cli.Txn(ctx).If(conds...).Then(t.ops...).Commit()
 	if err != nil {
 		return 0, fmt.Errorf("etcd txn: %w", err)
 	}
 	if !resp.Succeeded {
+		if f, ok := ctx.Value(fenceKey{}).(fence); ok && !f.holds(ctx, s) {
+			return 0, ErrFenced
+		}
 		return 0, ErrConflict
 	}
 	return resp.Header.Revision, nil
+}
+
+type fenceKey struct{}
+
+type fence struct {
+	key string
+	rev int64
+}
+
+// ErrFenced is returned by a fenced commit (see WithFence) once the fence
+// no longer holds: the caller has lost the leadership it wrote under.
+var ErrFenced = errors.New("store: fence lost (no longer the leader)")
+
+func (f fence) holds(ctx context.Context, s *Store) bool {
+	resp, err := s.cli.Get(ctx, f.key)
+	return err == nil && len(resp.Kvs) == 1 && resp.Kvs[0].CreateRevision == f.rev
+}
+
+// WithFence makes every transaction committed with the returned context
+// also require that key still exists as created at revision rev — an
+// election leader's key — so a process that lost leadership cannot write
+// on its behalf any more. A fenced commit that fails returns ErrConflict.
+func WithFence(ctx context.Context, key string, rev int64) context.Context {
+	return context.WithValue(ctx, fenceKey{}, fence{key, rev})
 }

@@ -1,0 +1,108 @@
+package ecs
+
+import (
+	"context"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// schedulerState is what the leader remembers between passes.
+type schedulerState struct {
+	opts SchedulerOptions
+	// disconnectedSince is when each instance was first seen without an
+	// agent; a new leader starts the clock afresh.
+	disconnectedSince map[string]time.Time
+}
+
+// IsLeader reports whether this server currently runs the schedulers.
+func (s *Service) IsLeader() bool { return s.leader.Load() }
+
+// RunScheduler campaigns for leadership among the servers sharing the
+// store and, while leader, runs the service scheduler. Every write it makes
+// is fenced on the leader key, so a deposed leader cannot write. It returns
+// when ctx ends.
+func (s *Service) RunScheduler(ctx context.Context, opts SchedulerOptions) {
+	opts.defaults()
+	for ctx.Err() == nil {
+		if err := s.lead(ctx, opts); err != nil && ctx.Err() == nil {
+			s.log.Warn("scheduler leadership lost", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+func (s *Service) lead(ctx context.Context, opts SchedulerOptions) error {
+	sess, err := concurrency.NewSession(s.store.Client(), concurrency.WithTTL(max(1, int(opts.LeaderTTL/time.Second))), concurrency.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	el := concurrency.NewElection(sess, s.keys.prefix+"scheduler-leader")
+	if err := el.Campaign(ctx, s.cfg.Endpoint); err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-sess.Done():
+			cancel()
+		case <-lctx.Done():
+		}
+	}()
+	s.leader.Store(true)
+	defer s.leader.Store(false)
+	s.log.Info("this server leads the schedulers", "endpoint", s.cfg.Endpoint)
+	fenced := store.WithFence(lctx, el.Key(), el.Rev())
+	s.schedule(fenced, &schedulerState{opts: opts, disconnectedSince: map[string]time.Time{}})
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
+	defer rcancel()
+	el.Resign(rctx)
+	return lctx.Err()
+}
+
+// schedule runs passes until ctx ends: on every change to services, tasks
+// or instances (batched for a moment), and every Interval regardless.
+func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	changes := make(chan struct{}, 1)
+	for _, prefix := range []string{s.keys.allServices(), s.keys.prefix + "task/", s.keys.prefix + "instance/", s.keys.connected("")} {
+		wch := s.store.Client().Watch(wctx, prefix, clientv3.WithPrefix())
+		go func() {
+			for range wch {
+				select {
+				case changes <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(sch.opts.Interval)
+	defer tick.Stop()
+	for {
+		if err := s.schedulePass(ctx, sch, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("scheduler pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-changes:
+		case <-s.kick:
+		}
+		// Let a burst of changes land before the next pass.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

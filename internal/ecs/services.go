@@ -1,0 +1,306 @@
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// serviceRecord is an ECS service as stored, with the scheduler's
+// bookkeeping beside the wire shape.
+type serviceRecord struct {
+	Cluster     string     `json:"cluster"`
+	Name        string     `json:"name"`
+	Service     ECSService `json:"service"`
+	ClientToken string     `json:"clientToken,omitempty"`
+	// Counted holds the ids of stopped tasks already counted as failures.
+	Counted map[string]bool `json:"counted,omitempty"`
+	// Failures counts task failures since the last task reached RUNNING;
+	// launches back off once it grows.
+	Failures      int            `json:"failures,omitempty"`
+	LastFailureAt *api.Timestamp `json:"lastFailureAt,omitempty"`
+	// Completed is the last deployment that reached COMPLETED: the
+	// circuit breaker rolls back to it.
+	Completed *Deployment `json:"completed,omitempty"`
+	// Steady is set while the service is at its desired state, so "has
+	// reached a steady state" is said once per arrival.
+	Steady bool `json:"steady,omitempty"`
+}
+
+func (k keys) service(cluster, name string) string {
+	return k.prefix + "service/" + cluster + "/" + name
+}
+func (k keys) services(cluster string) string { return k.prefix + "service/" + cluster + "/" }
+func (k keys) allServices() string            { return k.prefix + "service/" }
+
+var serviceNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+type CreateServiceInput struct {
+	Cluster                       string                         `json:"cluster"`
+	ServiceName                   string                         `json:"serviceName"`
+	TaskDefinition                string                         `json:"taskDefinition"`
+	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
+	DesiredCount                  *int                           `json:"desiredCount"`
+	ClientToken                   string                         `json:"clientToken"`
+	LaunchType                    string                         `json:"launchType"`
+	CapacityProviderStrategy      []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	Role                          string                         `json:"role"`
+	DeploymentConfiguration       *DeploymentConfiguration       `json:"deploymentConfiguration"`
+	PlacementConstraints          []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy             []PlacementStrategy            `json:"placementStrategy"`
+	HealthCheckGracePeriodSeconds *int                           `json:"healthCheckGracePeriodSeconds"`
+	SchedulingStrategy            string                         `json:"schedulingStrategy"`
+	DeploymentController          *DeploymentController          `json:"deploymentController"`
+	Tags                          []Tag                          `json:"tags"`
+	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
+	PropagateTags                 string                         `json:"propagateTags"`
+	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+}
+
+type ServiceOutput struct {
+	Service *ECSService `json:"service"`
+}
+
+// CreateService creates a service and its first (PRIMARY) deployment; the
+// scheduler starts its tasks.
+func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*ServiceOutput, error) {
+	if !serviceNameRE.MatchString(in.ServiceName) {
+		return nil, api.InvalidParameter("Service names can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens and underscores.")
+	}
+	if in.ClientToken != "" && (len(in.ClientToken) > 36 || strings.ContainsFunc(in.ClientToken, func(r rune) bool { return r < 33 || r > 126 })) {
+		return nil, api.InvalidParameter("clientToken can have up to 36 ASCII characters from 33 to 126.")
+	}
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	cluster := cl.Value.Name
+	arn := s.arn("service/" + cluster + "/" + in.ServiceName)
+	if err := s.authorize(ctx, "CreateService", arn); err != nil {
+		return nil, err
+	}
+	strategy := in.SchedulingStrategy
+	if strategy == "" {
+		strategy = "REPLICA"
+	}
+	desired := 0
+	switch strategy {
+	case "REPLICA":
+		if in.DesiredCount == nil {
+			return nil, api.InvalidParameter("desiredCount is required for a service with the REPLICA scheduling strategy.")
+		}
+		desired = *in.DesiredCount
+	case "DAEMON":
+		if in.DesiredCount != nil && *in.DesiredCount != 0 {
+			return nil, api.InvalidParameter("The daemon scheduling strategy does not support a desired count for services.")
+		}
+	default:
+		return nil, api.InvalidParameter("Invalid schedulingStrategy %q: valid values are REPLICA and DAEMON.", in.SchedulingStrategy)
+	}
+	if desired < 0 {
+		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
+	}
+	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
+		return nil, err
+	}
+	if in.DeploymentController != nil && in.DeploymentController.Type != "ECS" {
+		return nil, api.InvalidParameter("Deployment controller type %q is not supported; Berth services use the ECS (rolling update) controller.", in.DeploymentController.Type)
+	}
+	dc, err := deploymentConfig(strategy, in.DeploymentConfiguration, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServicePlacement(strategy, in.PlacementConstraints, in.PlacementStrategy); err != nil {
+		return nil, err
+	}
+	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
+		return nil, err
+	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	td, err := s.activeTaskDef(ctx, in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	now := api.Now()
+	dep := newDeployment(td.TaskDefinitionArn, desired)
+	svc := ECSService{
+		ServiceArn: arn, ServiceName: in.ServiceName, ClusterArn: s.arn("cluster/" + cluster),
+		LoadBalancers: orEmpty(in.LoadBalancers), ServiceRegistries: []any{}, Status: "ACTIVE",
+		DesiredCount: desired, LaunchType: "EC2", TaskDefinition: td.TaskDefinitionArn,
+		DeploymentConfiguration: dc, Deployments: []Deployment{dep}, RoleArn: in.Role, Events: []ServiceEvent{},
+		CreatedAt: now, PlacementConstraints: orEmpty(in.PlacementConstraints), PlacementStrategy: orEmpty(in.PlacementStrategy),
+		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, SchedulingStrategy: strategy,
+		DeploymentController: &DeploymentController{Type: "ECS"}, Tags: orEmpty(in.Tags),
+		CreatedBy: api.PrincipalFrom(ctx).ARN, EnableECSManagedTags: in.EnableECSManagedTags,
+		PropagateTags: orDefault(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
+	}
+	if len(in.CapacityProviderStrategy) > 0 {
+		svc.LaunchType, svc.CapacityProviderStrategy = "", in.CapacityProviderStrategy
+	}
+	if svc.HealthCheckGracePeriodSeconds == nil {
+		svc.HealthCheckGracePeriodSeconds = new(int)
+	}
+	key := s.keys.service(cluster, in.ServiceName)
+	old, err := store.Get[serviceRecord](ctx, s.store, key)
+	txn := store.NewTxn()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		txn.IfAbsent(key)
+	case err != nil:
+		return nil, err
+	case old.Value.Service.Status != "INACTIVE":
+		// A retry of the same request (same token) gets the service back.
+		if in.ClientToken != "" && old.Value.ClientToken == in.ClientToken {
+			return &ServiceOutput{Service: &old.Value.Service}, nil
+		}
+		return nil, api.InvalidParameter("Creation of service was not idempotent.")
+	default:
+		txn.IfRev(key, old.Rev) // an INACTIVE service's name may be reused
+	}
+	rec := serviceRecord{Cluster: cluster, Name: in.ServiceName, Service: svc, ClientToken: in.ClientToken}
+	if err := s.store.Commit(ctx, txn.Put(key, rec)); errors.Is(err, store.ErrConflict) {
+		return nil, api.InvalidParameter("Creation of service was not idempotent.")
+	} else if err != nil {
+		return nil, err
+	}
+	s.log.Info("service created", "service", arn, "taskDefinition", td.TaskDefinitionArn, "desiredCount", desired)
+	s.kickScheduler()
+	return &ServiceOutput{Service: &rec.Service}, nil
+}
+
+// checkLaunchType accepts the EC2 launch type (the default) only.
+func checkLaunchType(lt string, cps []CapacityProviderStrategyItem) error {
+	if lt != "" && len(cps) > 0 {
+		return api.InvalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	switch lt {
+	case "", "EC2":
+		return nil
+	case "FARGATE", "EXTERNAL", "MANAGED_INSTANCES":
+		return api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", lt)
+	}
+	return api.InvalidParameter("Invalid launchType %q: valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES.", lt)
+}
+
+// deploymentConfig fills defaults (REPLICA: 100/200, DAEMON: 0/100) into
+// the requested configuration, over the current one when updating, and
+// checks the bounds.
+func deploymentConfig(strategy string, req, cur *DeploymentConfiguration) (DeploymentConfiguration, error) {
+	dc := DeploymentConfiguration{MinimumHealthyPercent: ptr(100), MaximumPercent: ptr(200)}
+	if strategy == "DAEMON" {
+		dc = DeploymentConfiguration{MinimumHealthyPercent: ptr(0), MaximumPercent: ptr(100)}
+	}
+	if cur != nil {
+		dc = *cur
+	}
+	if req != nil {
+		if req.MinimumHealthyPercent != nil {
+			dc.MinimumHealthyPercent = req.MinimumHealthyPercent
+		}
+		if req.MaximumPercent != nil {
+			dc.MaximumPercent = req.MaximumPercent
+		}
+		if req.DeploymentCircuitBreaker != nil {
+			dc.DeploymentCircuitBreaker = req.DeploymentCircuitBreaker
+		}
+	}
+	lo, hi := *dc.MinimumHealthyPercent, *dc.MaximumPercent
+	switch {
+	case lo < 0 || lo > 100:
+		return dc, api.InvalidParameter("Invalid minimumHealthyPercent %d: the value must be between 0 and 100.", lo)
+	case strategy == "DAEMON" && hi != 100:
+		return dc, api.InvalidParameter("The maximumPercent of a service with the DAEMON scheduling strategy must be 100.")
+	case hi < 100 || hi > 2000:
+		return dc, api.InvalidParameter("Invalid maximumPercent %d: the value must be between 100 and 2000.", hi)
+	case lo == 100 && hi == 100 && strategy == "REPLICA":
+		return dc, api.InvalidParameter("minimumHealthyPercent and maximumPercent cannot both be 100: a deployment could neither start nor stop a task.")
+	}
+	return dc, nil
+}
+
+func checkServicePlacement(strategy string, cons []PlacementConstraint, strats []PlacementStrategy) error {
+	if strategy == "DAEMON" && len(strats) > 0 {
+		return api.InvalidParameter("Placement strategies are not supported with the DAEMON scheduling strategy.")
+	}
+	_, _, err := compilePlacement(nil, cons, strats)
+	return err
+}
+
+func checkServiceMisc(grace *int, propagate string, lbs []LoadBalancer) error {
+	if grace != nil && (*grace < 0 || *grace > 2147483647) {
+		return api.InvalidParameter("healthCheckGracePeriodSeconds must be between 0 and 2147483647.")
+	}
+	if propagate != "" && !slices.Contains([]string{"TASK_DEFINITION", "SERVICE", "NONE"}, propagate) {
+		return api.InvalidParameter("Invalid propagateTags %q: valid values are TASK_DEFINITION, SERVICE and NONE.", propagate)
+	}
+	if len(lbs) > 5 {
+		return api.InvalidParameter("A service can have at most 5 load balancers.")
+	}
+	for _, lb := range lbs {
+		if lb.ContainerName == "" || lb.ContainerPort == nil {
+			return api.InvalidParameter("A load balancer of a service needs containerName and containerPort.")
+		}
+	}
+	return nil
+}
+
+// activeTaskDef resolves a task definition reference that must be ACTIVE.
+func (s *Service) activeTaskDef(ctx context.Context, ref string) (TaskDefinition, error) {
+	if ref == "" {
+		return TaskDefinition{}, api.InvalidParameter("taskDefinition is required.")
+	}
+	it, found, err := s.lookupTaskDef(ctx, ref)
+	if err != nil {
+		return TaskDefinition{}, err
+	}
+	if !found {
+		return TaskDefinition{}, api.InvalidParameter("TaskDefinition not found.")
+	}
+	if it.Value.TaskDefinition.Status != "ACTIVE" {
+		return TaskDefinition{}, api.InvalidParameter("TaskDefinition is inactive.")
+	}
+	return it.Value.TaskDefinition, nil
+}
+
+// newDeployment returns a PRIMARY deployment of td, as yet IN_PROGRESS.
+func newDeployment(td string, desired int) Deployment {
+	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
+	id := "ecs-svc/" + leftPad(n.String(), 19)
+	now := api.Now()
+	return Deployment{
+		Id: id, Status: "PRIMARY", TaskDefinition: td, DesiredCount: desired, CreatedAt: now, UpdatedAt: now,
+		LaunchType: "EC2", RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment " + id + " in progress.",
+	}
+}
+
+func leftPad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return strings.Repeat("0", n-len(s)) + s
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// findService loads a service by name or ARN.
+func (s *Service) findService(ctx context.Context, cluster, ref string) (store.Item[serviceRecord], error) {
+	it, err := store.Get[serviceRecord](ctx, s.store, s.keys.service(cluster, lastSegment(ref)))
+	if errors.Is(err, store.ErrNotFound) {
+		return it, api.Errorf("ServiceNotFoundException", "Service not found.")
+	}
+	return it, err
+}
