@@ -12,6 +12,10 @@ import (
 // Bookkeeping of a scheduler pass: failed tasks, the circuit breaker,
 // deployment counts and rollout states, and the service's event log.
 
+// minStableRunning is how long a service's tasks must have been RUNNING
+// (after any health check grace period) for a deployment to complete.
+const minStableRunning = 5 * time.Second
+
 // maxServiceEvents is how many events a service keeps (ECS shows 100).
 const maxServiceEvents = 100
 
@@ -77,6 +81,11 @@ func (s *Service) tally(rec *serviceRecord, mine []*taskRecord, started []Task, 
 	svc := &rec.Service
 	type count struct{ running, pending int }
 	counts := map[string]count{}
+	// A deployment completes only once its tasks have stayed up a while:
+	// a container that exits right after starting must trip the circuit
+	// breaker rather than complete the rollout.
+	stable := time.Duration(deref(svc.HealthCheckGracePeriodSeconds))*time.Second + minStableRunning
+	young := false
 	for _, t := range mine {
 		if t.Task.DesiredStatus != "RUNNING" {
 			continue
@@ -84,6 +93,7 @@ func (s *Service) tally(rec *serviceRecord, mine []*taskRecord, started []Task, 
 		c := counts[t.Task.StartedBy]
 		if t.Task.LastStatus == "RUNNING" {
 			c.running++
+			young = young || t.Task.StartedAt == nil || now.Sub(t.Task.StartedAt.Time) < stable
 		} else {
 			c.pending++
 		}
@@ -113,7 +123,7 @@ func (s *Service) tally(rec *serviceRecord, mine []*taskRecord, started []Task, 
 	}
 	svc.Deployments = kept
 	p := &svc.Deployments[0]
-	steady := settled && len(started) == 0 && len(svc.Deployments) == 1 && p.RunningCount == svc.DesiredCount && p.PendingCount == 0
+	steady := settled && !young && len(started) == 0 && len(svc.Deployments) == 1 && p.RunningCount == svc.DesiredCount && p.PendingCount == 0
 	if steady && p.RolloutState == "IN_PROGRESS" {
 		p.RolloutState, p.UpdatedAt = "COMPLETED", api.At(now)
 		p.RolloutStateReason = "ECS deployment " + p.Id + " completed."
