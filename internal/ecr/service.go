@@ -83,6 +83,7 @@ func (s *Service) ensureSecret(ctx context.Context) ([]byte, error) {
 // JSONService returns the operations table for the router.
 func (s *Service) JSONService() *api.JSONService {
 	js := api.NewJSONService("ecr", TargetPrefix)
+	js.MaxBody = MaxRequestBody
 	js.Handle("CreateRepository", api.Op(s.CreateRepository))
 	js.Handle("DescribeRepositories", api.Op(s.DescribeRepositories))
 	js.Handle("DeleteRepository", api.Op(s.DeleteRepository))
@@ -90,6 +91,14 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("ListImages", api.Op(s.ListImages))
 	js.Handle("DescribeImages", api.Op(s.DescribeImages))
 	js.Handle("PutImageTagMutability", api.Op(s.PutImageTagMutability))
+	js.Handle("BatchGetImage", api.Op(s.BatchGetImage))
+	js.Handle("PutImage", api.Op(s.PutImage))
+	js.Handle("BatchDeleteImage", api.Op(s.BatchDeleteImage))
+	js.Handle("BatchCheckLayerAvailability", api.Op(s.BatchCheckLayerAvailability))
+	js.Handle("InitiateLayerUpload", api.Op(s.InitiateLayerUpload))
+	js.Handle("UploadLayerPart", api.Op(s.UploadLayerPart))
+	js.Handle("CompleteLayerUpload", api.Op(s.CompleteLayerUpload))
+	js.Handle("GetDownloadUrlForLayer", api.Op(s.GetDownloadUrlForLayer))
 	return js
 }
 
@@ -102,4 +111,26 @@ func (s *Service) authorize(ctx context.Context, action, resource string) error 
 
 func (s *Service) repoArn(name string) string {
 	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.cfg.Region, s.cfg.Account, name)
+}
+
+// loadRepository checks the registry id, loads the repository record and
+// authorizes action on it: the preamble of every repository operation.
+func (s *Service) loadRepository(ctx context.Context, registryID, name, action string) (store.Item[repoRecord], error) {
+	if err := s.checkRegistry(registryID); err != nil {
+		return store.Item[repoRecord]{}, err
+	}
+	it, err := s.repository(ctx, name)
+	if err != nil {
+		return it, err
+	}
+	return it, s.authorize(ctx, action, it.Value.Repository.RepositoryArn)
+}
+
+// openRepository is loadRepository for operations on a repository's
+// images and layers: it returns the repository's content.
+func (s *Service) openRepository(ctx context.Context, registryID, name, action string) (distribution.Repository, error) {
+	if _, err := s.loadRepository(ctx, registryID, name, action); err != nil {
+		return nil, err
+	}
+	return s.contentRepo(ctx, name)
 }
