@@ -46,6 +46,8 @@ type Repository struct {
 type repoRecord struct {
 	Repository Repository `json:"repository"`
 	Tags       []Tag      `json:"tags"`
+	// Policy is the repository policy document, as the caller wrote it.
+	Policy string `json:"policy,omitempty"`
 }
 
 func (s *Service) repoKey(name string) string { return s.prefix + "repo/" + name }
@@ -102,13 +104,11 @@ func (s *Service) CreateRepository(ctx context.Context, in *CreateRepositoryInpu
 			return nil, api.InvalidParameter("Invalid parameter at 'encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS]'")
 		}
 	}
-	if len(in.Tags) > 50 {
-		return nil, api.Errorf("TooManyTagsException", "A repository can have at most 50 tags.")
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
 	}
-	for _, t := range in.Tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return nil, api.Errorf("InvalidTagParameterException", "Tag keys must be 1-128 characters and values at most 256.")
-		}
+	if len(in.Tags) > maxTags {
+		return nil, tooManyTags()
 	}
 	repo := Repository{
 		RepositoryArn: s.repoArn(in.RepositoryName), RegistryId: s.cfg.Account, RepositoryName: in.RepositoryName,

@@ -99,6 +99,12 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("UploadLayerPart", api.Op(s.UploadLayerPart))
 	js.Handle("CompleteLayerUpload", api.Op(s.CompleteLayerUpload))
 	js.Handle("GetDownloadUrlForLayer", api.Op(s.GetDownloadUrlForLayer))
+	js.Handle("SetRepositoryPolicy", api.Op(s.SetRepositoryPolicy))
+	js.Handle("GetRepositoryPolicy", api.Op(s.GetRepositoryPolicy))
+	js.Handle("DeleteRepositoryPolicy", api.Op(s.DeleteRepositoryPolicy))
+	js.Handle("TagResource", api.Op(s.TagResource))
+	js.Handle("UntagResource", api.Op(s.UntagResource))
+	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))
 	return js
 }
 
