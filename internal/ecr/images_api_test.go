@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,4 +277,68 @@ func TestAPIAndRegistryShareImages(t *testing.T) {
 	if resp, _ := do("GET", "/v2/team/app/manifests/"+img.manifestDigest.String(), "", nil); resp.StatusCode != 404 {
 		t.Fatalf("pull a deleted image: %d", resp.StatusCode)
 	}
+}
+
+// TestUntaggedImages checks that images without tags (put without one, or
+// left behind when a tag moved) are listed, described, filtered, and keep
+// a repository from being deleted without force.
+func TestUntaggedImages(t *testing.T) {
+	s, ctx := newService(t)
+	s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"})
+	a, b := newTestImage(t, s, ctx, "app"), newTestImage(t, s, ctx, "app")
+	s.PutImage(ctx, &PutImageInput{RepositoryName: "app", ImageManifest: a.manifest, ImageTag: "latest"})
+	if _, err := s.PutImage(ctx, &PutImageInput{RepositoryName: "app", ImageManifest: b.manifest, ImageTag: "latest"}); err != nil {
+		t.Fatalf("move a tag in a MUTABLE repository: %v", err)
+	}
+	list := func(status string) string {
+		t.Helper()
+		in := &ListImagesInput{RepositoryName: "app"}
+		if status != "" {
+			in.Filter = &ImageFilter{TagStatus: status}
+		}
+		out, err := s.ListImages(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, id := range out.ImageIds {
+			ids = append(ids, id.ImageDigest[:12]+":"+id.ImageTag)
+		}
+		return strings.Join(ids, " ")
+	}
+	short := func(d digest.Digest) string { return d.String()[:12] }
+	for status, want := range map[string]string{
+		"": short(a.manifestDigest) + ": " + short(b.manifestDigest) + ":latest", "ANY": short(a.manifestDigest) + ": " + short(b.manifestDigest) + ":latest",
+		"TAGGED": short(b.manifestDigest) + ":latest", "UNTAGGED": short(a.manifestDigest) + ":",
+	} {
+		// Identifiers are ordered by tag or digest; compare them as sets.
+		if got := list(status); !sameWords(got, want) {
+			t.Errorf("list-images %q = %q, want %q", status, got, want)
+		}
+	}
+	if _, err := s.ListImages(ctx, &ListImagesInput{RepositoryName: "app", Filter: &ImageFilter{TagStatus: "SOME"}}); code(err) != "InvalidParameterException" {
+		t.Fatalf("bad tagStatus: %v", err)
+	}
+	desc, err := s.DescribeImages(ctx, &DescribeImagesInput{RepositoryName: "app", Filter: &ImageFilter{TagStatus: "UNTAGGED"}})
+	if err != nil || len(desc.ImageDetails) != 1 || desc.ImageDetails[0].ImageDigest != a.manifestDigest.String() || len(desc.ImageDetails[0].ImageTags) != 0 {
+		t.Fatalf("describe untagged: %+v, %v", desc, err)
+	}
+	s.BatchDeleteImage(ctx, &BatchDeleteImageInput{RepositoryName: "app", ImageIds: []ImageIdentifier{{ImageTag: "latest"}}})
+	if _, err := s.DeleteRepository(ctx, &DeleteRepositoryInput{RepositoryName: "app"}); code(err) != "RepositoryNotEmptyException" {
+		t.Fatalf("delete a repository holding an untagged image: %v", err)
+	}
+	if _, err := s.DeleteRepository(ctx, &DeleteRepositoryInput{RepositoryName: "app", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"})
+	if got := list(""); got != "" {
+		t.Fatalf("a re-created repository lists %q", got)
+	}
+}
+
+func sameWords(a, b string) bool {
+	x, y := strings.Fields(a), strings.Fields(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }

@@ -212,11 +212,11 @@ func (s *Service) DeleteRepository(ctx context.Context, in *DeleteRepositoryInpu
 	if err := s.authorize(ctx, "DeleteRepository", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
-	tags, err := s.tags(ctx, in.RepositoryName)
+	images, err := s.repoImages(ctx, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 && !in.Force {
+	if len(images) > 0 && !in.Force {
 		return nil, api.Errorf("RepositoryNotEmptyException", "The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", in.RepositoryName, s.cfg.Account)
 	}
 	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key)); err != nil {
