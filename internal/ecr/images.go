@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -167,16 +168,23 @@ func (s *Service) details(ctx context.Context, name string, digests []digest.Dig
 			sum.Config.MediaType != "application/vnd.oci.image.config.v1+json" {
 			detail.ArtifactMediaType = sum.Config.MediaType
 		}
-		if fi, err := s.driver.Stat(ctx, blobDataPath(d)); err == nil {
-			detail.ImagePushedAt = api.At(fi.ModTime())
-		}
+		detail.ImagePushedAt = api.At(s.pushedAt(ctx, d))
 		out.ImageDetails = append(out.ImageDetails, detail)
 	}
 	return out, nil
 }
 
-// blobDataPath is where the filesystem driver keeps a blob, which is when
-// the manifest was first pushed.
+// pushedAt is when manifest d was first pushed: when its blob was
+// written. It is zero when unknown.
+func (s *Service) pushedAt(ctx context.Context, d digest.Digest) time.Time {
+	fi, err := s.driver.Stat(ctx, blobDataPath(d))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+// blobDataPath is where the filesystem driver keeps a blob.
 func blobDataPath(d digest.Digest) string {
 	return fmt.Sprintf("/docker/registry/v2/blobs/%s/%s/%s/data", d.Algorithm(), d.Encoded()[:2], d.Encoded())
 }

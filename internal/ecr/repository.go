@@ -48,6 +48,10 @@ type repoRecord struct {
 	Tags       []Tag      `json:"tags"`
 	// Policy is the repository policy document, as the caller wrote it.
 	Policy string `json:"policy,omitempty"`
+	// LifecyclePolicy is the lifecycle policy, as the caller wrote it, and
+	// LifecycleEvaluatedAt when it was last applied.
+	LifecyclePolicy      string         `json:"lifecyclePolicy,omitempty"`
+	LifecycleEvaluatedAt *api.Timestamp `json:"lifecycleEvaluatedAt,omitempty"`
 }
 
 func (s *Service) repoKey(name string) string { return s.prefix + "repo/" + name }

@@ -105,6 +105,9 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("TagResource", api.Op(s.TagResource))
 	js.Handle("UntagResource", api.Op(s.UntagResource))
 	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))
+	js.Handle("PutLifecyclePolicy", api.Op(s.PutLifecyclePolicy))
+	js.Handle("GetLifecyclePolicy", api.Op(s.GetLifecyclePolicy))
+	js.Handle("DeleteLifecyclePolicy", api.Op(s.DeleteLifecyclePolicy))
 	return js
 }
 
