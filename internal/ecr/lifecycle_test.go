@@ -1,6 +1,7 @@
 package ecr
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -101,39 +102,44 @@ func TestLifecycleEvaluate(t *testing.T) {
 	}
 }
 
-// TestLifecycleSweep applies a policy to real images: a sweep keeps the
-// newest tagged images and expires old untagged ones.
-func TestLifecycleSweep(t *testing.T) {
-	s, ctx := newService(t)
+// agedImages puts images v1 (30 days old), v2 (20), v3 (10), an untagged
+// one of 5 days and an untagged one of 40, and returns their digests in
+// that order.
+func agedImages(t *testing.T, s *Service, ctx context.Context) []digest.Digest {
+	t.Helper()
 	s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"})
-	now := time.Now()
-	age := func(d digest.Digest, days int) {
-		p := filepath.Join(s.cfg.DataDir, "registry", blobDataPath(d))
-		at := now.Add(-time.Duration(days) * 24 * time.Hour)
-		if err := os.Chtimes(p, at, at); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var digests []digest.Digest
-	for i, days := range []int{30, 20, 10, 5} {
+	for i, days := range []int{30, 20, 10, 5, 40} {
 		img := newTestImage(t, s, ctx, "app")
 		tag := fmt.Sprint("v", i+1)
-		if i == 3 {
-			tag = "" // untagged and young
+		if i >= 3 {
+			tag = ""
 		}
 		if _, err := s.PutImage(ctx, &PutImageInput{RepositoryName: "app", ImageManifest: img.manifest, ImageTag: tag}); err != nil {
 			t.Fatal(err)
 		}
-		age(img.manifestDigest, days)
+		at := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+		if err := os.Chtimes(filepath.Join(s.cfg.DataDir, "registry", blobDataPath(img.manifestDigest)), at, at); err != nil {
+			t.Fatal(err)
+		}
 		digests = append(digests, img.manifestDigest)
 	}
-	old := newTestImage(t, s, ctx, "app")
-	s.PutImage(ctx, &PutImageInput{RepositoryName: "app", ImageManifest: old.manifest})
-	age(old.manifestDigest, 40)
+	return digests
+}
 
-	policy := policyOf(
-		rule(1, `"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":2`),
-		rule(2, `"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":7`))
+// keepTwoAndFreshUntagged keeps the two newest v images and untagged ones
+// younger than a week.
+var keepTwoAndFreshUntagged = policyOf(
+	rule(1, `"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":2`),
+	rule(2, `"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":7`))
+
+// TestLifecycleSweep applies a policy to real images: a sweep keeps the
+// newest tagged images and expires old untagged ones.
+func TestLifecycleSweep(t *testing.T) {
+	s, ctx := newService(t)
+	digests := agedImages(t, s, ctx)
+	now := time.Now()
+	policy := keepTwoAndFreshUntagged
 	if _, err := s.GetLifecyclePolicy(ctx, &LifecyclePolicyInput{RepositoryName: "app"}); code(err) != "LifecyclePolicyNotFoundException" {
 		t.Fatalf("get before put: %v", err)
 	}
@@ -164,5 +170,65 @@ func TestLifecycleSweep(t *testing.T) {
 	}
 	if _, err := s.DeleteLifecyclePolicy(ctx, &LifecyclePolicyInput{RepositoryName: "app"}); code(err) != "LifecyclePolicyNotFoundException" {
 		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+// TestLifecyclePreview previews a policy without expiring anything.
+func TestLifecyclePreview(t *testing.T) {
+	s, ctx := newService(t)
+	digests := agedImages(t, s, ctx)
+	if _, err := s.GetLifecyclePolicyPreview(ctx, &GetLifecyclePolicyPreviewInput{RepositoryName: "app"}); code(err) != "LifecyclePolicyPreviewNotFoundException" {
+		t.Fatalf("get before start: %v", err)
+	}
+	if _, err := s.StartLifecyclePolicyPreview(ctx, &StartLifecyclePolicyPreviewInput{RepositoryName: "app"}); code(err) != "LifecyclePolicyNotFoundException" {
+		t.Fatalf("start without any policy: %v", err)
+	}
+	if _, err := s.StartLifecyclePolicyPreview(ctx, &StartLifecyclePolicyPreviewInput{RepositoryName: "app", LifecyclePolicyText: "{}"}); code(err) != "InvalidParameterException" {
+		t.Fatalf("start with an invalid policy: %v", err)
+	}
+	start, err := s.StartLifecyclePolicyPreview(ctx, &StartLifecyclePolicyPreviewInput{RepositoryName: "app", LifecyclePolicyText: keepTwoAndFreshUntagged})
+	if err != nil || start.Status != "IN_PROGRESS" {
+		t.Fatalf("start: %+v, %v", start, err)
+	}
+	preview := func(in GetLifecyclePolicyPreviewInput) *GetLifecyclePolicyPreviewOutput {
+		t.Helper()
+		in.RepositoryName = "app"
+		out, err := s.GetLifecyclePolicyPreview(ctx, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := preview(GetLifecyclePolicyPreviewInput{})
+	if all.Status != "COMPLETE" || all.Summary.ExpiringImageTotalCount != 2 || len(all.PreviewResults) != 2 || all.LifecyclePolicyText != keepTwoAndFreshUntagged {
+		t.Fatalf("preview: %+v", all)
+	}
+	byDigest := map[string]LifecyclePolicyPreviewResult{}
+	for _, r := range all.PreviewResults {
+		byDigest[r.ImageDigest] = r
+	}
+	if r := byDigest[digests[0].String()]; r.AppliedRulePriority != 1 || r.Action.Type != "EXPIRE" || len(r.ImageTags) != 1 || r.ImagePushedAt == nil {
+		t.Fatalf("v1 in the preview: %+v", r)
+	}
+	if r := byDigest[digests[4].String()]; r.AppliedRulePriority != 2 || len(r.ImageTags) != 0 {
+		t.Fatalf("the old untagged image in the preview: %+v", r)
+	}
+	if out := preview(GetLifecyclePolicyPreviewInput{Filter: &ImageFilter{TagStatus: "UNTAGGED"}}); len(out.PreviewResults) != 1 || out.PreviewResults[0].ImageDigest != digests[4].String() {
+		t.Fatalf("untagged only: %+v", out)
+	}
+	if out := preview(GetLifecyclePolicyPreviewInput{ImageIds: []ImageIdentifier{{ImageTag: "v1"}, {ImageTag: "v3"}}}); len(out.PreviewResults) != 1 || out.PreviewResults[0].ImageDigest != digests[0].String() {
+		t.Fatalf("by image id: %+v", out)
+	}
+	first := preview(GetLifecyclePolicyPreviewInput{MaxResults: ptr(1)})
+	second := preview(GetLifecyclePolicyPreviewInput{MaxResults: ptr(1), NextToken: first.NextToken})
+	if len(first.PreviewResults) != 1 || first.NextToken == nil || len(second.PreviewResults) != 1 || second.NextToken != nil ||
+		first.PreviewResults[0].ImageDigest == second.PreviewResults[0].ImageDigest {
+		t.Fatalf("pages: %+v then %+v", first, second)
+	}
+	if _, err := s.GetLifecyclePolicyPreview(ctx, &GetLifecyclePolicyPreviewInput{RepositoryName: "app", MaxResults: ptr(101)}); code(err) != "InvalidParameterException" {
+		t.Fatalf("maxResults 101: %v", err)
+	}
+	if list, _ := s.ListImages(ctx, &ListImagesInput{RepositoryName: "app"}); len(list.ImageIds) != 5 {
+		t.Fatalf("a preview expired images: %+v", list.ImageIds)
 	}
 }

@@ -52,6 +52,8 @@ type repoRecord struct {
 	// LifecycleEvaluatedAt when it was last applied.
 	LifecyclePolicy      string         `json:"lifecyclePolicy,omitempty"`
 	LifecycleEvaluatedAt *api.Timestamp `json:"lifecycleEvaluatedAt,omitempty"`
+	// PreviewPolicy is the lifecycle policy of the last preview started.
+	PreviewPolicy string `json:"previewPolicy,omitempty"`
 }
 
 func (s *Service) repoKey(name string) string { return s.prefix + "repo/" + name }

@@ -108,6 +108,8 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("PutLifecyclePolicy", api.Op(s.PutLifecyclePolicy))
 	js.Handle("GetLifecyclePolicy", api.Op(s.GetLifecyclePolicy))
 	js.Handle("DeleteLifecyclePolicy", api.Op(s.DeleteLifecyclePolicy))
+	js.Handle("StartLifecyclePolicyPreview", api.Op(s.StartLifecyclePolicyPreview))
+	js.Handle("GetLifecyclePolicyPreview", api.Op(s.GetLifecyclePolicyPreview))
 	return js
 }
 
