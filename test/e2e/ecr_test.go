@@ -318,3 +318,37 @@ func TestECRImageAPI(t *testing.T) {
 	fail("RepositoryPolicyNotFoundException", "get-repository-policy", "--repository-name", repo)
 	ecr("delete-repository", "--repository-name", repo, "--force").MustSucceed(t)
 }
+
+// TestECRLifecyclePolicy stores, previews and removes a lifecycle policy
+// with the aws CLI; its rules themselves are covered by unit tests.
+func TestECRLifecyclePolicy(t *testing.T) {
+	cli := requireCLIv2(t)
+	b := shared(t)
+	repo := uniqueName("e2e-lifecycle")
+	ecr := func(args ...string) CLIResult { return b.Run(t, cli, append([]string{"ecr"}, args...)...) }
+	policy := `{"rules":[{"rulePriority":1,"description":"expire old untagged images","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}`
+	ecr("create-repository", "--repository-name", repo).MustSucceed(t)
+	ecr("get-lifecycle-policy", "--repository-name", repo).MustFail(t, cli.ServiceErrorExit, "LifecyclePolicyNotFoundException")
+	ecr("put-lifecycle-policy", "--repository-name", repo, "--lifecycle-policy-text", strings.Replace(policy, "expire\"}", "keep\"}", 1)).
+		MustFail(t, cli.ServiceErrorExit, "InvalidParameterException")
+	ecr("put-lifecycle-policy", "--repository-name", repo, "--lifecycle-policy-text", policy).MustSucceed(t)
+	var got struct{ LifecyclePolicyText string }
+	ecr("get-lifecycle-policy", "--repository-name", repo).MustSucceed(t).JSON(t, &got)
+	if got.LifecyclePolicyText != policy {
+		t.Fatalf("get-lifecycle-policy: %s", pretty(got))
+	}
+	ecr("get-lifecycle-policy-preview", "--repository-name", repo).MustFail(t, cli.ServiceErrorExit, "LifecyclePolicyPreviewNotFoundException")
+	ecr("start-lifecycle-policy-preview", "--repository-name", repo).MustSucceed(t)
+	var preview struct {
+		Status         string
+		PreviewResults []any
+		Summary        struct{ ExpiringImageTotalCount int }
+	}
+	ecr("get-lifecycle-policy-preview", "--repository-name", repo).MustSucceed(t).JSON(t, &preview)
+	if preview.Status != "COMPLETE" || len(preview.PreviewResults) != 0 || preview.Summary.ExpiringImageTotalCount != 0 {
+		t.Fatalf("get-lifecycle-policy-preview of an empty repository: %s", pretty(preview))
+	}
+	ecr("delete-lifecycle-policy", "--repository-name", repo).MustSucceed(t)
+	ecr("delete-lifecycle-policy", "--repository-name", repo).MustFail(t, cli.ServiceErrorExit, "LifecyclePolicyNotFoundException")
+	ecr("delete-repository", "--repository-name", repo).MustSucceed(t)
+}
