@@ -28,11 +28,10 @@ const (
 // a single, safe storage path element.
 var uploadIDRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// uploadLocks serializes the parts of one upload, which must be written in order.
-var uploadLocks sync.Map // upload id → *sync.Mutex
-
-func lockUpload(id string) func() {
-	mu, _ := uploadLocks.LoadOrStore(id, new(sync.Mutex))
+// lockUpload serializes the calls on one upload, whose parts must be
+// written in order; it returns the unlock.
+func (s *Service) lockUpload(id string) func() {
+	mu, _ := s.uploadLocks.LoadOrStore(id, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	return mu.(*sync.Mutex).Unlock
 }
@@ -105,7 +104,7 @@ func (s *Service) UploadLayerPart(ctx context.Context, in *UploadLayerPartInput)
 	if in.PartFirstByte == nil || in.PartLastByte == nil || in.LayerPartBlob == nil {
 		return nil, api.InvalidParameter("partFirstByte, partLastByte and layerPartBlob are required.")
 	}
-	defer lockUpload(in.UploadId)()
+	defer s.lockUpload(in.UploadId)()
 	w, err := s.resumeUpload(ctx, repo, in.RepositoryName, in.UploadId)
 	if err != nil {
 		return nil, err
@@ -162,7 +161,7 @@ func (s *Service) CompleteLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	if err != nil {
 		return nil, api.InvalidParameter("Invalid parameter at 'layerDigests' failed to satisfy constraint: 'invalid digest %q'", in.LayerDigests[0])
 	}
-	defer lockUpload(in.UploadId)()
+	defer s.lockUpload(in.UploadId)()
 	w, err := s.resumeUpload(ctx, repo, in.RepositoryName, in.UploadId)
 	if err != nil {
 		return nil, err
@@ -189,7 +188,7 @@ func (s *Service) CompleteLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	if err != nil {
 		return nil, fmt.Errorf("complete upload %s: %w", in.UploadId, err)
 	}
-	uploadLocks.Delete(in.UploadId)
+	s.uploadLocks.Delete(in.UploadId)
 	return &CompleteLayerUploadOutput{RegistryId: s.cfg.Account, RepositoryName: in.RepositoryName, UploadId: in.UploadId, LayerDigest: desc.Digest.String()}, nil
 }
 

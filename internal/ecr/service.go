@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/distribution/distribution/v3"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -42,6 +43,8 @@ type Service struct {
 	prefix   string
 	// rootKey resolves the access key a token was issued to.
 	principal func(accessKeyID string) (api.Principal, bool)
+	// uploadLocks holds a *sync.Mutex per layer upload id.
+	uploadLocks sync.Map
 }
 
 // New returns the ECR service; principal maps an access key id to its
