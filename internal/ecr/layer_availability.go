@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/distribution/distribution/v3"
 	"github.com/opencontainers/go-digest"
@@ -87,9 +88,9 @@ type GetDownloadUrlForLayerOutput struct {
 }
 
 // GetDownloadUrlForLayer returns where a layer of an image can be
-// downloaded: the registry's own blob URL (which takes the same
-// credentials as docker pull). As in ECR, only layers some image of the
-// repository refers to are handed out.
+// downloaded: the registry's own blob URL, presigned so that, like ECR's
+// S3 URLs, it needs no credentials for an hour. As in ECR, only layers
+// some image of the repository refers to are handed out.
 func (s *Service) GetDownloadUrlForLayer(ctx context.Context, in *GetDownloadUrlForLayerInput) (*GetDownloadUrlForLayerOutput, error) {
 	repo, err := s.openRepository(ctx, in.RegistryId, in.RepositoryName, "GetDownloadUrlForLayer")
 	if err != nil {
@@ -111,7 +112,7 @@ func (s *Service) GetDownloadUrlForLayer(ctx context.Context, in *GetDownloadUrl
 	if !used {
 		return nil, api.Errorf("LayerInaccessibleException", "The layer '%s' is not associated with an image in the repository with name '%s'", d, in.RepositoryName)
 	}
-	return &GetDownloadUrlForLayerOutput{DownloadUrl: fmt.Sprintf("http://%s/v2/%s/blobs/%s", s.cfg.RegistryHost, in.RepositoryName, d), LayerDigest: d.String()}, nil
+	return &GetDownloadUrlForLayerOutput{DownloadUrl: s.downloadURL(in.RepositoryName, d, time.Now()), LayerDigest: d.String()}, nil
 }
 
 // referenced reports whether some manifest of the repository refers to blob d.

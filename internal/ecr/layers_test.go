@@ -6,8 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -176,8 +180,40 @@ func TestLayerAvailabilityAndDownload(t *testing.T) {
 	}
 	img := putTestImage(t, s, ctx, "app", "v1", d, int64(len(data)))
 	url, err := get(d.String())
-	if err != nil || url.DownloadUrl != "http://localhost:4600/v2/app/blobs/"+d.String() || url.LayerDigest != d.String() {
+	if err != nil || !strings.HasPrefix(url.DownloadUrl, "http://localhost:4600/v2/app/blobs/"+d.String()+"?") || url.LayerDigest != d.String() {
 		t.Fatalf("download url: %+v, %v (image %s)", url, err, img)
+	}
+
+	// The URL works without credentials, for that blob only, until it expires.
+	srv := httptest.NewServer(s.RegistryHandler())
+	defer srv.Close()
+	fetch := func(method, u string) (int, []byte) {
+		req, _ := http.NewRequest(method, strings.Replace(u, "http://localhost:4600", srv.URL, 1), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if status, body := fetch("GET", url.DownloadUrl); status != 200 || !bytes.Equal(body, data) {
+		t.Fatalf("GET the download url: %d", status)
+	}
+	config := strings.Split(img, `"digest": "`)[1][:71]
+	for name, u := range map[string]string{
+		"tampered":      url.DownloadUrl[:len(url.DownloadUrl)-4] + "0000",
+		"expired":       s.downloadURL("app", d, time.Now().Add(-2*DownloadURLLifetime)),
+		"another blob":  strings.Replace(url.DownloadUrl, d.String(), config, 1),
+		"another repo":  strings.Replace(url.DownloadUrl, "/v2/app/", "/v2/other/", 1),
+		"not presigned": strings.Split(url.DownloadUrl, "?")[0],
+	} {
+		if status, _ := fetch("GET", u); status != 401 {
+			t.Errorf("%s download url: %d, want 401", name, status)
+		}
+	}
+	if status, _ := fetch("DELETE", url.DownloadUrl); status != 401 {
+		t.Errorf("DELETE with a download url: %d, want 401", status)
 	}
 }
 

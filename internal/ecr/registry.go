@@ -64,10 +64,19 @@ func registryError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
 }
 
-// serveRegistry authenticates a registry request (Basic AWS:<token>),
-// checks the repository exists and the caller may act on it, then hands
-// it to the registry.
+// serveRegistry authenticates a registry request (Basic AWS:<token>, or
+// a presigned layer download URL), checks the repository exists and the
+// caller may act on it, then hands it to the registry.
 func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	if s.presigned(r, time.Now()) {
+		// Authorized when GetDownloadUrlForLayer handed the URL out.
+		if _, err := s.repository(r.Context(), repoFromPath(r.URL.Path)); err != nil {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository does not exist")
+			return
+		}
+		s.registry.ServeHTTP(w, r)
+		return
+	}
 	user, password, ok := r.BasicAuth()
 	var p api.Principal
 	if ok && user == "AWS" {

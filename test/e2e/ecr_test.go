@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -229,10 +231,20 @@ func TestECRImageAPI(t *testing.T) {
 		len(avail.Failures) != 1 || avail.Failures[0].FailureCode != "MissingLayerDigest" {
 		t.Fatalf("batch-check-layer-availability: %s", pretty(avail))
 	}
-	var url struct{ DownloadUrl string }
-	ecr("get-download-url-for-layer", "--repository-name", repo, "--layer-digest", m.Layers[0].Digest).MustSucceed(t).JSON(t, &url)
-	if url.DownloadUrl != "http://"+host+"/v2/"+repo+"/blobs/"+m.Layers[0].Digest {
-		t.Fatalf("get-download-url-for-layer: %s", url.DownloadUrl)
+	var dl struct{ DownloadUrl string }
+	ecr("get-download-url-for-layer", "--repository-name", repo, "--layer-digest", m.Layers[0].Digest).MustSucceed(t).JSON(t, &dl)
+	if !strings.HasPrefix(dl.DownloadUrl, "http://"+host+"/v2/"+repo+"/blobs/"+m.Layers[0].Digest+"?") {
+		t.Fatalf("get-download-url-for-layer: %s", dl.DownloadUrl)
+	}
+	// Like ECR's S3 URLs, it needs no credentials.
+	resp, err := http.Get(dl.DownloadUrl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || fmt.Sprintf("sha256:%x", sha256.Sum256(layer)) != m.Layers[0].Digest {
+		t.Fatalf("GET %s: %s, %d bytes", dl.DownloadUrl, resp.Status, len(layer))
 	}
 
 	// A layer uploaded through the API, in two parts.
