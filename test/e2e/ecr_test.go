@@ -180,7 +180,9 @@ func TestECRImageAPI(t *testing.T) {
 	ecr := func(args ...string) CLIResult { return b.Run(t, cli, append([]string{"ecr"}, args...)...) }
 	fail := func(errCode string, args ...string) { ecr(args...).MustFail(t, cli.ServiceErrorExit, errCode) }
 
-	var created struct{ Repository struct{ RepositoryArn string } }
+	var created struct {
+		Repository struct{ RepositoryArn string }
+	}
 	ecr("create-repository", "--repository-name", repo, "--tags", "Key=team,Value=platform").MustSucceed(t).JSON(t, &created)
 	arn := created.Repository.RepositoryArn
 	for _, args := range [][]string{{"tag", image, ref}, {"push", ref}} {
