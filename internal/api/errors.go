@@ -14,6 +14,9 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Fields are the error shape's other members (such as ECR's
+	// lastValidByteReceived), sent next to __type and message.
+	Fields map[string]any
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -32,6 +35,15 @@ const (
 	CodeSerialization             = "SerializationException"
 	CodeUnknownOperation          = "UnknownOperationException"
 )
+
+// With returns e with an extra member of the error shape set.
+func (e *Error) With(name string, value any) *Error {
+	if e.Fields == nil {
+		e.Fields = map[string]any{}
+	}
+	e.Fields[name] = value
+	return e
+}
 
 // InvalidParameter is shorthand for the most common validation error.
 func InvalidParameter(format string, args ...any) *Error {

@@ -19,7 +19,10 @@ type JSONService struct {
 	Name string
 	// TargetPrefix is the X-Amz-Target prefix, e.g. "AmazonEC2ContainerServiceV20141113".
 	TargetPrefix string
-	ops          map[string]Handler
+	// MaxBody bounds a request body when it must exceed the router's
+	// default (ECR layer parts travel base64-encoded in JSON); 0 keeps it.
+	MaxBody int
+	ops     map[string]Handler
 }
 
 // NewJSONService returns an empty service.

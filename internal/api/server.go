@@ -95,13 +95,17 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 		apiCalls.WithLabelValues(svcName, op, code).Inc()
 		apiLatency.WithLabelValues(svcName, op).Observe(time.Since(start).Seconds())
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	limit := maxBody
+	if svc != nil && svc.MaxBody > 0 {
+		limit = svc.MaxBody
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
 		r.writeError(w, reqID, Errorf(CodeSerialization, "could not read request body: %v", err))
 		result(CodeSerialization)
 		return
 	}
-	if len(body) > maxBody {
+	if len(body) > limit {
 		r.writeError(w, reqID, &Error{Code: CodeSerialization, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
 		result(CodeSerialization)
 		return
@@ -166,6 +170,10 @@ func (r *Router) writeError(w http.ResponseWriter, reqID string, e *Error) {
 		status = http.StatusBadRequest
 	}
 	w.WriteHeader(status)
-	b, _ := encodeJSON(map[string]string{"__type": e.Code, "message": e.Message})
+	fields := map[string]any{"__type": e.Code, "message": e.Message}
+	for k, v := range e.Fields {
+		fields[k] = v
+	}
+	b, _ := encodeJSON(fields)
 	w.Write(b)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -29,6 +30,7 @@ type DescribeImagesInput struct {
 	ImageIds       []ImageIdentifier `json:"imageIds"`
 	NextToken      *string           `json:"nextToken"`
 	MaxResults     *int              `json:"maxResults"`
+	Filter         *ImageFilter      `json:"filter"`
 }
 
 type DescribeImagesOutput struct {
@@ -51,8 +53,8 @@ type manifestSummary struct {
 	} `json:"manifests"`
 }
 
-// DescribeImages describes a repository's tagged images (or the named
-// ones): digest, tags, size (the sum of the compressed layers, as ECR
+// DescribeImages describes a repository's images (or the named ones,
+// or those the filter selects): digest, tags, size (the sum of the compressed layers, as ECR
 // reports it), push time and manifest media type.
 func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (*DescribeImagesOutput, error) {
 	if err := s.checkRegistry(in.RegistryId); err != nil {
@@ -65,20 +67,13 @@ func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (
 	if err := s.authorize(ctx, "DescribeImages", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
-	repo, err := s.contentRepo(ctx, in.RepositoryName)
+	status, err := tagStatus(in.Filter)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := s.tags(ctx, in.RepositoryName)
+	byDigest, err := s.repoImages(ctx, in.RepositoryName)
 	if err != nil {
 		return nil, err
-	}
-	byDigest := map[digest.Digest][]string{}
-	for _, t := range tags {
-		d, err := repo.Tags(ctx).Get(ctx, t)
-		if err == nil {
-			byDigest[d.Digest] = append(byDigest[d.Digest], t)
-		}
 	}
 	var want []digest.Digest
 	if len(in.ImageIds) > 0 {
@@ -95,8 +90,10 @@ func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (
 		}
 	} else {
 		keys := make([]string, 0, len(byDigest))
-		for d := range byDigest {
-			keys = append(keys, d.String())
+		for d, tags := range byDigest {
+			if status.matches(tags) {
+				keys = append(keys, d.String())
+			}
 		}
 		sort.Strings(keys)
 		page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 1000)
@@ -171,16 +168,76 @@ func (s *Service) details(ctx context.Context, name string, digests []digest.Dig
 			sum.Config.MediaType != "application/vnd.oci.image.config.v1+json" {
 			detail.ArtifactMediaType = sum.Config.MediaType
 		}
-		if fi, err := s.driver.Stat(ctx, blobDataPath(d)); err == nil {
-			detail.ImagePushedAt = api.At(fi.ModTime())
-		}
+		detail.ImagePushedAt = api.At(s.pushedAt(ctx, d))
 		out.ImageDetails = append(out.ImageDetails, detail)
 	}
 	return out, nil
 }
 
-// blobDataPath is where the filesystem driver keeps a blob, which is when
-// the manifest was first pushed.
+// pushedAt is when manifest d was first pushed: when its blob was
+// written. It is zero when unknown.
+func (s *Service) pushedAt(ctx context.Context, d digest.Digest) time.Time {
+	fi, err := s.driver.Stat(ctx, blobDataPath(d))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+// blobDataPath is where the filesystem driver keeps a blob.
 func blobDataPath(d digest.Digest) string {
 	return fmt.Sprintf("/docker/registry/v2/blobs/%s/%s/%s/data", d.Algorithm(), d.Encoded()[:2], d.Encoded())
+}
+
+// ImageFilter selects images by whether they are tagged (the
+// ListImagesFilter and DescribeImagesFilter shapes).
+type ImageFilter struct {
+	TagStatus string `json:"tagStatus"`
+}
+
+// tagStatusFilter is a validated ImageFilter.
+type tagStatusFilter string
+
+// tagStatus validates a filter; no filter means ANY.
+func tagStatus(f *ImageFilter) (tagStatusFilter, error) {
+	if f == nil || f.TagStatus == "" {
+		return "ANY", nil
+	}
+	switch f.TagStatus {
+	case "TAGGED", "UNTAGGED", "ANY":
+		return tagStatusFilter(f.TagStatus), nil
+	}
+	return "", api.InvalidParameter("Invalid parameter at 'tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")
+}
+
+func (f tagStatusFilter) matches(tags []string) bool {
+	return f == "ANY" || (f == "TAGGED") == (len(tags) > 0)
+}
+
+// repoImages maps every image (manifest) of a repository, tagged or not,
+// to its tags.
+func (s *Service) repoImages(ctx context.Context, name string) (map[digest.Digest][]string, error) {
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	all, err := manifests(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	byDigest := make(map[digest.Digest][]string, len(all))
+	for _, d := range all {
+		byDigest[d] = nil
+	}
+	tags, err := s.tags(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tags {
+		desc, err := repo.Tags(ctx).Get(ctx, t)
+		if err == nil {
+			byDigest[desc.Digest] = append(byDigest[desc.Digest], t)
+		}
+	}
+	return byDigest, nil
 }

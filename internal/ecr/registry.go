@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,10 +64,19 @@ func registryError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
 }
 
-// serveRegistry authenticates a registry request (Basic AWS:<token>),
-// checks the repository exists and the caller may act on it, then hands
-// it to the registry.
+// serveRegistry authenticates a registry request (Basic AWS:<token>, or
+// a presigned layer download URL), checks the repository exists and the
+// caller may act on it, then hands it to the registry.
 func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	if s.presigned(r, time.Now()) {
+		// Authorized when GetDownloadUrlForLayer handed the URL out.
+		if _, err := s.repository(r.Context(), repoFromPath(r.URL.Path)); err != nil {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository does not exist")
+			return
+		}
+		s.registry.ServeHTTP(w, r)
+		return
+	}
 	user, password, ok := r.BasicAuth()
 	var p api.Principal
 	if ok && user == "AWS" {
@@ -142,8 +153,9 @@ func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Re
 	return s.content.Repository(ctx, named)
 }
 
-// removeContent deletes a repository's tags so a re-created repository
-// starts empty; unreferenced blobs are left for garbage collection.
+// removeContent deletes a repository's tags and manifests so a
+// re-created repository starts empty; unreferenced blobs are left for
+// garbage collection.
 func (s *Service) removeContent(ctx context.Context, name string) error {
 	repo, err := s.contentRepo(ctx, name)
 	if err != nil {
@@ -152,6 +164,15 @@ func (s *Service) removeContent(ctx context.Context, name string) error {
 	tags, _ := repo.Tags(ctx).All(ctx)
 	for _, t := range tags {
 		if err := repo.Tags(ctx).Untag(ctx, t); err != nil {
+			return err
+		}
+	}
+	all, err := manifests(ctx, repo)
+	if err != nil {
+		return err
+	}
+	for _, d := range all {
+		if err := s.removeImage(ctx, repo, d, nil, true); err != nil {
 			return err
 		}
 	}
@@ -165,13 +186,11 @@ type ImageIdentifier struct {
 }
 
 type ListImagesInput struct {
-	RegistryId     string  `json:"registryId"`
-	RepositoryName string  `json:"repositoryName"`
-	NextToken      *string `json:"nextToken"`
-	MaxResults     *int    `json:"maxResults"`
-	Filter         *struct {
-		TagStatus string `json:"tagStatus"`
-	} `json:"filter"`
+	RegistryId     string       `json:"registryId"`
+	RepositoryName string       `json:"repositoryName"`
+	NextToken      *string      `json:"nextToken"`
+	MaxResults     *int         `json:"maxResults"`
+	Filter         *ImageFilter `json:"filter"`
 }
 
 type ListImagesOutput struct {
@@ -179,7 +198,8 @@ type ListImagesOutput struct {
 	NextToken *string           `json:"nextToken,omitempty"`
 }
 
-// ListImages lists a repository's tagged images.
+// ListImages lists a repository's images: one identifier per tag, and
+// the digest alone for untagged images.
 func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListImagesOutput, error) {
 	if err := s.checkRegistry(in.RegistryId); err != nil {
 		return nil, err
@@ -191,28 +211,35 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 	if err := s.authorize(ctx, "ListImages", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
-	if in.Filter != nil && in.Filter.TagStatus == "UNTAGGED" {
-		return &ListImagesOutput{ImageIds: []ImageIdentifier{}}, nil
-	}
-	tags, err := s.tags(ctx, in.RepositoryName)
+	status, err := tagStatus(in.Filter)
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := api.Paginate(tags, in.NextToken, in.MaxResults, 1000)
+	byDigest, err := s.repoImages(ctx, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.contentRepo(ctx, in.RepositoryName)
+	// Keys are tags, or digests for untagged images: tags cannot contain ':'.
+	ids := map[string]ImageIdentifier{}
+	for d, tags := range byDigest {
+		if !status.matches(tags) {
+			continue
+		}
+		for _, t := range tags {
+			ids[t] = ImageIdentifier{ImageDigest: d.String(), ImageTag: t}
+		}
+		if len(tags) == 0 {
+			ids[d.String()] = ImageIdentifier{ImageDigest: d.String()}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(ids))
+	page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 1000)
 	if err != nil {
 		return nil, err
 	}
 	out := &ListImagesOutput{ImageIds: []ImageIdentifier{}, NextToken: next}
-	for _, t := range page {
-		d, err := repo.Tags(ctx).Get(ctx, t)
-		if err != nil {
-			continue
-		}
-		out.ImageIds = append(out.ImageIds, ImageIdentifier{ImageDigest: d.Digest.String(), ImageTag: t})
+	for _, k := range page {
+		out.ImageIds = append(out.ImageIds, ids[k])
 	}
 	return out, nil
 }

@@ -46,6 +46,14 @@ type Repository struct {
 type repoRecord struct {
 	Repository Repository `json:"repository"`
 	Tags       []Tag      `json:"tags"`
+	// Policy is the repository policy document, as the caller wrote it.
+	Policy string `json:"policy,omitempty"`
+	// LifecyclePolicy is the lifecycle policy, as the caller wrote it, and
+	// LifecycleEvaluatedAt when it was last applied.
+	LifecyclePolicy      string         `json:"lifecyclePolicy,omitempty"`
+	LifecycleEvaluatedAt *api.Timestamp `json:"lifecycleEvaluatedAt,omitempty"`
+	// PreviewPolicy is the lifecycle policy of the last preview started.
+	PreviewPolicy string `json:"previewPolicy,omitempty"`
 }
 
 func (s *Service) repoKey(name string) string { return s.prefix + "repo/" + name }
@@ -102,13 +110,11 @@ func (s *Service) CreateRepository(ctx context.Context, in *CreateRepositoryInpu
 			return nil, api.InvalidParameter("Invalid parameter at 'encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS]'")
 		}
 	}
-	if len(in.Tags) > 50 {
-		return nil, api.Errorf("TooManyTagsException", "A repository can have at most 50 tags.")
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
 	}
-	for _, t := range in.Tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return nil, api.Errorf("InvalidTagParameterException", "Tag keys must be 1-128 characters and values at most 256.")
-		}
+	if len(in.Tags) > maxTags {
+		return nil, tooManyTags()
 	}
 	repo := Repository{
 		RepositoryArn: s.repoArn(in.RepositoryName), RegistryId: s.cfg.Account, RepositoryName: in.RepositoryName,
@@ -212,11 +218,11 @@ func (s *Service) DeleteRepository(ctx context.Context, in *DeleteRepositoryInpu
 	if err := s.authorize(ctx, "DeleteRepository", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
-	tags, err := s.tags(ctx, in.RepositoryName)
+	images, err := s.repoImages(ctx, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 && !in.Force {
+	if len(images) > 0 && !in.Force {
 		return nil, api.Errorf("RepositoryNotEmptyException", "The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", in.RepositoryName, s.cfg.Account)
 	}
 	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/distribution/distribution/v3"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -42,6 +43,8 @@ type Service struct {
 	prefix   string
 	// rootKey resolves the access key a token was issued to.
 	principal func(accessKeyID string) (api.Principal, bool)
+	// uploadLocks holds a *sync.Mutex per layer upload id.
+	uploadLocks sync.Map
 }
 
 // New returns the ECR service; principal maps an access key id to its
@@ -83,6 +86,7 @@ func (s *Service) ensureSecret(ctx context.Context) ([]byte, error) {
 // JSONService returns the operations table for the router.
 func (s *Service) JSONService() *api.JSONService {
 	js := api.NewJSONService("ecr", TargetPrefix)
+	js.MaxBody = MaxRequestBody
 	js.Handle("CreateRepository", api.Op(s.CreateRepository))
 	js.Handle("DescribeRepositories", api.Op(s.DescribeRepositories))
 	js.Handle("DeleteRepository", api.Op(s.DeleteRepository))
@@ -90,6 +94,25 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("ListImages", api.Op(s.ListImages))
 	js.Handle("DescribeImages", api.Op(s.DescribeImages))
 	js.Handle("PutImageTagMutability", api.Op(s.PutImageTagMutability))
+	js.Handle("BatchGetImage", api.Op(s.BatchGetImage))
+	js.Handle("PutImage", api.Op(s.PutImage))
+	js.Handle("BatchDeleteImage", api.Op(s.BatchDeleteImage))
+	js.Handle("BatchCheckLayerAvailability", api.Op(s.BatchCheckLayerAvailability))
+	js.Handle("InitiateLayerUpload", api.Op(s.InitiateLayerUpload))
+	js.Handle("UploadLayerPart", api.Op(s.UploadLayerPart))
+	js.Handle("CompleteLayerUpload", api.Op(s.CompleteLayerUpload))
+	js.Handle("GetDownloadUrlForLayer", api.Op(s.GetDownloadUrlForLayer))
+	js.Handle("SetRepositoryPolicy", api.Op(s.SetRepositoryPolicy))
+	js.Handle("GetRepositoryPolicy", api.Op(s.GetRepositoryPolicy))
+	js.Handle("DeleteRepositoryPolicy", api.Op(s.DeleteRepositoryPolicy))
+	js.Handle("TagResource", api.Op(s.TagResource))
+	js.Handle("UntagResource", api.Op(s.UntagResource))
+	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))
+	js.Handle("PutLifecyclePolicy", api.Op(s.PutLifecyclePolicy))
+	js.Handle("GetLifecyclePolicy", api.Op(s.GetLifecyclePolicy))
+	js.Handle("DeleteLifecyclePolicy", api.Op(s.DeleteLifecyclePolicy))
+	js.Handle("StartLifecyclePolicyPreview", api.Op(s.StartLifecyclePolicyPreview))
+	js.Handle("GetLifecyclePolicyPreview", api.Op(s.GetLifecyclePolicyPreview))
 	return js
 }
 
@@ -102,4 +125,26 @@ func (s *Service) authorize(ctx context.Context, action, resource string) error 
 
 func (s *Service) repoArn(name string) string {
 	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.cfg.Region, s.cfg.Account, name)
+}
+
+// loadRepository checks the registry id, loads the repository record and
+// authorizes action on it: the preamble of every repository operation.
+func (s *Service) loadRepository(ctx context.Context, registryID, name, action string) (store.Item[repoRecord], error) {
+	if err := s.checkRegistry(registryID); err != nil {
+		return store.Item[repoRecord]{}, err
+	}
+	it, err := s.repository(ctx, name)
+	if err != nil {
+		return it, err
+	}
+	return it, s.authorize(ctx, action, it.Value.Repository.RepositoryArn)
+}
+
+// openRepository is loadRepository for operations on a repository's
+// images and layers: it returns the repository's content.
+func (s *Service) openRepository(ctx context.Context, registryID, name, action string) (distribution.Repository, error) {
+	if _, err := s.loadRepository(ctx, registryID, name, action); err != nil {
+		return nil, err
+	}
+	return s.contentRepo(ctx, name)
 }
