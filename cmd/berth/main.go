@@ -26,7 +26,7 @@ Then, in another shell:              source ~/.berth/berth.env
                                      aws ecs list-clusters --endpoint-url "$AWS_ENDPOINT_URL"`,
 		SilenceUsage: true,
 	}
-	root.AddCommand(upCmd(), serverCmd(), agentCmd(), benchCmd(), versionCmd())
+	root.AddCommand(upCmd(), serverCmd(), agentCmd(), etcdCmd(), benchCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		os.Exit(1)
 	}

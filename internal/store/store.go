@@ -32,6 +32,9 @@ type Config struct {
 	DataDir string
 	// Endpoints of an external etcd cluster; empty means embedded.
 	Endpoints []string
+	// ClientURL, when set, also serves the embedded member to other
+	// processes (e.g. http://127.0.0.1:2379), so several servers can share it.
+	ClientURL string
 	// Logger receives the store's own messages.
 	Logger *slog.Logger
 }
@@ -79,6 +82,14 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	client := mustURL("unix://" + filepath.Join(dir, "client.sock") + ":0")
 	peer := mustURL("unix://" + filepath.Join(dir, "peer.sock") + ":0")
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	if cfg.ClientURL != "" {
+		u, err := url.Parse(cfg.ClientURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("etcd client URL %q: want scheme://host:port", cfg.ClientURL)
+		}
+		ec.ListenClientUrls = append(ec.ListenClientUrls, *u)
+		ec.AdvertiseClientUrls = append(ec.AdvertiseClientUrls, *u)
+	}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
