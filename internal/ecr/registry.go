@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the default blob store
 	"github.com/distribution/reference"
@@ -40,6 +42,9 @@ func (s *Service) startRegistry(ctx context.Context) error {
 			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 		},
 	}
+	// Layers that name where to fetch them (non-distributable and foreign
+	// layers) may point at any http(s) URL, as in ECR.
+	cfg.Validation.Manifests.URLs.Allow = []string{`^https?://`}
 	cfg.HTTP.Secret = fmt.Sprintf("%x", s.secret)
 	cfg.Log.AccessLog.Disabled = true
 	s.registry = handlers.NewApp(ctx, cfg)
@@ -62,41 +67,91 @@ func registryError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
 }
 
-// serveRegistry authenticates a registry request (Basic AWS:<token>),
-// checks the repository exists and the caller may act on it, then hands
-// it to the registry.
+// maxManifestSize is the largest manifest the registry accepts, as in the
+// registry library.
+const maxManifestSize = 4 << 20
+
+// serveRegistry authenticates a registry request (Basic AWS:<token> or
+// Bearer <token>), checks the repository exists and the caller may act on
+// it, then hands it to the registry. Berth itself answers the referrers
+// API and records the subjects of pushed manifests.
 func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
-	user, password, ok := r.BasicAuth()
-	var p api.Principal
-	if ok && user == "AWS" {
-		p, ok = s.verify(password, time.Now())
-	} else {
-		ok = false
-	}
-	if !ok {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="http://%s/",service="ecr.amazonaws.com"`, s.cfg.RegistryHost))
-		registryError(w, http.StatusUnauthorized, "DENIED", "Not Authorized")
+	p, err := s.authenticate(r, time.Now())
+	if err != nil {
+		s.challenge(w, r, err)
 		return
 	}
 	ctx := api.WithPrincipal(r.Context(), p)
-	if name := repoFromPath(r.URL.Path); name != "" {
-		repo, err := s.repository(ctx, name)
-		if err != nil {
+	r = r.WithContext(ctx)
+	name := repoFromPath(r.URL.Path)
+	if name == "" {
+		s.registry.ServeHTTP(w, r)
+		return
+	}
+	if validName(name) != nil {
+		registryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("Invalid repository name '%s': it must be 2-256 characters of lower case letters, digits and . _ - / separators", name))
+		return
+	}
+	repo, err := s.repository(ctx, name)
+	if err != nil {
+		if api.AsError(err).Code == "RepositoryNotFoundException" {
 			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.cfg.Account))
-			return
+		} else {
+			s.log.Error("registry: load repository", "repository", name, "err", err)
+			registryError(w, http.StatusInternalServerError, "UNKNOWN", "unknown error")
 		}
-		for _, action := range registryActions(r) {
-			if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
-				registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
-				return
-			}
-		}
-		if msg := s.checkImmutable(ctx, r, repo.Value.Repository); msg != "" {
-			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
+		return
+	}
+	for _, action := range registryActions(r) {
+		if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
+			registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
 			return
 		}
 	}
-	s.registry.ServeHTTP(w, r.WithContext(ctx))
+	if ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/referrers/"); ok {
+		s.serveReferrers(w, r, name, ref)
+		return
+	}
+	if r.URL.Path == "/v2/"+name+"/tags/list" && s.noTags(ctx, name) {
+		// The registry library knows no repository until something is
+		// pushed; ECR lists a new repository's tags as empty.
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"name": name, "tags": []string{}})
+		return
+	}
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/"+name+"/manifests/") {
+		manifest, err := peekBody(r, maxManifestSize)
+		if err != nil {
+			registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "could not read the manifest: "+err.Error())
+			return
+		}
+		if msg := s.checkImmutable(ctx, r, repo.Value.Repository, manifest); msg != "" {
+			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
+			return
+		}
+		w = s.subjectWriter(w, r, name, manifest)
+	}
+	s.registry.ServeHTTP(w, r)
+}
+
+// noTags reports whether repository name has never had a tag in storage.
+func (s *Service) noTags(ctx context.Context, name string) bool {
+	_, err := s.driver.Stat(ctx, path.Join("/docker/registry/v2/repositories", name, "_manifests/tags"))
+	return errors.As(err, new(storagedriver.PathNotFoundError))
+}
+
+// peekBody reads up to limit bytes of r's body and puts them back, so the
+// registry reads the whole body as sent.
+func peekBody(r *http.Request, limit int64) ([]byte, error) {
+	head, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	if err != nil {
+		return nil, err
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	return head, nil
 }
 
 // registryActions are the ECR permissions a registry request needs.
@@ -142,8 +197,9 @@ func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Re
 	return s.content.Repository(ctx, named)
 }
 
-// removeContent deletes a repository's tags so a re-created repository
-// starts empty; unreferenced blobs are left for garbage collection.
+// removeContent deletes a repository's tags and referrers so a re-created
+// repository starts empty; unreferenced blobs are left for garbage
+// collection.
 func (s *Service) removeContent(ctx context.Context, name string) error {
 	repo, err := s.contentRepo(ctx, name)
 	if err != nil {
@@ -155,7 +211,11 @@ func (s *Service) removeContent(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	return nil
+	err = s.driver.Delete(ctx, path.Join(referrersRoot, name))
+	if errors.As(err, new(storagedriver.PathNotFoundError)) {
+		return nil
+	}
+	return err
 }
 
 // ImageIdentifier names an image by digest and tag.
@@ -219,9 +279,9 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 
 // checkImmutable refuses to move an existing tag of an IMMUTABLE
 // repository to another manifest; re-pushing the same manifest is allowed.
-func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository) string {
+func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository, manifest []byte) string {
 	name := repository.RepositoryName
-	if r.Method != http.MethodPut || repository.ImageTagMutability != "IMMUTABLE" {
+	if repository.ImageTagMutability != "IMMUTABLE" {
 		return ""
 	}
 	_, tag, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"+name), "/manifests/")
@@ -236,12 +296,7 @@ func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repositor
 	if err != nil {
 		return "" // a new tag
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		return "could not read the manifest"
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if digest.FromBytes(body) == current.Digest {
+	if digest.FromBytes(manifest) == current.Digest {
 		return ""
 	}
 	return fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", tag, name)
