@@ -119,12 +119,18 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"name": name, "tags": []string{}})
 		return
 	}
+	var manifest []byte
 	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/"+name+"/manifests/") {
-		manifest, err := peekBody(r, maxManifestSize)
-		if err != nil {
+		if manifest, err = peekBody(r, maxManifestSize); err != nil {
 			registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "could not read the manifest: "+err.Error())
 			return
 		}
+	}
+	if e := checkRequest(r, name, manifest); e != nil {
+		registryError(w, e.status, e.code, e.message)
+		return
+	}
+	if manifest != nil {
 		if msg := s.checkImmutable(ctx, r, repo.Value.Repository, manifest); msg != "" {
 			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
 			return
