@@ -34,7 +34,7 @@ type testRegistry struct {
 	token        string // root's authorizationToken, base64("AWS:"+password)
 }
 
-func newTestRegistry(t *testing.T) *testRegistry {
+func newTestRegistry(t testing.TB) *testRegistry {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -73,7 +73,7 @@ func newTestRegistry(t *testing.T) *testRegistry {
 
 // do sends a registry request with the given Authorization header (none
 // when empty) and returns the response with its body read.
-func (tr *testRegistry) do(t *testing.T, method, path, authorization, contentType string, body []byte) (*http.Response, []byte) {
+func (tr *testRegistry) do(t testing.TB, method, path, authorization, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, tr.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -100,7 +100,7 @@ func (tr *testRegistry) basic() string {
 }
 
 // pushBlob uploads data to repository name in one PUT and returns its digest.
-func (tr *testRegistry) pushBlob(t *testing.T, name string, data []byte) digest.Digest {
+func (tr *testRegistry) pushBlob(t testing.TB, name string, data []byte) digest.Digest {
 	t.Helper()
 	resp, _ := tr.do(t, http.MethodPost, "/v2/"+name+"/blobs/uploads/", tr.basic(), "", nil)
 	if resp.StatusCode != http.StatusAccepted {
