@@ -13,6 +13,21 @@ import (
 // tagRE is a tag as the distribution spec defines it.
 var tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 
+// checkDigest refuses a malformed digest and, when it names content to be
+// stored, one of another algorithm than sha256: the registry library
+// would store that content under its sha256 digest and answer with that
+// one, which clients do not expect. ECR, too, addresses content by sha256.
+func checkDigest(s string, storing bool) *requestError {
+	d, err := digest.Parse(s)
+	if err != nil {
+		return &requestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("Invalid digest '%s': %v", s, err)}
+	}
+	if storing && d.Algorithm() != digest.SHA256 {
+		return &requestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("Unsupported digest algorithm %s in '%s': content is addressed by sha256", d.Algorithm(), s)}
+	}
+	return nil
+}
+
 // requestError is a registry error answer: status, code and message.
 type requestError struct {
 	status        int
@@ -28,8 +43,8 @@ func checkRequest(r *http.Request, name string, manifest []byte) *requestError {
 	rest := strings.TrimPrefix(r.URL.Path, "/v2/"+name+"/")
 	switch kind, ref, _ := strings.Cut(rest, "/"); {
 	case kind == "manifests" && strings.Contains(ref, ":"):
-		if _, err := digest.Parse(ref); err != nil {
-			return &requestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("Invalid digest '%s': %v", ref, err)}
+		if e := checkDigest(ref, r.Method == http.MethodPut); e != nil {
+			return e
 		}
 	case kind == "manifests" && !tagRE.MatchString(ref):
 		if r.Method == http.MethodPut {
@@ -37,8 +52,18 @@ func checkRequest(r *http.Request, name string, manifest []byte) *requestError {
 		}
 		return &requestError{http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Requested image not found: no tag '%s'", ref)}
 	case kind == "blobs" && !strings.HasPrefix(ref, "uploads"):
-		if _, err := digest.Parse(ref); err != nil {
-			return &requestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("Invalid digest '%s': %v", ref, err)}
+		if e := checkDigest(ref, false); e != nil {
+			return e
+		}
+	case kind == "blobs":
+		// Completing an upload (digest) or mounting a blob (mount) names
+		// the digest the blob is to be stored under.
+		for _, param := range []string{"digest", "mount"} {
+			if v := r.URL.Query().Get(param); v != "" {
+				if e := checkDigest(v, true); e != nil {
+					return e
+				}
+			}
 		}
 	}
 	if manifest != nil {

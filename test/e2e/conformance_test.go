@@ -41,8 +41,8 @@ var buildConformance = sync.OnceValues(func() (string, error) {
 
 // conformanceSettings configure the suite for Berth: every API and data
 // test of distribution-spec v1.1 except content addressed by sha512, which
-// the registry does not store under its own digest (sha256 is the one
-// digest ECR and the spec require).
+// the registry refuses (DIGEST_INVALID): like ECR it addresses content by
+// sha256, the one algorithm the spec requires.
 var conformanceSettings = []string{
 	"OCI_VERSION=1.1",
 	"OCI_TLS=disabled",
