@@ -83,6 +83,10 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := api.WithPrincipal(r.Context(), p)
 	r = r.WithContext(ctx)
+	if r.URL.Path == "/v2/_catalog" {
+		s.serveCatalog(w, r)
+		return
+	}
 	name := repoFromPath(r.URL.Path)
 	if name == "" {
 		s.registry.ServeHTTP(w, r)

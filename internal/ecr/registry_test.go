@@ -254,3 +254,42 @@ func TestReferrers(t *testing.T) {
 		t.Fatalf("referrers of an unknown subject: %s %s, want an empty index", resp.Status, body)
 	}
 }
+
+func TestCatalog(t *testing.T) {
+	tr := newTestRegistry(t)
+	for _, name := range []string{"team/web", "team/api", "zz"} {
+		if _, err := tr.CreateRepository(tr.ctx, &CreateRepositoryInput{RepositoryName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.DeleteRepository(tr.ctx, &DeleteRepositoryInput{RepositoryName: "zz"}); err != nil {
+		t.Fatal(err)
+	}
+	catalog := func(query string) (*http.Response, []string) {
+		resp, body := tr.do(t, http.MethodGet, "/v2/_catalog"+query, tr.basic(), "", nil)
+		var c struct{ Repositories []string }
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal(body, &c); err != nil {
+				t.Fatalf("catalog body %s: %v", body, err)
+			}
+		}
+		return resp, c.Repositories
+	}
+	if _, got := catalog(""); strings.Join(got, " ") != "app team/api team/web" {
+		t.Fatalf("catalog %v, want the three repositories in order (not the deleted one)", got)
+	}
+	resp, got := catalog("?n=2")
+	if strings.Join(got, " ") != "app team/api" || resp.Header.Get("Link") != `</v2/_catalog?last=team%2Fapi&n=2>; rel="next"` {
+		t.Fatalf("first page %v, Link %q", got, resp.Header.Get("Link"))
+	}
+	if resp, got := catalog("?n=2&last=team/api"); strings.Join(got, " ") != "team/web" || resp.Header.Get("Link") != "" {
+		t.Fatalf("last page %v, Link %q", got, resp.Header.Get("Link"))
+	}
+	if resp, _ := catalog("?n=1001"); resp.StatusCode != 400 {
+		t.Fatalf("n=1001: %s, want 400 as ECR", resp.Status)
+	}
+	userAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("AWS:"+tr.userPassword))
+	if resp, body := tr.do(t, http.MethodGet, "/v2/_catalog", userAuth, "", nil); resp.StatusCode != 403 || errorCode(body) != "DENIED" {
+		t.Fatalf("catalog without ecr:DescribeRepositories: %s %s", resp.Status, body)
+	}
+}
