@@ -47,6 +47,8 @@ var conformanceSettings = []string{
 	"OCI_VERSION=1.1",
 	"OCI_TLS=disabled",
 	"OCI_API_BLOBS_UPLOAD_CANCEL=true",
+	"OCI_API_BLOBS_DIGEST_HEADER=true",     // Docker-Content-Digest, which docker relies on
+	"OCI_API_MANIFESTS_DIGEST_HEADER=true", // likewise
 	"OCI_DATA_SHA512=false",
 	"OCI_LOG=warn",
 }
