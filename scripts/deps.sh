@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh makes this machine ready to build, run and test Berth:
 #   - Docker Engine (Debian's docker.io) installed and its daemon answering;
-#   - the aws CLI v2 (Debian's awscli) at /usr/bin/aws.
+#   - the aws CLI v2 (Debian's awscli) at /usr/bin/aws;
+#   - skopeo (Debian's), a second registry client for the end-to-end tests.
 # It is idempotent and quiet when there is nothing to do. It needs root (or
 # sudo) only when something must be installed or dockerd must be started.
 set -euo pipefail
@@ -19,6 +20,7 @@ fi
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 [ -x /usr/bin/aws ] || missing+=(awscli)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 
 if [ "${#missing[@]}" -gt 0 ]; then
 	command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and apt-get is not available; install them by hand"
@@ -33,6 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	rm -f "$aptlog"
 	command -v dockerd >/dev/null 2>&1 || die "dockerd still not found after installing docker.io"
 	[ -x /usr/bin/aws ] || die "/usr/bin/aws still not found after installing awscli"
+	command -v skopeo >/dev/null 2>&1 || die "skopeo still not found after installing skopeo"
 fi
 
 # A docker CLI is needed by humans and by the end-to-end harness; docker.io

@@ -1,24 +1,23 @@
 package ecr
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/distribution/distribution/v3"
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the default blob store
 	"github.com/distribution/reference"
@@ -42,6 +41,9 @@ func (s *Service) startRegistry(ctx context.Context) error {
 			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 		},
 	}
+	// Layers that name where to fetch them (non-distributable and foreign
+	// layers) may point at any http(s) URL, as in ECR.
+	cfg.Validation.Manifests.URLs.Allow = []string{`^https?://`}
 	cfg.HTTP.Secret = fmt.Sprintf("%x", s.secret)
 	cfg.Log.AccessLog.Disabled = true
 	s.registry = handlers.NewApp(ctx, cfg)
@@ -55,77 +57,6 @@ func (s *Service) startRegistry(ctx context.Context) error {
 	}
 	s.content, s.driver = ns, driver
 	return nil
-}
-
-// registryError writes an OCI distribution error.
-func registryError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
-}
-
-// serveRegistry authenticates a registry request (Basic AWS:<token>, or
-// a presigned layer download URL), checks the repository exists and the
-// caller may act on it, then hands it to the registry.
-func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
-	if s.presigned(r, time.Now()) {
-		// Authorized when GetDownloadUrlForLayer handed the URL out.
-		if _, err := s.repository(r.Context(), repoFromPath(r.URL.Path)); err != nil {
-			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository does not exist")
-			return
-		}
-		s.registry.ServeHTTP(w, r)
-		return
-	}
-	user, password, ok := r.BasicAuth()
-	var p api.Principal
-	if ok && user == "AWS" {
-		p, ok = s.verify(password, time.Now())
-	} else {
-		ok = false
-	}
-	if !ok {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="http://%s/",service="ecr.amazonaws.com"`, s.cfg.RegistryHost))
-		registryError(w, http.StatusUnauthorized, "DENIED", "Not Authorized")
-		return
-	}
-	ctx := api.WithPrincipal(r.Context(), p)
-	if name := repoFromPath(r.URL.Path); name != "" {
-		repo, err := s.repository(ctx, name)
-		if err != nil {
-			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.cfg.Account))
-			return
-		}
-		for _, action := range registryActions(r) {
-			if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
-				registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
-				return
-			}
-		}
-		if msg := s.checkImmutable(ctx, r, repo.Value.Repository); msg != "" {
-			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
-			return
-		}
-	}
-	s.registry.ServeHTTP(w, r.WithContext(ctx))
-}
-
-// registryActions are the ECR permissions a registry request needs.
-func registryActions(r *http.Request) []string {
-	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case strings.Contains(r.URL.Path, "/blobs/uploads"):
-		return []string{"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"}
-	case strings.Contains(r.URL.Path, "/blobs/") && read:
-		return []string{"GetDownloadUrlForLayer"}
-	case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodPut:
-		return []string{"PutImage"}
-	case r.Method == http.MethodDelete:
-		return []string{"BatchDeleteImage"}
-	case read:
-		return []string{"BatchGetImage"}
-	}
-	return []string{"PutImage"}
 }
 
 // tags lists a repository's tags.
@@ -153,8 +84,8 @@ func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Re
 	return s.content.Repository(ctx, named)
 }
 
-// removeContent deletes a repository's tags and manifests so a
-// re-created repository starts empty; unreferenced blobs are left for
+// removeContent deletes a repository's tags, manifests and referrers so
+// a re-created repository starts empty; unreferenced blobs are left for
 // garbage collection.
 func (s *Service) removeContent(ctx context.Context, name string) error {
 	repo, err := s.contentRepo(ctx, name)
@@ -176,7 +107,11 @@ func (s *Service) removeContent(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	return nil
+	err = s.driver.Delete(ctx, path.Join(referrersRoot, name))
+	if errors.As(err, new(storagedriver.PathNotFoundError)) {
+		return nil
+	}
+	return err
 }
 
 // ImageIdentifier names an image by digest and tag.
@@ -246,9 +181,9 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 
 // checkImmutable refuses to move an existing tag of an IMMUTABLE
 // repository to another manifest; re-pushing the same manifest is allowed.
-func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository) string {
+func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository, manifest []byte) string {
 	name := repository.RepositoryName
-	if r.Method != http.MethodPut || repository.ImageTagMutability != "IMMUTABLE" {
+	if repository.ImageTagMutability != "IMMUTABLE" {
 		return ""
 	}
 	_, tag, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"+name), "/manifests/")
@@ -263,12 +198,7 @@ func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repositor
 	if err != nil {
 		return "" // a new tag
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		return "could not read the manifest"
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if digest.FromBytes(body) == current.Digest {
+	if digest.FromBytes(manifest) == current.Digest {
 		return ""
 	}
 	return fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", tag, name)

@@ -67,23 +67,38 @@ func (s *Service) sign(c tokenClaims) string {
 
 // verify checks a registry password and returns its caller.
 func (s *Service) verify(password string, now time.Time) (api.Principal, bool) {
+	p, err := s.verifyToken(password, now)
+	return p, err == nil
+}
+
+// verifyToken checks a registry password and returns its caller, or why it
+// is refused: errTokenExpired past its expiry, errTokenInvalid when it is
+// not one this region signed or its access key is gone.
+func (s *Service) verifyToken(password string, now time.Time) (api.Principal, error) {
 	payload, sig, ok := strings.Cut(password, ".")
 	if !ok {
-		return api.Principal{}, false
+		return api.Principal{}, errTokenInvalid
 	}
 	mac := hmac.New(sha256.New, s.secret)
 	mac.Write([]byte(payload))
 	want := hex.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(sig), []byte(want)) {
-		return api.Principal{}, false
+		return api.Principal{}, errTokenInvalid
 	}
 	body, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return api.Principal{}, false
+		return api.Principal{}, errTokenInvalid
 	}
 	var c tokenClaims
-	if json.Unmarshal(body, &c) != nil || now.Unix() >= c.Expires {
-		return api.Principal{}, false
+	if json.Unmarshal(body, &c) != nil {
+		return api.Principal{}, errTokenInvalid
 	}
-	return s.principal(c.AccessKeyID)
+	if now.Unix() >= c.Expires {
+		return api.Principal{}, errTokenExpired
+	}
+	p, ok := s.principal(c.AccessKeyID)
+	if !ok {
+		return api.Principal{}, errTokenInvalid
+	}
+	return p, nil
 }

@@ -1,0 +1,155 @@
+package ecr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// The registry's request pipeline: every /v2/ request is authenticated
+// with an ECR token and authorized with the ECR permission it needs;
+// requests the registry library would get wrong are answered here (the
+// catalog, the referrers API, a new repository's tags, bad references);
+// the rest go to the library.
+
+// registryError writes an OCI distribution error.
+func registryError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": message}}})
+}
+
+// maxManifestSize is the largest manifest the registry accepts, as in the
+// registry library.
+const maxManifestSize = 4 << 20
+
+// serveRegistry authenticates a registry request (Basic AWS:<token> or
+// Bearer <token>), checks the repository exists and the caller may act on
+// it, then hands it to the registry. Berth itself answers the referrers
+// API and records the subjects of pushed manifests.
+func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	if s.presigned(r, time.Now()) {
+		// Authorized when GetDownloadUrlForLayer handed the URL out.
+		if _, err := s.repository(r.Context(), repoFromPath(r.URL.Path)); err != nil {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository does not exist")
+			return
+		}
+		s.registry.ServeHTTP(w, r)
+		return
+	}
+	p, err := s.authenticate(r, time.Now())
+	if err != nil {
+		s.challenge(w, r, err)
+		return
+	}
+	ctx := api.WithPrincipal(r.Context(), p)
+	r = r.WithContext(ctx)
+	if r.URL.Path == "/v2/_catalog" {
+		s.serveCatalog(w, r)
+		return
+	}
+	name := repoFromPath(r.URL.Path)
+	if name == "" {
+		s.registry.ServeHTTP(w, r)
+		return
+	}
+	if validName(name) != nil {
+		registryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("Invalid repository name '%s': it must be 2-256 characters of lower case letters, digits and . _ - / separators", name))
+		return
+	}
+	repo, err := s.repository(ctx, name)
+	if err != nil {
+		if api.AsError(err).Code == "RepositoryNotFoundException" {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.cfg.Account))
+		} else {
+			s.log.Error("registry: load repository", "repository", name, "err", err)
+			registryError(w, http.StatusInternalServerError, "UNKNOWN", "unknown error")
+		}
+		return
+	}
+	for _, action := range registryActions(r) {
+		if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
+			registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
+			return
+		}
+	}
+	if ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/referrers/"); ok {
+		s.serveReferrers(w, r, name, ref)
+		return
+	}
+	if r.URL.Path == "/v2/"+name+"/tags/list" && s.noTags(ctx, name) {
+		// The registry library knows no repository until something is
+		// pushed; ECR lists a new repository's tags as empty.
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"name": name, "tags": []string{}})
+		return
+	}
+	var manifest []byte
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/"+name+"/manifests/") {
+		if manifest, err = peekBody(r, maxManifestSize); err != nil {
+			registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "could not read the manifest: "+err.Error())
+			return
+		}
+	}
+	if e := checkRequest(r, name, manifest); e != nil {
+		registryError(w, e.status, e.code, e.message)
+		return
+	}
+	if manifest != nil {
+		if msg := s.checkImmutable(ctx, r, repo.Value.Repository, manifest); msg != "" {
+			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
+			return
+		}
+		w = s.subjectWriter(w, r, name, manifest)
+	}
+	s.registry.ServeHTTP(w, r)
+}
+
+// noTags reports whether repository name has never had a tag in storage.
+func (s *Service) noTags(ctx context.Context, name string) bool {
+	_, err := s.driver.Stat(ctx, path.Join("/docker/registry/v2/repositories", name, "_manifests/tags"))
+	return errors.As(err, new(storagedriver.PathNotFoundError))
+}
+
+// peekBody reads up to limit bytes of r's body and puts them back, so the
+// registry reads the whole body as sent.
+func peekBody(r *http.Request, limit int64) ([]byte, error) {
+	head, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	if err != nil {
+		return nil, err
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	return head, nil
+}
+
+// registryActions are the ECR permissions a registry request needs.
+func registryActions(r *http.Request) []string {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case strings.Contains(r.URL.Path, "/blobs/uploads"):
+		return []string{"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"}
+	case strings.Contains(r.URL.Path, "/blobs/") && read:
+		return []string{"GetDownloadUrlForLayer"}
+	case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodPut:
+		return []string{"PutImage"}
+	case r.Method == http.MethodDelete:
+		return []string{"BatchDeleteImage"}
+	case read:
+		return []string{"BatchGetImage"}
+	}
+	return []string{"PutImage"}
+}
