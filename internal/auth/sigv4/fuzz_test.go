@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -12,6 +13,7 @@ import (
 func FuzzVerify(f *testing.F) {
 	valid := signed(f, spec{url: ecsURL + "?a=1&b=2", body: ecsBody, header: jsonHeaders})
 	f.Add(valid.Header.Get("Authorization"), valid.URL.RawQuery)
+	_, validSig, _ := strings.Cut(valid.Header.Get("Authorization"), "Signature=")
 	f.Add("", "")
 	f.Add("AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA256")
 	f.Add("AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00", "%zz=%&=;")
@@ -25,7 +27,10 @@ func FuzzVerify(f *testing.F) {
 		r.Body = noReadBody{t}
 		res, err := testVerifier().Verify(context.Background(), r, []byte(ecsBody))
 		if err == nil {
-			if authorization != valid.Header.Get("Authorization") || res.AccessKeyID == "" {
+			// Spelling may vary (AWS accepts "," or ", " between the
+			// components, in any order), but only the genuine signature
+			// may be accepted.
+			if !strings.Contains(authorization, "Signature="+validSig) || res.AccessKeyID == "" {
 				t.Errorf("accepted forged request: %q %q", authorization, rawQuery)
 			}
 			return
