@@ -16,6 +16,15 @@ type schedulerState struct {
 	// disconnectedSince is when each instance was first seen without an
 	// agent; a new leader starts the clock afresh.
 	disconnectedSince map[string]time.Time
+	// tasks and instances mirror each cluster's records between passes;
+	// the scheduler only reads them.
+	tasks     map[string]*store.Mirror[taskRecord]
+	instances map[string]*store.Mirror[instanceRecord]
+}
+
+func newSchedulerState(opts SchedulerOptions) *schedulerState {
+	return &schedulerState{opts: opts, disconnectedSince: map[string]time.Time{}, tasks: map[string]*store.Mirror[taskRecord]{},
+		instances: map[string]*store.Mirror[instanceRecord]{}}
 }
 
 // IsLeader reports whether this server currently runs the schedulers.
@@ -61,7 +70,7 @@ func (s *Service) lead(ctx context.Context, opts SchedulerOptions) error {
 	defer s.leader.Store(false)
 	s.log.Info("this server leads the schedulers", "endpoint", s.cfg.Endpoint)
 	fenced := store.WithFence(lctx, el.Key(), el.Rev())
-	s.schedule(fenced, &schedulerState{opts: opts, disconnectedSince: map[string]time.Time{}})
+	s.schedule(fenced, newSchedulerState(opts))
 	rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
 	defer rcancel()
 	el.Resign(rctx)

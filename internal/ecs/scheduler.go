@@ -52,8 +52,10 @@ func (s *Service) kickScheduler() {
 
 // clusterState is what a pass knows of one cluster.
 type clusterState struct {
-	name      string
-	tasks     []store.Item[taskRecord]
+	name  string
+	tasks []store.Item[taskRecord]
+	// byGroup indexes the tasks by task group ("service:web").
+	byGroup   map[string][]*taskRecord
 	instances map[string]*instanceRecord
 	// lost instances have had no agent for longer than the grace period.
 	lost map[string]bool
@@ -90,15 +92,29 @@ func (s *Service) schedulePass(ctx context.Context, sch *schedulerState, now tim
 }
 
 func (s *Service) loadClusterState(ctx context.Context, cluster string, connected map[string]bool, sch *schedulerState, now time.Time) (*clusterState, error) {
-	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.tasks(cluster))
+	m := sch.tasks[cluster]
+	if m == nil {
+		m = store.NewMirror[taskRecord](s.keys.tasks(cluster))
+		sch.tasks[cluster] = m
+	}
+	tasks, err := m.Sync(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
-	insts, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cluster))
+	im := sch.instances[cluster]
+	if im == nil {
+		im = store.NewMirror[instanceRecord](s.keys.instances(cluster))
+		sch.instances[cluster] = im
+	}
+	insts, err := im.Sync(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
-	cs := &clusterState{name: cluster, tasks: tasks, instances: map[string]*instanceRecord{}, lost: map[string]bool{}}
+	cs := &clusterState{name: cluster, tasks: tasks, byGroup: map[string][]*taskRecord{}, instances: map[string]*instanceRecord{}, lost: map[string]bool{}}
+	for i := range tasks {
+		t := &tasks[i].Value
+		cs.byGroup[t.Task.Group] = append(cs.byGroup[t.Task.Group], t)
+	}
 	for i := range insts {
 		rec := &insts[i].Value
 		cs.instances[rec.ID] = rec
@@ -125,10 +141,9 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	if len(svc.Deployments) == 0 {
 		return nil
 	}
-	group := "service:" + rec.Name
 	var mine []*taskRecord
-	for i := range cs.tasks {
-		if t := &cs.tasks[i].Value; t.Task.Group == group && strings.HasPrefix(t.Task.StartedBy, "ecs-svc/") {
+	for _, t := range cs.byGroup["service:"+rec.Name] {
+		if strings.HasPrefix(t.Task.StartedBy, "ecs-svc/") {
 			mine = append(mine, t)
 		}
 	}

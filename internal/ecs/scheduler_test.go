@@ -20,7 +20,7 @@ type sched struct {
 
 func newSched(e *env, cluster string) *sched {
 	return &sched{env: e, cluster: cluster, now: time.Now(),
-		state: &schedulerState{opts: SchedulerOptions{LostAgentGrace: time.Minute}, disconnectedSince: map[string]time.Time{}}}
+		state: newSchedulerState(SchedulerOptions{LostAgentGrace: time.Minute})}
 }
 
 // pass runs one scheduler pass.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -139,4 +140,44 @@ func TestFencedCommit(t *testing.T) {
 	if v, _ := Get[int](ctx, s, "/k"); v.Value != 1 {
 		t.Fatalf("/k = %d after fenced writes, want 1", v.Value)
 	}
+}
+
+func TestMirror(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	for i := range 300 {
+		if err := Put(ctx, s, fmt.Sprintf("/m/%03d", i), counter{i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Put(ctx, s, "/other", counter{-1})
+	m := NewMirror[counter]("/m/")
+	check := func(want map[string]int) {
+		t.Helper()
+		got, err := m.Sync(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _ := List[counter](ctx, s, "/m/")
+		if len(got) != len(want) || len(list) != len(got) {
+			t.Fatalf("mirror has %d records, List %d, want %d", len(got), len(list), len(want))
+		}
+		for i, it := range got {
+			if it.Key != list[i].Key || it.Rev != list[i].Rev || it.Value != list[i].Value || want[it.Key] != it.Value.N {
+				t.Fatalf("record %d: mirror %+v, List %+v, want N=%d", i, it, list[i], want[it.Key])
+			}
+		}
+	}
+	want := map[string]int{}
+	for i := range 300 {
+		want[fmt.Sprintf("/m/%03d", i)] = i
+	}
+	check(want) // first sync: 300 keys fetched in batches of 128
+	Put(ctx, s, "/m/007", counter{1007})
+	s.Client().Delete(ctx, "/m/010")
+	Put(ctx, s, "/m/999", counter{999})
+	want["/m/007"], want["/m/999"] = 1007, 999
+	delete(want, "/m/010")
+	check(want)
+	check(want) // nothing changed
 }
