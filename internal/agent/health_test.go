@@ -16,7 +16,9 @@ func TestHealthReport(t *testing.T) {
 	add := func(arn, status string, cs ...*container) {
 		a.tasks[arn] = &task{arn: arn, family: "f", version: "3", status: status, containers: cs}
 	}
-	ct := func(name, health string) *container { return &container{name: name, status: statusRunning, health: health} }
+	ct := func(name, health string) *container {
+		return &container{name: name, status: statusRunning, health: health}
+	}
 	add("t1", statusRunning, ct("web", "healthy"), ct("plain", ""), ct("side", "unhealthy"))
 	add("t2", statusRunning, ct("web", "starting"))
 	add("t3", statusPending, ct("web", "healthy"))
