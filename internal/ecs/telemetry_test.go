@@ -196,3 +196,51 @@ func TestTelemetryRecordsHealth(t *testing.T) {
 	c.send(healthFrame(cluster, inst.ContainerInstanceArn, taskArn, "web", "HEALTHY"), "AckPublishHealth")
 	e.unchanged(before)
 }
+
+// TestSchedulerReplacesUnhealthyTask reports a service task UNHEALTHY: the
+// scheduler leaves it alone during the grace period, then stops it as
+// failing its health checks and starts a replacement.
+func TestSchedulerReplacesUnhealthyTask(t *testing.T) {
+	e := newEnv(t)
+	cluster := e.cluster("sick")
+	inst := e.instance(cluster, 2048, 2048)
+	app := container("app", 128, 128)
+	app.HealthCheck = &HealthCheck{Command: []string{"CMD", "true"}}
+	e.taskDef("web", app)
+	s := newSched(e, cluster)
+	if _, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: cluster, ServiceName: "web", TaskDefinition: "web",
+		DesiredCount: ptr(1), HealthCheckGracePeriodSeconds: ptr(30)}); err != nil {
+		t.Fatal(err)
+	}
+	s.pass()
+	s.agents(nil)
+	s.pass()
+	victim := s.tasks()[0]
+	ir, _, err := e.svc.findInstance(e.ctx, cluster, inst.ContainerInstanceArn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := acs.TaskHealth{TaskArn: victim.Task.TaskArn, Containers: []acs.ContainerHealth{{ContainerName: "app", HealthStatus: "UNHEALTHY"}}}
+	if err := e.svc.recordTaskHealth(e.ctx, ir.Value, report); err != nil {
+		t.Fatal(err)
+	}
+
+	s.pass()
+	if got := e.describeTask(cluster, victim.ID); got.DesiredStatus != "RUNNING" || got.HealthStatus != "UNHEALTHY" {
+		t.Fatalf("within the grace period: desired %s health %s", got.DesiredStatus, got.HealthStatus)
+	}
+	s.now = s.now.Add(31 * time.Second)
+	s.pass()
+	got := e.describeTask(cluster, victim.ID)
+	if got.DesiredStatus != "STOPPED" || got.StoppedReason != "Task failed container health checks" || got.StopCode != "ServiceSchedulerInitiated" {
+		t.Fatalf("after the grace period: desired %s stopCode %s reason %q", got.DesiredStatus, got.StopCode, got.StoppedReason)
+	}
+	s.agents(nil)
+	s.pass()
+	if running, pending, _ := s.live("web"); running+pending != 1 {
+		t.Fatalf("no replacement: %d running, %d pending", running, pending)
+	}
+	if svc := s.service("web"); !hasEvent(svc, "(service web) has stopped 1 running tasks") {
+		t.Fatalf("events: %+v", svc.Events)
+	}
+}
