@@ -53,6 +53,9 @@ type Agent struct {
 	mu    sync.Mutex
 	tasks map[string]*task
 	kick  chan struct{} // wakes the reporter
+	// healthKick wakes the health publisher when a container's Docker
+	// health changes.
+	healthKick chan struct{}
 }
 
 // persisted is what the agent keeps in its data dir.
@@ -70,7 +73,7 @@ func New(cfg Config, log *slog.Logger) *Agent {
 		RetryMaxAttempts: 3,
 	})
 	return &Agent{cfg: cfg, log: log, ecs: client, creds: creds, registry: newRegistryAuth(cfg, creds),
-		tasks: map[string]*task{}, kick: make(chan struct{}, 1)}
+		tasks: map[string]*task{}, kick: make(chan struct{}, 1), healthKick: make(chan struct{}, 1)}
 }
 
 // Run registers the instance and serves until ctx ends.
@@ -94,6 +97,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	go a.watchDocker(ctx)
 	go a.reportLoop(ctx)
+	go a.tcsLoop(ctx)
 	return a.acsLoop(ctx)
 }
 

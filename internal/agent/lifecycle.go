@@ -207,6 +207,9 @@ func (a *Agent) checkTask(ctx context.Context, t *task) {
 			}
 		case err != nil:
 		case st.Running:
+			if c.health != st.Health {
+				a.kickHealth()
+			}
 			if c.status != statusRunning || !samePorts(c.bindings, st.Ports) || c.health != st.Health {
 				c.status, c.bindings, c.health = statusRunning, st.Ports, st.Health
 				t.dirty = true

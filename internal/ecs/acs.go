@@ -215,57 +215,6 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 	})
 }
 
-// telemetryAcks maps each TCS publish request to the acknowledgement the
-// agent waits for.
-var telemetryAcks = map[string]string{
-	"PublishMetricsRequest":        "AckPublishMetric",
-	"PublishHealthRequest":         "AckPublishHealth",
-	"PublishInstanceStatusRequest": "AckPublishInstanceStatus",
-}
-
-// TelemetryHandler serves the TCS websocket: it acknowledges the agent's
-// metrics, health and status reports (Berth does not store them yet) and
-// sends heartbeats so the agent keeps the connection open.
-func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := auth.Authenticate(r.Context(), r, nil); err != nil {
-			e := api.AsError(err)
-			http.Error(w, e.Message, e.Status)
-			return
-		}
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		sess := &acsSession{svc: s, conn: conn}
-		defer conn.Close()
-		ctx, cancel := context.WithCancel(s.hub.ctx)
-		defer cancel()
-		go func() {
-			<-ctx.Done()
-			conn.Close()
-		}()
-		go sess.heartbeats(ctx, s.hub.opts.Heartbeat)
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			var frame struct {
-				Type string `json:"type"`
-			}
-			if json.Unmarshal(data, &frame) != nil {
-				continue
-			}
-			if ack, ok := telemetryAcks[frame.Type]; ok {
-				if err := sess.send(ack, struct{}{}); err != nil {
-					return
-				}
-			}
-		}
-	})
-}
-
 // acsSession is one agent connection.
 type acsSession struct {
 	svc    *Service

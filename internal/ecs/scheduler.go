@@ -156,6 +156,7 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	// ever comes back.
 	var live []liveTask
 	byID := map[string]*taskRecord{}
+	unhealthy := map[string]bool{}
 	for _, t := range mine {
 		if t.Task.DesiredStatus != "RUNNING" {
 			continue
@@ -170,6 +171,9 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 		current := t.Task.StartedBy == primary.Id && healthy == running &&
 			inst != nil && inst.Instance.Status == "ACTIVE"
 		byID[t.ID] = t
+		if running && !healthy {
+			unhealthy[t.ID] = true
+		}
 		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli())})
 	}
 	var plan rolloutPlan
@@ -190,7 +194,11 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	}
 	var stopped []string
 	for _, id := range plan.Stop {
-		if s.stopTask(ctx, &rec, byID[id], "Scaling activity initiated by (deployment "+byID[id].Task.StartedBy+")") {
+		reason := "Scaling activity initiated by (deployment " + byID[id].Task.StartedBy + ")"
+		if unhealthy[id] {
+			reason = "Task failed container health checks"
+		}
+		if s.stopTask(ctx, &rec, byID[id], reason) {
 			stopped = append(stopped, id)
 		}
 	}

@@ -87,6 +87,7 @@ type container struct {
 	Reason          string           `json:"reason"`
 	RuntimeID       string           `json:"runtimeId"`
 	NetworkBindings []networkBinding `json:"networkBindings"`
+	HealthStatus    string           `json:"healthStatus"`
 }
 
 type task struct {
@@ -99,6 +100,7 @@ type task struct {
 	StopCode             string      `json:"stopCode"`
 	StoppedReason        string      `json:"stoppedReason"`
 	LaunchType           string      `json:"launchType"`
+	HealthStatus         string      `json:"healthStatus"`
 	Containers           []container `json:"containers"`
 }
 
