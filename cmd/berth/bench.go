@@ -22,7 +22,7 @@ func benchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Built-in benchmarks that print figures",
 	}
-	cmd.AddCommand(benchRunTaskCmd(), benchPlacementCmd(), benchRegistryCmd())
+	cmd.AddCommand(benchRunTaskCmd(), benchPlacementCmd(), benchRegistryCmd(), benchServiceCmd())
 	return cmd
 }
 

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 // tasks builds live tasks from a compact spec: each letter is one task,
@@ -86,6 +89,29 @@ func TestCircuitBreakerThreshold(t *testing.T) {
 	for desired, want := range map[int]int{0: 3, 1: 3, 4: 3, 7: 4, 10: 5, 399: 200, 1000: 200} {
 		if got := circuitBreakerThreshold(desired); got != want {
 			t.Errorf("threshold(%d) = %d, want %d", desired, got, want)
+		}
+	}
+}
+
+func TestBackoffCountsQuickFailuresOnly(t *testing.T) {
+	at := func(s int) *api.Timestamp { return api.At(time.Unix(1_700_000_000+int64(s), 0)) }
+	for _, tc := range []struct {
+		name             string
+		started, stopped *api.Timestamp
+		quick            bool
+	}{
+		{"never started", nil, at(5), true},
+		{"exited after 1 s", at(0), at(1), true},
+		{"ran a minute", at(0), at(60), false},
+	} {
+		tk := &taskRecord{Task: Task{StartedAt: tc.started, StoppedAt: tc.stopped}}
+		if got := quickFailure(tk); got != tc.quick {
+			t.Errorf("%s: quickFailure = %v, want %v", tc.name, got, tc.quick)
+		}
+	}
+	for failures, want := range map[int]time.Duration{0: 0, 2: 0, 3: 5 * time.Second, 4: 10 * time.Second, 20: 5 * time.Minute} {
+		if got := backoff(failures); got != want {
+			t.Errorf("backoff(%d) = %v, want %v", failures, got, want)
 		}
 	}
 }

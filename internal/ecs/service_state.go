@@ -35,8 +35,10 @@ func (s *Service) countFailures(rec *serviceRecord, mine []*taskRecord, now time
 			rec.Counted = map[string]bool{}
 		}
 		rec.Counted[t.ID] = true
-		rec.Failures++
-		rec.LastFailureAt = api.At(now)
+		if quickFailure(t) {
+			rec.Failures++
+			rec.LastFailureAt = api.At(now)
+		}
 		for i := range rec.Service.Deployments {
 			if d := &rec.Service.Deployments[i]; d.Id == t.Task.StartedBy {
 				d.FailedTasks++
@@ -49,6 +51,16 @@ func (s *Service) countFailures(rec *serviceRecord, mine []*taskRecord, now time
 			delete(rec.Counted, id) // collected: it can never be seen again
 		}
 	}
+}
+
+// quickFailure tells a task that failed to start, or stopped soon after,
+// from one that ran a while before it died: only the former make launches
+// back off, as a service that crash-loops must not hammer its instances.
+func quickFailure(t *taskRecord) bool {
+	if t.Task.StartedAt == nil || t.Task.StoppedAt == nil {
+		return true
+	}
+	return t.Task.StoppedAt.Sub(t.Task.StartedAt.Time) < 2*minStableRunning
 }
 
 // circuitBreaker fails the primary deployment once enough of its tasks

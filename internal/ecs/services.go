@@ -22,8 +22,8 @@ type serviceRecord struct {
 	ClientToken string     `json:"clientToken,omitempty"`
 	// Counted holds the ids of stopped tasks already counted as failures.
 	Counted map[string]bool `json:"counted,omitempty"`
-	// Failures counts task failures since the last task reached RUNNING;
-	// launches back off once it grows.
+	// Failures counts quick task failures (see quickFailure) since the
+	// service was last steady; launches back off once it grows.
 	Failures      int            `json:"failures,omitempty"`
 	LastFailureAt *api.Timestamp `json:"lastFailureAt,omitempty"`
 	// Completed is the last deployment that reached COMPLETED: the
