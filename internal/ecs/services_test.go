@@ -109,6 +109,13 @@ func TestServiceAPIValidation(t *testing.T) {
 	if err != nil || len(list.ServiceArns) != 1 || list.ServiceArns[0] != svc.ServiceArn {
 		t.Fatalf("list = %+v, %v", list, err)
 	}
+	// Services take tags like other resources.
+	if _, err := e.svc.TagResource(e.ctx, &TagResourceInput{ResourceArn: svc.ServiceArn, Tags: []Tag{{Key: "env", Value: "prod"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := e.svc.ListTagsForResource(e.ctx, &TagResourceInput{ResourceArn: svc.ServiceArn}); err != nil || len(tags.Tags) != 2 {
+		t.Fatalf("service tags = %+v, %v", tags, err)
+	}
 	// An INACTIVE service's name can be used again; a client token makes
 	// a create retry-safe.
 	for range 2 {

@@ -51,6 +51,18 @@ func (s *Service) tagsOf(ctx context.Context, arn string, fn func(*[]Tag) error)
 		}
 		_, err := store.Update(ctx, s.store, s.keys.taskDef(family, rev), func(r *taskDefRecord) error { return fn(&r.Tags) })
 		return update(err)
+	case "service":
+		cluster, name, ok := strings.Cut(path, "/")
+		if !ok {
+			return notFound
+		}
+		_, err := store.Update(ctx, s.store, s.keys.service(cluster, name), func(r *serviceRecord) error {
+			if r.Service.Status == "INACTIVE" {
+				return notFound
+			}
+			return fn(&r.Service.Tags)
+		})
+		return update(err)
 	case "container-instance", "task":
 		cluster, id, ok := strings.Cut(path, "/")
 		if !ok {
