@@ -156,42 +156,57 @@ func (h *acsHub) rewriteMarkers() {
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 64 << 10}
 
+// agentRequest authenticates an agent's websocket request, finds the
+// container instance its query names (clusterKey, instanceKey) and
+// authorizes action on it. On failure it answers the request itself.
+func (s *Service) agentRequest(w http.ResponseWriter, r *http.Request, auth api.Authenticator, clusterKey, instanceKey, action string) (context.Context, api.Principal, store.Item[instanceRecord], bool) {
+	var none store.Item[instanceRecord]
+	p, err := auth.Authenticate(r.Context(), r, nil)
+	if err != nil {
+		writeAgentError(w, api.AsError(err))
+		return nil, p, none, false
+	}
+	ctx := api.WithPrincipal(r.Context(), p)
+	q := r.URL.Query()
+	cluster := clusterName(q.Get(clusterKey))
+	inst, found, err := s.findInstance(ctx, cluster, q.Get(instanceKey))
+	if err != nil {
+		writeAgentError(w, api.AsError(err))
+		return nil, p, none, false
+	}
+	if !found {
+		writeAgentError(w, api.Errorf("InvalidInstanceException", "Container instance %s is not registered in cluster %s.", q.Get(instanceKey), cluster))
+		return nil, p, none, false
+	}
+	if err := s.authorize(ctx, action, inst.Value.Instance.ContainerInstanceArn); err != nil {
+		writeAgentError(w, api.AsError(err))
+		return nil, p, none, false
+	}
+	if s.hub == nil {
+		writeAgentError(w, api.AsError(errors.New("agent communication service is not started")))
+		return nil, p, none, false
+	}
+	return ctx, p, inst, true
+}
+
+// writeAgentError answers a failed websocket request with an AWS JSON error.
+func writeAgentError(w http.ResponseWriter, e *api.Error) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(e.Status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+}
+
 // ACSHandler serves GET /ws: an agent's SigV4-signed websocket on which it
 // receives task assignments (ecs:Poll).
 func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(e *api.Error) {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(e.Status)
-			json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
-		}
-		p, err := auth.Authenticate(r.Context(), r, nil)
-		if err != nil {
-			fail(api.AsError(err))
+		ctx, p, inst, ok := s.agentRequest(w, r, auth, "clusterArn", "containerInstanceArn", "Poll")
+		if !ok {
 			return
 		}
-		ctx := api.WithPrincipal(r.Context(), p)
-		q := r.URL.Query()
-		cluster := clusterName(q.Get("clusterArn"))
-		inst, found, err := s.findInstance(ctx, cluster, q.Get("containerInstanceArn"))
-		if err != nil {
-			fail(api.AsError(err))
-			return
-		}
-		if !found {
-			fail(api.Errorf("InvalidInstanceException", "Container instance %s is not registered in cluster %s.", q.Get("containerInstanceArn"), cluster))
-			return
-		}
+		fail := func(e *api.Error) { writeAgentError(w, e) }
 		if inst.Value.Instance.Status == "INACTIVE" {
 			fail(api.Errorf("InactiveInstanceException", "Container instance %s is inactive.", inst.Value.Instance.ContainerInstanceArn))
-			return
-		}
-		if err := s.authorize(ctx, "Poll", inst.Value.Instance.ContainerInstanceArn); err != nil {
-			fail(api.AsError(err))
-			return
-		}
-		if s.hub == nil {
-			fail(api.AsError(errors.New("agent communication service is not started")))
 			return
 		}
 		// Mark the agent connected before upgrading: if that fails the
@@ -210,7 +225,7 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 			return
 		}
 		sess.conn = conn
-		s.recordVersion(ctx, inst.Key, q)
+		s.recordVersion(ctx, inst.Key, r.URL.Query())
 		sess.serve(api.WithPrincipal(s.hub.ctx, p))
 	})
 }

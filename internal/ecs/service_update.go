@@ -30,18 +30,8 @@ type UpdateServiceInput struct {
 // or forceNewDeployment starts a new PRIMARY deployment; the previous one
 // becomes ACTIVE and its tasks are replaced within the deployment bounds.
 func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*ServiceOutput, error) {
-	if in.Service == "" {
-		return nil, api.InvalidParameter("service is required.")
-	}
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.serviceFor(ctx, "UpdateService", in.Cluster, in.Service)
 	if err != nil {
-		return nil, err
-	}
-	it, err := s.findService(ctx, cl.Value.Name, in.Service)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "UpdateService", it.Value.Service.ServiceArn); err != nil {
 		return nil, err
 	}
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
@@ -126,7 +116,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if errors.Is(err, store.ErrConflict) {
 			// The scheduler wrote counts or events meanwhile: apply the
 			// update again on the fresh record.
-			if it, err = s.findService(ctx, cl.Value.Name, in.Service); err != nil {
+			if it, err = s.findService(ctx, it.Value.Cluster, in.Service); err != nil {
 				return nil, err
 			}
 			continue
@@ -138,6 +128,22 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		s.kickScheduler()
 		return &ServiceOutput{Service: svc}, nil
 	}
+}
+
+// serviceFor resolves the service an operation names and authorizes op on it.
+func (s *Service) serviceFor(ctx context.Context, op, cluster, ref string) (store.Item[serviceRecord], error) {
+	if ref == "" {
+		return store.Item[serviceRecord]{}, api.InvalidParameter("service is required.")
+	}
+	cl, err := s.activeCluster(ctx, cluster)
+	if err != nil {
+		return store.Item[serviceRecord]{}, err
+	}
+	it, err := s.findService(ctx, cl.Value.Name, ref)
+	if err != nil {
+		return it, err
+	}
+	return it, s.authorize(ctx, op, it.Value.Service.ServiceArn)
 }
 
 // startDeployment makes a new PRIMARY deployment of td; the old primary
@@ -164,18 +170,8 @@ type DeleteServiceInput struct {
 // its tasks, and it ends INACTIVE. A REPLICA service must be scaled to
 // zero first unless force is set.
 func (s *Service) DeleteService(ctx context.Context, in *DeleteServiceInput) (*ServiceOutput, error) {
-	if in.Service == "" {
-		return nil, api.InvalidParameter("service is required.")
-	}
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.serviceFor(ctx, "DeleteService", in.Cluster, in.Service)
 	if err != nil {
-		return nil, err
-	}
-	it, err := s.findService(ctx, cl.Value.Name, in.Service)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "DeleteService", it.Value.Service.ServiceArn); err != nil {
 		return nil, err
 	}
 	rec, err := store.Update(ctx, s.store, it.Key, func(r *serviceRecord) error {

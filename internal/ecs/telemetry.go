@@ -30,34 +30,8 @@ const maxTelemetryFrame = 1 << 20
 // agent keeps the connection open.
 func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(e *api.Error) {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(e.Status)
-			json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
-		}
-		p, err := auth.Authenticate(r.Context(), r, nil)
-		if err != nil {
-			fail(api.AsError(err))
-			return
-		}
-		ctx := api.WithPrincipal(r.Context(), p)
-		q := r.URL.Query()
-		cluster := clusterName(q.Get("cluster"))
-		inst, found, err := s.findInstance(ctx, cluster, q.Get("containerInstance"))
-		if err != nil {
-			fail(api.AsError(err))
-			return
-		}
-		if !found {
-			fail(api.Errorf("InvalidInstanceException", "Container instance %s is not registered in cluster %s.", q.Get("containerInstance"), cluster))
-			return
-		}
-		if err := s.authorize(ctx, "StartTelemetrySession", inst.Value.Instance.ContainerInstanceArn); err != nil {
-			fail(api.AsError(err))
-			return
-		}
-		if s.hub == nil {
-			fail(api.AsError(errors.New("agent communication service is not started")))
+		_, p, inst, ok := s.agentRequest(w, r, auth, "cluster", "containerInstance", "StartTelemetrySession")
+		if !ok {
 			return
 		}
 		conn, err := upgrader.Upgrade(w, r, nil)
