@@ -68,63 +68,123 @@ func status(url string) int {
 	return resp.StatusCode
 }
 
+// standalone is a Berth made of separate processes (berth etcd, berth
+// server, berth agent) in a temporary directory, for tests that kill them
+// one by one. Its containers are removed when the test ends.
+type standalone struct {
+	t       *testing.T
+	dir     string
+	account string
+	etcdURL string
+	creds   *Berth
+	cluster string
+}
+
+func newStandalone(t *testing.T, cluster string) *standalone {
+	t.Helper()
+	dir, err := os.MkdirTemp(tmpRoot, "standalone-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := &standalone{t: t, dir: dir, cluster: cluster,
+		account: fmt.Sprintf("%012d", 100000000000+rand.Int64N(900000000000)),
+		creds: &Berth{Region: "us-east-1", AccessKey: "AKIASA" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 14),
+			SecretKey: randomString("abcdefghijklmnopqrstuvwxyz0123456789", 40)}}
+	// Runs last, after the agents are gone.
+	t.Cleanup(func() {
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=com.amazonaws.ecs.cluster="+cluster).Output()
+		for _, id := range strings.Fields(string(ids)) {
+			exec.Command("docker", "rm", "-f", id).Run()
+		}
+	})
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.etcdURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	startProc(t, dir, "etcd", nil, "etcd", "--data-dir", filepath.Join(dir, "etcd"), "--listen-client-url", sa.etcdURL)
+	return sa
+}
+
+// server starts a berth server on the shared etcd and returns its URL.
+func (sa *standalone) server(name string, extra ...string) (*proc, string) {
+	sa.t.Helper()
+	port, err := freePort()
+	if err != nil {
+		sa.t.Fatal(err)
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	env := []string{"BERTH_ROOT_ACCESS_KEY_ID=" + sa.creds.AccessKey, "BERTH_ROOT_SECRET_ACCESS_KEY=" + sa.creds.SecretKey}
+	args := append([]string{"server", "--data-dir", filepath.Join(sa.dir, name), "--listen", listen,
+		"--etcd-endpoints", sa.etcdURL, "--account-id", sa.account, "--heartbeat", "2s", "--leader-ttl", "2s"}, extra...)
+	p := startProc(sa.t, sa.dir, name, env, args...)
+	url := "http://" + listen
+	eventually(sa.t, 60*time.Second, 200*time.Millisecond, name+" to serve", func() (bool, string) {
+		return status(url+"/healthz") == 200, "not yet"
+	})
+	return p, url
+}
+
+// agent starts a berth agent of the cluster against the server at url; the
+// same name keeps the same registration.
+func (sa *standalone) agent(name, url string) *proc {
+	env := []string{"AWS_ACCESS_KEY_ID=" + sa.creds.AccessKey, "AWS_SECRET_ACCESS_KEY=" + sa.creds.SecretKey}
+	return startProc(sa.t, sa.dir, name, env, "agent", "--endpoint", url, "--cluster", sa.cluster,
+		"--data-dir", filepath.Join(sa.dir, name), "--instance-type", "t3.medium", "--config-file", filepath.Join(sa.dir, "none"))
+}
+
+// client returns an ECS client of the root user against url.
+func (sa *standalone) client(url string) *ecs.Client {
+	b := &Berth{Region: sa.creds.Region, Endpoint: url}
+	return b.ECSWith(sa.creds.AccessKey, sa.creds.SecretKey)
+}
+
+// containers counts running containers of the cluster by task ARN.
+func (sa *standalone) containers() map[string]int {
+	sa.t.Helper()
+	out, err := exec.Command("docker", "ps", "--filter", "label=com.amazonaws.ecs.cluster="+sa.cluster, "--format", `{{.Label "com.amazonaws.ecs.task-arn"}}`).Output()
+	if err != nil {
+		sa.t.Fatal(err)
+	}
+	running := map[string]int{}
+	for _, arn := range strings.Fields(string(out)) {
+		if strings.Contains(arn, ":"+sa.account+":") {
+			running[arn]++
+		}
+	}
+	return running
+}
+
+// kill sends SIGKILL to the process (and its process group).
+func (p *proc) kill(t *testing.T) {
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSchedulerFailover runs two `berth server`s on one `berth etcd`, with
 // agents on the follower, kills the leader with SIGKILL in the middle of a
 // rolling deployment and checks that the follower takes over and finishes
 // it with no task lost or started twice.
 func TestSchedulerFailover(t *testing.T) {
 	image := testutil.BuildTestImage(t, "")
-	dir, err := os.MkdirTemp(tmpRoot, "ha-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Runs last, after the agents are gone.
-	t.Cleanup(func() {
-		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=com.amazonaws.ecs.cluster=ha").Output()
-		for _, id := range strings.Fields(string(ids)) {
-			exec.Command("docker", "rm", "-f", id).Run()
-		}
-	})
-	var ports [3]int
-	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	account := fmt.Sprintf("%012d", 100000000000+rand.Int64N(900000000000))
-	creds := &Berth{Region: "us-east-1", AccessKey: "AKIAHA" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 14),
-		SecretKey: randomString("abcdefghijklmnopqrstuvwxyz0123456789", 40)}
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	startProc(t, dir, "etcd", nil, "etcd", "--data-dir", filepath.Join(dir, "etcd"), "--listen-client-url", etcdURL)
-	rootEnv := []string{"BERTH_ROOT_ACCESS_KEY_ID=" + creds.AccessKey, "BERTH_ROOT_SECRET_ACCESS_KEY=" + creds.SecretKey}
-	server := func(name string, port int) (*proc, string) {
-		listen := fmt.Sprintf("127.0.0.1:%d", port)
-		p := startProc(t, dir, name, rootEnv, "server", "--data-dir", filepath.Join(dir, name), "--listen", listen,
-			"--etcd-endpoints", etcdURL, "--account-id", account, "--heartbeat", "2s", "--leader-ttl", "2s")
-		return p, "http://" + listen
-	}
-	leader, leaderURL := server("server-a", ports[1])
+	sa := newStandalone(t, "ha")
+	leader, leaderURL := sa.server("server-a")
 	eventually(t, 60*time.Second, 200*time.Millisecond, "server-a to lead", func() (bool, string) {
 		return status(leaderURL+"/healthz/leader") == 200, "not yet"
 	})
-	_, followerURL := server("server-b", ports[2])
-	eventually(t, 60*time.Second, 200*time.Millisecond, "server-b to serve", func() (bool, string) {
-		return status(followerURL+"/healthz") == 200, "not yet"
-	})
+	_, followerURL := sa.server("server-b")
 	if got := status(followerURL + "/healthz/leader"); got != http.StatusServiceUnavailable {
 		t.Fatalf("server-b /healthz/leader = %d while server-a leads, want 503", got)
 	}
 
-	creds.Endpoint = followerURL
-	c := creds.ECSWith(creds.AccessKey, creds.SecretKey)
+	c := sa.client(followerURL)
 	ctx := context.Background()
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("ha")}); err != nil {
 		t.Fatal(err)
 	}
-	agentEnv := []string{"AWS_ACCESS_KEY_ID=" + creds.AccessKey, "AWS_SECRET_ACCESS_KEY=" + creds.SecretKey}
 	for i := range 2 {
-		startProc(t, dir, fmt.Sprintf("agent-%d", i), agentEnv, "agent", "--endpoint", followerURL, "--cluster", "ha",
-			"--data-dir", filepath.Join(dir, fmt.Sprintf("agent-%d", i)), "--instance-type", "t3.medium", "--config-file", filepath.Join(dir, "none"))
+		sa.agent(fmt.Sprintf("agent-%d", i), followerURL)
 	}
 	eventually(t, 60*time.Second, 500*time.Millisecond, "2 instances", func() (bool, string) {
 		out, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("ha")})
@@ -181,9 +241,7 @@ func TestSchedulerFailover(t *testing.T) {
 		return false, "none yet"
 	})
 	killed := time.Now()
-	if err := syscall.Kill(-leader.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	leader.kill(t)
 	eventually(t, 30*time.Second, 100*time.Millisecond, "server-b to take over", func() (bool, string) {
 		return status(followerURL+"/healthz/leader") == 200, "follower"
 	})
@@ -195,16 +253,7 @@ func TestSchedulerFailover(t *testing.T) {
 	if err != nil || len(list.TaskArns) != 4 {
 		t.Fatalf("list-tasks after fail-over: %v %v", list, err)
 	}
-	out, err := exec.Command("docker", "ps", "--filter", "label=com.amazonaws.ecs.cluster=ha", "--format", `{{.Label "com.amazonaws.ecs.task-arn"}}`).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	running := map[string]int{}
-	for _, arn := range strings.Fields(string(out)) {
-		if strings.Contains(arn, ":"+account+":") {
-			running[arn]++
-		}
-	}
+	running := sa.containers()
 	for _, arn := range list.TaskArns {
 		if running[arn] != 1 {
 			t.Errorf("task %s has %d running containers, want 1", arn, running[arn])
