@@ -165,6 +165,7 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	if err != nil {
 		return nil, err
 	}
+	req.RequiredAttributes = attributeNames(td.RequiresAttributes)
 	req.Group = in.Group
 	if req.Group == "" {
 		req.Group = "family:" + td.Family
