@@ -23,9 +23,13 @@ func TestRequiresAttributes(t *testing.T) {
 		{"plain container needs nothing", func(*TaskDefinition, *ContainerDefinition) {}, nil},
 		{"docker labels", func(_ *TaskDefinition, c *ContainerDefinition) { c.DockerLabels = map[string]string{"a": "b"} },
 			[]string{capDockerAPI + "1.18"}},
-		{"ulimits", func(_ *TaskDefinition, c *ContainerDefinition) { c.Ulimits = []Ulimit{{Name: "nofile", SoftLimit: 1, HardLimit: 1}} },
+		{"ulimits", func(_ *TaskDefinition, c *ContainerDefinition) {
+			c.Ulimits = []Ulimit{{Name: "nofile", SoftLimit: 1, HardLimit: 1}}
+		},
 			[]string{capDockerAPI + "1.18"}},
-		{"log driver", func(_ *TaskDefinition, c *ContainerDefinition) { c.LogConfiguration = &LogConfiguration{LogDriver: "syslog"} },
+		{"log driver", func(_ *TaskDefinition, c *ContainerDefinition) {
+			c.LogConfiguration = &LogConfiguration{LogDriver: "syslog"}
+		},
 			[]string{capDockerAPI + "1.18", capLoggingDriver + "syslog"}},
 		{"awslogs with execution role", func(td *TaskDefinition, c *ContainerDefinition) {
 			td.ExecutionRoleArn = "arn:aws:iam::123456789012:role/exec"

@@ -32,7 +32,9 @@ func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (Placeme
 	if err != nil {
 		return audit, fmt.Errorf("read tasks: %w", err)
 	}
-	problem := func(format string, args ...any) { audit.Problems = append(audit.Problems, fmt.Sprintf(format, args...)) }
+	problem := func(format string, args ...any) {
+		audit.Problems = append(audit.Problems, fmt.Sprintf(format, args...))
+	}
 	live := map[string]taskRecord{}
 	for _, kv := range taskResp.Kvs {
 		var t taskRecord
