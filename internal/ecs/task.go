@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -175,7 +174,7 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; ; attempt++ {
-		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res)
+		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res, op == "RunTask")
 		if !errors.Is(err, store.ErrConflict) || time.Now().After(deadline) {
 			return out, err
 		}
@@ -308,24 +307,37 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP, Status: "PENDING"}
 }
 
-// tryLaunch reads the cluster's instances, places the tasks and commits the
-// tasks together with the instances' new reservations in one transaction;
-// a concurrent placement on the same instances makes it return ErrConflict.
-func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
+// tryLaunch places the tasks on the cluster's instances and commits them
+// together with the instances' new reservations, conditional on the
+// revisions it read; a concurrent placement on the same instances makes it
+// return ErrConflict. RunTask calls (batch) are grouped with concurrent
+// ones into one transaction; StartTask and the service scheduler, whose
+// commits are fenced by its leadership, commit on their own.
+func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, batch bool) (*RunTaskOutput, error) {
 	if err := s.cache.start(ctx); err != nil {
 		return nil, err
 	}
-	mu, _ := s.placing.LoadOrStore(cluster, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	if batch {
+		return s.launchBatched(cluster, &placeRequest{ctx: ctx, in: in, count: count, td: td, overrides: overrides, req: req, res: res, done: make(chan placeResult, 1)})
+	}
+	p := s.placer(cluster)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, false)
 	if err == nil && len(out.Failures) > 0 || errors.Is(err, errNoInstances) {
-		// Failures are answered only from a fresh read of the store.
-		if err := s.cache.reload(ctx, cluster); err != nil {
-			return nil, err
-		}
-		out, err = s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
+		return s.placeFinal(ctx, cluster, in, count, td, overrides, req, res)
 	}
+	return out, err
+}
+
+// placeFinal answers a placement that failed on the cache from a fresh
+// read of the store, so an instance that registered or connected a moment
+// ago is never missed. The caller holds the cluster's placer lock.
+func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
+	if err := s.cache.reload(ctx, cluster); err != nil {
+		return nil, err
+	}
+	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
 	if errors.Is(err, errNoInstances) {
 		return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
 	}

@@ -196,3 +196,31 @@ func failures(reasons map[string]string) []Failure {
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
 	return out
 }
+
+// Unreserve gives back what Reserve deducted for r, so a caller placing
+// several requests on one set of views can withdraw one of them. Like
+// Reserve it replaces the maps of in rather than writing them.
+func Unreserve(in *Instance, r Request) {
+	in.CPU += r.CPU
+	in.Memory += r.Memory
+	if len(r.Ports) > 0 {
+		in.Ports = withoutKeys(in.Ports, r.Ports)
+	}
+	if len(r.PortsUDP) > 0 {
+		in.PortsUDP = withoutKeys(in.PortsUDP, r.PortsUDP)
+	}
+	groups := maps.Clone(in.TaskGroups)
+	if groups[r.Group]--; groups[r.Group] <= 0 {
+		delete(groups, r.Group)
+	}
+	in.TaskGroups = groups
+	in.RunningTasks--
+}
+
+func withoutKeys(m map[int]bool, keys []int) map[int]bool {
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
