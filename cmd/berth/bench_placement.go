@@ -45,26 +45,16 @@ store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.
 
 With --verify it then reads every instance and task of the cluster back
 from etcd and fails unless no instance is over-committed in CPU, memory or
-ports and every reservation matches a live task. --cpuprofile writes a CPU
-profile of the whole run (control plane and clients) for 'go tool pprof'.`,
+ports and every reservation matches a live task. --cpuprofile FILE writes a
+CPU profile of each size's timed RunTask phase (control plane and clients,
+not the setup) to FILE.<instances>, for 'go tool pprof'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			for _, f := range strings.Split(sizes, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(f))
 				if err != nil {
 					return fmt.Errorf("--instances: %w", err)
 				}
-				if err := benchPlacement(cmd.Context(), cmd.OutOrStdout(), n, calls, concurrency, verify); err != nil {
+				if err := benchPlacement(cmd.Context(), cmd.OutOrStdout(), n, calls, concurrency, verify, cpuProfile); err != nil {
 					return err
 				}
 			}
@@ -75,11 +65,11 @@ profile of the whole run (control plane and clients) for 'go tool pprof'.`,
 	cmd.Flags().IntVar(&calls, "calls", 200, "RunTask calls (10 tasks each) per cluster size")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent API clients")
 	cmd.Flags().BoolVar(&verify, "verify", false, "audit every instance and task in etcd afterwards for over-commitment")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each size's timed phase to this path + .<instances>")
 	return cmd
 }
 
-func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurrency int, verify bool) error {
+func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurrency int, verify bool, cpuProfile string) error {
 	dir, err := os.MkdirTemp("", "berth-bench-")
 	if err != nil {
 		return err
@@ -114,6 +104,16 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, concurrency)
+	if cpuProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, instances))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start = time.Now()
 	for c := 0; c < concurrency; c++ {
 		wg.Add(1)
@@ -133,6 +133,9 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	}
 	wg.Wait()
 	took := time.Since(start)
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	select {
 	case err := <-errs:
 		return err

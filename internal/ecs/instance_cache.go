@@ -27,6 +27,16 @@ type instanceCache struct {
 	mu        sync.RWMutex
 	clusters  map[string]*clusterEntries // by cluster name
 	connected map[string]bool            // instance id -> agent connected
+
+	hmu      sync.Mutex
+	inflight map[string]int       // keys this process is committing -> commits in flight
+	held     map[string]heldEvent // newest watch event of an inflight key, undecoded
+}
+
+// heldEvent is a watch event kept back while this process commits the key.
+type heldEvent struct {
+	value []byte
+	rev   int64
 }
 
 // clusterEntries keeps a cluster's entries in key order, so a snapshot is
@@ -81,7 +91,8 @@ type cachedInstance struct {
 }
 
 func newInstanceCache(s *Service) *instanceCache {
-	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]*clusterEntries{}, connected: map[string]bool{}}
+	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]*clusterEntries{}, connected: map[string]bool{},
+		inflight: map[string]int{}, held: map[string]heldEvent{}}
 }
 
 // start loads the records and keeps them current until the store closes.
@@ -138,6 +149,15 @@ func (c *instanceCache) follow(ch clientv3.WatchChan, handle func(*clientv3.Even
 // Most events are this process's own placements, cached at commit time:
 // those are recognised by key and revision and not decoded again.
 func (c *instanceCache) apply(key string, value []byte, rev int64) {
+	c.hmu.Lock()
+	if c.inflight[key] > 0 {
+		if h, ok := c.held[key]; !ok || h.rev < rev {
+			c.held[key] = heldEvent{value, rev}
+		}
+		c.hmu.Unlock()
+		return
+	}
+	c.hmu.Unlock()
 	cluster, id, _ := strings.Cut(strings.TrimPrefix(key, c.svc.keys.prefix+"instance/"), "/")
 	c.mu.RLock()
 	old := c.clusters[cluster].get(id)
@@ -150,6 +170,39 @@ func (c *instanceCache) apply(key string, value []byte, rev int64) {
 		return
 	}
 	c.put(key, rec, rev)
+}
+
+// expect marks keys this process is about to commit: their watch events,
+// most likely its own write coming back, are held undecoded until settle.
+func (c *instanceCache) expect(keys []string) {
+	c.hmu.Lock()
+	for _, k := range keys {
+		c.inflight[k]++
+	}
+	c.hmu.Unlock()
+}
+
+// settle caches the records this process committed at rev (none when the
+// commit failed), then applies whatever held-back event is newer.
+func (c *instanceCache) settle(keys []string, written map[string]instanceRecord, rev int64) {
+	for k, rec := range written {
+		c.put(k, rec, rev)
+	}
+	held := map[string]heldEvent{}
+	c.hmu.Lock()
+	for _, k := range keys {
+		if c.inflight[k]--; c.inflight[k] <= 0 {
+			delete(c.inflight, k)
+			if h, ok := c.held[k]; ok {
+				held[k] = h
+				delete(c.held, k)
+			}
+		}
+	}
+	c.hmu.Unlock()
+	for k, h := range held {
+		c.apply(k, h.value, h.rev) // skipped undecoded when it is our own write
+	}
 }
 
 func (c *instanceCache) put(key string, rec instanceRecord, rev int64) {

@@ -205,27 +205,16 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 		}
 		outs[n] = out
 	}
+	keys := make([]string, 0, len(touched))
 	for idx, inst := range touched {
 		txn.Put(candidates[idx].key, inst)
+		keys = append(keys, candidates[idx].key)
 	}
 	// The commit serves every caller in the batch, so no one caller's
 	// cancellation may abandon it half-way for the others.
 	ctx := context.WithoutCancel(batch[0].ctx)
-	rev, err := s.store.CommitRev(ctx, txn)
-	if errors.Is(err, store.ErrConflict) {
-		keys := make([]string, 0, len(touched))
-		for idx := range touched {
-			keys = append(keys, candidates[idx].key)
-		}
-		s.cache.refresh(ctx, keys)
-	}
-	if err != nil {
+	if _, err := s.commitPlacement(ctx, txn, keys, touched, candidates); err != nil {
 		return nil, err
-	}
-	// Our own write is the newest version: cache it now so the next
-	// placement does not race the watch.
-	for idx, inst := range touched {
-		s.cache.put(candidates[idx].key, *inst, rev)
 	}
 	for _, out := range outs {
 		for _, t := range out.Tasks {
@@ -233,4 +222,25 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 		}
 	}
 	return outs, nil
+}
+
+// commitPlacement commits a placement's transaction and caches the
+// instance records it wrote, so the next placement does not race the
+// watch (whose echo of this write is then recognised and not decoded).
+// After a conflict it re-reads the instances, so the retry sees what beat
+// it without waiting for the watch.
+func (s *Service) commitPlacement(ctx context.Context, txn *store.Txn, keys []string, touched map[int]*instanceRecord, candidates []*cachedInstance) (int64, error) {
+	s.cache.expect(keys)
+	rev, err := s.store.CommitRev(ctx, txn)
+	written := map[string]instanceRecord{}
+	if err == nil {
+		for idx, inst := range touched {
+			written[candidates[idx].key] = *inst
+		}
+	}
+	s.cache.settle(keys, written, rev)
+	if errors.Is(err, store.ErrConflict) {
+		s.cache.refresh(ctx, keys)
+	}
+	return rev, err
 }

@@ -438,8 +438,10 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		out.Tasks = append(out.Tasks, rec.Task)
 		ids = append(ids, rec.ID)
 	}
+	keys := make([]string, 0, len(touched))
 	for idx, inst := range touched {
 		txn.Put(candidates[idx].key, inst)
+		keys = append(keys, candidates[idx].key)
 	}
 	if in.ClientToken != "" && len(ids) > 0 {
 		key := s.keys.token("runtask", in.ClientToken)
@@ -448,21 +450,8 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	if txn.Len() == 0 {
 		return out, nil
 	}
-	rev, err := s.store.CommitRev(ctx, txn)
-	if errors.Is(err, store.ErrConflict) {
-		keys := make([]string, 0, len(touched))
-		for idx := range touched {
-			keys = append(keys, candidates[idx].key)
-		}
-		s.cache.refresh(ctx, keys)
-	}
-	if err != nil {
+	if _, err := s.commitPlacement(ctx, txn, keys, touched, candidates); err != nil {
 		return nil, err
-	}
-	// Our own write is the newest version: cache it now so the next
-	// placement does not race the watch.
-	for idx, inst := range touched {
-		s.cache.put(candidates[idx].key, *inst, rev)
 	}
 	for _, t := range out.Tasks {
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
@@ -799,11 +788,25 @@ func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasks
 	return &ListTasksOutput{TaskArns: orEmpty(page), NextToken: next}, nil
 }
 
-// taskDefinitionOf loads the definition a task was started from.
+// taskDefinitionOf loads the definition a task was started from. What a
+// task is started with never changes once a revision is registered (only
+// its status does), so each revision is read from the store once.
 func (s *Service) taskDefinitionOf(ctx context.Context, t *taskRecord) (TaskDefinition, error) {
-	it, err := store.Get[taskDefRecord](ctx, s.store, s.keys.taskDef(t.Family, t.Revision))
+	key := s.keys.taskDef(t.Family, t.Revision)
+	if td, ok := s.taskDefs.Load(key); ok {
+		return td.(TaskDefinition), nil
+	}
+	it, err := store.Get[taskDefRecord](ctx, s.store, key)
 	if err != nil {
 		return TaskDefinition{}, fmt.Errorf("task definition of %s: %w", t.ID, err)
 	}
+	if s.taskDefCount.Add(1) > maxCachedTaskDefs {
+		s.taskDefs.Clear()
+		s.taskDefCount.Store(0)
+	}
+	s.taskDefs.Store(key, it.Value.TaskDefinition)
 	return it.Value.TaskDefinition, nil
 }
+
+// maxCachedTaskDefs bounds the revisions taskDefinitionOf keeps.
+const maxCachedTaskDefs = 4096
