@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,6 +115,7 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 			return err
 		}
 	}
+	cpu0 := cpuTime()
 	start = time.Now()
 	for c := 0; c < concurrency; c++ {
 		wg.Add(1)
@@ -133,6 +135,7 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	}
 	wg.Wait()
 	took := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -141,9 +144,10 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 		return err
 	default:
 	}
-	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call\n",
+	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call, %.0f µs CPU per placement\n",
 		instances, setup.Round(time.Millisecond), calls, placed.Load(), failed.Load(), took.Round(time.Millisecond),
-		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls))
+		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls),
+		float64(cpu.Microseconds())/float64(max(placed.Load(), 1)))
 	if verify {
 		return verifyPlacements(ctx, w, srv, cluster, placed.Load())
 	}
@@ -203,4 +207,14 @@ func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentia
 	default:
 		return nil
 	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used: on a
+// shared machine, CPU per placement is steadier than placements/s.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
