@@ -47,10 +47,6 @@ func (s *Service) placer(cluster string) *clusterPlacer {
 	return p.(*clusterPlacer)
 }
 
-// maxTxnOps bounds a batch's transaction: etcd refuses a transaction with
-// more than 128 operations (or comparisons) unless configured otherwise.
-const maxTxnOps = 128
-
 // launchBatched queues r and returns its outcome, placing and committing
 // the queue itself, batch after batch, until r has been answered.
 func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput, error) {
@@ -103,6 +99,8 @@ func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*pl
 	var picks [][]int
 	touched := map[int]bool{}
 	tokens := map[string]bool{}
+	// etcd refuses a transaction with too many operations or comparisons.
+	maxOps := s.store.MaxTxnOps()
 	puts, conds := 0, 0
 	for _, r := range batch {
 		if len(views) == 0 {
@@ -134,7 +132,7 @@ func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*pl
 		if r.in.ClientToken != "" {
 			p, c = p+1, c+1
 		}
-		if len(placed) > 0 && (puts+p > maxTxnOps || conds+c > maxTxnOps) {
+		if len(placed) > 0 && (puts+p > maxOps || conds+c > maxOps) {
 			undo()
 			later = append(later, r)
 			continue
