@@ -33,6 +33,13 @@ type instanceCache struct {
 	held     map[string]heldEvent // newest watch event of an inflight key, undecoded
 }
 
+// writtenRecord is an instance record this process committed, with the
+// encoding of its registration.
+type writtenRecord struct {
+	rec instanceRecord
+	enc []byte
+}
+
 // heldEvent is a watch event kept back while this process commits the key.
 type heldEvent struct {
 	value []byte
@@ -88,6 +95,7 @@ type cachedInstance struct {
 	rev  int64
 	rec  instanceRecord
 	view placement.Instance // Connected is filled in at snapshot time
+	enc  instanceJSON       // the registration's encoding, made on first use
 }
 
 func newInstanceCache(s *Service) *instanceCache {
@@ -184,9 +192,9 @@ func (c *instanceCache) expect(keys []string) {
 
 // settle caches the records this process committed at rev (none when the
 // commit failed), then applies whatever held-back event is newer.
-func (c *instanceCache) settle(keys []string, written map[string]instanceRecord, rev int64) {
-	for k, rec := range written {
-		c.put(k, rec, rev)
+func (c *instanceCache) settle(keys []string, written map[string]writtenRecord, rev int64) {
+	for k, w := range written {
+		c.putEncoded(k, w.rec, rev, w.enc)
 	}
 	held := map[string]heldEvent{}
 	c.hmu.Lock()
@@ -206,7 +214,16 @@ func (c *instanceCache) settle(keys []string, written map[string]instanceRecord,
 }
 
 func (c *instanceCache) put(key string, rec instanceRecord, rev int64) {
+	c.putEncoded(key, rec, rev, nil)
+}
+
+// putEncoded is put for a record whose registration is known to encode as
+// enc (nil: not known), so the next placement need not encode it again.
+func (c *instanceCache) putEncoded(key string, rec instanceRecord, rev int64, enc []byte) {
 	e := &cachedInstance{key: key, rev: rev, rec: rec}
+	if enc != nil {
+		e.enc.once.Do(func() { e.enc.b = enc })
+	}
 	e.view = placementView(&e.rec, false) // outside the lock: snapshots wait on it
 	c.mu.Lock()
 	defer c.mu.Unlock()

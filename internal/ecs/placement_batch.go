@@ -205,7 +205,7 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 	}
 	keys := make([]string, 0, len(touched))
 	for idx, inst := range touched {
-		txn.Put(candidates[idx].key, inst)
+		putInstance(txn, candidates[idx], inst)
 		keys = append(keys, candidates[idx].key)
 	}
 	// The commit serves every caller in the batch, so no one caller's
@@ -222,6 +222,17 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 	return outs, nil
 }
 
+// putInstance adds the write of inst, a changed copy of cand's record with
+// the same registration, to txn.
+func putInstance(txn *store.Txn, cand *cachedInstance, inst *instanceRecord) {
+	reg, err := cand.registrationJSON()
+	if err != nil {
+		txn.Put(cand.key, inst) // reports the encoding error at commit
+		return
+	}
+	txn.PutJSON(cand.key, encodeInstanceRecord(inst, reg))
+}
+
 // commitPlacement commits a placement's transaction and caches the
 // instance records it wrote, so the next placement does not race the
 // watch (whose echo of this write is then recognised and not decoded).
@@ -230,10 +241,10 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 func (s *Service) commitPlacement(ctx context.Context, txn *store.Txn, keys []string, touched map[int]*instanceRecord, candidates []*cachedInstance) (int64, error) {
 	s.cache.expect(keys)
 	rev, err := s.store.CommitRev(ctx, txn)
-	written := map[string]instanceRecord{}
+	written := map[string]writtenRecord{}
 	if err == nil {
 		for idx, inst := range touched {
-			written[candidates[idx].key] = *inst
+			written[candidates[idx].key] = writtenRecord{rec: *inst, enc: candidates[idx].enc.b}
 		}
 	}
 	s.cache.settle(keys, written, rev)

@@ -440,7 +440,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	}
 	keys := make([]string, 0, len(touched))
 	for idx, inst := range touched {
-		txn.Put(candidates[idx].key, inst)
+		putInstance(txn, candidates[idx], inst)
 		keys = append(keys, candidates[idx].key)
 	}
 	if in.ClientToken != "" && len(ids) > 0 {
