@@ -84,8 +84,8 @@ func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput
 // ErrConflict, so that its retry finds the first one's tasks.
 func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*placeRequest) {
 	items, connected := s.cache.snapshot(cluster)
-	var candidates []*cachedInstance
-	var views []placement.Instance
+	candidates := make([]*cachedInstance, 0, len(items))
+	views := make([]placement.Instance, 0, len(items))
 	for i, it := range items {
 		if it.rec.Instance.Status != "INACTIVE" {
 			v := it.view
