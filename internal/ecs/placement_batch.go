@@ -66,6 +66,11 @@ func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput
 		batch := p.queue
 		p.queue = nil
 		p.qmu.Unlock()
+		if len(batch) == 0 {
+			// r was taken by a batch that never answered (its leader
+			// panicked): fail rather than wait for ever.
+			return nil, errors.New("placement: request lost by an aborted batch")
+		}
 		later := s.placeBatch(cluster, batch)
 		if len(later) > 0 {
 			p.qmu.Lock()
