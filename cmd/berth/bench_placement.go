@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +28,8 @@ func benchPlacementCmd() *cobra.Command {
 	var (
 		sizes              string
 		calls, concurrency int
+		verify             bool
+		cpuProfile         string
 	)
 	cmd := &cobra.Command{
 		Use:   "placement",
@@ -38,14 +42,20 @@ here). It then makes --calls RunTask calls of 10 tasks each from
 --concurrency clients, with strategies spread(attribute:ecs.availability-zone)
 then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
 constraint, and prints placements per second. The engine alone, without the
-store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.`,
+store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.
+
+With --verify it then reads every instance and task of the cluster back
+from etcd and fails unless no instance is over-committed in CPU, memory or
+ports and every reservation matches a live task. --cpuprofile FILE writes a
+CPU profile of each size's timed RunTask phase (control plane and clients,
+not the setup) to FILE.<instances>, for 'go tool pprof'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, f := range strings.Split(sizes, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(f))
 				if err != nil {
 					return fmt.Errorf("--instances: %w", err)
 				}
-				if err := benchPlacement(cmd.Context(), cmd.OutOrStdout(), n, calls, concurrency); err != nil {
+				if err := benchPlacement(cmd.Context(), cmd.OutOrStdout(), n, calls, concurrency, verify, cpuProfile); err != nil {
 					return err
 				}
 			}
@@ -55,10 +65,12 @@ store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.`,
 	cmd.Flags().StringVar(&sizes, "instances", "100,1000", "comma-separated cluster sizes")
 	cmd.Flags().IntVar(&calls, "calls", 200, "RunTask calls (10 tasks each) per cluster size")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent API clients")
+	cmd.Flags().BoolVar(&verify, "verify", false, "audit every instance and task in etcd afterwards for over-commitment")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each size's timed phase to this path + .<instances>")
 	return cmd
 }
 
-func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurrency int) error {
+func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurrency int, verify bool, cpuProfile string) error {
 	dir, err := os.MkdirTemp("", "berth-bench-")
 	if err != nil {
 		return err
@@ -93,6 +105,17 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, concurrency)
+	if cpuProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, instances))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	cpu0 := cpuTime()
 	start = time.Now()
 	for c := 0; c < concurrency; c++ {
 		wg.Add(1)
@@ -112,14 +135,48 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	}
 	wg.Wait()
 	took := time.Since(start)
+	cpu := cpuTime() - cpu0
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	select {
 	case err := <-errs:
 		return err
 	default:
 	}
-	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call\n",
+	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call, %.0f µs CPU per placement\n",
 		instances, setup.Round(time.Millisecond), calls, placed.Load(), failed.Load(), took.Round(time.Millisecond),
-		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls))
+		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls),
+		float64(cpu.Microseconds())/float64(max(placed.Load(), 1)))
+	if verify {
+		return verifyPlacements(ctx, w, srv, cluster, placed.Load())
+	}
+	return nil
+}
+
+// verifyPlacements audits the cluster in the store after the run: placed
+// tasks must all be there, each reserved once, none over-committing.
+func verifyPlacements(ctx context.Context, w io.Writer, srv *server.Server, cluster string, placed int64) error {
+	start := time.Now()
+	audit, err := srv.ECS.VerifyPlacements(ctx, cluster)
+	if err != nil {
+		return err
+	}
+	for i, p := range audit.Problems {
+		if i == 20 {
+			fmt.Fprintf(w, "  ... %d more\n", len(audit.Problems)-i)
+			break
+		}
+		fmt.Fprintln(w, "  "+p)
+	}
+	fmt.Fprintf(w, "verify: %d instances, %d tasks, %d reservations read back in %s: %d problems\n",
+		audit.Instances, audit.Tasks, audit.Reservations, time.Since(start).Round(time.Millisecond), len(audit.Problems))
+	if len(audit.Problems) > 0 {
+		return fmt.Errorf("verify: %d placement problems", len(audit.Problems))
+	}
+	if int64(audit.Tasks) != placed || int64(audit.Reservations) != placed {
+		return fmt.Errorf("verify: RunTask placed %d tasks but the store holds %d tasks and %d reservations", placed, audit.Tasks, audit.Reservations)
+	}
 	return nil
 }
 
@@ -150,4 +207,14 @@ func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentia
 	default:
 		return nil
 	}
+}
+
+// cpuTime is the CPU time (user and system) this process has used: on a
+// shared machine, CPU per placement is steadier than placements/s.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

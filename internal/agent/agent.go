@@ -194,6 +194,9 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 	}
 }
 
+// attributes are the instance's standard attributes and the capabilities
+// this agent really supports; placement matches them against a task
+// definition's requiresAttributes.
 func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 	arch := info.Architecture
 	if arch == "amd64" {
@@ -203,9 +206,16 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		"ecs.os-type": "linux", "ecs.os-family": "LINUX", "ecs.cpu-architecture": arch,
 		"ecs.availability-zone": a.cfg.AvailabilityZone, "ecs.instance-type": a.cfg.InstanceType,
 		"ecs.capability.container-health-check": "", "ecs.capability.container-ordering": "",
-		"com.amazonaws.ecs.capability.logging-driver.json-file": "", "com.amazonaws.ecs.capability.logging-driver.none": "",
-		"ecs.capability.docker-plugin.local": "",
+		"ecs.capability.docker-plugin.local": "", "com.amazonaws.ecs.capability.privileged-container": "",
 	}
+	// Log drivers built into Docker are passed through as configured.
+	// awslogs is accepted and kept in Docker's local log (there is no
+	// CloudWatch Logs to ship to yet), so task definitions written for ECS
+	// still run; requiresAttributes lists these names.
+	for _, d := range []string{"json-file", "none", "syslog", "journald", "gelf", "fluentd", "awslogs"} {
+		attrs["com.amazonaws.ecs.capability.logging-driver."+d] = ""
+	}
+	attrs["ecs.capability.execution-role-awslogs"] = ""
 	for _, v := range []string{"1.17", "1.18", "1.19", "1.20", "1.21", "1.22", "1.23", "1.24", "1.25", "1.30", "1.32", "1.35", "1.39", "1.41"} {
 		attrs["com.amazonaws.ecs.capability.docker-remote-api."+v] = ""
 	}

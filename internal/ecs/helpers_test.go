@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -285,59 +284,17 @@ func remaining(ci ContainerInstance) (cpu, mem int) {
 	return resourceValue(ci.RemainingResources, "CPU"), resourceValue(ci.RemainingResources, "MEMORY")
 }
 
-// checkNoOvercommit verifies, straight from the store, that no instance of
-// cluster holds more CPU or memory than it registered, that no fixed host
-// port is held twice, and that every reservation belongs to a live task.
+// checkNoOvercommit fails the test on any problem VerifyPlacements finds
+// in cluster: over-committed CPU, memory or ports, or a reservation that
+// does not match a live task.
 func (e *env) checkNoOvercommit(cluster string) {
 	e.t.Helper()
-	insts, err := store.List[instanceRecord](context.Background(), e.st, e.svc.keys.instances(cluster))
+	audit, err := e.svc.VerifyPlacements(context.Background(), cluster)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tasks, err := store.List[taskRecord](context.Background(), e.st, e.svc.keys.tasks(cluster))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	live := map[string]taskRecord{}
-	for _, it := range tasks {
-		if it.Value.Task.LastStatus != "STOPPED" {
-			live[it.Value.ID] = it.Value
-		}
-	}
-	held := map[string]int{}
-	for _, it := range insts {
-		r := it.Value
-		cpu, mem := 0, 0
-		ports := map[string]string{}
-		for _, p := range r.registeredPorts("PORTS") {
-			ports[strconv.Itoa(p)] = "registration"
-		}
-		for id, res := range r.Tasks {
-			held[id]++
-			cpu += res.CPU
-			mem += res.Memory
-			if res.CPU < 0 || res.Memory < 0 {
-				e.t.Errorf("instance %s: task %s reserves negative resources %+v", r.ID, id, res)
-			}
-			for _, p := range res.Ports {
-				k := strconv.Itoa(p)
-				if other, dup := ports[k]; dup {
-					e.t.Errorf("instance %s: host port %s held by both %s and %s", r.ID, k, other, id)
-				}
-				ports[k] = id
-			}
-			if t, ok := live[id]; !ok || t.InstanceID != r.ID {
-				e.t.Errorf("instance %s: reservation for task %s that is not live on it", r.ID, id)
-			}
-		}
-		if cpu > r.registered("CPU") || mem > r.registered("MEMORY") {
-			e.t.Errorf("instance %s over-committed: cpu %d/%d memory %d/%d", r.ID, cpu, r.registered("CPU"), mem, r.registered("MEMORY"))
-		}
-	}
-	for id, t := range live {
-		if held[id] != 1 {
-			e.t.Errorf("live task %s (%s) is reserved on %d instances, want 1", id, t.Task.LastStatus, held[id])
-		}
+	for _, p := range audit.Problems {
+		e.t.Error(p)
 	}
 }
 

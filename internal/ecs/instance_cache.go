@@ -25,8 +25,68 @@ type instanceCache struct {
 	err   error
 
 	mu        sync.RWMutex
-	clusters  map[string]map[string]*cachedInstance // cluster -> instance id -> entry
-	connected map[string]bool                       // instance id -> agent connected
+	clusters  map[string]*clusterEntries // by cluster name
+	connected map[string]bool            // instance id -> agent connected
+
+	hmu      sync.Mutex
+	inflight map[string]int       // keys this process is committing -> commits in flight
+	held     map[string]heldEvent // newest watch event of an inflight key, undecoded
+}
+
+// writtenRecord is an instance record this process committed, with the
+// encoding of its registration.
+type writtenRecord struct {
+	rec instanceRecord
+	enc []byte
+}
+
+// heldEvent is a watch event kept back while this process commits the key.
+type heldEvent struct {
+	value []byte
+	rev   int64
+}
+
+// clusterEntries keeps a cluster's entries in key order, so a snapshot is
+// a copy rather than a sort.
+type clusterEntries struct {
+	list []*cachedInstance // sorted by key
+	pos  map[string]int    // instance id -> index in list
+}
+
+func (ce *clusterEntries) get(id string) *cachedInstance {
+	if ce == nil {
+		return nil
+	}
+	if i, ok := ce.pos[id]; ok {
+		return ce.list[i]
+	}
+	return nil
+}
+
+// set replaces the entry of e's instance, or inserts it in key order.
+func (ce *clusterEntries) set(e *cachedInstance) {
+	if i, ok := ce.pos[e.rec.ID]; ok {
+		ce.list[i] = e
+		return
+	}
+	i, _ := slices.BinarySearchFunc(ce.list, e.key, func(x *cachedInstance, k string) int { return strings.Compare(x.key, k) })
+	ce.list = slices.Insert(ce.list, i, e)
+	ce.reindex(i)
+}
+
+func (ce *clusterEntries) remove(id string) {
+	if i, ok := ce.pos[id]; ok {
+		ce.list = slices.Delete(ce.list, i, i+1)
+		delete(ce.pos, id)
+		ce.reindex(i)
+	}
+}
+
+// reindex records the positions of entries from index i on.
+func (ce *clusterEntries) reindex(i int) {
+	for ; i < len(ce.list); i++ {
+		ce.pos[ce.list[i].rec.ID] = i
+	}
 }
 
 // cachedInstance is one record with its revision and precomputed view.
@@ -35,10 +95,12 @@ type cachedInstance struct {
 	rev  int64
 	rec  instanceRecord
 	view placement.Instance // Connected is filled in at snapshot time
+	enc  instanceJSON       // the registration's encoding, made on first use
 }
 
 func newInstanceCache(s *Service) *instanceCache {
-	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]map[string]*cachedInstance{}, connected: map[string]bool{}}
+	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]*clusterEntries{}, connected: map[string]bool{},
+		inflight: map[string]int{}, held: map[string]heldEvent{}}
 }
 
 // start loads the records and keeps them current until the store closes.
@@ -92,7 +154,25 @@ func (c *instanceCache) follow(ch clientv3.WatchChan, handle func(*clientv3.Even
 }
 
 // apply stores a record version unless a newer one is already cached.
+// Most events are this process's own placements, cached at commit time:
+// those are recognised by key and revision and not decoded again.
 func (c *instanceCache) apply(key string, value []byte, rev int64) {
+	c.hmu.Lock()
+	if c.inflight[key] > 0 {
+		if h, ok := c.held[key]; !ok || h.rev < rev {
+			c.held[key] = heldEvent{value, rev}
+		}
+		c.hmu.Unlock()
+		return
+	}
+	c.hmu.Unlock()
+	cluster, id, _ := strings.Cut(strings.TrimPrefix(key, c.svc.keys.prefix+"instance/"), "/")
+	c.mu.RLock()
+	old := c.clusters[cluster].get(id)
+	c.mu.RUnlock()
+	if old != nil && old.rev >= rev {
+		return
+	}
 	var rec instanceRecord
 	if json.Unmarshal(value, &rec) != nil {
 		return
@@ -100,25 +180,71 @@ func (c *instanceCache) apply(key string, value []byte, rev int64) {
 	c.put(key, rec, rev)
 }
 
+// expect marks keys this process is about to commit: their watch events,
+// most likely its own write coming back, are held undecoded until settle.
+func (c *instanceCache) expect(keys []string) {
+	c.hmu.Lock()
+	for _, k := range keys {
+		c.inflight[k]++
+	}
+	c.hmu.Unlock()
+}
+
+// settle caches the records this process committed at rev (none when the
+// commit failed), then applies whatever held-back event is newer.
+func (c *instanceCache) settle(keys []string, written map[string]writtenRecord, rev int64) {
+	for k, w := range written {
+		c.putEncoded(k, w.rec, rev, w.enc)
+	}
+	held := map[string]heldEvent{}
+	c.hmu.Lock()
+	for _, k := range keys {
+		if c.inflight[k]--; c.inflight[k] <= 0 {
+			delete(c.inflight, k)
+			if h, ok := c.held[k]; ok {
+				held[k] = h
+				delete(c.held, k)
+			}
+		}
+	}
+	c.hmu.Unlock()
+	for k, h := range held {
+		c.apply(k, h.value, h.rev) // skipped undecoded when it is our own write
+	}
+}
+
 func (c *instanceCache) put(key string, rec instanceRecord, rev int64) {
+	c.putEncoded(key, rec, rev, nil)
+}
+
+// putEncoded is put for a record whose registration is known to encode as
+// enc (nil: not known), so the next placement need not encode it again.
+func (c *instanceCache) putEncoded(key string, rec instanceRecord, rev int64, enc []byte) {
+	e := &cachedInstance{key: key, rev: rev, rec: rec}
+	if enc != nil {
+		e.enc.once.Do(func() { e.enc.b = enc })
+	}
+	e.view = placementView(&e.rec, false) // outside the lock: snapshots wait on it
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	byID := c.clusters[rec.Cluster]
-	if byID == nil {
-		byID = map[string]*cachedInstance{}
-		c.clusters[rec.Cluster] = byID
+	ce := c.clusters[rec.Cluster]
+	if ce == nil {
+		ce = &clusterEntries{pos: map[string]int{}}
+		c.clusters[rec.Cluster] = ce
 	}
-	if old := byID[rec.ID]; old != nil && old.rev >= rev {
+	if old := ce.get(rec.ID); old != nil && old.rev >= rev {
 		return
 	}
-	byID[rec.ID] = &cachedInstance{key: key, rev: rev, rec: rec, view: placementView(&rec, false)}
+	ce.set(e)
 }
 
 func (c *instanceCache) remove(key string) {
 	rest := strings.TrimPrefix(key, c.svc.keys.prefix+"instance/")
 	cluster, id, _ := strings.Cut(rest, "/")
 	c.mu.Lock()
-	delete(c.clusters[cluster], id)
+	if ce := c.clusters[cluster]; ce != nil {
+		ce.remove(id)
+	}
 	c.mu.Unlock()
 }
 
@@ -128,11 +254,10 @@ func (c *instanceCache) remove(key string) {
 func (c *instanceCache) snapshot(cluster string) ([]*cachedInstance, []bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := make([]*cachedInstance, 0, len(c.clusters[cluster]))
-	for _, e := range c.clusters[cluster] {
-		out = append(out, e)
+	var out []*cachedInstance
+	if ce := c.clusters[cluster]; ce != nil {
+		out = slices.Clone(ce.list)
 	}
-	slices.SortFunc(out, func(a, b *cachedInstance) int { return strings.Compare(a.key, b.key) })
 	conn := make([]bool, len(out))
 	for i, e := range out {
 		conn[i] = c.connected[e.rec.ID]

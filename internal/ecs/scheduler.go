@@ -67,15 +67,19 @@ func (s *Service) schedulePass(ctx context.Context, sch *schedulerState, now tim
 	if err != nil {
 		return err
 	}
-	connected, err := s.connectedInstances(ctx)
-	if err != nil {
-		return err
-	}
+	// Connection markers are read only when some service is active: with
+	// thousands of instances the read is not free, and a pass runs often.
+	var connected map[string]bool
 	clusters := map[string]*clusterState{}
 	var errs []error
 	for _, it := range services {
 		if it.Value.Service.Status == "INACTIVE" {
 			continue
+		}
+		if connected == nil {
+			if connected, err = s.connectedInstances(ctx); err != nil {
+				return err
+			}
 		}
 		cs := clusters[it.Value.Cluster]
 		if cs == nil {

@@ -35,7 +35,10 @@ type Service struct {
 	cache *instanceCache
 	// placing serializes this process's placements per cluster: they
 	// would otherwise pick the same instances and conflict.
-	placing sync.Map // cluster -> *sync.Mutex
+	placing sync.Map // cluster -> *clusterPlacer
+	// taskDefs caches revisions for the ACS stream (see taskDefinitionOf).
+	taskDefs     sync.Map // task definition key -> TaskDefinition
+	taskDefCount atomic.Int64
 	// kick asks the service scheduler for a pass; leader is set while this
 	// server runs the schedulers.
 	kick   chan struct{}

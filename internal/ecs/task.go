@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -165,6 +164,7 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	if err != nil {
 		return nil, err
 	}
+	req.RequiredAttributes = attributeNames(td.RequiresAttributes)
 	req.Group = in.Group
 	if req.Group == "" {
 		req.Group = "family:" + td.Family
@@ -174,7 +174,7 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; ; attempt++ {
-		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res)
+		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res, op == "RunTask")
 		if !errors.Is(err, store.ErrConflict) || time.Now().After(deadline) {
 			return out, err
 		}
@@ -307,24 +307,37 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP, Status: "PENDING"}
 }
 
-// tryLaunch reads the cluster's instances, places the tasks and commits the
-// tasks together with the instances' new reservations in one transaction;
-// a concurrent placement on the same instances makes it return ErrConflict.
-func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
+// tryLaunch places the tasks on the cluster's instances and commits them
+// together with the instances' new reservations, conditional on the
+// revisions it read; a concurrent placement on the same instances makes it
+// return ErrConflict. RunTask calls (batch) are grouped with concurrent
+// ones into one transaction; StartTask and the service scheduler, whose
+// commits are fenced by its leadership, commit on their own.
+func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, batch bool) (*RunTaskOutput, error) {
 	if err := s.cache.start(ctx); err != nil {
 		return nil, err
 	}
-	mu, _ := s.placing.LoadOrStore(cluster, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	if batch {
+		return s.launchBatched(cluster, &placeRequest{ctx: ctx, in: in, count: count, td: td, overrides: overrides, req: req, res: res, done: make(chan placeResult, 1)})
+	}
+	p := s.placer(cluster)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, false)
 	if err == nil && len(out.Failures) > 0 || errors.Is(err, errNoInstances) {
-		// Failures are answered only from a fresh read of the store.
-		if err := s.cache.reload(ctx, cluster); err != nil {
-			return nil, err
-		}
-		out, err = s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
+		return s.placeFinal(ctx, cluster, in, count, td, overrides, req, res)
 	}
+	return out, err
+}
+
+// placeFinal answers a placement that failed on the cache from a fresh
+// read of the store, so an instance that registered or connected a moment
+// ago is never missed. The caller holds the cluster's placer lock.
+func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
+	if err := s.cache.reload(ctx, cluster); err != nil {
+		return nil, err
+	}
+	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
 	if errors.Is(err, errNoInstances) {
 		return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
 	}
@@ -425,8 +438,10 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		out.Tasks = append(out.Tasks, rec.Task)
 		ids = append(ids, rec.ID)
 	}
+	keys := make([]string, 0, len(touched))
 	for idx, inst := range touched {
-		txn.Put(candidates[idx].key, inst)
+		putInstance(txn, candidates[idx], inst)
+		keys = append(keys, candidates[idx].key)
 	}
 	if in.ClientToken != "" && len(ids) > 0 {
 		key := s.keys.token("runtask", in.ClientToken)
@@ -435,21 +450,8 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	if txn.Len() == 0 {
 		return out, nil
 	}
-	rev, err := s.store.CommitRev(ctx, txn)
-	if errors.Is(err, store.ErrConflict) {
-		keys := make([]string, 0, len(touched))
-		for idx := range touched {
-			keys = append(keys, candidates[idx].key)
-		}
-		s.cache.refresh(ctx, keys)
-	}
-	if err != nil {
+	if _, err := s.commitPlacement(ctx, txn, keys, touched, candidates); err != nil {
 		return nil, err
-	}
-	// Our own write is the newest version: cache it now so the next
-	// placement does not race the watch.
-	for idx, inst := range touched {
-		s.cache.put(candidates[idx].key, *inst, rev)
 	}
 	for _, t := range out.Tasks {
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
@@ -786,11 +788,25 @@ func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasks
 	return &ListTasksOutput{TaskArns: orEmpty(page), NextToken: next}, nil
 }
 
-// taskDefinitionOf loads the definition a task was started from.
+// taskDefinitionOf loads the definition a task was started from. What a
+// task is started with never changes once a revision is registered (only
+// its status does), so each revision is read from the store once.
 func (s *Service) taskDefinitionOf(ctx context.Context, t *taskRecord) (TaskDefinition, error) {
-	it, err := store.Get[taskDefRecord](ctx, s.store, s.keys.taskDef(t.Family, t.Revision))
+	key := s.keys.taskDef(t.Family, t.Revision)
+	if td, ok := s.taskDefs.Load(key); ok {
+		return td.(TaskDefinition), nil
+	}
+	it, err := store.Get[taskDefRecord](ctx, s.store, key)
 	if err != nil {
 		return TaskDefinition{}, fmt.Errorf("task definition of %s: %w", t.ID, err)
 	}
+	if s.taskDefCount.Add(1) > maxCachedTaskDefs {
+		s.taskDefs.Clear()
+		s.taskDefCount.Store(0)
+	}
+	s.taskDefs.Store(key, it.Value.TaskDefinition)
 	return it.Value.TaskDefinition, nil
 }
+
+// maxCachedTaskDefs bounds the revisions taskDefinitionOf keeps.
+const maxCachedTaskDefs = 4096

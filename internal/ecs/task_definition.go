@@ -229,6 +229,7 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 		}
 	}
 	td.Compatibilities = compatibilities(td)
+	td.RequiresAttributes = requiresAttributes(td)
 	return td, nil
 }
 

@@ -15,6 +15,7 @@ package placement
 import (
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 )
@@ -160,16 +161,20 @@ func withKeys(m map[int]bool, keys []int) map[int]bool {
 // next is placed. Instances are modified in place so the caller can persist
 // the reservations. Tasks that fit nowhere are reported once per instance
 // with the reason the instance refused them.
+//
+// Every filter and constraint looks at one instance only, so after a pick
+// only the picked instance can change from feasible to not: the others are
+// checked once per call, not once per task.
 func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	var res Result
 	feasible := make([]int, 0, len(instances))
-	for n := 0; n < count; n++ {
-		feasible = feasible[:0]
-		for i := range instances {
-			if instances[i].Status == "ACTIVE" && explain(&instances[i], &r) == "" {
-				feasible = append(feasible, i)
-			}
+	for i := range instances {
+		if instances[i].Status == "ACTIVE" && explain(&instances[i], &r) == "" {
+			feasible = append(feasible, i)
 		}
+	}
+	sc := newScorer(instances, &r)
+	for n := 0; n < count; n++ {
 		if len(feasible) == 0 {
 			// Only now, on the slow path, collect each instance's reason.
 			reasons := map[string]string{}
@@ -181,9 +186,13 @@ func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 			res.Failures = failures(reasons)
 			return res
 		}
-		pick := rank(instances, feasible, &r, rng)
+		pick := sc.rank(feasible, rng)
 		Reserve(&instances[pick], r)
+		sc.reserved(pick)
 		res.Placed = append(res.Placed, pick)
+		if explain(&instances[pick], &r) != "" {
+			feasible = slices.DeleteFunc(feasible, func(i int) bool { return i == pick })
+		}
 	}
 	return res
 }
@@ -194,5 +203,33 @@ func failures(reasons map[string]string) []Failure {
 		out = append(out, Failure{ARN: arn, Reason: reason})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out
+}
+
+// Unreserve gives back what Reserve deducted for r, so a caller placing
+// several requests on one set of views can withdraw one of them. Like
+// Reserve it replaces the maps of in rather than writing them.
+func Unreserve(in *Instance, r Request) {
+	in.CPU += r.CPU
+	in.Memory += r.Memory
+	if len(r.Ports) > 0 {
+		in.Ports = withoutKeys(in.Ports, r.Ports)
+	}
+	if len(r.PortsUDP) > 0 {
+		in.PortsUDP = withoutKeys(in.PortsUDP, r.PortsUDP)
+	}
+	groups := maps.Clone(in.TaskGroups)
+	if groups[r.Group]--; groups[r.Group] <= 0 {
+		delete(groups, r.Group)
+	}
+	in.TaskGroups = groups
+	in.RunningTasks--
+}
+
+func withoutKeys(m map[int]bool, keys []int) map[int]bool {
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
 	return out
 }

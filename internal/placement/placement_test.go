@@ -208,3 +208,19 @@ func TestParseStrategyAndConstraintErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreserveUndoesReserve(t *testing.T) {
+	in := inst("a", 1024, 2048, 22)
+	in.TaskGroups = map[string]int{"family:x": 1}
+	before := in
+	r := Request{CPU: 100, Memory: 200, Ports: []int{80}, PortsUDP: []int{53}, Group: "family:web"}
+	Reserve(&in, r)
+	Unreserve(&in, r)
+	if in.CPU != before.CPU || in.Memory != before.Memory || in.RunningTasks != before.RunningTasks ||
+		len(in.Ports) != 1 || !in.Ports[22] || len(in.PortsUDP) != 0 || len(in.TaskGroups) != 1 || in.TaskGroups["family:x"] != 1 {
+		t.Fatalf("after Reserve and Unreserve: %+v, want %+v", in, before)
+	}
+	if len(before.Ports) != 1 || before.TaskGroups["family:web"] != 0 {
+		t.Fatalf("the original maps were written: %+v", before)
+	}
+}

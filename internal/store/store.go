@@ -93,6 +93,9 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	// Room for placements grouped into one transaction (see MaxTxnOps).
+	ec.MaxTxnOps = embeddedMaxTxnOps
+	ec.MaxRequestBytes = 8 << 20
 	ec.LogLevel = "panic"
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -119,6 +122,23 @@ func mustURL(s string) url.URL {
 		panic(err)
 	}
 	return *u
+}
+
+// defaultMaxTxnOps is etcd's default --max-txn-ops; embeddedMaxTxnOps is
+// what the embedded member allows.
+const (
+	defaultMaxTxnOps  = 128
+	embeddedMaxTxnOps = 512
+)
+
+// MaxTxnOps is how many operations (and, separately, comparisons) one
+// transaction may carry: the embedded member's setting, or etcd's default
+// for an external cluster, whose setting cannot be read.
+func (s *Store) MaxTxnOps() int {
+	if s.embedded != nil {
+		return embeddedMaxTxnOps
+	}
+	return defaultMaxTxnOps
 }
 
 // Client exposes the raw etcd client for leases, elections and watches.

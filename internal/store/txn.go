@@ -40,6 +40,12 @@ func (t *Txn) Put(key string, v any, opts ...clientv3.OpOption) *Txn {
 	return t
 }
 
+// PutJSON writes b, which the caller has already encoded as JSON, at key.
+func (t *Txn) PutJSON(key string, b []byte) *Txn {
+	t.ops = append(t.ops, clientv3.OpPut(key, string(b)))
+	return t
+}
+
 // Delete removes key.
 func (t *Txn) Delete(key string) *Txn {
 	t.ops = append(t.ops, clientv3.OpDelete(key))
