@@ -120,8 +120,10 @@ func TestTelemetryRecordsHealth(t *testing.T) {
 	web, side, plain := container("web", 128, 128), container("side", 128, 128), container("plain", 128, 128)
 	web.HealthCheck, side.HealthCheck, side.Essential = hc, hc, ptr(false)
 	td := e.taskDef("hc", web, side, plain)
-	inst := e.instance(cluster, 4096, 4096)
-	other := e.instance(cluster, 4096, 4096)
+	// The health check makes the task require the capability.
+	capable := instanceOpts{attrs: []Attribute{{Name: "ecs.capability.container-health-check"}}}
+	inst := e.instance(cluster, 4096, 4096, capable)
+	other := e.instance(cluster, 4096, 4096, capable)
 	var taskArn string
 	for taskArn == "" {
 		ran := e.run(cluster, td.TaskDefinitionArn, 1)
@@ -203,7 +205,7 @@ func TestTelemetryRecordsHealth(t *testing.T) {
 func TestSchedulerReplacesUnhealthyTask(t *testing.T) {
 	e := newEnv(t)
 	cluster := e.cluster("sick")
-	inst := e.instance(cluster, 2048, 2048)
+	inst := e.instance(cluster, 2048, 2048, instanceOpts{attrs: []Attribute{{Name: "ecs.capability.container-health-check"}}})
 	app := container("app", 128, 128)
 	app.HealthCheck = &HealthCheck{Command: []string{"CMD", "true"}}
 	e.taskDef("web", app)
