@@ -101,7 +101,7 @@ func expand(s string, c *evalContext) (string, bool) {
 			continue
 		}
 		key, def, hasDef := variableDefault(name)
-		if vals := c.get(key); len(vals) == 1 {
+		if vals := c.get(strings.ToLower(key)); len(vals) == 1 {
 			b.WriteString(vals[0])
 		} else if hasDef {
 			b.WriteString(def)

@@ -8,8 +8,8 @@ import (
 
 func TestParseAccepts(t *testing.T) {
 	tests := []struct {
-		name string
-		doc  string
+		name  string
+		doc   string
 		check func(t *testing.T, d *Document)
 	}{
 		{"statement object, strings", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}}`,
