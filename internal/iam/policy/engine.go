@@ -79,9 +79,6 @@ func evaluate(c *evalContext, identity, resource []*Document, o *options) Decisi
 		return bDeny.decision(ExplicitDeny, PermissionsBoundary)
 	}
 
-	if p := c.principal; p.ARN != "" && p.Account != "" && p.ARN == rootARN(p.Account) {
-		idAllow = found{ok: true, index: -1, grant: grantDirect}
-	}
 	sessionOK := len(o.session) == 0 || sessAllow.ok
 	boundaryOK := len(o.boundary) == 0 || bAllow.ok
 	switch {
@@ -89,6 +86,8 @@ func evaluate(c *evalContext, identity, resource []*Document, o *options) Decisi
 		return idAllow.decision(Allow, IdentityPolicy)
 	case resAllow.grant == grantDirect, resAllow.grant == grantRole && sessionOK && boundaryOK:
 		return resAllow.decision(Allow, ResourcePolicy)
+	case c.principal.Account != "" && c.principal.ARN == rootARN(c.principal.Account):
+		return Decision{Result: Allow, Type: IdentityPolicy, Policy: -1}
 	}
 	deny := Decision{Result: ImplicitDeny, Type: IdentityPolicy, Policy: -1}
 	switch {

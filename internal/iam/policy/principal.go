@@ -124,8 +124,8 @@ func (p *Principals) match(pr *Principal) grant {
 			g = grantRole
 		case pr.Account != "" && (v == pr.Account || v == rootARN(pr.Account)):
 			g = grantAccount
-			if pr.ARN == v {
-				g = grantDirect
+			if pr.ARN == rootARN(pr.Account) {
+				g = grantDirect // the root is the account itself
 			}
 		}
 		if g > best {

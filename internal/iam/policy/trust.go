@@ -37,7 +37,7 @@ func AssumeRole(req Request, trust *Document, identity []*Document, opts ...Opti
 	c := newEvalContext(&req)
 	_, allow := scan(c, []*Document{trust}, true)
 	d := evaluate(c, identity, []*Document{trust}, &o)
-	if d.Type == ResourcePolicy {
+	if d.Type == ResourcePolicy || (d.Result == ImplicitDeny && !allow.ok) {
 		d.Type = TrustPolicy
 	}
 	if d.Allowed() && !allow.ok {
