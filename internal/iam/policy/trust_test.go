@@ -61,3 +61,28 @@ func TestAssumeRole(t *testing.T) {
 		})
 	}
 }
+
+func TestPrincipalFromARN(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Principal
+		wantErr bool
+	}{
+		{"123456789012", root(), false},
+		{"arn:aws:iam::123456789012:root", root(), false},
+		{"arn:aws:iam::123456789012:user/alice", user("alice"), false},
+		{"arn:aws:iam::123456789012:role/ci", Principal{ARN: "arn:aws:iam::123456789012:role/ci", Account: acct}, false},
+		{"arn:aws:sts::123456789012:assumed-role/ci/run1", session("ci", "run1"), false},
+		{"ecs-tasks.amazonaws.com", Principal{Service: "ecs-tasks.amazonaws.com"}, false},
+		{"arn:aws:sts::123456789012:assumed-role/ci", Principal{}, true},
+		{"arn:aws:ecs:us-east-1:123456789012:cluster/x", Principal{}, true},
+		{"arn:aws:iam::12345:user/x", Principal{}, true},
+		{"bob", Principal{}, true},
+	}
+	for _, tt := range tests {
+		got, err := PrincipalFromARN(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("PrincipalFromARN(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
