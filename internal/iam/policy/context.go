@@ -54,8 +54,8 @@ func newEvalContext(req *Request) *evalContext {
 	return c
 }
 
-// get returns the values of a lower-cased key, deriving aws:PrincipalArn,
-// aws:PrincipalAccount, aws:CurrentTime and aws:EpochTime from the request
+// get returns the values of a lower-cased key, deriving aws:username,
+// aws:PrincipalArn, aws:PrincipalAccount, aws:CurrentTime and aws:EpochTime from the request
 // when the caller did not supply them.
 func (c *evalContext) get(key string) []string {
 	if v, ok := c.keys[key]; ok {
@@ -67,6 +67,11 @@ func (c *evalContext) get(key string) []string {
 			return []string{p.RoleARN}
 		} else if p.ARN != "" {
 			return []string{p.ARN}
+		}
+	case "aws:username":
+		// AWS sets aws:username for IAM users only: the last part of the user's ARN.
+		if _, rest, ok := strings.Cut(c.principal.ARN, ":user/"); ok && strings.HasPrefix(c.principal.ARN, "arn:") {
+			return []string{rest[strings.LastIndexByte(rest, '/')+1:]}
 		}
 	case "aws:principalaccount":
 		if c.principal.Account != "" {

@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 const repoARN = "arn:aws:ecr:us-east-1:123456789012:repository/app"
 
@@ -124,7 +127,7 @@ func TestResourceVariables(t *testing.T) {
 		{"variable name case-insensitive", "arn:aws:iam::123456789012:user/${AWS:UserName}",
 			Request{Action: "iam:CreateAccessKey", Resource: userRes("alice"), Principal: user("alice"), Context: kv("aws:username", "alice")}, true},
 		{"unresolved variable matches nothing", "arn:aws:iam::123456789012:user/${aws:username}",
-			Request{Action: "iam:CreateAccessKey", Resource: "arn:aws:iam::123456789012:user/${aws:username}", Principal: user("alice")}, false},
+			Request{Action: "iam:CreateAccessKey", Resource: "arn:aws:iam::123456789012:user/${aws:username}", Principal: session("ci", "x")}, false},
 		{"userid", "arn:aws:s3:::bucket/${aws:userid}/*",
 			Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::bucket/AIDAEXAMPLE/x", Principal: user("alice"), Context: kv("aws:userid", "AIDAEXAMPLE")}, true},
 		{"principal arn derived", "${aws:PrincipalArn}",
@@ -182,5 +185,52 @@ func TestWildcardMatch(t *testing.T) {
 		if got := wildcardMatch(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
+		if strings.Contains(tt.s, ":") {
+			continue // ARN matching differs from plain wildcards across colons
+		}
+		if got := matchResourceARN(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("matchResourceARN(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestMatchResourceARN(t *testing.T) {
+	const task = "arn:aws:ecs:us-east-1:123456789012:task/prod/abc"
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"arn:aws:ecs:*:123456789012:task/*", task, true},
+		{"arn:aws:ecs:us-*-1:123456789012:task/*", task, true},
+		{"arn:aws:ecs:us-*-1:123456789012:task/*", "arn:aws:ecs:us-east:x-1:123456789012:task/a", false},
+		{"arn:aws:ecs:*", task, true},
+		{"arn:aws:ecs:us-east-?:*:task/prod/*", task, true},
+		{"arn:aws:ecs:us-east-1?123456789012:task/*", task, false},
+		{"arn:aws:ecs:*-1:*:task/p*d/abc", task, true},
+		{"arn:aws:ecs:*-1:*:task/p*d/abc", "arn:aws:ecs:us-east-1:1:task/p:d/abc", false},
+		{"arn:aws:logs:*:*:log-group:app:*", "arn:aws:logs:us-east-1:1:log-group:app:log-stream:x", true},
+		{"arn:aws:s3:::bucket/a*b", "arn:aws:s3:::bucket/a/x/b", true},
+		{"arn:aws:s3:::bucket/a*b", "arn:aws:s3:::bucket/a:x/b", false},
+		{"arn:aws:s3:::bucket/é?", "arn:aws:s3:::bucket/éé", true},
+	}
+	for _, tt := range tests {
+		if got := matchResourceARN(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("matchResourceARN(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+	long := "arn:aws:s3:::b/" + strings.Repeat("a?", 100)
+	if !matchResourceARN(long, "arn:aws:s3:::b/"+strings.Repeat("ab", 100)) {
+		t.Errorf("long pattern does not match")
+	}
+}
+
+func TestDerivedUsername(t *testing.T) {
+	d := docs(t, stmts(`{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam::123456789012:user/${aws:username}"}`))
+	p := user("team/alice")
+	if !Evaluate(Request{Action: "iam:GetUser", Resource: "arn:aws:iam::123456789012:user/alice", Principal: p}, d, nil).Allowed() {
+		t.Errorf("aws:username not derived from the user ARN")
+	}
+	if Evaluate(Request{Action: "iam:GetRole", Resource: "arn:aws:iam::123456789012:user/ci", Principal: session("ci", "x")}, d, nil).Allowed() {
+		t.Errorf("aws:username derived for a role session")
 	}
 }
