@@ -44,7 +44,8 @@ type Document struct {
 
 // Statement is one statement of a document. Exactly one of Action and
 // NotAction is set; at most one of Resource and NotResource, and of
-// Principal and NotPrincipal.
+// Principal and NotPrincipal. Statements come from Parse, which prepares
+// them for matching; one built by hand matches no request.
 type Statement struct {
 	Sid          string
 	Effect       string // EffectAllow or EffectDeny

@@ -15,7 +15,10 @@ package policy
 //
 // The account root (Principal.ARN arn:aws:iam::<account>:root) is allowed
 // by identity without policies but can still be denied explicitly.
-// Principal and NotPrincipal are only looked at in resource policies.
+// Principal and NotPrincipal are only looked at in resource policies; a
+// statement with neither Resource nor NotResource (as in trust policies)
+// covers every resource. An action touching several resources is
+// evaluated once per resource.
 func Evaluate(req Request, identity, resource []*Document, opts ...Option) Decision {
 	var o options
 	for _, opt := range opts {
