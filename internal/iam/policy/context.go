@@ -31,6 +31,9 @@ type evalContext struct {
 	principal *Principal
 	keys      map[string][]string
 	time      time.Time
+	// bounded: the principal has a permissions boundary, which makes every
+	// Deny with NotPrincipal apply to it, as AWS documents.
+	bounded bool
 }
 
 func newEvalContext(req *Request) *evalContext {

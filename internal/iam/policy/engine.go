@@ -15,6 +15,8 @@ package policy
 //
 // The account root (Principal.ARN arn:aws:iam::<account>:root) is allowed
 // by identity without policies but can still be denied explicitly.
+// A Deny with NotPrincipal applies to any principal that has a
+// permissions boundary, whatever it lists, as AWS documents.
 // Principal and NotPrincipal are only looked at in resource policies; a
 // statement with neither Resource nor NotResource (as in trust policies)
 // covers every resource. An action touching several resources is
@@ -25,6 +27,7 @@ func Evaluate(req Request, identity, resource []*Document, opts ...Option) Decis
 		opt(&o)
 	}
 	c := newEvalContext(&req)
+	c.bounded = len(o.boundary) > 0
 	return evaluate(c, identity, resource, &o)
 }
 
@@ -124,7 +127,7 @@ func (s *Statement) applies(c *evalContext, resourcePolicy bool) grant {
 		switch {
 		case s.Principal != nil:
 			g = s.Principal.match(c.principal)
-		case s.NotPrincipal != nil && !s.NotPrincipal.excludes(c.principal):
+		case s.NotPrincipal != nil && (!s.NotPrincipal.excludes(c.principal) || c.bounded && s.Effect == EffectDeny):
 			g = grantRole
 		default:
 			g = grantNone
