@@ -15,6 +15,7 @@ import (
 // serverFlags are shared by `berth server` and `berth up`.
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
+	tlsCert, tlsKey                                                           string
 	heartbeat, lostAgentGrace, leaderTTL                                      time.Duration
 }
 
@@ -26,6 +27,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.etcd, "etcd-endpoints", "", "comma-separated external etcd endpoints; empty runs an embedded etcd in --data-dir")
 	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
 	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
+	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); Docker on other hosts needs it for the registry")
+	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
 	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
@@ -39,7 +42,7 @@ func (f *serverFlags) config() server.Config {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
 	}
 }

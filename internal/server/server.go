@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,10 @@ type Config struct {
 	// RegistryHost is the host[:port] of image URIs; default localhost:<port>
 	// for a loopback listener (Docker trusts it over plain HTTP).
 	RegistryHost string
+	// TLSCertFile and TLSKeyFile, when both set, make the listener serve
+	// HTTPS with that certificate (PEM), as remote Docker clients need for
+	// the registry.
+	TLSCertFile, TLSKeyFile string
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
 	// Scheduler tunes the service scheduler and its leader election.
@@ -66,6 +71,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	tlsConfig, err := loadTLS(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		st.Close()
@@ -74,6 +84,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	endpoint := cfg.AdvertiseURL
 	if endpoint == "" {
 		endpoint = "http://" + ln.Addr().String()
+		if tlsConfig != nil {
+			endpoint = "https://" + ln.Addr().String()
+		}
 	}
 	authn := auth.NewAuthenticator(acct)
 	router := api.NewRouter(authn, log)
@@ -114,11 +127,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "leader")
 	}))
 	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
-	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second}
-	go func() { s.done <- s.http.Serve(ln) }()
+	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
+	go func() {
+		if tlsConfig != nil {
+			s.done <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		s.done <- s.http.Serve(ln)
+	}()
 	router.SetReady(true)
 	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
 	return s, nil
+}
+
+// loadTLS reads the listener's certificate; both files or neither.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("TLS needs both a certificate and a key file")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // defaultRegistryHost names a loopback listener localhost:<port>, which
