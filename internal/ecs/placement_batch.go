@@ -3,7 +3,6 @@ package ecs
 import (
 	"context"
 	"errors"
-	"maps"
 	"math/rand/v2"
 	"sync"
 
@@ -183,18 +182,7 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 		out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
 		var ids []string
 		for _, idx := range picks[n] {
-			inst, ok := touched[idx]
-			if !ok {
-				// The cached record is shared: change a copy.
-				v := candidates[idx].rec
-				v.Tasks = maps.Clone(v.Tasks)
-				if v.Tasks == nil {
-					v.Tasks = map[string]reservation{}
-				}
-				inst = &v
-				touched[idx] = inst
-				txn.IfRev(candidates[idx].key, candidates[idx].rev)
-			}
+			inst := writable(touched, candidates, idx, txn)
 			rec := s.newTask(cluster, inst, r.in, r.td, r.overrides, r.res)
 			inst.Tasks[rec.ID] = r.res
 			txn.Put(s.keys.task(cluster, rec.ID), rec)

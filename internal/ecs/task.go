@@ -419,18 +419,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	touched := map[int]*instanceRecord{}
 	var ids []string
 	for _, idx := range placed {
-		inst, ok := touched[idx]
-		if !ok {
-			// The cached record is shared: change a copy.
-			v := candidates[idx].rec
-			v.Tasks = maps.Clone(v.Tasks)
-			if v.Tasks == nil {
-				v.Tasks = map[string]reservation{}
-			}
-			inst = &v
-			touched[idx] = inst
-			txn.IfRev(candidates[idx].key, candidates[idx].rev)
-		}
+		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(cluster, inst, in, td, overrides, res)
 		inst.Tasks[rec.ID] = res
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
@@ -457,6 +446,23 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
 	}
 	return out, nil
+}
+
+// writable returns the copy of candidate idx that a placement changes,
+// making it on first use and conditioning txn on the cached revision: the
+// cached record is shared and must not change in place.
+func writable(touched map[int]*instanceRecord, candidates []*cachedInstance, idx int, txn *store.Txn) *instanceRecord {
+	if inst, ok := touched[idx]; ok {
+		return inst
+	}
+	v := candidates[idx].rec
+	v.Tasks = maps.Clone(v.Tasks)
+	if v.Tasks == nil {
+		v.Tasks = map[string]reservation{}
+	}
+	touched[idx] = &v
+	txn.IfRev(candidates[idx].key, candidates[idx].rev)
+	return &v
 }
 
 // placementView converts a stored instance to the placement package's view.
