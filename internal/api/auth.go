@@ -15,6 +15,12 @@ type Principal struct {
 	AccessKeyID string
 	// Root is true for the account's root credentials.
 	Root bool
+	// UserID is the caller's unique id as GetCallerIdentity reports it: the
+	// account id for root, AIDA... for a user, AROA...:session for a role session.
+	UserID string
+	// SessionPolicy is the session policy an assumed-role session was
+	// issued with, if any; it further limits the role's permissions.
+	SessionPolicy string
 }
 
 type principalKey struct{}
