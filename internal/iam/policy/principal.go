@@ -1,0 +1,168 @@
+package policy
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Principal is who makes a request, as the authenticator resolved it.
+type Principal struct {
+	// ARN is the caller's own ARN: an IAM user, the account root
+	// (arn:aws:iam::123456789012:root), or an assumed-role session
+	// (arn:aws:sts::123456789012:assumed-role/name/session).
+	ARN string
+	// Account is the caller's 12-digit account ID.
+	Account string
+	// RoleARN is the IAM role ARN (with its path) behind an assumed-role
+	// session; empty for users and the root. A Principal naming the role
+	// matches its sessions.
+	RoleARN string
+	// Service is set instead of ARN when an AWS service acts as itself,
+	// e.g. "ecs-tasks.amazonaws.com" assuming a task role.
+	Service string
+}
+
+// grant is how a Principal element matched a request's principal. Its
+// order matters: a stronger grant wins when several entries match.
+type grant uint8
+
+const (
+	grantNone grant = iota
+	// grantAccount: the element names the caller's account, which
+	// delegates to the account's identity policies and grants nothing alone.
+	grantAccount
+	// grantRole: the element names the caller's role or everyone ("*"), so
+	// session policies and permissions boundaries still cap the grant.
+	grantRole
+	// grantDirect: the element names exactly this user, session or service.
+	grantDirect
+)
+
+func parsePrincipals(elem string, raw json.RawMessage) (*Principals, *MalformedError) {
+	var star string
+	if json.Unmarshal(raw, &star) == nil {
+		if star != "*" {
+			return nil, malformed("Invalid principal in policy: %s must be \"*\" or an object.", elem)
+		}
+		return &Principals{Any: true}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || len(m) == 0 {
+		return nil, malformed("Invalid principal in policy: %s must be \"*\" or an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}.", elem)
+	}
+	p := &Principals{}
+	for _, k := range sortedKeys(m) {
+		vals, err := parseStrings(elem+"."+k, m[k])
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case "AWS":
+			for _, v := range vals {
+				if !validAWSPrincipal(v) {
+					return nil, malformed("Invalid principal in policy: \"AWS\":%q", v)
+				}
+			}
+			p.AWS = vals
+		case "Service":
+			p.Service = vals
+		case "Federated":
+			p.Federated = vals
+		case "CanonicalUser":
+			p.CanonicalUser = vals
+		default:
+			return nil, malformed("Invalid principal in policy: unknown principal type %q.", k)
+		}
+	}
+	return p, nil
+}
+
+// validAWSPrincipal accepts "*", a 12-digit account ID, or an IAM/STS ARN.
+func validAWSPrincipal(v string) bool {
+	if v == "*" || isAccountID(v) {
+		return true
+	}
+	parts := strings.SplitN(v, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && (parts[2] == "iam" || parts[2] == "sts") &&
+		isAccountID(parts[4]) && parts[5] != ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// match returns the strongest grant any entry of p gives principal.
+func (p *Principals) match(pr *Principal) grant {
+	if p.Any {
+		return grantRole
+	}
+	best := grantNone
+	if pr.Service != "" {
+		for _, s := range p.Service {
+			if s == pr.Service {
+				return grantDirect
+			}
+		}
+		return grantNone
+	}
+	for _, v := range p.AWS {
+		g := grantNone
+		switch {
+		case v == "*":
+			g = grantRole
+		case pr.ARN != "" && v == pr.ARN:
+			g = grantDirect
+		case pr.RoleARN != "" && v == pr.RoleARN:
+			g = grantRole
+		case pr.Account != "" && (v == pr.Account || v == rootARN(pr.Account)):
+			g = grantAccount
+			if pr.ARN == v {
+				g = grantDirect
+			}
+		}
+		if g > best {
+			best = g
+		}
+	}
+	return best
+}
+
+// excludes reports whether a NotPrincipal element lists every identity the
+// request carries. AWS matches NotPrincipal against the caller's ARN, its
+// role and its account separately, so a Deny with NotPrincipal spares a
+// role session only when the session, the role and the account are listed.
+func (p *Principals) excludes(pr *Principal) bool {
+	if pr.Service != "" {
+		return contains(p.Service, pr.Service)
+	}
+	if pr.ARN == "" || !contains(p.AWS, pr.ARN) {
+		return false
+	}
+	if pr.RoleARN != "" && !contains(p.AWS, pr.RoleARN) {
+		return false
+	}
+	if pr.Account != "" && pr.ARN != rootARN(pr.Account) &&
+		!contains(p.AWS, pr.Account) && !contains(p.AWS, rootARN(pr.Account)) {
+		return false
+	}
+	return true
+}
+
+func rootARN(account string) string { return "arn:aws:iam::" + account + ":root" }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
