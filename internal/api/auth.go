@@ -48,8 +48,8 @@ type Authorizer interface {
 	Authorize(ctx context.Context, p Principal, action, resource string) error
 }
 
-// RootOnly allows the account's root principal everything and denies the rest;
-// it stands until IAM policies are evaluated.
+// RootOnly allows the account's root principal everything and denies the
+// rest: for services tested without IAM (the server authorizes with IAM).
 type RootOnly struct{}
 
 // Authorize implements Authorizer.
