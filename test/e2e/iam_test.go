@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // creds are access keys as the CLI prints them (create-access-key,
@@ -132,4 +134,44 @@ func TestIAMUserPermissions(t *testing.T) {
 	b.Run(t, cli, "iam", "detach-user-policy", "--user-name", user, "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").MustSucceed(t)
 	b.Run(t, cli, "iam", "delete-user", "--user-name", user).MustSucceed(t)
 	b.Run(t, cli, "iam", "delete-role", "--role-name", role).MustSucceed(t)
+}
+
+// TestIAMRegistryReadOnly: a user with AmazonEC2ContainerRegistryReadOnly
+// logs Docker in with its own get-login-password and may pull but not push.
+func TestIAMRegistryReadOnly(t *testing.T) {
+	cli := requireCLIv2(t)
+	testutil.RequireDocker(t)
+	image := testutil.BuildTestImage(t, "")
+	b := shared(t)
+	rootCfg, host, _ := ecrLogin(t, b, cli)
+	repo, user := uniqueName("e2e-ro"), uniqueName("e2e-puller")
+	ref, denied := host+"/"+repo+":v1", host+"/"+repo+":v2"
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref, denied).Run() })
+	b.Run(t, cli, "ecr", "create-repository", "--repository-name", repo).MustSucceed(t)
+	if out, err := docker(t, rootCfg, "", "tag", image, ref); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	if out, err := docker(t, rootCfg, "", "push", ref); err != nil {
+		t.Fatalf("push as root: %v\n%s", err, out)
+	}
+
+	b.Run(t, cli, "iam", "create-user", "--user-name", user).MustSucceed(t)
+	var key struct{ AccessKey creds }
+	b.Run(t, cli, "iam", "create-access-key", "--user-name", user).MustSucceed(t).JSON(t, &key)
+	b.Run(t, cli, "iam", "attach-user-policy", "--user-name", user, "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").MustSucceed(t)
+	password := strings.TrimSpace(b.runAs(t, cli, key.AccessKey, "ecr", "get-login-password").MustSucceed(t).Stdout)
+	cfg := t.TempDir()
+	if out, err := docker(t, cfg, password, "login", "--username", "AWS", "--password-stdin", host); err != nil {
+		t.Fatalf("docker login as the user: %v\n%s", err, out)
+	}
+	if out, err := docker(t, cfg, "", "pull", ref); err != nil {
+		t.Fatalf("pull as the read-only user: %v\n%s", err, out)
+	}
+	if out, err := docker(t, cfg, "", "tag", image, denied); err != nil {
+		t.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	out, err := docker(t, cfg, "", "push", denied)
+	if err == nil || !strings.Contains(out, "denied") || !strings.Contains(out, "not authorized to perform: ecr:") {
+		t.Fatalf("push as the read-only user: err %v\n%s", err, out)
+	}
 }
