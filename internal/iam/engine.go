@@ -37,3 +37,31 @@ func checkTrustPolicy(doc string) error {
 	_, err := parsePolicy(doc, policy.KindTrust)
 	return err
 }
+
+// IAM's size quotas, in non-whitespace characters (policy.CharCount).
+const (
+	maxManagedPolicySize = 6144
+	maxUserInlineSize    = 2048 // all of a user's inline policies together
+	maxRoleInlineSize    = 10240
+	maxTrustPolicySize   = 2048
+	maxSessionPolicySize = 2048
+)
+
+// checkInlineSize rejects an inline policy that would take the entity's
+// inline policies together past IAM's quota.
+func checkInlineSize(e *entity, name, doc string) error {
+	total := policy.CharCount(doc)
+	for n, d := range e.Inline {
+		if n != name {
+			total += policy.CharCount(d)
+		}
+	}
+	limit := maxUserInlineSize
+	if e.Kind == kindRole {
+		limit = maxRoleInlineSize
+	}
+	if total > limit {
+		return limitExceeded("Maximum policy size of %d bytes exceeded for %s %s", limit, e.Kind.title(), e.Name)
+	}
+	return nil
+}

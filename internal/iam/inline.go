@@ -88,6 +88,9 @@ func (s *Service) putInline(ctx context.Context, kind entityKind, action string,
 		return err
 	}
 	return s.updateEntity(ctx, kind, in.target(kind), func(e *entity, _ *store.Txn) error {
+		if err := checkInlineSize(e, in.PolicyName, in.PolicyDocument); err != nil {
+			return err
+		}
 		if e.Inline == nil {
 			e.Inline = map[string]string{}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/iam/policy"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -83,6 +84,9 @@ func (s *Service) CreatePolicy(ctx context.Context, in *CreatePolicyInput) (*Pol
 	}
 	if err := checkIdentityPolicy(in.PolicyDocument); err != nil {
 		return nil, err
+	}
+	if policy.CharCount(in.PolicyDocument) > maxManagedPolicySize {
+		return nil, limitExceeded("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 	}
 	arn := "arn:aws:iam::" + s.account + ":policy" + path + in.PolicyName
 	if err := s.authorize(ctx, "CreatePolicy", arn); err != nil {

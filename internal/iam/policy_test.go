@@ -1,7 +1,9 @@
 package iam
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -98,4 +100,25 @@ func TestManagedAndInlinePolicies(t *testing.T) {
 // trustUser is a trust policy letting one user of the test account assume a role.
 func trustUser(name string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/` + name + `"},"Action":"sts:AssumeRole"}]}`
+}
+
+// TestPolicyQuotas rejects documents past IAM's size quotas and trust
+// policies that are not trust policies.
+func TestPolicyQuotas(t *testing.T) {
+	s := newTestService(t)
+	ctx := as(root)
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "big"}))
+	// big returns an identity policy of about n non-whitespace characters.
+	big := func(n int) string {
+		var actions []string
+		for i := 0; len(strings.Join(actions, `","`)) < n-80; i++ {
+			actions = append(actions, fmt.Sprintf("ecs:Describe%04d", i))
+		}
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["` + strings.Join(actions, `","`) + `"],"Resource":"*"}]}`
+	}
+	wantCode(t, second(s.PutUserPolicy(ctx, "big", "a", big(1500))), "")
+	wantCode(t, second(s.PutUserPolicy(ctx, "big", "a", big(1900))), "") // replacing is measured without the old one
+	wantCode(t, second(s.PutUserPolicy(ctx, "big", "b", big(600))), "LimitExceeded")
+	wantCode(t, second(s.CreatePolicy(ctx, &CreatePolicyInput{PolicyName: "huge", PolicyDocument: big(7000)})), "LimitExceeded")
+	wantCode(t, second(s.CreateRole(ctx, &CreateRoleInput{RoleName: "r", AssumeRolePolicyDocument: allowECSRead})), "MalformedPolicyDocument")
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/iam/policy"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -69,6 +70,9 @@ func (s *Service) CreateRole(ctx context.Context, in *CreateRoleInput) (*RoleOut
 	}
 	if err := checkTrustPolicy(in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
+	}
+	if policy.CharCount(in.AssumeRolePolicyDocument) > maxTrustPolicySize {
+		return nil, limitExceeded("Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
 	arn := "arn:aws:iam::" + s.account + ":role" + path + in.RoleName
 	if err := s.authorize(ctx, "CreateRole", arn); err != nil {

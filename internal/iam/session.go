@@ -92,6 +92,10 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 		if err := checkIdentityPolicy(in.Policy); err != nil {
 			return nil, err
 		}
+		if policy.CharCount(in.Policy) > maxSessionPolicySize {
+			return nil, &api.Error{Code: "PackedPolicyTooLarge", Status: http.StatusBadRequest,
+				Message: fmt.Sprintf("Packed policy consumes %d%% of allotted space, please use smaller policy.", policy.CharCount(in.Policy)*100/maxSessionPolicySize)}
+		}
 	}
 	denied := func(why string) error {
 		return &api.Error{Code: "AccessDenied", Status: http.StatusForbidden,
@@ -150,7 +154,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 		AssumedRoleUser: AssumedRoleUser{AssumedRoleId: ss.RoleID + ":" + ss.SessionName, Arn: ss.arn(s.account)},
 	}
 	if in.Policy != "" {
-		size := int32(min(100, len(in.Policy)*100/2048))
+		size := int32(policy.CharCount(in.Policy) * 100 / maxSessionPolicySize)
 		out.PackedPolicySize = &size
 	}
 	return out, nil
