@@ -59,14 +59,14 @@ func (s *Service) handleAttach(q *api.QueryService) {
 }
 
 func (s *Service) checkAttachTarget(ctx context.Context, kind entityKind, action string, in *attachInput) error {
-	field, arn := "UserName", s.userARN(in.UserName)
+	field := "UserName"
 	if kind == kindRole {
-		field, arn = "RoleName", s.roleARN(in.RoleName)
+		field = "RoleName"
 	}
 	if err := checkName(field, in.target(kind), 64); err != nil {
 		return err
 	}
-	return s.authorize(ctx, action, arn)
+	return s.authorize(ctx, action, s.arnOf(ctx, kind, in.target(kind)))
 }
 
 // attach attaches (on) or detaches a managed policy. The entity and a

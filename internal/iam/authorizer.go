@@ -143,7 +143,10 @@ func (s *Service) callerPolicies(ctx context.Context, p api.Principal) (*caller,
 	if err != nil {
 		var ae *api.Error
 		if errors.As(err, &ae) && ae.Code == "NoSuchEntity" {
-			return c, nil
+			s.cache.mu.Lock()
+			delete(s.cache.m, entityKey(kind, name))
+			s.cache.mu.Unlock()
+			return c, nil // a deleted user or role is allowed nothing
 		}
 		return nil, err
 	}

@@ -54,6 +54,16 @@ func (k entityKind) title() string {
 	return "role"
 }
 
+// arnOf is the ARN an action on a user or role is authorized against: the
+// stored one, with its path, or for a name that does not exist the ARN it
+// would have at path "/".
+func (s *Service) arnOf(ctx context.Context, kind entityKind, name string) string {
+	if it, err := s.getEntity(ctx, kind, name); err == nil {
+		return it.Value.ARN
+	}
+	return "arn:aws:iam::" + s.account + ":" + string(kind) + "/" + name
+}
+
 // getEntity loads a user or role, or NoSuchEntity.
 func (s *Service) getEntity(ctx context.Context, kind entityKind, name string) (store.Item[entity], error) {
 	it, err := store.Get[entity](ctx, s.store, entityKey(kind, name))

@@ -64,9 +64,8 @@ func (s *Service) handleInline(q *api.QueryService) {
 
 func (s *Service) checkInlineTarget(ctx context.Context, kind entityKind, action string, in *inlineInput, needPolicy bool) error {
 	field := "UserName"
-	arn := s.userARN(in.UserName)
 	if kind == kindRole {
-		field, arn = "RoleName", s.roleARN(in.RoleName)
+		field = "RoleName"
 	}
 	if err := checkName(field, in.target(kind), 64); err != nil {
 		return err
@@ -76,7 +75,7 @@ func (s *Service) checkInlineTarget(ctx context.Context, kind entityKind, action
 			return err
 		}
 	}
-	return s.authorize(ctx, action, arn)
+	return s.authorize(ctx, action, s.arnOf(ctx, kind, in.target(kind)))
 }
 
 // putInline adds or replaces an inline policy.

@@ -100,7 +100,7 @@ func (s *Service) GetRole(ctx context.Context, in *RoleNameInput) (*RoleOutput, 
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "GetRole", s.roleARN(in.RoleName)); err != nil {
+	if err := s.authorize(ctx, "GetRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindRole, in.RoleName)
@@ -148,10 +148,8 @@ func (s *Service) DeleteRole(ctx context.Context, in *RoleNameInput) (*struct{},
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteRole", s.roleARN(in.RoleName)); err != nil {
+	if err := s.authorize(ctx, "DeleteRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
 		return nil, err
 	}
 	return nil, s.deleteEntity(ctx, kindRole, in.RoleName)
 }
-
-func (s *Service) roleARN(name string) string { return "arn:aws:iam::" + s.account + ":role/" + name }

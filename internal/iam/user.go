@@ -76,14 +76,11 @@ func (s *Service) GetUser(ctx context.Context, in *GetUserInput) (*UserOutput, e
 		}
 		name = lastSegment(p.ARN)
 	}
-	it, err := s.getEntity(ctx, kindUser, name)
-	if err != nil {
-		if err := s.authorize(ctx, "GetUser", "arn:aws:iam::"+s.account+":user/"+name); err != nil {
-			return nil, err
-		}
+	if err := s.authorize(ctx, "GetUser", s.arnOf(ctx, kindUser, name)); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "GetUser", it.Value.ARN); err != nil {
+	it, err := s.getEntity(ctx, kindUser, name)
+	if err != nil {
 		return nil, err
 	}
 	return &UserOutput{User: it.Value.user()}, nil
@@ -130,7 +127,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *DeleteUserInput) (*struct{
 	if err := checkName("UserName", in.UserName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteUser", "arn:aws:iam::"+s.account+":user/"+in.UserName); err != nil {
+	if err := s.authorize(ctx, "DeleteUser", s.arnOf(ctx, kindUser, in.UserName)); err != nil {
 		return nil, err
 	}
 	return nil, s.deleteEntity(ctx, kindUser, in.UserName)

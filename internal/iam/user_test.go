@@ -96,3 +96,18 @@ func TestGetUserWithoutName(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestAuthorizeOnPaths: IAM actions are authorized against the entity's
+// ARN with its path, so path-scoped policies work.
+func TestAuthorizeOnPaths(t *testing.T) {
+	s := newTestService(t)
+	ctx := as(root)
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "lead"}))
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "member", Path: "/team/"}))
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "outsider"}))
+	must(s.PutUserPolicy(ctx, "lead", "team", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam::123456789012:user/team/*"}]}`))
+	lead := as(s.userPrincipal(t, "lead"))
+	wantCode(t, second(s.GetUser(lead, &GetUserInput{UserName: "member"})), "")
+	wantCode(t, second(s.CreateAccessKey(lead, &UserNameInput{UserName: "member"})), "")
+	wantCode(t, second(s.GetUser(lead, &GetUserInput{UserName: "outsider"})), "AccessDeniedException")
+}
