@@ -58,7 +58,9 @@ func TestIAMUserPermissions(t *testing.T) {
 	user, role, cluster := uniqueName("e2e-user"), uniqueName("e2e-role"), uniqueName("e2e-iam")
 	userARN := "arn:aws:iam::" + b.AccountID + ":user/" + user
 
-	var created struct{ User struct{ UserName, Arn, UserId string } }
+	var created struct {
+		User struct{ UserName, Arn, UserId string }
+	}
 	b.Run(t, cli, "iam", "create-user", "--user-name", user).MustSucceed(t).JSON(t, &created)
 	if created.User.Arn != userARN || !strings.HasPrefix(created.User.UserId, "AIDA") {
 		t.Fatalf("create-user: %s", pretty(created))
