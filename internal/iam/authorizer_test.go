@@ -128,3 +128,18 @@ func TestAssumeRole(t *testing.T) {
 	wantCode(t, second(s.AssumeRole(as(key.Principal), &AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/next", RoleSessionName: "chain", DurationSeconds: d(7200)})), "ValidationError")
 	wantCode(t, second(s.AssumeRole(as(key.Principal), &AssumeRoleInput{RoleArn: "arn:aws:iam::123456789012:role/next", RoleSessionName: "chain"})), "")
 }
+
+// TestAssumeRoleAccountTrust: a trust policy naming only the account
+// delegates to the caller's identity policies.
+func TestAssumeRoleAccountTrust(t *testing.T) {
+	s := newTestService(t)
+	ctx := as(root)
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "ops"}))
+	role := must(s.CreateRole(ctx, &CreateRoleInput{RoleName: "admin",
+		AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`})).Role
+	ops := as(s.userPrincipal(t, "ops"))
+	in := &AssumeRoleInput{RoleArn: role.Arn, RoleSessionName: "ops"}
+	wantCode(t, second(s.AssumeRole(ops, in)), "AccessDenied")
+	must(s.PutUserPolicy(ctx, "ops", "assume", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+role.Arn+`"}]}`))
+	wantCode(t, second(s.AssumeRole(ops, in)), "")
+}
