@@ -36,6 +36,7 @@ FUZZ_TARGETS ?= \
 	./internal/auth/sigv4:FuzzVerify:200000x \
 	./internal/ecs:FuzzRegisterTaskDefinition:100000x \
 	./internal/ecs:FuzzDecodeRunTask:4000x \
+	./internal/iam/policy:FuzzParse:150000x \
 	./internal/placement:FuzzParseExpr:200000x
 FUZZ_BUDGET  ?= 100000x
 FUZZ_TIMEOUT ?= 5m

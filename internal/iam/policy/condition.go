@@ -169,8 +169,8 @@ func (c *Condition) compile() *MalformedError {
 // eval reports whether the condition holds for the request context.
 func (c *Condition) eval(ctx *evalContext, vars bool) bool {
 	vals := ctx.get(c.key)
+	absent := isNull(vals)
 	if c.op.kind == kindNull {
-		absent := len(vals) == 0
 		for _, v := range c.Values {
 			if strings.EqualFold(v, "true") == absent {
 				return true
@@ -178,7 +178,7 @@ func (c *Condition) eval(ctx *evalContext, vars bool) bool {
 		}
 		return false
 	}
-	if len(vals) == 0 {
+	if absent {
 		switch {
 		case c.ifExists:
 			return true
@@ -202,4 +202,16 @@ func (c *Condition) eval(ctx *evalContext, vars bool) bool {
 		}
 	}
 	return all
+}
+
+// isNull reports whether a key's values are a null data set: no values,
+// or only empty strings. Null, IfExists and the set operators treat such a
+// key as missing.
+func isNull(vals []string) bool {
+	for _, v := range vals {
+		if v != "" {
+			return false
+		}
+	}
+	return true
 }

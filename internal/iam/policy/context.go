@@ -26,38 +26,52 @@ type Request struct {
 // evalContext is a request prepared for evaluation: lower-cased action and
 // context keys, and the keys Berth can derive from the request itself.
 type evalContext struct {
-	action    string
-	resource  string
-	principal *Principal
-	keys      map[string][]string
-	time      time.Time
+	action     string
+	resource   string
+	principal  *Principal
+	raw        map[string][]string // as the caller gave it
+	keys       map[string][]string // raw with lower-cased names, once normalized
+	normalized bool
+	time       time.Time
+	// bounded: the principal has a permissions boundary, which makes every
+	// Deny with NotPrincipal apply to it, as AWS documents.
+	bounded bool
 }
 
 func newEvalContext(req *Request) *evalContext {
-	c := &evalContext{
+	return &evalContext{
 		action:    strings.ToLower(req.Action),
 		resource:  req.Resource,
 		principal: &req.Principal,
-		keys:      req.Context,
+		raw:       req.Context,
 		time:      req.Time,
 	}
-	for k := range req.Context {
+}
+
+// normalize lower-cases the context's key names, on first use only: most
+// statements are ruled out by their action before any key is looked at.
+func (c *evalContext) normalize() {
+	c.normalized = true
+	c.keys = c.raw
+	for k := range c.raw {
 		if k != strings.ToLower(k) {
-			c.keys = make(map[string][]string, len(req.Context))
-			for k, v := range req.Context {
+			c.keys = make(map[string][]string, len(c.raw))
+			for k, v := range c.raw {
 				lk := strings.ToLower(k)
 				c.keys[lk] = append(c.keys[lk], v...)
 			}
-			break
+			return
 		}
 	}
-	return c
 }
 
-// get returns the values of a lower-cased key, deriving aws:PrincipalArn,
-// aws:PrincipalAccount, aws:CurrentTime and aws:EpochTime from the request
+// get returns the values of a lower-cased key, deriving aws:username,
+// aws:PrincipalArn, aws:PrincipalAccount, aws:CurrentTime and aws:EpochTime from the request
 // when the caller did not supply them.
 func (c *evalContext) get(key string) []string {
+	if !c.normalized {
+		c.normalize()
+	}
 	if v, ok := c.keys[key]; ok {
 		return v
 	}
@@ -67,6 +81,11 @@ func (c *evalContext) get(key string) []string {
 			return []string{p.RoleARN}
 		} else if p.ARN != "" {
 			return []string{p.ARN}
+		}
+	case "aws:username":
+		// AWS sets aws:username for IAM users only: the last part of the user's ARN.
+		if _, rest, ok := strings.Cut(c.principal.ARN, ":user/"); ok && strings.HasPrefix(c.principal.ARN, "arn:") {
+			return []string{rest[strings.LastIndexByte(rest, '/')+1:]}
 		}
 	case "aws:principalaccount":
 		if c.principal.Account != "" {

@@ -15,13 +15,19 @@ package policy
 //
 // The account root (Principal.ARN arn:aws:iam::<account>:root) is allowed
 // by identity without policies but can still be denied explicitly.
-// Principal and NotPrincipal are only looked at in resource policies.
+// A Deny with NotPrincipal applies to any principal that has a
+// permissions boundary, whatever it lists, as AWS documents.
+// Principal and NotPrincipal are only looked at in resource policies; a
+// statement with neither Resource nor NotResource (as in trust policies)
+// covers every resource. An action touching several resources is
+// evaluated once per resource.
 func Evaluate(req Request, identity, resource []*Document, opts ...Option) Decision {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	c := newEvalContext(&req)
+	c.bounded = len(o.boundary) > 0
 	return evaluate(c, identity, resource, &o)
 }
 
@@ -79,9 +85,6 @@ func evaluate(c *evalContext, identity, resource []*Document, o *options) Decisi
 		return bDeny.decision(ExplicitDeny, PermissionsBoundary)
 	}
 
-	if p := c.principal; p.ARN != "" && p.Account != "" && p.ARN == rootARN(p.Account) {
-		idAllow = found{ok: true, index: -1, grant: grantDirect}
-	}
 	sessionOK := len(o.session) == 0 || sessAllow.ok
 	boundaryOK := len(o.boundary) == 0 || bAllow.ok
 	switch {
@@ -89,6 +92,8 @@ func evaluate(c *evalContext, identity, resource []*Document, o *options) Decisi
 		return idAllow.decision(Allow, IdentityPolicy)
 	case resAllow.grant == grantDirect, resAllow.grant == grantRole && sessionOK && boundaryOK:
 		return resAllow.decision(Allow, ResourcePolicy)
+	case c.principal.Account != "" && c.principal.ARN == rootARN(c.principal.Account):
+		return Decision{Result: Allow, Type: IdentityPolicy, Policy: -1}
 	}
 	deny := Decision{Result: ImplicitDeny, Type: IdentityPolicy, Policy: -1}
 	switch {
@@ -122,7 +127,7 @@ func (s *Statement) applies(c *evalContext, resourcePolicy bool) grant {
 		switch {
 		case s.Principal != nil:
 			g = s.Principal.match(c.principal)
-		case s.NotPrincipal != nil && !s.NotPrincipal.excludes(c.principal):
+		case s.NotPrincipal != nil && (!s.NotPrincipal.excludes(c.principal) || c.bounded && s.Effect == EffectDeny):
 			g = grantRole
 		default:
 			g = grantNone

@@ -74,7 +74,11 @@ func (d Decision) Allowed() bool { return d.Result == Allow }
 func (d Decision) Reason(action string) string {
 	switch d.Result {
 	case ExplicitDeny:
-		return "with an explicit deny in a " + d.Type.String()
+		article := "a "
+		if d.Type == IdentityPolicy {
+			article = "an "
+		}
+		return "with an explicit deny in " + article + d.Type.String()
 	case ImplicitDeny:
 		return "because no " + d.Type.String() + " allows the " + action + " action"
 	}

@@ -129,3 +129,26 @@ func TestDecisionMessages(t *testing.T) {
 		t.Errorf("empty session option changes the reason")
 	}
 }
+
+// TestEvaluateConcurrently shares parsed documents between goroutines, as
+// the API layer does; run under -race it proves evaluation never writes.
+func TestEvaluateConcurrently(t *testing.T) {
+	identity := docs(t, stmts(`{"Effect":"Allow","Action":"ecs:*","Resource":"arn:aws:ecs:*:*:cluster/${aws:username}-*","Condition":{"ForAnyValue:StringLike":{"aws:TagKeys":"t*"}}}`))
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			ok := true
+			for i := range 200 {
+				req := Request{Action: "ecs:RunTask", Resource: "arn:aws:ecs:us-east-1:123456789012:cluster/alice-" + itoa(i),
+					Principal: user("alice"), Context: map[string][]string{"AWS:TagKeys": {"team", itoa(g)}}}
+				ok = ok && Evaluate(req, identity, identity).Allowed()
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Errorf("a concurrent evaluation was denied")
+		}
+	}
+}

@@ -68,11 +68,82 @@ func matchResource(patterns []string, resource string, vars bool, c *evalContext
 				continue
 			}
 		}
-		if p == resource || wildcardMatch(p, resource) {
+		if p == resource || matchResourceARN(p, resource) {
 			return true
 		}
 	}
 	return false
+}
+
+// matchResourceARN matches a Resource pattern the way AWS documents it:
+// wildcards work within a colon-separated segment of the ARN, and a '*'
+// that ends a segment may also run across the colons after it.
+func matchResourceARN(p, s string) bool {
+	if !segmentBound(p) {
+		return wildcardMatch(p, s)
+	}
+	// Simulate the pattern as an automaton whose states are byte offsets
+	// into p; at most len(p)+1 states are live at once.
+	var small [2][130]bool
+	cur, next := small[0][:], small[1][:]
+	if len(p)+2 > len(cur) {
+		cur, next = make([]bool, len(p)+2), make([]bool, len(p)+2)
+	}
+	cur[0] = true
+	starClosure(p, cur)
+	for _, r := range s {
+		clear(next[:len(p)+1])
+		any := false
+		for i := 0; i < len(p); i++ {
+			if !cur[i] {
+				continue
+			}
+			pc, n := utf8.DecodeRuneInString(p[i:])
+			switch {
+			case pc == '*':
+				if r != ':' || i+1 == len(p) || p[i+1] == ':' {
+					next[i], any = true, true
+				}
+			case pc == '?':
+				if r != ':' {
+					next[i+n], any = true, true
+				}
+			case pc == r:
+				next[i+n], any = true, true
+			}
+		}
+		if !any {
+			return false
+		}
+		starClosure(p, next)
+		cur, next = next, cur
+	}
+	return cur[len(p)]
+}
+
+// segmentBound reports whether p has a wildcard that must stay inside its
+// ARN segment: a '?' or a '*' that does not end a segment.
+func segmentBound(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '?':
+			return true
+		case '*':
+			if i+1 < len(p) && p[i+1] != ':' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// starClosure lets every live '*' state also match the empty string.
+func starClosure(p string, states []bool) {
+	for i := 0; i < len(p); i++ {
+		if states[i] && p[i] == '*' {
+			states[i+1] = true
+		}
+	}
 }
 
 // expand substitutes the ${...} policy variables in s from the request
@@ -101,7 +172,7 @@ func expand(s string, c *evalContext) (string, bool) {
 			continue
 		}
 		key, def, hasDef := variableDefault(name)
-		if vals := c.get(key); len(vals) == 1 {
+		if vals := c.get(strings.ToLower(key)); len(vals) == 1 {
 			b.WriteString(vals[0])
 		} else if hasDef {
 			b.WriteString(def)

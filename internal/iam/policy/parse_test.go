@@ -8,8 +8,8 @@ import (
 
 func TestParseAccepts(t *testing.T) {
 	tests := []struct {
-		name string
-		doc  string
+		name  string
+		doc   string
 		check func(t *testing.T, d *Document)
 	}{
 		{"statement object, strings", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}}`,
@@ -130,6 +130,10 @@ func TestParseRejects(t *testing.T) {
 		{"action without vendor", stmts(`{"Effect":"Allow","Action":"ListClusters","Resource":"*"}`), "prefaced by a vendor"},
 		{"action number", stmts(`{"Effect":"Allow","Action":5,"Resource":"*"}`), "string or an array"},
 		{"resource and notresource", stmts(`{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}`), "both Resource and NotResource"},
+		{"empty resource list", stmts(`{"Effect":"Allow","Action":"*","Resource":[]}`), "must contain resources"},
+		{"empty notresource list", stmts(`{"Effect":"Allow","Action":"*","NotResource":[]}`), "must contain resources"},
+		{"empty principal list", stmts(`{"Effect":"Allow","Action":"*","Principal":{"AWS":[]}}`), "lists no principals"},
+		{"wildcard principal arn", stmts(`{"Effect":"Allow","Action":"*","Principal":{"AWS":"arn:aws:iam::123456789012:user/*"}}`), "Invalid principal"},
 		{"resource not arn", stmts(`{"Effect":"Allow","Action":"*","Resource":"cluster/x"}`), "ARN format"},
 		{"principal and notprincipal", stmts(`{"Effect":"Allow","Action":"*","Principal":"*","NotPrincipal":{"AWS":"123456789012"}}`), "both Principal and NotPrincipal"},
 		{"principal bad string", stmts(`{"Effect":"Allow","Action":"*","Principal":"me"}`), "Invalid principal"},

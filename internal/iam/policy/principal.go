@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -56,6 +57,9 @@ func parsePrincipals(elem string, raw json.RawMessage) (*Principals, *MalformedE
 		if err != nil {
 			return nil, err
 		}
+		if len(vals) == 0 {
+			return nil, malformed("Invalid principal in policy: %s %q lists no principals.", elem, k)
+		}
 		switch k {
 		case "AWS":
 			for _, v := range vals {
@@ -77,10 +81,14 @@ func parsePrincipals(elem string, raw json.RawMessage) (*Principals, *MalformedE
 	return p, nil
 }
 
-// validAWSPrincipal accepts "*", a 12-digit account ID, or an IAM/STS ARN.
+// validAWSPrincipal accepts "*", a 12-digit account ID, or an IAM/STS ARN
+// without wildcards (AWS allows no partial wildcards in principals).
 func validAWSPrincipal(v string) bool {
 	if v == "*" || isAccountID(v) {
 		return true
+	}
+	if strings.ContainsAny(v, "*?") {
+		return false
 	}
 	parts := strings.SplitN(v, ":", 6)
 	return len(parts) == 6 && parts[0] == "arn" && (parts[2] == "iam" || parts[2] == "sts") &&
@@ -124,8 +132,8 @@ func (p *Principals) match(pr *Principal) grant {
 			g = grantRole
 		case pr.Account != "" && (v == pr.Account || v == rootARN(pr.Account)):
 			g = grantAccount
-			if pr.ARN == v {
-				g = grantDirect
+			if pr.ARN == rootARN(pr.Account) {
+				g = grantDirect // the root is the account itself
 			}
 		}
 		if g > best {
@@ -165,4 +173,41 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// PrincipalFromARN builds a Principal from how a caller is named: an IAM
+// user or role ARN, the account root ARN, an assumed-role session ARN, a
+// bare account ID (the root), or a service principal such as
+// ecs-tasks.amazonaws.com. A session ARN does not carry its role's path,
+// so its RoleARN is path-less; set RoleARN from the stored role when the
+// role has a path.
+func PrincipalFromARN(s string) (Principal, error) {
+	if isAccountID(s) {
+		return Principal{ARN: rootARN(s), Account: s}, nil
+	}
+	if !strings.HasPrefix(s, "arn:") {
+		if strings.HasSuffix(s, ".amazonaws.com") {
+			return Principal{Service: s}, nil
+		}
+		return Principal{}, fmt.Errorf("principal %q is neither an ARN, an account ID nor a service principal", s)
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || !isAccountID(parts[4]) || parts[5] == "" {
+		return Principal{}, fmt.Errorf("principal %q is not an IAM or STS ARN with an account ID", s)
+	}
+	p := Principal{ARN: s, Account: parts[4]}
+	switch {
+	case parts[2] == "iam":
+		return p, nil
+	case parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/"):
+		role, _, ok := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+		if !ok || role == "" {
+			return Principal{}, fmt.Errorf("assumed-role ARN %q has no role and session name", s)
+		}
+		p.RoleARN = "arn:" + parts[1] + ":iam::" + p.Account + ":role/" + role
+		return p, nil
+	case parts[2] == "sts":
+		return p, nil
+	}
+	return Principal{}, fmt.Errorf("principal %q is not an IAM or STS ARN", s)
 }

@@ -35,9 +35,10 @@ func AssumeRole(req Request, trust *Document, identity []*Document, opts ...Opti
 		opt(&o)
 	}
 	c := newEvalContext(&req)
+	c.bounded = len(o.boundary) > 0
 	_, allow := scan(c, []*Document{trust}, true)
 	d := evaluate(c, identity, []*Document{trust}, &o)
-	if d.Type == ResourcePolicy {
+	if d.Type == ResourcePolicy || (d.Result == ImplicitDeny && !allow.ok) {
 		d.Type = TrustPolicy
 	}
 	if d.Allowed() && !allow.ok {
