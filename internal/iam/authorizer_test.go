@@ -35,7 +35,7 @@ func TestAuthorize(t *testing.T) {
 		{"action not granted", reader, "ecr:CreateRepository", repoARN,
 			"User: arn:aws:iam::123456789012:user/reader is not authorized to perform: ecr:CreateRepository on resource: " + repoARN + " because no identity-based policy allows the ecr:CreateRepository action"},
 		{"other service", reader, "ecs:RunTask", "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "because no identity-based policy allows the ecs:RunTask action"},
-		{"explicit deny wins", reader, "ecr:BatchGetImage", repoARN, "with an explicit deny in a"},
+		{"explicit deny wins", reader, "ecr:BatchGetImage", repoARN, "with an explicit deny in an identity-based policy"},
 		{"deny is scoped to its resource", reader, "ecr:BatchGetImage", "arn:aws:ecr:us-east-1:123456789012:repository/other", ""},
 		{"user without policies", nobody, "ecr:DescribeRepositories", "*", "because no identity-based policy allows"},
 	}
