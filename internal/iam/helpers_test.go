@@ -15,7 +15,7 @@ const testAccount = "123456789012"
 var root = api.Principal{Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":root", Root: true, UserID: testAccount}
 
 // newTestService returns an IAM service on a fresh embedded store.
-func newTestService(t *testing.T) *Service {
+func newTestService(t testing.TB) *Service {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
 	if err != nil {
