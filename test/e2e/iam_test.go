@@ -125,6 +125,15 @@ func TestIAMUserPermissions(t *testing.T) {
 	b.runAs(t, cli, assumed.Credentials, "ecr", "describe-repositories").MustFail(t, cli.ServiceErrorExit, "AccessDeniedException")
 	b.Run(t, cli, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+b.AccountID+":role/"+role, "--role-session-name", "root").MustFail(t, cli.ServiceErrorExit, "AccessDenied")
 
+	// A repository policy naming the user grants it that repository.
+	repo := uniqueName("e2e-shared")
+	b.Run(t, cli, "ecr", "create-repository", "--repository-name", repo).MustSucceed(t)
+	t.Cleanup(func() { b.Run(t, cli, "ecr", "delete-repository", "--repository-name", repo, "--force") })
+	b.runAs(t, cli, k, "ecr", "put-image-tag-mutability", "--repository-name", repo, "--image-tag-mutability", "IMMUTABLE").MustFail(t, cli.ServiceErrorExit, "AccessDeniedException")
+	repoPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"team","Effect":"Allow","Principal":{"AWS":"` + userARN + `"},"Action":"ecr:PutImageTagMutability"}]}`
+	b.Run(t, cli, "ecr", "set-repository-policy", "--repository-name", repo, "--policy-text", repoPolicy).MustSucceed(t)
+	b.runAs(t, cli, k, "ecr", "put-image-tag-mutability", "--repository-name", repo, "--image-tag-mutability", "IMMUTABLE").MustSucceed(t)
+
 	// An inactive key authenticates nobody.
 	b.Run(t, cli, "iam", "update-access-key", "--user-name", user, "--access-key-id", k.AccessKeyId, "--status", "Inactive").MustSucceed(t)
 	b.runAs(t, cli, k, "sts", "get-caller-identity").MustFail(t, cli.ServiceErrorExit, "InvalidClientTokenId")
