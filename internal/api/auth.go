@@ -15,6 +15,12 @@ type Principal struct {
 	AccessKeyID string
 	// Root is true for the account's root credentials.
 	Root bool
+	// UserID is the caller's unique id as GetCallerIdentity reports it: the
+	// account id for root, AIDA... for a user, AROA...:session for a role session.
+	UserID string
+	// SessionPolicy is the session policy an assumed-role session was
+	// issued with, if any; it further limits the role's permissions.
+	SessionPolicy string
 }
 
 type principalKey struct{}
@@ -42,8 +48,8 @@ type Authorizer interface {
 	Authorize(ctx context.Context, p Principal, action, resource string) error
 }
 
-// RootOnly allows the account's root principal everything and denies the rest;
-// it stands until IAM policies are evaluated.
+// RootOnly allows the account's root principal everything and denies the
+// rest: for services tested without IAM (the server authorizes with IAM).
 type RootOnly struct{}
 
 // Authorize implements Authorizer.

@@ -36,14 +36,15 @@ func init() { prometheus.MustRegister(apiCalls, apiLatency) }
 type Router struct {
 	auth     Authenticator
 	log      *slog.Logger
-	services map[string]*JSONService // by target prefix
+	services map[string]*JSONService  // by target prefix
+	queries  map[string]*QueryService // by signing name
 	mux      *http.ServeMux
 	ready    atomic.Bool
 }
 
 // NewRouter builds a router that authenticates with auth.
 func NewRouter(auth Authenticator, log *slog.Logger) *Router {
-	r := &Router{auth: auth, log: log, services: map[string]*JSONService{}, mux: http.NewServeMux()}
+	r := &Router{auth: auth, log: log, services: map[string]*JSONService{}, queries: map[string]*QueryService{}, mux: http.NewServeMux()}
 	r.mux.HandleFunc("GET /healthz", r.healthz)
 	r.mux.Handle("GET /metrics", promhttp.Handler())
 	r.mux.HandleFunc("POST /{$}", r.serveAPI)
@@ -52,6 +53,9 @@ func NewRouter(auth Authenticator, log *slog.Logger) *Router {
 
 // AddJSON registers a JSON 1.1 service.
 func (r *Router) AddJSON(s *JSONService) { r.services[s.TargetPrefix] = s }
+
+// AddQuery registers a Query protocol service.
+func (r *Router) AddQuery(s *QueryService) { r.queries[s.Name] = s }
 
 // Handle registers an extra route on the listener (Go 1.22 pattern syntax).
 func (r *Router) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, h) }
@@ -85,6 +89,10 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	reqID := NewRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	target := req.Header.Get("X-Amz-Target")
+	if target == "" && isForm(req) {
+		r.serveQuery(w, req, reqID, start)
+		return
+	}
 	prefix, op, _ := strings.Cut(target, ".")
 	svc := r.services[prefix]
 	svcName := "unknown"

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
+	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -88,9 +89,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			endpoint = "https://" + ln.Addr().String()
 		}
 	}
+	// IAM keeps users, roles and policies: it resolves non-root access keys
+	// for the authenticator and authorizes every API call.
+	iamSvc := iam.New(acct.ID, st, log)
 	authn := auth.NewAuthenticator(acct)
+	authn.UseKeys(iamSvc)
 	router := api.NewRouter(authn, log)
-	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, api.RootOnly{}, log)
+	router.AddQuery(iamSvc.QueryService())
+	router.AddQuery(iamSvc.STSQueryService())
+	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, iamSvc, log)
 	router.AddJSON(ecsSvc.JSONService())
 	// Background work lives until Close, not until the caller's ctx ends.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -107,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
 	}
 	ecrSvc, err := ecr.New(ctx, ecr.Config{Region: cfg.Region, Account: acct.ID, RegistryHost: registryHost, DataDir: cfg.DataDir},
-		st, api.RootOnly{}, authn.PrincipalForKey, log)
+		st, iamSvc, authn.PrincipalForKey, log)
 	if err != nil {
 		stopBG()
 		ln.Close()
@@ -115,6 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	router.AddJSON(ecrSvc.JSONService())
+	iamSvc.UseResourcePolicies("arn:aws:ecr:", ecrSvc.RepositoryPolicy)
 	go ecrSvc.RunLifecycle(bg, time.Hour)
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// isForm reports whether a request carries a Query protocol form body.
+func isForm(req *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
+}
+
+// signingService returns the service name of the request's SigV4
+// credential scope (".../region/SERVICE/aws4_request"), from the
+// Authorization header or a presigned X-Amz-Credential parameter.
+func signingService(req *http.Request) string {
+	cred := req.URL.Query().Get("X-Amz-Credential")
+	if h := req.Header.Get("Authorization"); h != "" {
+		_, rest, ok := strings.Cut(h, "Credential=")
+		if !ok {
+			return ""
+		}
+		cred, _, _ = strings.Cut(rest, ",")
+	}
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// serveQuery serves an AWS Query request: the form names the Action, the
+// credential scope the service. Errors are XML ErrorResponse documents.
+func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID string, start time.Time) {
+	svc := r.queries[signingService(req)]
+	svcName, namespace, action := "unknown", "", ""
+	if svc != nil {
+		svcName, namespace = svc.Name, svc.Namespace
+	}
+	result := func(code string) {
+		apiCalls.WithLabelValues(svcName, action, code).Inc()
+		apiLatency.WithLabelValues(svcName, action).Observe(time.Since(start).Seconds())
+	}
+	fail := func(e *Error) {
+		b, status := encodeQueryError(namespace, reqID, e)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		w.Write(b)
+		result(e.Code)
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	if err != nil {
+		fail(Errorf(CodeValidation, "could not read request body: %v", err))
+		return
+	}
+	if len(body) > maxBody {
+		fail(&Error{Code: CodeValidation, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
+		return
+	}
+	params, err := url.ParseQuery(string(body))
+	if err != nil {
+		fail(Errorf(CodeValidation, "Malformed form body: %v", err))
+		return
+	}
+	action = params.Get("Action")
+	p, err := r.auth.Authenticate(req.Context(), req, body)
+	if err != nil {
+		fail(AsError(err))
+		return
+	}
+	var h QueryHandler
+	if svc != nil {
+		h = svc.ops[action]
+	}
+	if h == nil {
+		fail(Errorf(CodeInvalidAction, "Could not find operation %s for version %s", action, params.Get("Version")))
+		return
+	}
+	ctx := WithPrincipal(req.Context(), p)
+	resp, err := r.call(ctx, func(ctx2 context.Context, _ []byte) (any, error) { return h(ctx2, params) }, body)
+	if err != nil {
+		e := AsError(err)
+		if e.Status >= 500 {
+			r.log.Error("api call failed", "service", svcName, "operation", action, "requestId", reqID, "err", err)
+		}
+		fail(e)
+		return
+	}
+	out, err := encodeQuery(action, namespace, reqID, resp)
+	if err != nil {
+		fail(AsError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Write(out)
+	result("OK")
+	r.log.Debug("api call", "service", svcName, "operation", action, "requestId", reqID, "took", time.Since(start))
+}

@@ -1,0 +1,186 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/iam/policy"
+)
+
+var _ api.Authorizer = (*Service)(nil)
+
+// ResourcePolicyFunc returns the resource policy of the resource with the
+// given ARN ("" when it has none).
+type ResourcePolicyFunc func(ctx context.Context, arn string) (string, error)
+
+// UseResourcePolicies makes resources whose ARN starts with prefix
+// (e.g. "arn:aws:ecr:") contribute their resource policy to authorization.
+// Call it before serving.
+func (s *Service) UseResourcePolicies(prefix string, fn ResourcePolicyFunc) {
+	s.resources = append(s.resources, resourceSource{prefix, fn})
+}
+
+type resourceSource struct {
+	prefix string
+	fn     ResourcePolicyFunc
+}
+
+// Authorize implements api.Authorizer. The root user may do everything.
+// Users and role sessions may do what their inline and attached policies,
+// or a resource policy naming them, allow, unless any policy explicitly
+// denies it; a session's session policy caps what its role allows.
+func (s *Service) Authorize(ctx context.Context, p api.Principal, action, resource string) error {
+	if p.Root {
+		return nil
+	}
+	c, err := s.callerPolicies(ctx, p)
+	if err != nil {
+		return err
+	}
+	req := c.request(action, resource, s.now())
+	resPolicies, err := s.resourcePolicies(ctx, resource)
+	if err != nil {
+		return err
+	}
+	d := policy.Evaluate(req, c.identity, resPolicies, c.options()...)
+	if !d.Allowed() {
+		return api.Errorf(api.CodeAccessDenied, "%s", d.Message(req))
+	}
+	return nil
+}
+
+func (s *Service) resourcePolicies(ctx context.Context, resource string) ([]*policy.Document, error) {
+	for _, src := range s.resources {
+		if !strings.HasPrefix(resource, src.prefix) {
+			continue
+		}
+		text, err := src.fn(ctx, resource)
+		if err != nil || text == "" {
+			return nil, err
+		}
+		d, err := policy.Parse(text)
+		if err != nil {
+			// A stored policy was valid when set; if it no longer parses it
+			// grants nothing rather than failing every call.
+			s.log.Warn("resource policy does not parse", "resource", resource, "err", err)
+			return nil, nil
+		}
+		return []*policy.Document{d}, nil
+	}
+	return nil, nil
+}
+
+// caller is a principal with its parsed policies.
+type caller struct {
+	p        api.Principal
+	roleARN  string // the role behind an assumed-role session
+	username string // a user's name
+	identity []*policy.Document
+	session  *policy.Document
+}
+
+func (c *caller) request(action, resource string, now time.Time) policy.Request {
+	keys := map[string][]string{"aws:userid": {c.p.UserID}, "aws:PrincipalAccount": {c.p.Account}, "aws:PrincipalArn": {c.p.ARN}}
+	if c.roleARN != "" {
+		keys["aws:PrincipalArn"] = []string{c.roleARN}
+	}
+	if c.username != "" {
+		keys["aws:username"] = []string{c.username}
+	}
+	return policy.Request{Action: action, Resource: resource, Time: now, Context: keys,
+		Principal: policy.Principal{ARN: c.p.ARN, Account: c.p.Account, RoleARN: c.roleARN}}
+}
+
+func (c *caller) options() []policy.Option {
+	if c.session == nil {
+		return nil
+	}
+	return []policy.Option{policy.WithSessionPolicies(c.session)}
+}
+
+// parsedPolicies is a cache entry: an entity's parsed identity policies as
+// of the entity record's revision. Inline policies and attachments live in
+// the record and customer managed documents never change once created, so
+// the record's revision alone tells whether the entry is current.
+type parsedPolicies struct {
+	rev  int64
+	arn  string
+	docs []*policy.Document
+}
+
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]parsedPolicies // by entity key
+}
+
+// callerPolicies loads (or reuses) the identity policies of a user or of
+// the role behind a session. A user or role that no longer exists has none.
+func (s *Service) callerPolicies(ctx context.Context, p api.Principal) (*caller, error) {
+	c := &caller{p: p}
+	kind, name := kindUser, ""
+	switch {
+	case strings.Contains(p.ARN, ":user/"):
+		name = lastSegment(p.ARN)
+		c.username = name
+	case strings.Contains(p.ARN, ":assumed-role/"):
+		parts := strings.Split(p.ARN[strings.Index(p.ARN, ":assumed-role/")+len(":assumed-role/"):], "/")
+		kind, name = kindRole, parts[0]
+		if p.SessionPolicy != "" {
+			d, err := policy.Parse(p.SessionPolicy)
+			if err != nil {
+				return nil, err
+			}
+			c.session = d
+		}
+	default:
+		return c, nil
+	}
+	it, err := s.getEntity(ctx, kind, name)
+	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) && ae.Code == "NoSuchEntity" {
+			s.cache.mu.Lock()
+			delete(s.cache.m, entityKey(kind, name))
+			s.cache.mu.Unlock()
+			return c, nil // a deleted user or role is allowed nothing
+		}
+		return nil, err
+	}
+	if kind == kindRole {
+		c.roleARN = it.Value.ARN
+	}
+	s.cache.mu.Lock()
+	cached, ok := s.cache.m[it.Key]
+	s.cache.mu.Unlock()
+	if ok && cached.rev == it.Rev {
+		c.identity = cached.docs
+		return c, nil
+	}
+	var docs []*policy.Document
+	for _, text := range it.Value.Inline {
+		if d, err := policy.Parse(text); err == nil {
+			docs = append(docs, d)
+		}
+	}
+	for _, arn := range it.Value.Attached {
+		mp, err := s.loadPolicy(ctx, arn)
+		if err != nil {
+			continue // deleted meanwhile: grants nothing
+		}
+		if d, err := policy.Parse(mp.Value.Document); err == nil {
+			docs = append(docs, d)
+		}
+	}
+	s.cache.mu.Lock()
+	if s.cache.m == nil {
+		s.cache.m = map[string]parsedPolicies{}
+	}
+	s.cache.m[it.Key] = parsedPolicies{rev: it.Rev, arn: it.Value.ARN, docs: docs}
+	s.cache.mu.Unlock()
+	c.identity = docs
+	return c, nil
+}

@@ -1,0 +1,161 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// entityKind tells users from roles; both carry inline and attached
+// policies, which is why they share one record type.
+type entityKind string
+
+const (
+	kindUser entityKind = "user"
+	kindRole entityKind = "role"
+)
+
+// entity is the stored record of a user or a role. Inline policies and
+// attachments live in the record so that a principal's permissions come
+// from one read and change in one conditional write.
+type entity struct {
+	Kind       entityKind        `json:"kind"`
+	Name       string            `json:"name"`
+	ID         string            `json:"id"`
+	ARN        string            `json:"arn"`
+	Path       string            `json:"path"`
+	CreateDate time.Time         `json:"createDate"`
+	Tags       []Tag             `json:"tags,omitempty"`
+	Inline     map[string]string `json:"inline,omitempty"`   // policy name → document
+	Attached   []string          `json:"attached,omitempty"` // managed policy ARNs
+	// Users only.
+	AccessKeys []string `json:"accessKeys,omitempty"`
+	// Roles only.
+	TrustPolicy        string `json:"trustPolicy,omitempty"`
+	Description        string `json:"description,omitempty"`
+	MaxSessionDuration int32  `json:"maxSessionDuration,omitempty"`
+}
+
+func entityKey(kind entityKind, name string) string {
+	if kind == kindUser {
+		return usersPrefix + strings.ToLower(name)
+	}
+	return rolesPrefix + strings.ToLower(name)
+}
+
+func (k entityKind) title() string {
+	if k == kindUser {
+		return "user"
+	}
+	return "role"
+}
+
+// arnOf is the ARN an action on a user or role is authorized against: the
+// stored one, with its path, or for a name that does not exist the ARN it
+// would have at path "/".
+func (s *Service) arnOf(ctx context.Context, kind entityKind, name string) string {
+	if it, err := s.getEntity(ctx, kind, name); err == nil {
+		return it.Value.ARN
+	}
+	return "arn:aws:iam::" + s.account + ":" + string(kind) + "/" + name
+}
+
+// getEntity loads a user or role, or NoSuchEntity.
+func (s *Service) getEntity(ctx context.Context, kind entityKind, name string) (store.Item[entity], error) {
+	it, err := store.Get[entity](ctx, s.store, entityKey(kind, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return it, noSuchEntity("The %s with name %s cannot be found.", kind.title(), name)
+	}
+	return it, err
+}
+
+// updateEntity applies fn to a user or role and writes it back if it did
+// not change meanwhile; fn may add writes (and conditions) to txn.
+func (s *Service) updateEntity(ctx context.Context, kind entityKind, name string, fn func(e *entity, txn *store.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		it, err := s.getEntity(ctx, kind, name)
+		if err != nil {
+			return err
+		}
+		txn := store.NewTxn().IfRev(it.Key, it.Rev)
+		if err := fn(&it.Value, txn); err != nil {
+			return err
+		}
+		err = s.store.Commit(ctx, txn.Put(it.Key, it.Value))
+		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
+			return err
+		}
+	}
+}
+
+// deleteEntity removes a user or role once nothing depends on it any more.
+func (s *Service) deleteEntity(ctx context.Context, kind entityKind, name string) error {
+	it, err := s.getEntity(ctx, kind, name)
+	if err != nil {
+		return err
+	}
+	e := it.Value
+	switch {
+	case len(e.AccessKeys) > 0:
+		return deleteConflict("Cannot delete entity, must delete access keys first.")
+	case len(e.Inline) > 0:
+		return deleteConflict("Cannot delete entity, must delete policies first.")
+	case len(e.Attached) > 0:
+		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	}
+	err = s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key))
+	if errors.Is(err, store.ErrConflict) {
+		// It changed meanwhile (a key or policy was added); decide again.
+		return s.deleteEntity(ctx, kind, name)
+	}
+	return err
+}
+
+// listEntities returns the users or roles under pathPrefix, by name.
+func (s *Service) listEntities(ctx context.Context, kind entityKind, pathPrefix string) ([]entity, error) {
+	p := usersPrefix
+	if kind == kindRole {
+		p = rolesPrefix
+	}
+	items, err := store.List[entity](ctx, s.store, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]entity, 0, len(items))
+	for _, it := range items {
+		if strings.HasPrefix(it.Value.Path, pathPrefix) {
+			out = append(out, it.Value)
+		}
+	}
+	slices.SortFunc(out, func(a, b entity) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return out, nil
+}
+
+// page cuts a sorted list for Marker/MaxItems paging; the marker is the
+// index of the next item.
+func page[T any](items []T, marker string, maxItems *int32) ([]T, bool, string, error) {
+	start := 0
+	if marker != "" {
+		n, err := parseMarker(marker)
+		if err != nil || n > len(items) {
+			return nil, false, "", validationError("Invalid Marker.")
+		}
+		start = n
+	}
+	limit := 100
+	if maxItems != nil {
+		if *maxItems < 1 || *maxItems > 1000 {
+			return nil, false, "", validationError("1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", *maxItems)
+		}
+		limit = int(*maxItems)
+	}
+	end := min(start+limit, len(items))
+	if end < len(items) {
+		return items[start:end], true, formatMarker(end), nil
+	}
+	return items[start:end], false, "", nil
+}
