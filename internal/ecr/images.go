@@ -57,14 +57,7 @@ type manifestSummary struct {
 // or those the filter selects): digest, tags, size (the sum of the compressed layers, as ECR
 // reports it), push time and manifest media type.
 func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (*DescribeImagesOutput, error) {
-	if err := s.checkRegistry(in.RegistryId); err != nil {
-		return nil, err
-	}
-	it, err := s.repository(ctx, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "DescribeImages", it.Value.Repository.RepositoryArn); err != nil {
+	if _, err := s.loadRepository(ctx, in.RegistryId, in.RepositoryName, "DescribeImages"); err != nil {
 		return nil, err
 	}
 	status, err := tagStatus(in.Filter)

@@ -136,14 +136,7 @@ type ListImagesOutput struct {
 // ListImages lists a repository's images: one identifier per tag, and
 // the digest alone for untagged images.
 func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListImagesOutput, error) {
-	if err := s.checkRegistry(in.RegistryId); err != nil {
-		return nil, err
-	}
-	it, err := s.repository(ctx, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "ListImages", it.Value.Repository.RepositoryArn); err != nil {
+	if _, err := s.loadRepository(ctx, in.RegistryId, in.RepositoryName, "ListImages"); err != nil {
 		return nil, err
 	}
 	status, err := tagStatus(in.Filter)

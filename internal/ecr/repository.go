@@ -208,14 +208,8 @@ type DeleteRepositoryInput struct {
 
 // DeleteRepository deletes an empty repository, or any with force.
 func (s *Service) DeleteRepository(ctx context.Context, in *DeleteRepositoryInput) (*RepositoryOutput, error) {
-	if err := s.checkRegistry(in.RegistryId); err != nil {
-		return nil, err
-	}
-	it, err := s.repository(ctx, in.RepositoryName)
+	it, err := s.loadRepository(ctx, in.RegistryId, in.RepositoryName, "DeleteRepository")
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "DeleteRepository", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
 	images, err := s.repoImages(ctx, in.RepositoryName)
