@@ -52,9 +52,7 @@ func (s *Service) kickScheduler() {
 
 // clusterState is what a pass knows of one cluster.
 type clusterState struct {
-	name  string
-	tasks []store.Item[taskRecord]
-	// byGroup indexes the tasks by task group ("service:web").
+	// byGroup indexes the cluster's tasks by task group ("service:web").
 	byGroup   map[string][]*taskRecord
 	instances map[string]*instanceRecord
 	// lost instances have had no agent for longer than the grace period.
@@ -114,7 +112,7 @@ func (s *Service) loadClusterState(ctx context.Context, cluster string, connecte
 	if err != nil {
 		return nil, err
 	}
-	cs := &clusterState{name: cluster, tasks: tasks, byGroup: map[string][]*taskRecord{}, instances: map[string]*instanceRecord{}, lost: map[string]bool{}}
+	cs := &clusterState{byGroup: map[string][]*taskRecord{}, instances: map[string]*instanceRecord{}, lost: map[string]bool{}}
 	for i := range tasks {
 		t := &tasks[i].Value
 		cs.byGroup[t.Task.Group] = append(cs.byGroup[t.Task.Group], t)

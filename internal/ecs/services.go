@@ -1,9 +1,11 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math/big"
 	"regexp"
 	"slices"
@@ -141,7 +143,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, SchedulingStrategy: strategy,
 		DeploymentController: &DeploymentController{Type: "ECS"}, Tags: orEmpty(in.Tags),
 		CreatedBy: api.PrincipalFrom(ctx).ARN, EnableECSManagedTags: in.EnableECSManagedTags,
-		PropagateTags: orDefault(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
+		PropagateTags: cmp.Or(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
 	}
 	if len(in.CapacityProviderStrategy) > 0 {
 		svc.LaunchType, svc.CapacityProviderStrategy = "", in.CapacityProviderStrategy
@@ -274,26 +276,12 @@ func (s *Service) activeTaskDef(ctx context.Context, ref string) (TaskDefinition
 // newDeployment returns a PRIMARY deployment of td, as yet IN_PROGRESS.
 func newDeployment(td string, desired int) Deployment {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
-	id := "ecs-svc/" + leftPad(n.String(), 19)
+	id := fmt.Sprintf("ecs-svc/%019d", n)
 	now := api.Now()
 	return Deployment{
 		Id: id, Status: "PRIMARY", TaskDefinition: td, DesiredCount: desired, CreatedAt: now, UpdatedAt: now,
 		LaunchType: "EC2", RolloutState: "IN_PROGRESS", RolloutStateReason: "ECS deployment " + id + " in progress.",
 	}
-}
-
-func leftPad(s string, n int) string {
-	if len(s) >= n {
-		return s
-	}
-	return strings.Repeat("0", n-len(s)) + s
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // findService loads a service by name or ARN.
