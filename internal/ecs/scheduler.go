@@ -170,12 +170,10 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 		inst := cs.instances[t.InstanceID]
 		running := t.Task.LastStatus == "RUNNING"
 		healthy := running && (t.Task.HealthStatus != "UNHEALTHY" || t.Task.StartedAt != nil && now.Sub(t.Task.StartedAt.Time) < grace)
-		current := t.Task.StartedBy == primary.Id && healthy == running &&
-			inst != nil && inst.Instance.Status == "ACTIVE"
+		failing := running && !healthy
+		current := t.Task.StartedBy == primary.Id && !failing && inst != nil && inst.Instance.Status == "ACTIVE"
 		byID[t.ID] = t
-		if running && !healthy {
-			unhealthy[t.ID] = true
-		}
+		unhealthy[t.ID] = failing
 		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli())})
 	}
 	var plan rolloutPlan
