@@ -197,8 +197,10 @@ func (r *serviceRecord) lastFailure() time.Time {
 func (s *Service) daemonInstances(ctx context.Context, rec *serviceRecord, cs *clusterState) map[string]bool {
 	out := map[string]bool{}
 	var tdCons []PlacementConstraint
-	if it, found, err := s.lookupTaskDef(ctx, rec.Service.Deployments[0].TaskDefinition); err == nil && found {
-		tdCons = it.Value.TaskDefinition.PlacementConstraints
+	if family, rev, ok := parseTaskDefRef(rec.Service.Deployments[0].TaskDefinition); ok {
+		if td, err := s.revision(ctx, family, rev); err == nil {
+			tdCons = td.PlacementConstraints
+		}
 	}
 	cons, _, err := compilePlacement(tdCons, rec.Service.PlacementConstraints, nil)
 	if err != nil {

@@ -798,13 +798,22 @@ func (s *Service) ListTasks(ctx context.Context, in *ListTasksInput) (*ListTasks
 // task is started with never changes once a revision is registered (only
 // its status does), so each revision is read from the store once.
 func (s *Service) taskDefinitionOf(ctx context.Context, t *taskRecord) (TaskDefinition, error) {
-	key := s.keys.taskDef(t.Family, t.Revision)
+	td, err := s.revision(ctx, t.Family, t.Revision)
+	if err != nil {
+		return TaskDefinition{}, fmt.Errorf("task definition of %s: %w", t.ID, err)
+	}
+	return td, nil
+}
+
+// revision returns one task definition revision, read from the store once.
+func (s *Service) revision(ctx context.Context, family string, rev int) (TaskDefinition, error) {
+	key := s.keys.taskDef(family, rev)
 	if td, ok := s.taskDefs.Load(key); ok {
 		return td.(TaskDefinition), nil
 	}
 	it, err := store.Get[taskDefRecord](ctx, s.store, key)
 	if err != nil {
-		return TaskDefinition{}, fmt.Errorf("task definition of %s: %w", t.ID, err)
+		return TaskDefinition{}, err
 	}
 	if s.taskDefCount.Add(1) > maxCachedTaskDefs {
 		s.taskDefs.Clear()
