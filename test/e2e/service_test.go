@@ -30,17 +30,15 @@ type service struct {
 	PendingCount   int          `json:"pendingCount"`
 	TaskDefinition string       `json:"taskDefinition"`
 	Deployments    []deployment `json:"deployments"`
-	Events         []struct {
-		Message string `json:"message"`
-	} `json:"events"`
+	Events         []serviceEvent `json:"events"`
+}
+
+type serviceEvent struct {
+	Message string `json:"message"`
 }
 
 func (s service) said(substr string) bool {
-	return slices.ContainsFunc(s.Events, func(e struct {
-		Message string `json:"message"`
-	}) bool {
-		return strings.Contains(e.Message, substr)
-	})
+	return slices.ContainsFunc(s.Events, func(e serviceEvent) bool { return strings.Contains(e.Message, substr) })
 }
 
 // settled reports whether the service runs its desired count on one
