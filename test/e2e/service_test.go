@@ -23,13 +23,13 @@ type deployment struct {
 }
 
 type service struct {
-	ServiceArn     string       `json:"serviceArn"`
-	Status         string       `json:"status"`
-	DesiredCount   int          `json:"desiredCount"`
-	RunningCount   int          `json:"runningCount"`
-	PendingCount   int          `json:"pendingCount"`
-	TaskDefinition string       `json:"taskDefinition"`
-	Deployments    []deployment `json:"deployments"`
+	ServiceArn     string         `json:"serviceArn"`
+	Status         string         `json:"status"`
+	DesiredCount   int            `json:"desiredCount"`
+	RunningCount   int            `json:"runningCount"`
+	PendingCount   int            `json:"pendingCount"`
+	TaskDefinition string         `json:"taskDefinition"`
+	Deployments    []deployment   `json:"deployments"`
 	Events         []serviceEvent `json:"events"`
 }
 
