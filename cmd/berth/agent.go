@@ -31,7 +31,24 @@ ecs.config file (KEY=VALUE lines), as with the ECS agent:
   ECS_CLUSTER, ECS_BACKEND_HOST, ECS_INSTANCE_ATTRIBUTES, ECS_RESERVED_MEMORY,
   ECS_RESERVED_PORTS, ECS_CONTAINER_STOP_TIMEOUT,
   ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION, ECS_DATADIR,
-  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_DEFAULT_REGION.
+  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_DEFAULT_REGION,
+  ECS_INSTANCE_PROFILE.
+
+With --instance-profile the agent acts as the role in that IAM instance
+profile, as an EC2 instance launched with it does: the AWS_* credentials
+only obtain the role's temporary credentials (they need iam:PassRole on the
+role, whose trust policy must allow ec2.amazonaws.com), and every ECS and
+ECR call runs as arn:aws:sts::<account>:assumed-role/<role>/<instance id>.
+The role needs the permissions of AmazonEC2ContainerServiceforEC2Role;
+without them the agent cannot register and exits saying so:
+
+  aws iam create-role --role-name ecsInstanceRole \
+    --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+  aws iam attach-role-policy --role-name ecsInstanceRole \
+    --policy-arn arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role
+  aws iam create-instance-profile --instance-profile-name ecsInstanceRole
+  aws iam add-role-to-instance-profile --instance-profile-name ecsInstanceRole --role-name ecsInstanceRole
+  berth agent --instance-profile ecsInstanceRole ...
 
 Restarting the agent keeps its registration (stored in --data-dir) and
 adopts the containers it started before, by their Docker labels.`,
@@ -72,6 +89,7 @@ adopts the containers it started before, by their Docker labels.`,
 	f.StringVar(&cfg.Region, "region", "", "region to sign requests for (AWS_DEFAULT_REGION; default us-east-1)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "where the agent keeps its registration (ECS_DATADIR; default /var/lib/ecs/data)")
 	f.StringVar(&cfg.InstanceType, "instance-type", "", "register this instance type's vCPUs and memory instead of the host's")
+	f.StringVar(&cfg.InstanceProfile, "instance-profile", "", "act as the role of this IAM instance profile (ECS_INSTANCE_PROFILE)")
 	f.StringVar(&cfg.AvailabilityZone, "availability-zone", "", "reported as attribute ecs.availability-zone")
 	f.StringArrayVar(&attrs, "attribute", nil, "custom attribute name=value (repeatable; also ECS_INSTANCE_ATTRIBUTES)")
 	f.StringVar(&configFile, "config-file", "/etc/ecs/ecs.config", "ECS agent config file of KEY=VALUE lines")

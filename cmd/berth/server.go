@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/ecs"
+	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/server"
 )
 
@@ -16,7 +17,7 @@ import (
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
 	tlsCert, tlsKey                                                           string
-	heartbeat, lostAgentGrace, leaderTTL                                      time.Duration
+	heartbeat, lostAgentGrace, leaderTTL, roleCredentials                     time.Duration
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
 	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
+	cmd.Flags().DurationVar(&f.roleCredentials, "role-credentials-duration", iam.DefaultServiceSessionDuration, "lifetime of the temporary credentials of instance, task and execution roles (renewed well before they expire)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -42,7 +44,7 @@ func (f *serverFlags) config() server.Config {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
 	}
 }

@@ -26,6 +26,7 @@ func upCmd() *cobra.Command {
 		instances    int
 		instanceType string
 		cluster      string
+		profile      string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -41,6 +42,11 @@ and writes them to the data dir as an AWS shared-credentials file (profile
 
   source ~/.berth/berth.env
   aws ecs describe-clusters --endpoint-url "$AWS_ENDPOINT_URL"
+
+The instances act as the role of instance profile ecsInstanceRole (see
+--instance-profile), created at the first start with the role of the same
+name and AmazonEC2ContainerServiceforEC2Role attached, as the ECS console
+does.
 
 Stopping berth up (Ctrl-C) stops the agents; containers keep running and
 are adopted again at the next start.`,
@@ -65,6 +71,11 @@ are adopted again at the next start.`,
 			if err := srv.ECS.EnsureCluster(ctx, cluster); err != nil {
 				return err
 			}
+			if profile != "" {
+				if err := srv.IAM.EnsureInstanceRole(ctx, profile); err != nil {
+					return fmt.Errorf("set up instance profile %s: %w", profile, err)
+				}
+			}
 			if err := writeAccessFiles(f.dataDir, srv); err != nil {
 				return err
 			}
@@ -79,6 +90,9 @@ are adopted again at the next start.`,
 				args := []string{"agent", "--endpoint", srv.Endpoint, "--cluster", cluster, "--region", f.region,
 					"--data-dir", filepath.Join(f.dataDir, "instances", strconv.Itoa(i)),
 					"--instance-type", instanceType, "--availability-zone", az, "--log-level", f.logLevel}
+				if profile != "" {
+					args = append(args, "--instance-profile", profile)
+				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -98,6 +112,7 @@ are adopted again at the next start.`,
 	cmd.Flags().IntVar(&instances, "instances", 2, "number of local instances (berth agent processes) to start")
 	cmd.Flags().StringVar(&instanceType, "instance-type", "t3.medium", "instance type whose vCPUs and memory each instance registers")
 	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the local instances join")
+	cmd.Flags().StringVar(&profile, "instance-profile", "ecsInstanceRole", "IAM instance profile the local instances act as; created with its role (AmazonEC2ContainerServiceforEC2Role) when missing; empty: the account's root keys")
 	return cmd
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 )
@@ -49,6 +52,9 @@ type Agent struct {
 
 	instanceArn string
 	ec2ID       string
+	// state is the identity kept in the data dir; its instance id names
+	// the instance role's session.
+	state persisted
 
 	mu    sync.Mutex
 	tasks map[string]*task
@@ -67,13 +73,16 @@ type persisted struct {
 
 // New prepares an agent; Run starts it.
 func New(cfg Config, log *slog.Logger) *Agent {
-	creds := credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
-	client := ecs.New(ecs.Options{
-		Region: cfg.Region, Credentials: creds, BaseEndpoint: aws.String(cfg.Endpoint),
-		RetryMaxAttempts: 3,
-	})
-	return &Agent{cfg: cfg, log: log, ecs: client, creds: creds, registry: newRegistryAuth(cfg, creds),
-		tasks: map[string]*task{}, kick: make(chan struct{}, 1), healthKick: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, log: log, tasks: map[string]*task{}, kick: make(chan struct{}, 1), healthKick: make(chan struct{}, 1)}
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
+	if cfg.InstanceProfile != "" {
+		creds = roleCredentials(&instanceRole{endpoint: cfg.Endpoint, region: cfg.Region, profile: cfg.InstanceProfile,
+			launch: creds, instanceID: func() string { return a.state.Ec2InstanceID }, client: &http.Client{Timeout: 30 * time.Second}})
+	}
+	a.creds = creds
+	a.ecs = ecs.New(ecs.Options{Region: cfg.Region, Credentials: creds, BaseEndpoint: aws.String(cfg.Endpoint), RetryMaxAttempts: 3})
+	a.registry = newRegistryAuth(cfg, creds)
+	return a
 }
 
 // Run registers the instance and serves until ctx ends.
@@ -87,6 +96,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	info, err := rt.Info(ctx)
 	if err != nil {
 		return err
+	}
+	a.state = a.loadState()
+	if a.state.Cluster != "" && a.state.Cluster != a.cfg.Cluster {
+		a.state = persisted{} // joined another cluster before: start afresh
+	}
+	if a.state.Ec2InstanceID == "" {
+		a.state.Ec2InstanceID = "i-" + randomHex(17)
 	}
 	if err := a.register(ctx, info); err != nil {
 		return err
@@ -126,13 +142,7 @@ func (a *Agent) saveState(p persisted) error {
 // register calls RegisterContainerInstance, re-using the saved ARN so a
 // restarted agent keeps its identity, and retries while the server is away.
 func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
-	st := a.loadState()
-	if st.Cluster != "" && st.Cluster != a.cfg.Cluster {
-		st = persisted{} // joined another cluster before: start afresh
-	}
-	if st.Ec2InstanceID == "" {
-		st.Ec2InstanceID = "i-" + randomHex(17)
-	}
+	st := a.state
 	cpu, mem := info.NCPU*1024, int(info.MemTotal>>20)
 	instanceType := a.cfg.InstanceType
 	if it, ok := InstanceTypes[instanceType]; ok {
@@ -184,6 +194,9 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 		if errors.As(err, &cnf) {
 			return fmt.Errorf("cluster %q does not exist: create it with 'aws ecs create-cluster --cluster-name %s'", a.cfg.Cluster, a.cfg.Cluster)
 		}
+		if denied(err) {
+			return fmt.Errorf("this instance may not join cluster %q: %w\n(the agent acts as %s; attach AmazonEC2ContainerServiceforEC2Role to it)", a.cfg.Cluster, err, a.actingAs())
+		}
 		a.log.Warn("register container instance failed; retrying", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
@@ -192,6 +205,20 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// denied reports an authorization failure, which retrying cannot mend.
+func denied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && strings.HasPrefix(ae.ErrorCode(), "AccessDenied")
+}
+
+// actingAs names the principal the agent calls the APIs as.
+func (a *Agent) actingAs() string {
+	if a.cfg.InstanceProfile != "" {
+		return "the role of instance profile " + a.cfg.InstanceProfile
+	}
+	return "the access key " + a.cfg.AccessKeyID
 }
 
 // attributes are the instance's standard attributes and the capabilities

@@ -49,6 +49,10 @@ type Config struct {
 	// AccessKeyID, SecretAccessKey and SessionToken are the credentials
 	// the agent acts with.
 	AccessKeyID, SecretAccessKey, SessionToken string
+	// InstanceProfile, when set, makes the agent act as the role of this
+	// IAM instance profile; the credentials above then only obtain the
+	// role's credentials (they need iam:PassRole on the role).
+	InstanceProfile string
 	// DataDir keeps the registration across restarts (ECS_DATADIR).
 	DataDir string
 	// InstanceType, when set, fixes the registered CPU and memory; otherwise
@@ -118,6 +122,7 @@ func (c *Config) ApplyECSEnv(file map[string]string) error {
 	setIfEmpty(&c.AccessKeyID, "AWS_ACCESS_KEY_ID")
 	setIfEmpty(&c.SecretAccessKey, "AWS_SECRET_ACCESS_KEY")
 	setIfEmpty(&c.SessionToken, "AWS_SESSION_TOKEN")
+	setIfEmpty(&c.InstanceProfile, "ECS_INSTANCE_PROFILE")
 	setIfEmpty(&c.DataDir, "ECS_DATADIR")
 	if c.Cluster == "" {
 		c.Cluster = "default"

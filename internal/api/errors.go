@@ -3,6 +3,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,4 +64,12 @@ func AsError(err error) *Error {
 		return e
 	}
 	return &Error{Code: CodeServerException, Message: "An internal error occurred: " + err.Error(), Status: http.StatusInternalServerError}
+}
+
+// WriteJSONError answers a plain HTTP endpoint (agent websockets, the
+// credentials endpoints) with an AWS JSON error body.
+func WriteJSONError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(e.Status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
 }

@@ -163,7 +163,7 @@ func (s *Service) agentRequest(w http.ResponseWriter, r *http.Request, auth api.
 	var none store.Item[instanceRecord]
 	p, err := auth.Authenticate(r.Context(), r, nil)
 	if err != nil {
-		writeAgentError(w, api.AsError(err))
+		api.WriteJSONError(w, api.AsError(err))
 		return nil, p, none, false
 	}
 	ctx := api.WithPrincipal(r.Context(), p)
@@ -171,29 +171,22 @@ func (s *Service) agentRequest(w http.ResponseWriter, r *http.Request, auth api.
 	cluster := clusterName(q.Get(clusterKey))
 	inst, found, err := s.findInstance(ctx, cluster, q.Get(instanceKey))
 	if err != nil {
-		writeAgentError(w, api.AsError(err))
+		api.WriteJSONError(w, api.AsError(err))
 		return nil, p, none, false
 	}
 	if !found {
-		writeAgentError(w, api.Errorf("InvalidInstanceException", "Container instance %s is not registered in cluster %s.", q.Get(instanceKey), cluster))
+		api.WriteJSONError(w, api.Errorf("InvalidInstanceException", "Container instance %s is not registered in cluster %s.", q.Get(instanceKey), cluster))
 		return nil, p, none, false
 	}
 	if err := s.authorize(ctx, action, inst.Value.Instance.ContainerInstanceArn); err != nil {
-		writeAgentError(w, api.AsError(err))
+		api.WriteJSONError(w, api.AsError(err))
 		return nil, p, none, false
 	}
 	if s.hub == nil {
-		writeAgentError(w, api.AsError(errors.New("agent communication service is not started")))
+		api.WriteJSONError(w, api.AsError(errors.New("agent communication service is not started")))
 		return nil, p, none, false
 	}
 	return ctx, p, inst, true
-}
-
-// writeAgentError answers a failed websocket request with an AWS JSON error.
-func writeAgentError(w http.ResponseWriter, e *api.Error) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
 }
 
 // ACSHandler serves GET /ws: an agent's SigV4-signed websocket on which it
@@ -204,7 +197,7 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 		if !ok {
 			return
 		}
-		fail := func(e *api.Error) { writeAgentError(w, e) }
+		fail := func(e *api.Error) { api.WriteJSONError(w, e) }
 		if inst.Value.Instance.Status == "INACTIVE" {
 			fail(api.Errorf("InactiveInstanceException", "Container instance %s is inactive.", inst.Value.Instance.ContainerInstanceArn))
 			return

@@ -215,7 +215,7 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 		} else if err != nil {
 			return nil, err
 		}
-		s.log.Info("container instance registered", "cluster", name, "containerInstance", id, "ec2InstanceId", rec.Instance.Ec2InstanceId)
+		s.log.Info("container instance registered", "cluster", name, "containerInstance", id, "ec2InstanceId", rec.Instance.Ec2InstanceId, "by", api.PrincipalFrom(ctx).ARN)
 		return &ContainerInstanceOutput{ContainerInstance: rec.view(s.isConnected(ctx, id))}, nil
 	}
 }

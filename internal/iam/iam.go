@@ -27,6 +27,8 @@ type Service struct {
 	now       func() time.Time
 	resources []resourceSource
 	cache     policyCache
+	// serviceSession is how long ServiceSession credentials last.
+	serviceSession time.Duration
 }
 
 // New returns the IAM service of account.
@@ -63,6 +65,7 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DeleteAccessKey", api.QueryOp(s.DeleteAccessKey))
 	s.handleRoles(q)
 	s.handlePolicies(q)
+	s.handleInstanceProfiles(q)
 	return q
 }
 

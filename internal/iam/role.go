@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -150,6 +151,9 @@ func (s *Service) DeleteRole(ctx context.Context, in *RoleNameInput) (*struct{},
 	}
 	if err := s.authorize(ctx, "DeleteRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
 		return nil, err
+	}
+	if used, err := s.roleInProfile(ctx, in.RoleName); err != nil || used {
+		return nil, cmp.Or(err, deleteConflict("Cannot delete entity, must remove roles from instance profile first."))
 	}
 	return nil, s.deleteEntity(ctx, kindRole, in.RoleName)
 }

@@ -138,26 +138,35 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 	if duration > limit {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Value.Name, RoleID: role.Value.ID,
-		RoleARN: role.Value.ARN, SessionName: in.RoleSessionName, Policy: in.Policy,
-		Expiration: s.nowUTC().Add(time.Duration(duration) * time.Second)}
-	lease, err := s.store.Client().Grant(ctx, int64(duration)+int64(sessionGrace/time.Second))
+	ss, err := s.issueSession(ctx, role.Value, in.RoleSessionName, in.Policy, time.Duration(duration)*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("lease for session: %w", err)
-	}
-	key := sessionsPrefix + ss.ID
-	if err := s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, ss, clientv3.WithLease(lease.ID))); err != nil {
 		return nil, err
 	}
-	out := &AssumeRoleOutput{
-		Credentials:     Credentials{AccessKeyId: ss.ID, SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expiration: ss.Expiration},
-		AssumedRoleUser: AssumedRoleUser{AssumedRoleId: ss.RoleID + ":" + ss.SessionName, Arn: ss.arn(s.account)},
-	}
+	out := &AssumeRoleOutput{Credentials: ss.credentials(),
+		AssumedRoleUser: AssumedRoleUser{AssumedRoleId: ss.RoleID + ":" + ss.SessionName, Arn: ss.arn(s.account)}}
 	if in.Policy != "" {
 		size := int32(policy.CharCount(in.Policy) * 100 / maxSessionPolicySize)
 		out.PackedPolicySize = &size
 	}
 	return out, nil
+}
+
+// issueSession stores a new session of role and returns it. Its record
+// lives under a lease that outlasts the expiry by sessionGrace.
+func (s *Service) issueSession(ctx context.Context, role entity, name, sessionPolicy string, d time.Duration) (session, error) {
+	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Name, RoleID: role.ID,
+		RoleARN: role.ARN, SessionName: name, Policy: sessionPolicy, Expiration: s.nowUTC().Add(d)}
+	lease, err := s.store.Client().Grant(ctx, int64((d+sessionGrace)/time.Second))
+	if err != nil {
+		return ss, fmt.Errorf("lease for session: %w", err)
+	}
+	key := sessionsPrefix + ss.ID
+	err = s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, ss, clientv3.WithLease(lease.ID)))
+	return ss, err
+}
+
+func (ss session) credentials() Credentials {
+	return Credentials{AccessKeyId: ss.ID, SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expiration: ss.Expiration}
 }
 
 func checkSessionName(name string) error {

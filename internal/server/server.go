@@ -36,6 +36,10 @@ type Config struct {
 	// HTTPS with that certificate (PEM), as remote Docker clients need for
 	// the registry.
 	TLSCertFile, TLSKeyFile string
+	// RoleCredentialsDuration is how long the credentials of instance,
+	// task and execution roles last; iam.DefaultServiceSessionDuration
+	// when zero.
+	RoleCredentialsDuration time.Duration
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
 	// Scheduler tunes the service scheduler and its leader election.
@@ -49,7 +53,9 @@ type Server struct {
 	Endpoint string
 	Region   string
 	// ECS is the ECS API service.
-	ECS    *ecs.Service
+	ECS *ecs.Service
+	// IAM is the IAM and STS service.
+	IAM    *iam.Service
 	stopBG context.CancelFunc
 	store  *store.Store
 	http   *http.Server
@@ -92,6 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// IAM keeps users, roles and policies: it resolves non-root access keys
 	// for the authenticator and authorizes every API call.
 	iamSvc := iam.New(acct.ID, st, log)
+	iamSvc.SetServiceSessionDuration(cfg.RoleCredentialsDuration)
 	authn := auth.NewAuthenticator(acct)
 	authn.UseKeys(iamSvc)
 	router := api.NewRouter(authn, log)
@@ -127,6 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
+	router.Handle("GET /berth/instance-credentials", iamSvc.InstanceCredentialsHandler(authn))
 	router.Handle("GET /healthz/leader", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !ecsSvc.IsLeader() {
 			http.Error(w, "follower", http.StatusServiceUnavailable)
@@ -134,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
 	go func() {
 		if tlsConfig != nil {
