@@ -41,6 +41,21 @@ type Task struct {
 	NetworkMode             string      `json:"networkMode,omitempty"`
 	ServiceName             string      `json:"serviceName,omitempty"`
 	Group                   string      `json:"group,omitempty"`
+	// RoleCredentials and ExecutionRoleCredentials name the task's task
+	// role and execution role. Berth sends only the credentials id and the
+	// role; the keys come from the credentials endpoint when needed.
+	RoleCredentials          *IAMRoleCredentials `json:"roleCredentials,omitempty"`
+	ExecutionRoleCredentials *IAMRoleCredentials `json:"executionRoleCredentials,omitempty"`
+}
+
+// IAMRoleCredentials are a task role's credentials in a payload.
+type IAMRoleCredentials struct {
+	CredentialsId   string `json:"credentialsId"`
+	RoleArn         string `json:"roleArn,omitempty"`
+	AccessKeyId     string `json:"accessKeyId,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
+	SessionToken    string `json:"sessionToken,omitempty"`
+	Expiration      string `json:"expiration,omitempty"`
 }
 
 // Container is a container as the agent receives it. Docker settings

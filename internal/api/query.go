@@ -44,6 +44,16 @@ func (s *QueryService) Actions() []string {
 	return names
 }
 
+// Call runs an action in-process with form parameters, as the router does
+// once the request is authenticated (the principal travels in ctx).
+func (s *QueryService) Call(ctx context.Context, action string, params url.Values) (any, error) {
+	h, ok := s.ops[action]
+	if !ok {
+		return nil, Errorf(CodeInvalidAction, "Could not find operation %s for version %s", action, params.Get("Version"))
+	}
+	return h(ctx, params)
+}
+
 // Query error codes of the protocol itself.
 const (
 	CodeValidation    = "ValidationError"

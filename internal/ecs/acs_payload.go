@@ -56,6 +56,7 @@ func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 		Volumes: []acs.Volume{}, LaunchType: "EC2", NetworkMode: td.NetworkMode, Group: rec.Task.Group,
 		PidMode: td.PidMode, IpcMode: td.IpcMode, TaskClusterArn: rec.Task.ClusterArn,
 	}
+	t.RoleCredentials, t.ExecutionRoleCredentials = rec.Credentials.acsCredentials()
 	if v, err := strconv.Atoi(td.Cpu); err == nil {
 		t.Cpu = float64(v) / 1024
 	}

@@ -29,6 +29,7 @@ type Service struct {
 	cfg   Config
 	store *store.Store
 	authz api.Authorizer
+	roles RoleIssuer
 	log   *slog.Logger
 	keys  keys
 	hub   *acsHub

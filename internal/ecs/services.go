@@ -267,10 +267,11 @@ func (s *Service) activeTaskDef(ctx context.Context, ref string) (TaskDefinition
 	if !found {
 		return TaskDefinition{}, api.InvalidParameter("TaskDefinition not found.")
 	}
-	if it.Value.TaskDefinition.Status != "ACTIVE" {
+	td := it.Value.TaskDefinition
+	if td.Status != "ACTIVE" {
 		return TaskDefinition{}, api.InvalidParameter("TaskDefinition is inactive.")
 	}
-	return it.Value.TaskDefinition, nil
+	return td, s.checkPassRoles(ctx, td.TaskRoleArn, td.ExecutionRoleArn)
 }
 
 // newDeployment returns a PRIMARY deployment of td, as yet IN_PROGRESS.

@@ -26,6 +26,8 @@ type taskRecord struct {
 	Revision    int         `json:"revision"`
 	Reservation reservation `json:"reservation"`
 	Task        Task        `json:"task"`
+	// Credentials are the task's roles and their credentials ids.
+	Credentials *taskCredentials `json:"credentials,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
@@ -158,6 +160,12 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	}
 	if err := validateOverrides(&td, &overrides); err != nil {
 		return nil, err
+	}
+	if op != "" {
+		task, execution := runRoles(&td, &overrides)
+		if err := s.checkPassRoles(ctx, task, execution); err != nil {
+			return nil, err
+		}
 	}
 	req, res := requirements(&td, &overrides)
 	req.Constraints, req.Strategies, err = compilePlacement(td.PlacementConstraints, in.PlacementConstraints, in.PlacementStrategy)
@@ -582,7 +590,8 @@ func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput
 		}
 		t.Containers = append(t.Containers, ct)
 	}
-	return taskRecord{ID: id, Cluster: cluster, InstanceID: inst.ID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t}
+	return taskRecord{ID: id, Cluster: cluster, InstanceID: inst.ID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t,
+		Credentials: newTaskCredentials(td, &overrides)}
 }
 
 func attributeValue(attrs []Attribute, name string) string {

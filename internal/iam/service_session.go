@@ -45,35 +45,49 @@ func (s *Service) SetServiceSessionDuration(d time.Duration) { s.serviceSession 
 // policy must name the service. sessionName becomes the last part of the
 // session's ARN (the instance id, the task id).
 func (s *Service) ServiceSession(ctx context.Context, service, roleARN, sessionName string) (RoleSession, error) {
-	head := "arn:aws:iam::" + s.account + ":role/"
-	if !strings.HasPrefix(roleARN, head) {
-		return RoleSession{}, ErrUntrusted
-	}
-	role, err := s.getEntity(ctx, kindRole, lastSegment(roleARN))
-	if isNoSuchEntity(err) || err == nil && role.Value.ARN != roleARN {
-		return RoleSession{}, ErrUntrusted
-	}
+	role, err := s.trustedRole(ctx, service, roleARN)
 	if err != nil {
 		return RoleSession{}, err
-	}
-	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
-	if err != nil {
-		return RoleSession{}, ErrUntrusted
-	}
-	req := policy.Request{Action: policy.ActionAssumeRole, Resource: roleARN, Time: s.now(),
-		Principal: policy.Principal{Service: service}}
-	if ok, _ := policy.Trusts(trust, req); !ok {
-		return RoleSession{}, ErrUntrusted
 	}
 	d := s.serviceSession
 	if d <= 0 {
 		d = DefaultServiceSessionDuration
 	}
-	ss, err := s.issueSession(ctx, role.Value, sessionName, "", d)
+	ss, err := s.issueSession(ctx, role, sessionName, "", d)
 	if err != nil {
 		return RoleSession{}, err
 	}
 	return RoleSession{Credentials: ss.credentials(), RoleArn: ss.RoleARN, AssumedRoleArn: ss.arn(s.account)}, nil
+}
+
+// CheckServiceTrust returns ErrUntrusted unless the role exists and its
+// trust policy lets the service principal assume it.
+func (s *Service) CheckServiceTrust(ctx context.Context, service, roleARN string) error {
+	_, err := s.trustedRole(ctx, service, roleARN)
+	return err
+}
+
+func (s *Service) trustedRole(ctx context.Context, service, roleARN string) (entity, error) {
+	if !strings.HasPrefix(roleARN, "arn:aws:iam::"+s.account+":role/") {
+		return entity{}, ErrUntrusted
+	}
+	role, err := s.getEntity(ctx, kindRole, lastSegment(roleARN))
+	if isNoSuchEntity(err) || err == nil && role.Value.ARN != roleARN {
+		return entity{}, ErrUntrusted
+	}
+	if err != nil {
+		return entity{}, err
+	}
+	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
+	if err != nil {
+		return entity{}, ErrUntrusted
+	}
+	req := policy.Request{Action: policy.ActionAssumeRole, Resource: roleARN, Time: s.now(),
+		Principal: policy.Principal{Service: service}}
+	if ok, _ := policy.Trusts(trust, req); !ok {
+		return entity{}, ErrUntrusted
+	}
+	return role.Value, nil
 }
 
 // CheckPassRole authorizes the caller in ctx to hand a role to a service

@@ -105,6 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.AddQuery(iamSvc.QueryService())
 	router.AddQuery(iamSvc.STSQueryService())
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, iamSvc, log)
+	ecsSvc.UseRoles(iamSvc)
 	router.AddJSON(ecsSvc.JSONService())
 	// Background work lives until Close, not until the caller's ctx ends.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -135,6 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
 	router.Handle("GET /berth/instance-credentials", iamSvc.InstanceCredentialsHandler(authn))
+	router.Handle("GET /berth/task-credentials", ecsSvc.TaskCredentialsHandler(authn))
 	router.Handle("GET /healthz/leader", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !ecsSvc.IsLeader() {
 			http.Error(w, "follower", http.StatusServiceUnavailable)

@@ -294,6 +294,14 @@ type State struct {
 	StartedAt  time.Time // zero if never started
 	FinishedAt time.Time // zero if never exited
 	Health     string    // "" (no health check), "starting", "healthy" or "unhealthy"
+	ImageID     string    // the image's content id (sha256:...)
+	CreatedAt   time.Time // when the container was created
+	NetworkMode string    // "bridge", "host", "none", ...
+	IPv4        []string  // addresses on its networks, sorted
+	MemoryMiB   int64     // hard memory limit; 0 = none
+	CPUShares   int64     // relative CPU weight; 0 = Docker's default
+	LogDriver   string
+	LogOptions  map[string]string
 	// Ports are the actual port bindings, including the host ports Docker
 	// chose for dynamic mappings, while the container runs. Docker reports
 	// one binding per host address family (e.g. 0.0.0.0 and ::), sorted by
@@ -319,6 +327,22 @@ func stateFromInspect(c container.InspectResponse) State {
 	if c.Config != nil {
 		s.Image = c.Config.Image
 		s.Labels = c.Config.Labels
+	}
+	s.ImageID = c.Image
+	s.CreatedAt = parseTime(c.Created)
+	if hc := c.HostConfig; hc != nil {
+		s.NetworkMode = string(hc.NetworkMode)
+		s.MemoryMiB = hc.Memory >> 20
+		s.CPUShares = hc.CPUShares
+		s.LogDriver, s.LogOptions = hc.LogConfig.Type, hc.LogConfig.Config
+	}
+	if ns := c.NetworkSettings; ns != nil {
+		for _, n := range ns.Networks {
+			if n != nil && n.IPAddress.IsValid() {
+				s.IPv4 = append(s.IPv4, n.IPAddress.String())
+			}
+		}
+		slices.Sort(s.IPv4)
 	}
 	if st := c.State; st != nil {
 		s.Status = string(st.Status)

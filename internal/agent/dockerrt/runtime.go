@@ -14,6 +14,7 @@ package dockerrt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -131,4 +132,48 @@ func (e *PullError) Unwrap() error { return e.Err }
 func IsPullError(err error) bool {
 	var pe *PullError
 	return errors.As(err, &pe)
+}
+
+// Bridge is Docker's default bridge network as seen from the host.
+type Bridge struct {
+	Gateway   string // the host's address on it, e.g. 172.17.0.1
+	Interface string // the Linux bridge, e.g. docker0
+}
+
+// DefaultBridge describes the "bridge" network that containers in bridge
+// mode join.
+func (r *Runtime) DefaultBridge(ctx context.Context) (Bridge, error) {
+	res, err := r.cli.NetworkInspect(ctx, "bridge", client.NetworkInspectOptions{})
+	if err != nil {
+		return Bridge{}, fmt.Errorf("dockerrt: inspect the bridge network: %w", err)
+	}
+	b := Bridge{Interface: res.Network.Options["com.docker.network.bridge.name"]}
+	if b.Interface == "" {
+		b.Interface = "docker0"
+	}
+	for _, c := range res.Network.IPAM.Config {
+		if c.Gateway.Is4() {
+			b.Gateway = c.Gateway.String()
+			break
+		}
+	}
+	if b.Gateway == "" {
+		return b, errors.New("dockerrt: the bridge network has no IPv4 gateway")
+	}
+	return b, nil
+}
+
+// Stats returns one sample of a container's resource usage, as the Engine
+// API's GET /containers/{id}/stats?stream=false answers it.
+func (r *Runtime) Stats(ctx context.Context, id string) (json.RawMessage, error) {
+	res, err := r.cli.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("dockerrt: stats of %s: %w", id, err)
+	}
+	defer res.Body.Close()
+	var raw json.RawMessage
+	if err := json.NewDecoder(res.Body).Decode(&raw); err != nil {
+		return nil, fmt.Errorf("dockerrt: stats of %s: %w", id, err)
+	}
+	return raw, nil
 }
