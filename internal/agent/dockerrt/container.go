@@ -283,17 +283,17 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 
 // State is a container's configuration summary and current state.
 type State struct {
-	ID, Name   string            // full ID; name without Docker's leading "/"
-	Image      string            // image reference the container was created from
-	Labels     map[string]string // container labels
-	Status     string            // created, running, paused, restarting, removing, exited or dead
-	Running    bool
-	ExitCode   int  // exit code of the last run; 137 after SIGKILL
-	OOMKilled  bool // the last run was killed by the kernel OOM killer
-	Error      string
-	StartedAt  time.Time // zero if never started
-	FinishedAt time.Time // zero if never exited
-	Health     string    // "" (no health check), "starting", "healthy" or "unhealthy"
+	ID, Name    string            // full ID; name without Docker's leading "/"
+	Image       string            // image reference the container was created from
+	Labels      map[string]string // container labels
+	Status      string            // created, running, paused, restarting, removing, exited or dead
+	Running     bool
+	ExitCode    int  // exit code of the last run; 137 after SIGKILL
+	OOMKilled   bool // the last run was killed by the kernel OOM killer
+	Error       string
+	StartedAt   time.Time // zero if never started
+	FinishedAt  time.Time // zero if never exited
+	Health      string    // "" (no health check), "starting", "healthy" or "unhealthy"
 	ImageID     string    // the image's content id (sha256:...)
 	CreatedAt   time.Time // when the container was created
 	NetworkMode string    // "bridge", "host", "none", ...
