@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -56,14 +57,20 @@ are adopted again at the next start.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			cfg := f.config()
 			if instances > 0 {
 				rt, err := dockerrt.New(ctx)
 				if err != nil {
 					return fmt.Errorf("berth up runs its instances' tasks with Docker, but %w\n(start dockerd, or use --instances 0 for the control plane only)", err)
 				}
+				// Containers reach the APIs on the bridge's gateway
+				// (AWS_ENDPOINT_URL in tasks).
+				if bridge, err := rt.DefaultBridge(ctx); err == nil && loopback(cfg.Listen) {
+					cfg.AlsoListenOn = append(cfg.AlsoListenOn, bridge.Gateway)
+				}
 				rt.Close()
 			}
-			srv, err := server.Start(ctx, f.config())
+			srv, err := server.Start(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -177,4 +184,14 @@ func printAccess(w io.Writer, srv *server.Server, dataDir string) {
 		fmt.Fprintf(w, "  credentials: %s (profile berth)\n  env file:    %s\n\nTry:  source %s && aws ecs list-clusters --endpoint-url \"$AWS_ENDPOINT_URL\"\n",
 			filepath.Join(dataDir, "credentials"), filepath.Join(dataDir, "berth.env"), filepath.Join(dataDir, "berth.env"))
 	}
+}
+
+// loopback reports whether a listen address is on a loopback interface.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

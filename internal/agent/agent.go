@@ -52,6 +52,12 @@ type Agent struct {
 
 	instanceArn string
 	ec2ID       string
+	// bridge is Docker's default bridge; endpointReady is set once the
+	// task endpoint's network rules are in place (task roles and metadata
+	// work), and endpointClient calls the server for it.
+	bridge         dockerrt.Bridge
+	endpointReady  bool
+	endpointClient *http.Client
 	// state is the identity kept in the data dir; its instance id names
 	// the instance role's session.
 	state persisted
@@ -80,6 +86,7 @@ func New(cfg Config, log *slog.Logger) *Agent {
 			launch: creds, instanceID: func() string { return a.state.Ec2InstanceID }, client: &http.Client{Timeout: 30 * time.Second}})
 	}
 	a.creds = creds
+	a.endpointClient = &http.Client{Timeout: 30 * time.Second}
 	a.ecs = ecs.New(ecs.Options{Region: cfg.Region, Credentials: creds, BaseEndpoint: aws.String(cfg.Endpoint), RetryMaxAttempts: 3})
 	a.registry = newRegistryAuth(cfg, creds)
 	return a
@@ -97,6 +104,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.prepareEndpoint(ctx)
 	a.state = a.loadState()
 	if a.state.Cluster != "" && a.state.Cluster != a.cfg.Cluster {
 		a.state = persisted{} // joined another cluster before: start afresh
@@ -207,6 +215,23 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 	}
 }
 
+// prepareEndpoint sets up the host's task endpoint (169.254.170.2): its
+// network rules, then serving it whenever no other agent on the host does.
+// Without it the instance does not offer task IAM roles.
+func (a *Agent) prepareEndpoint(ctx context.Context) {
+	bridge, err := a.rt.DefaultBridge(ctx)
+	if err == nil {
+		a.bridge = bridge
+		err = setupEndpointNetwork(bridge)
+	}
+	if err != nil {
+		a.log.Warn("the task endpoint (169.254.170.2) is not available: this instance offers no task IAM roles or task metadata", "err", err)
+		return
+	}
+	a.endpointReady = true
+	go a.serveEndpoint(ctx)
+}
+
 // denied reports an authorization failure, which retrying cannot mend.
 func denied(err error) bool {
 	var ae smithy.APIError
@@ -243,6 +268,13 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		attrs["com.amazonaws.ecs.capability.logging-driver."+d] = ""
 	}
 	attrs["ecs.capability.execution-role-awslogs"] = ""
+	attrs["com.amazonaws.ecs.capability.ecr-auth"] = ""
+	attrs["ecs.capability.execution-role-ecr-pull"] = ""
+	if a.endpointReady {
+		// Task roles need the credentials endpoint on 169.254.170.2.
+		attrs["com.amazonaws.ecs.capability.task-iam-role"] = ""
+		attrs["com.amazonaws.ecs.capability.task-iam-role-network-host"] = ""
+	}
 	for _, v := range []string{"1.17", "1.18", "1.19", "1.20", "1.21", "1.22", "1.23", "1.24", "1.25", "1.30", "1.32", "1.35", "1.39", "1.41"} {
 		attrs["com.amazonaws.ecs.capability.docker-remote-api."+v] = ""
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 )
@@ -27,8 +29,13 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 	a.mu.Unlock()
 	log := a.log.With("task", t.arn)
 
+	pullAs, err := a.executionRole(ctx, t.arn, def)
+	if err != nil {
+		a.failTask(ctx, t, cs[0], "CannotPullContainerError: "+err.Error())
+		return
+	}
 	for _, c := range cs {
-		if err := a.pull(ctx, c.def.Image, log); err != nil {
+		if err := a.pull(ctx, c.def.Image, pullAs, log); err != nil {
 			a.failTask(ctx, t, c, "CannotPullContainerError: "+err.Error())
 			return
 		}
@@ -72,11 +79,19 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 // pull makes the image present. Images named with a registry host are
 // pulled every time (falling back to a cached copy if the pull fails);
 // other images are used from the local cache when present.
-func (a *Agent) pull(ctx context.Context, image string, log interface{ Info(string, ...any) }) error {
+// With as set (the task's execution role), registry credentials are
+// that role's.
+func (a *Agent) pull(ctx context.Context, image string, as aws.CredentialsProvider, log interface{ Info(string, ...any) }) error {
 	progress := func(line string) { log.Info("pull "+image, "progress", line) }
 	always := hasRegistryHost(image)
 	auth := ""
-	if always {
+	switch {
+	case always && as != nil:
+		var err error
+		if auth, err = a.registry.forImageAs(ctx, image, as); err != nil {
+			return fmt.Errorf("registry credentials of the task's execution role: %w", err)
+		}
+	case always:
 		auth = a.registry.forImage(ctx, image)
 	}
 	err := a.rt.EnsureImage(ctx, image, auth, always, progress)
@@ -382,18 +397,19 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (dockerrt.Co
 	labels[labelInstance] = a.instanceArn
 	labels[labelEssential] = fmt.Sprint(cd.Essential)
 	labels[labelStopTimeout] = c.stopTimeout.String()
-	env := make([]string, 0, len(cd.Environment))
-	for k, v := range cd.Environment {
+	mode := def.NetworkMode
+	if mode != "host" && mode != "none" {
+		mode = "bridge"
+	}
+	vars := a.taskEnvironment(t, def, c, mode, labels)
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
 	shares := int64(cd.Cpu)
 	if shares < 2 {
 		shares = 2
-	}
-	mode := def.NetworkMode
-	if mode != "host" && mode != "none" {
-		mode = "bridge"
 	}
 	spec := dockerrt.ContainerSpec{
 		Name: c.dockerName, Image: cd.Image, Entrypoint: cd.EntryPoint, Cmd: cd.Command, Env: env,

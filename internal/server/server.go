@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -40,6 +41,11 @@ type Config struct {
 	// task and execution roles last; iam.DefaultServiceSessionDuration
 	// when zero.
 	RoleCredentialsDuration time.Duration
+	// AlsoListenOn are more addresses (IPs, no port) served on the
+	// listener's port, such as the Docker bridge gateway through which
+	// containers reach the APIs; one that cannot be bound is skipped with a
+	// warning.
+	AlsoListenOn []string
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
 	// Scheduler tunes the service scheduler and its leader election.
@@ -60,6 +66,7 @@ type Server struct {
 	store  *store.Store
 	http   *http.Server
 	ln     net.Listener
+	extra  []net.Listener
 	done   chan error
 }
 
@@ -153,6 +160,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.done <- s.http.Serve(ln)
 	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, host := range cfg.AlsoListenOn {
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		extra, err := net.Listen("tcp", addr)
+		if err != nil {
+			log.Warn("cannot also listen on "+addr+"; containers will not reach the APIs there", "err", err)
+			continue
+		}
+		s.extra = append(s.extra, extra)
+		go func() {
+			if tlsConfig != nil {
+				s.http.ServeTLS(extra, "", "")
+				return
+			}
+			s.http.Serve(extra)
+		}()
+		log.Info("also listening", "address", addr)
+	}
 	router.SetReady(true)
 	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
 	return s, nil

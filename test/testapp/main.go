@@ -1,5 +1,5 @@
-// Command testapp is the tiny, dependency-free workload that Berth's tests run
-// as an ECS container. It is built as a static binary into a FROM-scratch
+// Command testapp is the tiny workload that Berth's tests run as an ECS
+// container. It is built as a static binary into a FROM-scratch
 // image (see internal/testutil.BuildTestImage), so everything a test needs —
 // including a Docker HEALTHCHECK probe — is implemented here rather than by a
 // shell.
@@ -16,6 +16,11 @@
 //
 //	GET /            {"hostname": ..., "args": [...], "env": {...all env vars...}}
 //	GET /exit?code=N answer, then exit with code N
+//	GET /whoami      sts:GetCallerIdentity with an unmodified AWS SDK for Go v2
+//	                 and its default configuration and credential chain;
+//	                 answers {"Arn","Account","UserId"} or {"error"}
+//	GET /fetch?url=U GET U from inside the container; answers
+//	                 {"status": N, "body": "..."}
 //
 // Signals: on SIGTERM (or SIGINT) the process exits with the code in
 // TERM_EXIT_CODE (default 0). With IGNORE_SIGTERM=1 it ignores SIGTERM, so a
@@ -26,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +40,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 func main() {
@@ -123,6 +133,8 @@ func serve() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", handleRoot)
 	mux.HandleFunc("GET /exit", handleExit)
+	mux.HandleFunc("GET /whoami", handleWhoami)
+	mux.HandleFunc("GET /fetch", handleFetch)
 
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
@@ -188,4 +200,44 @@ func healthcheck(url string) int {
 	}
 	fmt.Println("healthcheck: ok")
 	return 0
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// handleWhoami asks STS who the SDK's default credentials are, as any
+// application in an ECS task would: region, endpoint and credentials all
+// come from the SDK's defaults (environment, container credentials).
+func handleWhoami(w http.ResponseWriter, r *http.Request) {
+	cfg, err := config.LoadDefaultConfig(r.Context())
+	if err != nil {
+		writeJSON(w, map[string]string{"error": err.Error()})
+		return
+	}
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(r.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		writeJSON(w, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, map[string]string{"Arn": aws.ToString(out.Arn), "Account": aws.ToString(out.Account), "UserId": aws.ToString(out.UserId)})
+}
+
+func handleFetch(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Query().Get("url"), nil)
+	if err != nil {
+		writeJSON(w, map[string]any{"status": 0, "body": err.Error()})
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		writeJSON(w, map[string]any{"status": 0, "body": err.Error()})
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	writeJSON(w, map[string]any{"status": resp.StatusCode, "body": string(body)})
 }

@@ -1,0 +1,424 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/berth-dev/berth/internal/agent/dockerrt"
+)
+
+// The task endpoint of a host: what containers reach at 169.254.170.2, as
+// on an ECS container instance. It serves the task role credentials
+// (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, /v2/credentials/<id>) and the
+// task metadata endpoint v4 (ECS_CONTAINER_METADATA_URI_V4). Like the ECS
+// agent it listens on 127.0.0.1:51679, reached through the iptables rules
+// ecs-init installs (DNAT from the bridge, REDIRECT for host-mode
+// containers, route_localnet on the bridge so DNAT to loopback is routed).
+//
+// One endpoint serves a whole host, shared by all the agents on it: every
+// agent tries to bind the address and the others retry, so the endpoint
+// moves to another agent if the one serving it stops. It keeps no state:
+// containers are found by their labels in Docker, and credentials are
+// fetched from the server for each request, signed with the serving
+// agent's own credentials.
+const (
+	// EndpointIP is the link-local address containers use.
+	EndpointIP = "169.254.170.2"
+	// endpointAddr is where the endpoint listens on the host.
+	endpointAddr = "127.0.0.1:51679"
+
+	labelCredentialsID = "berth.task-credentials-id"
+	labelMetadataID    = "berth.metadata-id"
+	labelContainerArn  = "berth.container-arn"
+	labelTaskCPU       = "berth.task-cpu"
+	labelTaskMemory    = "berth.task-memory"
+	labelPullStarted   = "berth.pull-started-at"
+	labelPullStopped   = "berth.pull-stopped-at"
+	labelZone          = "berth.availability-zone"
+	labelService       = "berth.service-name"
+)
+
+// endpointRules are the iptables rules of the task endpoint, as ecs-init
+// installs them: table, chain, rule. The INPUT rule keeps other hosts from
+// reaching the loopback listener through route_localnet.
+var endpointRules = [][]string{
+	{"nat", "PREROUTING", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", endpointAddr},
+	{"nat", "OUTPUT", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "51679"},
+	{"filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-p", "tcp", "-m", "tcp", "--dport", "51679",
+		"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"},
+}
+
+// setupEndpointNetwork makes 169.254.170.2:80 reach endpointAddr from
+// containers on the bridge and from the host. It is idempotent and safe to
+// run from several agents at once (they take a lock file in turn).
+func setupEndpointNetwork(bridge dockerrt.Bridge) error {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "berth-task-endpoint.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	sysctl := filepath.Join("/proc/sys/net/ipv4/conf", bridge.Interface, "route_localnet")
+	if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enable route_localnet on %s: %w", bridge.Interface, err)
+	}
+	for _, r := range endpointRules {
+		table, chain, rule := r[0], r[1], r[2:]
+		if exec.Command("iptables", append([]string{"-w", "-t", table, "-C", chain}, rule...)...).Run() == nil {
+			continue // already there
+		}
+		op := "-A"
+		if table == "filter" {
+			op = "-I" // ahead of any ACCEPT
+		}
+		if out, err := exec.Command("iptables", append([]string{"-w", "-t", table, op, chain}, rule...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables -t %s %s %s: %v: %s", table, op, chain, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// serveEndpoint binds the task endpoint when no other agent on the host
+// holds it, and tries again every few seconds, until ctx ends.
+func (a *Agent) serveEndpoint(ctx context.Context) {
+	srv := &http.Server{Handler: a.endpointHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	logged := false
+	for ctx.Err() == nil {
+		ln, err := net.Listen("tcp", endpointAddr)
+		if err == nil {
+			a.log.Info("serving the task endpoint for this host", "address", endpointAddr, "via", EndpointIP+":80")
+			logged = false
+			srv.Serve(ln)
+			continue
+		}
+		if !logged && !errors.Is(err, syscall.EADDRINUSE) {
+			a.log.Warn("cannot listen for the task endpoint; retrying", "address", endpointAddr, "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+func (a *Agent) endpointHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/credentials/{id}", a.serveCredentials)
+	mux.HandleFunc("GET /v4/{id}", a.serveMetadata)
+	mux.HandleFunc("GET /v4/{id}/{what...}", a.serveMetadata)
+	return mux
+}
+
+// endpointError answers as the ECS agent's endpoints do.
+func endpointError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}
+
+func writeEndpointJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// serveCredentials answers a container's request for its task role's
+// credentials. The id must belong to a task on this host, and the request
+// must come from one of that task's containers: a container cannot read
+// another task's credentials even if it learns their id.
+func (a *Agent) serveCredentials(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	notFound := func() {
+		endpointError(w, http.StatusBadRequest, "InvalidIdInRequest", "CredentialsV2Request: Credentials not found")
+	}
+	if id == "" {
+		notFound()
+		return
+	}
+	cs, err := a.rt.List(r.Context(), map[string]string{labelCredentialsID: id})
+	if err != nil {
+		endpointError(w, http.StatusInternalServerError, "InternalError", "CredentialsV2Request: "+err.Error())
+		return
+	}
+	if len(cs) == 0 || !fromTask(r.RemoteAddr, cs) {
+		notFound()
+		return
+	}
+	body, status, err := a.fetchTaskCredentials(r.Context(), cs[0].Labels[labelTaskArn], id)
+	if err != nil {
+		endpointError(w, http.StatusInternalServerError, "InternalError", "CredentialsV2Request: "+err.Error())
+		return
+	}
+	if status != http.StatusOK {
+		a.log.Warn("task credentials refused", "task", cs[0].Labels[labelTaskArn], "status", status, "body", string(body))
+		notFound()
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+// fromTask reports whether a request's source address is one of the
+// containers': their bridge addresses, or the host's own addresses for
+// containers in host network mode.
+func fromTask(remote string, cs []dockerrt.State) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, c := range cs {
+		if slices.Contains(c.IPv4, ip.String()) {
+			return true
+		}
+		if c.NetworkMode == "host" && isLocalAddress(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLocalAddress(ip net.IP) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchTaskCredentials asks the server for fresh credentials of a task's
+// role; the request is signed as this agent.
+func (a *Agent) fetchTaskCredentials(ctx context.Context, taskArn, id string) ([]byte, int, error) {
+	creds, err := a.creds.Retrieve(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	u := strings.TrimSuffix(a.cfg.Endpoint, "/") + "/berth/task-credentials?" +
+		url.Values{"taskArn": {taskArn}, "credentialsId": {id}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	empty := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "ecs", a.cfg.Region, time.Now()); err != nil {
+		return nil, 0, err
+	}
+	resp, err := a.endpointClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return body, resp.StatusCode, err
+}
+
+// ContainerMetadata is a container in the task metadata endpoint v4.
+type ContainerMetadata struct {
+	DockerId      string
+	Name          string
+	DockerName    string
+	Image         string
+	ImageID       string
+	Ports         []MetadataPort    `json:",omitempty"`
+	Labels        map[string]string `json:",omitempty"`
+	DesiredStatus string
+	KnownStatus   string
+	ExitCode      *int `json:",omitempty"`
+	Limits        MetadataLimits
+	CreatedAt     *time.Time `json:",omitempty"`
+	StartedAt     *time.Time `json:",omitempty"`
+	FinishedAt    *time.Time `json:",omitempty"`
+	Type          string
+	LogDriver     string            `json:",omitempty"`
+	LogOptions    map[string]string `json:",omitempty"`
+	ContainerARN  string            `json:",omitempty"`
+	Networks      []MetadataNetwork `json:",omitempty"`
+	Health        *MetadataHealth   `json:",omitempty"`
+}
+
+// MetadataPort is a published port.
+type MetadataPort struct {
+	ContainerPort int
+	Protocol      string
+	HostPort      int
+	HostIp        string `json:",omitempty"`
+}
+
+// MetadataLimits are CPU units (vCPUs at task level) and MiB of memory.
+type MetadataLimits struct {
+	CPU    float64 `json:",omitempty"`
+	Memory int64   `json:",omitempty"`
+}
+
+// MetadataNetwork is a container network.
+type MetadataNetwork struct {
+	NetworkMode   string
+	IPv4Addresses []string `json:",omitempty"`
+}
+
+// MetadataHealth is the container's health check status.
+type MetadataHealth struct {
+	Status string `json:"status"`
+}
+
+// TaskMetadata is the task in the task metadata endpoint v4.
+type TaskMetadata struct {
+	Cluster          string
+	TaskARN          string
+	Family           string
+	Revision         string
+	ServiceName      string `json:",omitempty"`
+	DesiredStatus    string
+	KnownStatus      string
+	Limits           *MetadataLimits `json:",omitempty"`
+	PullStartedAt    *time.Time      `json:",omitempty"`
+	PullStoppedAt    *time.Time      `json:",omitempty"`
+	AvailabilityZone string          `json:",omitempty"`
+	LaunchType       string
+	Containers       []ContainerMetadata
+}
+
+// serveMetadata answers the task metadata endpoint v4: the container
+// (/v4/<id>), its task (/task), their Docker stats (/stats, /task/stats).
+func (a *Agent) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cs, err := a.rt.List(ctx, map[string]string{labelMetadataID: r.PathValue("id")})
+	if err != nil || len(cs) == 0 {
+		endpointError(w, http.StatusNotFound, "NotFound", "V4 container metadata handler: unable to get container ID from request")
+		return
+	}
+	self := cs[0]
+	task, err := a.rt.List(ctx, map[string]string{labelTaskArn: self.Labels[labelTaskArn]})
+	if err != nil {
+		endpointError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	switch r.PathValue("what") {
+	case "":
+		writeEndpointJSON(w, containerMetadata(self))
+	case "task":
+		writeEndpointJSON(w, taskMetadata(self, task))
+	case "stats":
+		stats, err := a.rt.Stats(ctx, self.ID)
+		if err != nil {
+			endpointError(w, http.StatusInternalServerError, "InternalError", err.Error())
+			return
+		}
+		writeEndpointJSON(w, stats)
+	case "task/stats":
+		all := map[string]json.RawMessage{}
+		for _, c := range task {
+			if s, err := a.rt.Stats(ctx, c.ID); err == nil {
+				all[c.ID] = s
+			}
+		}
+		writeEndpointJSON(w, all)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func containerMetadata(c dockerrt.State) ContainerMetadata {
+	m := ContainerMetadata{DockerId: c.ID, Name: c.Labels[labelContainerName], DockerName: c.Name, Image: c.Image,
+		ImageID: c.ImageID, Labels: map[string]string{}, Type: "NORMAL", LogDriver: c.LogDriver, LogOptions: c.LogOptions,
+		ContainerARN: c.Labels[labelContainerArn], Limits: MetadataLimits{CPU: float64(c.CPUShares), Memory: c.MemoryMiB}}
+	for k, v := range c.Labels {
+		if !strings.HasPrefix(k, "berth.") {
+			m.Labels[k] = v
+		}
+	}
+	m.DesiredStatus, m.KnownStatus = statusRunning, statusRunning
+	switch {
+	case !c.Running && !c.FinishedAt.IsZero():
+		m.DesiredStatus, m.KnownStatus = statusStopped, statusStopped
+		m.ExitCode = &c.ExitCode
+	case !c.Running:
+		m.KnownStatus = "CREATED"
+	}
+	m.CreatedAt, m.StartedAt, m.FinishedAt = timePtr(c.CreatedAt), timePtr(c.StartedAt), timePtr(c.FinishedAt)
+	for _, p := range c.Ports {
+		m.Ports = append(m.Ports, MetadataPort{ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostPort: p.HostPort, HostIp: p.HostIP})
+	}
+	if c.NetworkMode != "" && c.NetworkMode != "none" {
+		mode := c.NetworkMode
+		if mode == "default" {
+			mode = "bridge"
+		}
+		m.Networks = []MetadataNetwork{{NetworkMode: mode, IPv4Addresses: c.IPv4}}
+	}
+	if c.Health != "" {
+		status := map[string]string{"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}[c.Health]
+		m.Health = &MetadataHealth{Status: cmp.Or(status, "UNKNOWN")}
+	}
+	return m
+}
+
+func taskMetadata(self dockerrt.State, cs []dockerrt.State) TaskMetadata {
+	l := self.Labels
+	t := TaskMetadata{Cluster: l[labelCluster], TaskARN: l[labelTaskArn], Family: l[labelFamily], Revision: l[labelVersion],
+		ServiceName: l[labelService], AvailabilityZone: l[labelZone], LaunchType: "EC2",
+		PullStartedAt: labelTime(l[labelPullStarted]), PullStoppedAt: labelTime(l[labelPullStopped])}
+	cpu, _ := strconv.ParseFloat(l[labelTaskCPU], 64)
+	mem, _ := strconv.ParseInt(l[labelTaskMemory], 10, 64)
+	if cpu > 0 || mem > 0 {
+		t.Limits = &MetadataLimits{CPU: cpu, Memory: mem}
+	}
+	t.DesiredStatus, t.KnownStatus = statusRunning, statusRunning
+	stopped := 0
+	for _, c := range cs {
+		m := containerMetadata(c)
+		if m.KnownStatus == statusStopped {
+			stopped++
+		}
+		t.Containers = append(t.Containers, m)
+	}
+	if stopped == len(cs) {
+		t.DesiredStatus, t.KnownStatus = statusStopped, statusStopped
+	}
+	return t
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func labelTime(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
