@@ -30,7 +30,9 @@ func TestInstanceRole(t *testing.T) {
 	b.Run(t, cli, "iam", "attach-role-policy", "--role-name", role, "--policy-arn", ec2Role).MustSucceed(t)
 	b.Run(t, cli, "iam", "create-instance-profile", "--instance-profile-name", role).MustSucceed(t)
 	b.Run(t, cli, "iam", "add-role-to-instance-profile", "--instance-profile-name", role, "--role-name", role).MustSucceed(t)
-	var profile struct{ InstanceProfile struct{ Roles []struct{ RoleName string } } }
+	var profile struct {
+		InstanceProfile struct{ Roles []struct{ RoleName string } }
+	}
 	b.Run(t, cli, "iam", "get-instance-profile", "--instance-profile-name", role).MustSucceed(t).JSON(t, &profile)
 	if len(profile.InstanceProfile.Roles) != 1 || profile.InstanceProfile.Roles[0].RoleName != role {
 		t.Fatalf("get-instance-profile roles = %+v", profile.InstanceProfile.Roles)
