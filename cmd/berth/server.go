@@ -17,6 +17,7 @@ import (
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
 	tlsCert, tlsKey                                                           string
+	alsoListen                                                                []string
 	heartbeat, lostAgentGrace, leaderTTL, roleCredentials                     time.Duration
 }
 
@@ -30,6 +31,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); Docker on other hosts needs it for the registry")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().StringArrayVar(&f.alsoListen, "also-listen", nil, "another IP address to serve the API port on (repeatable), e.g. the Docker bridge gateway 172.17.0.1 so that containers reach Berth; berth up adds the bridge gateway itself")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
 	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
@@ -44,7 +46,7 @@ func (f *serverFlags) config() server.Config {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
 	}
 }
