@@ -197,6 +197,21 @@ type TaskStopVerificationAck struct {
 	StopTasks   []TaskIdentifier `json:"stopTasks"`
 }
 
+// IAMRoleCredentialsMessage refreshes the credentials of a task's role.
+type IAMRoleCredentialsMessage struct {
+	MessageId       string             `json:"messageId"`
+	TaskArn         string             `json:"taskArn"`
+	RoleType        string             `json:"roleType"` // TaskApplication or TaskExecution
+	RoleCredentials IAMRoleCredentials `json:"roleCredentials"`
+}
+
+// IAMRoleCredentialsAckRequest acknowledges an IAMRoleCredentialsMessage.
+type IAMRoleCredentialsAckRequest struct {
+	MessageId     string `json:"messageId"`
+	Expiration    string `json:"expiration"`
+	CredentialsId string `json:"credentialsId"`
+}
+
 // Frame type names.
 const (
 	TypePayload      = "PayloadMessage"
@@ -206,6 +221,9 @@ const (
 	TypeError        = "ErrorMessage"
 	TypeAck          = "AckRequest"
 	TypeHeartbeatAck = "HeartbeatAckRequest"
+
+	TypeIAMRoleCredentials    = "IAMRoleCredentialsMessage"
+	TypeIAMRoleCredentialsAck = "IAMRoleCredentialsAckRequest"
 
 	TypeTaskStopVerification    = "TaskStopVerificationMessage"
 	TypeTaskStopVerificationAck = "TaskStopVerificationAck"

@@ -65,7 +65,10 @@ func (a *Agent) acsSession(ctx context.Context) error {
 	q.Set("agentVersion", Version)
 	q.Set("seqNum", "1")
 	q.Set("protocolVersion", "2")
-	q.Set("sendCredentials", "true")
+	// Containers get role credentials from the host's task endpoint,
+	// which asks the server for them; no keys on this connection.
+	q.Set("sendCredentials", "false")
+	q.Set("taskCredentials", "endpoint")
 	httpURL := strings.TrimSuffix(aws.ToString(out.Endpoint), "/") + "/ws?" + q.Encode()
 	creds, err := a.creds.Retrieve(ctx)
 	if err != nil {

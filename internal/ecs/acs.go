@@ -206,6 +206,7 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 		// agent gets an HTTP error and backs off, instead of a dropped
 		// websocket it would retry at once.
 		sess := &acsSession{svc: s, inst: inst.Value, connID: api.NewRequestID()}
+		sess.creds = newSessionCredentials(r.URL.Query())
 		ckey := s.keys.connected(inst.Value.ID)
 		if err := s.hub.mark(ckey, sess.connID); err != nil {
 			s.log.Warn("mark agent connected", "containerInstance", inst.Value.Instance.ContainerInstanceArn, "err", err)
@@ -231,6 +232,9 @@ type acsSession struct {
 	connID string
 	wmu    sync.Mutex
 	seq    int
+	// creds delivers task role credentials to agents that keep them
+	// themselves (see sessionCredentials); nil for Berth's agents.
+	creds *sessionCredentials
 }
 
 func (a *acsSession) send(typ string, msg any) error {
@@ -255,6 +259,9 @@ func (a *acsSession) serve(ctx context.Context) {
 
 	go a.readLoop(ctx, cancel, hub.opts.Heartbeat)
 	go a.heartbeats(ctx, hub.opts.Heartbeat)
+	if a.creds != nil {
+		go a.refreshCredentials(ctx)
+	}
 	if err := a.streamAssignments(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("assignment stream ended", "err", err)
 	}
@@ -361,7 +368,7 @@ func (a *acsSession) streamAssignments(ctx context.Context) error {
 			ids = append(ids, as)
 		}
 	}
-	if err := a.sendTasks(ctx, ids); err != nil {
+	if err := a.sendTasks(ctx, ids, true); err != nil {
 		return err
 	}
 	// The manifest tells a (re)connecting agent which tasks exist at all, so
@@ -393,14 +400,16 @@ func (a *acsSession) streamAssignments(ctx context.Context) error {
 				changed = append(changed, as)
 			}
 		}
-		if err := a.sendTasks(ctx, changed); err != nil {
+		if err := a.sendTasks(ctx, changed, false); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-func (a *acsSession) sendTasks(ctx context.Context, as []assignment) error {
+// sendTasks sends the tasks of assignments in a PayloadMessage; initial
+// marks the tasks sent when the connection opens.
+func (a *acsSession) sendTasks(ctx context.Context, as []assignment, initial bool) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -421,7 +430,11 @@ func (a *acsSession) sendTasks(ctx context.Context, as []assignment) error {
 		if err != nil {
 			return err
 		}
-		msg.Tasks = append(msg.Tasks, s.acsTask(&it.Value, &td))
+		t := s.acsTask(&it.Value, &td)
+		if a.creds != nil {
+			a.creds.payload(ctx, s, &it.Value, &t, initial)
+		}
+		msg.Tasks = append(msg.Tasks, t)
 	}
 	if len(msg.Tasks) == 0 {
 		return nil
