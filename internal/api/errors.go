@@ -3,10 +3,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 )
 
 // Error is an AWS error: a code clients switch on, a message users read and
@@ -72,4 +74,24 @@ func WriteJSONError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(e.Status)
 	json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+}
+
+// SignedGet serves a SigV4-signed GET for the plain HTTP endpoints agents
+// use: fn runs as the request's principal with its query and answers with
+// a JSON body, or an AWS JSON error.
+func SignedGet(authn Authenticator, fn func(ctx context.Context, q url.Values) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authn.Authenticate(r.Context(), r, nil)
+		if err != nil {
+			WriteJSONError(w, AsError(err))
+			return
+		}
+		out, err := fn(WithPrincipal(r.Context(), p), r.URL.Query())
+		if err != nil {
+			WriteJSONError(w, AsError(err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
 }

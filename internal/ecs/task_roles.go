@@ -3,9 +3,9 @@ package ecs
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -139,20 +139,8 @@ type TaskCredentials struct {
 // task's role. The id must be the task's, and the task must not have
 // stopped.
 func (s *Service) TaskCredentialsHandler(authn api.Authenticator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authn.Authenticate(r.Context(), r, nil)
-		if err != nil {
-			api.WriteJSONError(w, api.AsError(err))
-			return
-		}
-		q := r.URL.Query()
-		out, err := s.taskCredentials(api.WithPrincipal(r.Context(), p), q.Get("taskArn"), q.Get("credentialsId"))
-		if err != nil {
-			api.WriteJSONError(w, api.AsError(err))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(out)
+	return api.SignedGet(authn, func(ctx context.Context, q url.Values) (any, error) {
+		return s.taskCredentials(ctx, q.Get("taskArn"), q.Get("credentialsId"))
 	})
 }
 

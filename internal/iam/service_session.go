@@ -2,9 +2,9 @@ package iam
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -147,25 +147,16 @@ type MetadataCredentials struct {
 // launches an instance, answered with the profile role's credentials in
 // the instance metadata shape.
 func (s *Service) InstanceCredentialsHandler(authn api.Authenticator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authn.Authenticate(r.Context(), r, nil)
-		if err != nil {
-			api.WriteJSONError(w, api.AsError(err))
-			return
-		}
-		q := r.URL.Query()
+	return api.SignedGet(authn, func(ctx context.Context, q url.Values) (any, error) {
 		instanceID := q.Get("instanceId")
 		if !strings.HasPrefix(instanceID, "i-") || checkSessionName(instanceID) != nil {
-			api.WriteJSONError(w, api.Errorf(api.CodeValidation, "instanceId %q must be an instance id (i-...).", instanceID))
-			return
+			return nil, api.Errorf(api.CodeValidation, "instanceId %q must be an instance id (i-...).", instanceID)
 		}
-		rs, err := s.InstanceCredentials(api.WithPrincipal(r.Context(), p), q.Get("instanceProfile"), instanceID)
+		rs, err := s.InstanceCredentials(ctx, q.Get("instanceProfile"), instanceID)
 		if err != nil {
-			api.WriteJSONError(w, api.AsError(err))
-			return
+			return nil, err
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(rs.Metadata(s.nowUTC()))
+		return rs.Metadata(s.nowUTC()), nil
 	})
 }
 
