@@ -101,7 +101,7 @@ func (s *Service) GetRole(ctx context.Context, in *RoleNameInput) (*RoleOutput, 
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "GetRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
+	if err := s.authorizeOn(ctx, "GetRole", kindRole, in.RoleName, nil); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindRole, in.RoleName)
@@ -149,7 +149,7 @@ func (s *Service) DeleteRole(ctx context.Context, in *RoleNameInput) (*struct{},
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
+	if err := s.authorizeOn(ctx, "DeleteRole", kindRole, in.RoleName, nil); err != nil {
 		return nil, err
 	}
 	if used, err := s.roleInProfile(ctx, in.RoleName); err != nil || used {

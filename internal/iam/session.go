@@ -187,3 +187,9 @@ func newToken() string {
 	rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+// isSessionToken tells credentials from GetSessionToken: temporary keys
+// that act as the user (or root) who asked for them.
+func isSessionToken(p api.Principal) bool {
+	return strings.HasPrefix(p.AccessKeyID, "ASIA") && !strings.Contains(p.ARN, ":assumed-role/")
+}

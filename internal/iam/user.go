@@ -76,7 +76,7 @@ func (s *Service) GetUser(ctx context.Context, in *GetUserInput) (*UserOutput, e
 		}
 		name = lastSegment(p.ARN)
 	}
-	if err := s.authorize(ctx, "GetUser", s.arnOf(ctx, kindUser, name)); err != nil {
+	if err := s.authorizeOn(ctx, "GetUser", kindUser, name, nil); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindUser, name)
@@ -127,7 +127,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *DeleteUserInput) (*struct{
 	if err := checkName("UserName", in.UserName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteUser", s.arnOf(ctx, kindUser, in.UserName)); err != nil {
+	if err := s.authorizeOn(ctx, "DeleteUser", kindUser, in.UserName, nil); err != nil {
 		return nil, err
 	}
 	return nil, s.deleteEntity(ctx, kindUser, in.UserName)
