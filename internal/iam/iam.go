@@ -66,6 +66,7 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DeleteAccessKey", api.QueryOp(s.DeleteAccessKey))
 	s.handleRoles(q)
 	s.handleGroups(q)
+	s.handleTags(q)
 	s.handlePolicies(q)
 	s.handleInstanceProfiles(q)
 	return q

@@ -98,8 +98,16 @@ func (s *Service) CreatePolicy(ctx context.Context, in *CreatePolicyInput) (*Pol
 		return nil, limitExceeded("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 	}
 	arn := "arn:aws:iam::" + s.account + ":policy" + path + in.PolicyName
-	if err := s.authorize(ctx, "CreatePolicy", arn); err != nil {
+	if err := checkTags(in.Tags); err != nil {
 		return nil, err
+	}
+	if err := s.authorizeWith(ctx, "CreatePolicy", arn, requestTagKeys(in.Tags)); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 { // AWS asks for the tagging permission as well
+		if err := s.authorizeWith(ctx, "TagPolicy", arn, requestTagKeys(in.Tags)); err != nil {
+			return nil, err
+		}
 	}
 	now := s.nowUTC()
 	p := managedPolicy{Name: in.PolicyName, ID: newID("ANPA", 17), ARN: arn, Path: path, Description: in.Description,

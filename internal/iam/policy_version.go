@@ -109,7 +109,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, in *CreatePolicyVersi
 		return nil, limitExceeded("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 	}
 	var out PolicyVersion
-	err := s.updatePolicy(ctx, "CreatePolicyVersion", in.PolicyArn, func(p *managedPolicy) error {
+	err := s.updatePolicy(ctx, "CreatePolicyVersion", in.PolicyArn, nil, func(p *managedPolicy) error {
 		versions := p.versions()
 		if len(versions) >= maxPolicyVersions {
 			return limitExceeded("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", maxPolicyVersions)
@@ -168,7 +168,7 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, in *PolicyArnInpu
 	if err := checkVersionID(in.VersionId); err != nil {
 		return nil, err
 	}
-	return nil, s.updatePolicy(ctx, "SetDefaultPolicyVersion", in.PolicyArn, func(p *managedPolicy) error {
+	return nil, s.updatePolicy(ctx, "SetDefaultPolicyVersion", in.PolicyArn, nil, func(p *managedPolicy) error {
 		for _, v := range p.versions() {
 			if v.ID == in.VersionId {
 				p.VersionID, p.Document = v.ID, v.Document
@@ -184,7 +184,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *PolicyArnInput) (
 	if err := checkVersionID(in.VersionId); err != nil {
 		return nil, err
 	}
-	return nil, s.updatePolicy(ctx, "DeletePolicyVersion", in.PolicyArn, func(p *managedPolicy) error {
+	return nil, s.updatePolicy(ctx, "DeletePolicyVersion", in.PolicyArn, nil, func(p *managedPolicy) error {
 		if in.VersionId == p.VersionID {
 			return deleteConflict("Cannot delete the default version of a policy.")
 		}
@@ -198,14 +198,14 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *PolicyArnInput) (
 	})
 }
 
-// updatePolicy authorizes action on a customer managed policy, applies fn
+// updatePolicy authorizes action (with the request's condition keys) on a customer managed policy, applies fn
 // and writes the policy back if it did not change meanwhile. AWS managed
 // policies are read-only.
-func (s *Service) updatePolicy(ctx context.Context, action, arn string, fn func(*managedPolicy) error) error {
+func (s *Service) updatePolicy(ctx context.Context, action, arn string, keys map[string][]string, fn func(*managedPolicy) error) error {
 	if arn == "" {
 		return validationError("1 validation error detected: Value null at 'policyArn' failed to satisfy constraint: Member must not be null")
 	}
-	if err := s.authorize(ctx, action, arn); err != nil {
+	if err := s.authorizeWith(ctx, action, arn, keys); err != nil {
 		return err
 	}
 	if _, ok := awsManaged[arn]; ok {

@@ -44,8 +44,16 @@ func (s *Service) CreateUser(ctx context.Context, in *CreateUserInput) (*UserOut
 		return nil, err
 	}
 	arn := "arn:aws:iam::" + s.account + ":user" + path + in.UserName
-	if err := s.authorize(ctx, "CreateUser", arn); err != nil {
+	if err := checkTags(in.Tags); err != nil {
 		return nil, err
+	}
+	if err := s.authorizeWith(ctx, "CreateUser", arn, requestTagKeys(in.Tags)); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 { // AWS asks for the tagging permission as well
+		if err := s.authorizeWith(ctx, "TagUser", arn, requestTagKeys(in.Tags)); err != nil {
+			return nil, err
+		}
 	}
 	e := entity{Kind: kindUser, Name: in.UserName, ID: newID("AIDA", 17), ARN: arn, Path: path, CreateDate: s.nowUTC(), Tags: in.Tags}
 	key := entityKey(kindUser, in.UserName)
