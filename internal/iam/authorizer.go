@@ -90,6 +90,10 @@ type caller struct {
 	identity []*policy.Document
 	session  []*policy.Document
 	tags     []Tag // principal tags: the user's, or the role's overridden by the session's
+	// A role session's transitive tags and source identity, which a
+	// session it assumes inherits.
+	transitive     []Tag
+	sourceIdentity string
 }
 
 func (c *caller) request(action, resource string, now time.Time) policy.Request {
@@ -140,9 +144,18 @@ func (s *Service) callerPolicies(ctx context.Context, p api.Principal) (*caller,
 	if err != nil || pp == nil {
 		return c, err // a deleted user or role is allowed nothing
 	}
+	c.identity, c.tags = pp.docs, pp.tags
 	if kind == kindRole {
 		c.roleARN = pp.arn
+		x, err := s.sessionExtras(ctx, p.AccessKeyID)
+		if err != nil {
+			return nil, err
+		}
+		if x != nil {
+			c.session = append(c.session, x.docs...)
+			c.tags = overrideTags(c.tags, x.tags)
+			c.transitive, c.sourceIdentity = x.transitive, x.sourceIdentity
+		}
 	}
-	c.identity, c.tags = pp.docs, pp.tags
 	return c, nil
 }

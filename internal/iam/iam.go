@@ -29,6 +29,7 @@ type Service struct {
 	cache     policyCache
 	// serviceSession is how long ServiceSession credentials last.
 	serviceSession time.Duration
+	sessions       sessionCache
 }
 
 // New returns the IAM service of account.

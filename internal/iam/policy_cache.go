@@ -2,15 +2,18 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/berth-dev/berth/internal/iam/policy"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // principalPolicies is a cache entry: the parsed identity policies of a
@@ -183,4 +186,92 @@ func (s *Service) policyKey(arn string) (string, bool) {
 		return "", false
 	}
 	return policiesPrefix + strings.ToLower(lastSegment(arn)), true
+}
+
+// sessionExtras is what a role session adds to its role: managed session
+// policies, session tags, and what a chained session inherits. Sessions
+// never change, so an entry stays valid until the session expires.
+type sessionExtras struct {
+	expires        time.Time
+	docs           []*policy.Document
+	tags           []Tag
+	transitive     []Tag
+	sourceIdentity string
+}
+
+func newSessionExtras(ss session) *sessionExtras {
+	x := &sessionExtras{expires: ss.Expiration, tags: ss.Tags, sourceIdentity: ss.SourceIdentity}
+	for _, text := range ss.PolicyDocs {
+		if d, err := policy.Parse(text); err == nil {
+			x.docs = append(x.docs, d)
+		} else {
+			// Valid when issued; one that no longer parses must still
+			// cap the session, so it allows nothing.
+			x.docs = append(x.docs, &policy.Document{})
+		}
+	}
+	for _, t := range ss.Tags {
+		if slices.ContainsFunc(ss.TransitiveTagKeys, func(k string) bool { return strings.EqualFold(k, t.Key) }) {
+			x.transitive = append(x.transitive, t)
+		}
+	}
+	return x
+}
+
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]*sessionExtras // by access key id
+}
+
+func (c *sessionCache) get(id string) *sessionExtras {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id]
+}
+
+// put remembers a session, dropping expired ones once there are many.
+func (c *sessionCache) put(id string, x *sessionExtras, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*sessionExtras{}
+	}
+	if len(c.m) >= 1024 {
+		for k, v := range c.m {
+			if v.expires.Before(now) {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[id] = x
+}
+
+// sessionExtras returns what the session with access key id adds to its
+// role; nil for a session that no longer exists.
+func (s *Service) sessionExtras(ctx context.Context, id string) (*sessionExtras, error) {
+	if x := s.sessions.get(id); x != nil {
+		return x, nil
+	}
+	it, err := store.Get[session](ctx, s.store, sessionsPrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	x := newSessionExtras(it.Value)
+	s.sessions.put(id, x, s.now())
+	return x, nil
+}
+
+// overrideTags returns base with over's tags replacing those of the same
+// key regardless of case: session tags override the role's.
+func overrideTags(base, over []Tag) []Tag {
+	if len(over) == 0 {
+		return base
+	}
+	out := slices.DeleteFunc(slices.Clone(base), func(t Tag) bool {
+		return slices.ContainsFunc(over, func(o Tag) bool { return strings.EqualFold(o.Key, t.Key) })
+	})
+	return append(out, over...)
 }

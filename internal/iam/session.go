@@ -1,11 +1,14 @@
 package iam
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,20 +20,32 @@ import (
 	"github.com/berth-dev/berth/internal/store"
 )
 
-// session is the stored record of an assumed-role session's temporary
-// credentials. It lives under an etcd lease that outlasts its expiry, so
-// expired sessions are still recognised (ExpiredToken) for a while and
-// then vanish by themselves.
+// session is the stored record of temporary credentials: an assumed-role
+// session's, or (without a role) GetSessionToken's, which act as the user
+// or root user who asked for them. It lives under an etcd lease that
+// outlasts its expiry, so expired sessions are still recognised
+// (ExpiredToken) for a while and then vanish by themselves. A session
+// never changes once issued.
 type session struct {
-	ID          string    `json:"id"`
-	Secret      string    `json:"secret"`
-	Token       string    `json:"token"`
-	RoleName    string    `json:"roleName"`
-	RoleID      string    `json:"roleId"`
-	RoleARN     string    `json:"roleArn"`
-	SessionName string    `json:"sessionName"`
-	Policy      string    `json:"policy,omitempty"`
-	Expiration  time.Time `json:"expiration"`
+	ID          string `json:"id"`
+	Secret      string `json:"secret"`
+	Token       string `json:"token"`
+	RoleName    string `json:"roleName,omitempty"`
+	RoleID      string `json:"roleId,omitempty"`
+	RoleARN     string `json:"roleArn,omitempty"`
+	SessionName string `json:"sessionName,omitempty"`
+	Policy      string `json:"policy,omitempty"`
+	// PolicyDocs are the documents of the managed session policies
+	// (PolicyArns) as they were when the session was issued.
+	PolicyDocs        []string `json:"policyDocs,omitempty"`
+	Tags              []Tag    `json:"tags,omitempty"`
+	TransitiveTagKeys []string `json:"transitiveTagKeys,omitempty"`
+	SourceIdentity    string   `json:"sourceIdentity,omitempty"`
+	// GetSessionToken sessions only.
+	UserARN    string    `json:"userArn,omitempty"`
+	UserID     string    `json:"userId,omitempty"`
+	Root       bool      `json:"root,omitempty"`
+	Expiration time.Time `json:"expiration"`
 }
 
 // sessionGrace is how long an expired session stays known.
@@ -41,6 +56,10 @@ func (ss session) arn(account string) string {
 }
 
 func (ss session) key(account string) auth.Key {
+	if ss.RoleARN == "" {
+		return auth.Key{SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expires: ss.Expiration,
+			Principal: api.Principal{Account: account, ARN: ss.UserARN, AccessKeyID: ss.ID, UserID: ss.UserID, Root: ss.Root}}
+	}
 	return auth.Key{
 		SecretAccessKey: ss.Secret,
 		SessionToken:    ss.Token,
@@ -51,10 +70,21 @@ func (ss session) key(account string) auth.Key {
 }
 
 type AssumeRoleInput struct {
-	RoleArn         string
-	RoleSessionName string
-	DurationSeconds *int32
-	Policy          string
+	RoleArn           string
+	RoleSessionName   string
+	DurationSeconds   *int32
+	Policy            string
+	PolicyArns        []PolicyDescriptor
+	Tags              []Tag
+	TransitiveTagKeys []string
+	ExternalId        string
+	SourceIdentity    string
+}
+
+// PolicyDescriptor is the STS PolicyDescriptorType: a managed policy to
+// use as a session policy.
+type PolicyDescriptor struct {
+	Arn string `query:"arn"`
 }
 
 // Credentials is the STS Credentials shape.
@@ -75,54 +105,82 @@ type AssumeRoleOutput struct {
 	Credentials      Credentials
 	AssumedRoleUser  AssumedRoleUser
 	PackedPolicySize *int32 `xml:",omitempty"`
+	SourceIdentity   string `xml:",omitempty"`
 }
 
+// Session quotas of AssumeRole.
+const (
+	maxSessionPolicyArns = 10
+	maxSessionTags       = 50
+)
+
 // AssumeRole issues temporary credentials for a role whose trust policy
-// lets the caller in. Role chaining (a session assuming a role) is capped
-// at one hour, as in AWS.
+// lets the caller in. Session policies (Policy, PolicyArns) cap what the
+// role allows; session tags need sts:TagSession in the trust policy and
+// become the session's aws:PrincipalTag/*; transitive tags carry on when
+// the session assumes another role. Role chaining is capped at one hour,
+// as in AWS.
 func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeRoleOutput, error) {
 	p := api.PrincipalFrom(ctx)
-	if err := checkSessionName(in.RoleSessionName); err != nil {
+	if err := checkAssumeRole(in); err != nil {
 		return nil, err
 	}
-	if in.RoleArn == "" || len(in.RoleArn) < 20 {
-		return nil, validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", in.RoleArn)
-	}
-	if in.Policy != "" {
-		if err := checkIdentityPolicy(in.Policy); err != nil {
-			return nil, err
-		}
-		if policy.CharCount(in.Policy) > maxSessionPolicySize {
-			return nil, &api.Error{Code: "PackedPolicyTooLarge", Status: http.StatusBadRequest,
-				Message: fmt.Sprintf("Packed policy consumes %d%% of allotted space, please use smaller policy.", policy.CharCount(in.Policy)*100/maxSessionPolicySize)}
-		}
-	}
-	denied := func(why string) error {
+	denied := func() error {
 		return &api.Error{Code: "AccessDenied", Status: http.StatusForbidden,
-			Message: fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s%s", p.ARN, in.RoleArn, why)}
+			Message: fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", p.ARN, in.RoleArn)}
 	}
 	if p.Root {
 		return nil, &api.Error{Code: "AccessDenied", Status: http.StatusForbidden, Message: "Roles may not be assumed by root accounts."}
 	}
+	policyDocs, err := s.sessionPolicyDocs(ctx, in.PolicyArns)
+	if err != nil {
+		return nil, err
+	}
 	head := "arn:aws:iam::" + s.account + ":role/"
 	if !strings.HasPrefix(in.RoleArn, head) {
-		return nil, denied("")
+		return nil, denied()
 	}
 	role, err := s.getEntity(ctx, kindRole, lastSegment(in.RoleArn))
 	if err != nil || role.Value.ARN != in.RoleArn {
-		return nil, denied("")
+		return nil, denied()
 	}
 	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
 	if err != nil {
-		return nil, denied("")
+		return nil, denied()
 	}
 	caller, err := s.callerPolicies(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	req := caller.request("sts:AssumeRole", in.RoleArn, s.now())
-	if d := policy.AssumeRole(req, trust, caller.identity, caller.options()...); !d.Allowed() {
-		return nil, denied("")
+	tags, transitive := sessionTags(caller, in)
+	req := caller.request(policy.ActionAssumeRole, in.RoleArn, s.now())
+	for k, v := range requestTagKeys(in.Tags) {
+		req.Context[k] = v
+	}
+	if in.ExternalId != "" {
+		req.Context["sts:ExternalId"] = []string{in.ExternalId}
+	}
+	if in.SourceIdentity != "" {
+		req.Context["sts:SourceIdentity"] = []string{in.SourceIdentity}
+	}
+	// Each of these needs the trust policy's (and, for a trust naming only
+	// the account, the caller's policies') permission.
+	actions := []string{policy.ActionAssumeRole}
+	if len(in.Tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	if in.SourceIdentity != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	for _, action := range actions {
+		req.Action = action
+		if d := policy.AssumeRole(req, trust, caller.identity, caller.options()...); !d.Allowed() {
+			if action == policy.ActionAssumeRole {
+				return nil, denied()
+			}
+			return nil, &api.Error{Code: "AccessDenied", Status: http.StatusForbidden,
+				Message: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", p.ARN, action, in.RoleArn)}
+		}
 	}
 	duration := int32(3600)
 	if in.DurationSeconds != nil {
@@ -138,35 +196,141 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 	if duration > limit {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	ss, err := s.issueSession(ctx, role.Value, in.RoleSessionName, in.Policy, time.Duration(duration)*time.Second)
-	if err != nil {
+	packed := packedSize(in.Policy, in.PolicyArns, tags)
+	if packed > 100 {
+		return nil, &api.Error{Code: "PackedPolicyTooLarge", Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("Packed policy consumes %d%% of allotted space, please use smaller policy.", packed)}
+	}
+	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Value.Name, RoleID: role.Value.ID,
+		RoleARN: role.Value.ARN, SessionName: in.RoleSessionName, Policy: in.Policy, PolicyDocs: policyDocs,
+		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: cmp.Or(in.SourceIdentity, caller.sourceIdentity),
+		Expiration: s.nowUTC().Add(time.Duration(duration) * time.Second)}
+	if err := s.putSession(ctx, ss, time.Duration(duration)*time.Second); err != nil {
 		return nil, err
 	}
-	out := &AssumeRoleOutput{Credentials: ss.credentials(),
-		AssumedRoleUser: AssumedRoleUser{AssumedRoleId: ss.RoleID + ":" + ss.SessionName, Arn: ss.arn(s.account)}}
-	if in.Policy != "" {
-		size := int32(policy.CharCount(in.Policy) * 100 / maxSessionPolicySize)
+	out := &AssumeRoleOutput{
+		Credentials:     ss.credentials(),
+		AssumedRoleUser: AssumedRoleUser{AssumedRoleId: ss.RoleID + ":" + ss.SessionName, Arn: ss.arn(s.account)},
+		SourceIdentity:  ss.SourceIdentity,
+	}
+	if in.Policy != "" || len(policyDocs) > 0 || len(tags) > 0 {
+		size := int32(packed)
 		out.PackedPolicySize = &size
 	}
 	return out, nil
 }
 
-// issueSession stores a new session of role and returns it. Its record
-// lives under a lease that outlasts the expiry by sessionGrace.
+// issueSession stores a new session of role and returns it.
 func (s *Service) issueSession(ctx context.Context, role entity, name, sessionPolicy string, d time.Duration) (session, error) {
 	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Name, RoleID: role.ID,
 		RoleARN: role.ARN, SessionName: name, Policy: sessionPolicy, Expiration: s.nowUTC().Add(d)}
-	lease, err := s.store.Client().Grant(ctx, int64((d+sessionGrace)/time.Second))
-	if err != nil {
-		return ss, fmt.Errorf("lease for session: %w", err)
-	}
-	key := sessionsPrefix + ss.ID
-	err = s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, ss, clientv3.WithLease(lease.ID)))
-	return ss, err
+	return ss, s.putSession(ctx, ss, d)
 }
 
 func (ss session) credentials() Credentials {
 	return Credentials{AccessKeyId: ss.ID, SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expiration: ss.Expiration}
+}
+
+// putSession stores a new session lasting d under a lease that outlives
+// it by sessionGrace.
+func (s *Service) putSession(ctx context.Context, ss session, d time.Duration) error {
+	lease, err := s.store.Client().Grant(ctx, int64((d+sessionGrace)/time.Second))
+	if err != nil {
+		return fmt.Errorf("lease for session: %w", err)
+	}
+	key := sessionsPrefix + ss.ID
+	return s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, ss, clientv3.WithLease(lease.ID)))
+}
+
+// checkAssumeRole validates AssumeRole's parameters before anything is read.
+func checkAssumeRole(in *AssumeRoleInput) error {
+	if err := checkSessionName(in.RoleSessionName); err != nil {
+		return err
+	}
+	if len(in.RoleArn) < 20 {
+		return validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", in.RoleArn)
+	}
+	if in.Policy != "" {
+		if err := checkIdentityPolicy(in.Policy); err != nil {
+			return err
+		}
+	}
+	if len(in.PolicyArns) > maxSessionPolicyArns {
+		return validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionPolicyArns)
+	}
+	if len(in.Tags) > maxSessionTags {
+		return validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionTags)
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return err
+	}
+	for _, k := range in.TransitiveTagKeys {
+		if !slices.ContainsFunc(in.Tags, func(t Tag) bool { return strings.EqualFold(t.Key, k) }) {
+			return invalidParameter("The specified transitive tag key must be included in the requested tags.")
+		}
+	}
+	if n := len(in.ExternalId); in.ExternalId != "" && (n < 2 || n > 1224 || !externalIDPattern.MatchString(in.ExternalId)) {
+		return validationError("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length between 2 and 1224", in.ExternalId)
+	}
+	if n := len(in.SourceIdentity); in.SourceIdentity != "" && (n < 2 || n > 64 || !sourceIdentityPattern.MatchString(in.SourceIdentity)) {
+		return validationError("1 validation error detected: Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64", in.SourceIdentity)
+	}
+	return nil
+}
+
+var (
+	externalIDPattern     = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	sourceIdentityPattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+)
+
+func invalidParameter(format string, args ...any) error {
+	return &api.Error{Code: "InvalidParameterValue", Message: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+// sessionPolicyDocs loads the managed session policies' current documents.
+func (s *Service) sessionPolicyDocs(ctx context.Context, descriptors []PolicyDescriptor) ([]string, error) {
+	var docs []string
+	for _, d := range descriptors {
+		mp, err := s.loadPolicy(ctx, d.Arn)
+		if isNoSuchEntity(err) {
+			return nil, invalidParameter("Policy %s does not exist or is not attachable.", d.Arn)
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, mp.Value.Document)
+	}
+	return docs, nil
+}
+
+// sessionTags are the tags of a new session: the requested ones, and the
+// caller's transitive session tags, which a chained session keeps and
+// cannot change.
+func sessionTags(c *caller, in *AssumeRoleInput) (tags []Tag, transitive []string) {
+	tags = slices.Clone(in.Tags)
+	transitive = slices.Clone(in.TransitiveTagKeys)
+	for _, t := range c.transitive {
+		tags = slices.DeleteFunc(tags, func(x Tag) bool { return strings.EqualFold(x.Key, t.Key) })
+		tags = append(tags, t)
+		if !slices.ContainsFunc(transitive, func(k string) bool { return strings.EqualFold(k, t.Key) }) {
+			transitive = append(transitive, t.Key)
+		}
+	}
+	return tags, transitive
+}
+
+// packedSize is the percentage of the packed session policy quota that
+// session policies and tags use; managed session policies count by
+// their ARN, as they are passed by reference.
+func packedSize(inline string, arns []PolicyDescriptor, tags []Tag) int {
+	n := policy.CharCount(inline)
+	for _, d := range arns {
+		n += len(d.Arn)
+	}
+	for _, t := range tags {
+		n += len(t.Key) + len(t.Value)
+	}
+	return n * 100 / maxSessionPolicySize
 }
 
 func checkSessionName(name string) error {
