@@ -1,6 +1,7 @@
 // Package iam implements the IAM and STS APIs: users and their access keys,
-// roles, inline and managed policies, role sessions, and the authorizer that
-// evaluates a caller's policies for every API call.
+// roles, groups, inline and versioned managed policies, tags, role sessions
+// and session tokens, and the authorizer that evaluates a caller's policies
+// for every API call.
 package iam
 
 import (
