@@ -68,7 +68,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, in *UserNameInput) (*Crea
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "CreateAccessKey", s.arnOf(ctx, kindUser, name)); err != nil {
+	if err := s.authorizeOn(ctx, "CreateAccessKey", kindUser, name, nil); err != nil {
 		return nil, err
 	}
 	k := accessKey{ID: newID("AKIA", 16), Secret: newSecret(), Status: "Active", CreateDate: s.nowUTC()}
@@ -105,7 +105,7 @@ func (s *Service) ListAccessKeys(ctx context.Context, in *ListAccessKeysInput) (
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "ListAccessKeys", s.arnOf(ctx, kindUser, name)); err != nil {
+	if err := s.authorizeOn(ctx, "ListAccessKeys", kindUser, name, nil); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindUser, name)
@@ -184,7 +184,7 @@ func (s *Service) userKey(ctx context.Context, action, userName, keyID string) (
 	if err != nil {
 		return "", accessKey{}, err
 	}
-	if err := s.authorize(ctx, action, s.arnOf(ctx, kindUser, name)); err != nil {
+	if err := s.authorizeOn(ctx, action, kindUser, name, nil); err != nil {
 		return "", accessKey{}, err
 	}
 	if _, err := s.getEntity(ctx, kindUser, name); err != nil {

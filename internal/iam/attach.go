@@ -15,6 +15,7 @@ const maxAttached = 10
 type attachInput struct {
 	UserName   string
 	RoleName   string
+	GroupName  string
 	PolicyArn  string
 	PathPrefix string
 	Marker     string
@@ -22,8 +23,11 @@ type attachInput struct {
 }
 
 func (in *attachInput) target(kind entityKind) string {
-	if kind == kindUser {
+	switch kind {
+	case kindUser:
 		return in.UserName
+	case kindGroup:
+		return in.GroupName
 	}
 	return in.RoleName
 }
@@ -41,11 +45,8 @@ type ListAttachedPoliciesOutput struct {
 }
 
 func (s *Service) handleAttach(q *api.QueryService) {
-	for _, kind := range []entityKind{kindUser, kindRole} {
-		noun := "User"
-		if kind == kindRole {
-			noun = "Role"
-		}
+	for _, kind := range []entityKind{kindUser, kindRole, kindGroup} {
+		noun := kind.noun()
 		q.Handle("Attach"+noun+"Policy", api.QueryOp(func(ctx context.Context, in *attachInput) (*struct{}, error) {
 			return nil, s.attach(ctx, kind, "Attach"+noun+"Policy", in, true)
 		}))
@@ -59,14 +60,10 @@ func (s *Service) handleAttach(q *api.QueryService) {
 }
 
 func (s *Service) checkAttachTarget(ctx context.Context, kind entityKind, action string, in *attachInput) error {
-	field := "UserName"
-	if kind == kindRole {
-		field = "RoleName"
-	}
-	if err := checkName(field, in.target(kind), 64); err != nil {
+	if err := checkName(kind.nameField(), in.target(kind), kind.maxName()); err != nil {
 		return err
 	}
-	return s.authorize(ctx, action, s.arnOf(ctx, kind, in.target(kind)))
+	return s.authorizeOn(ctx, action, kind, in.target(kind), nil)
 }
 
 // attach attaches (on) or detaches a managed policy. The entity and a
@@ -87,7 +84,7 @@ func (s *Service) attach(ctx context.Context, kind entityKind, action string, in
 			return noSuchEntity("Policy %s was not found.", in.PolicyArn)
 		}
 		if on && len(e.Attached) >= maxAttached {
-			return limitExceeded("Cannot exceed quota for PoliciesPer%s: %d", strings.ToUpper(kind.title()[:1])+kind.title()[1:], maxAttached)
+			return limitExceeded("Cannot exceed quota for PoliciesPer%s: %d", kind.noun(), maxAttached)
 		}
 		p, err := s.loadPolicy(ctx, in.PolicyArn)
 		if err != nil && on {

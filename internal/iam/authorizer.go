@@ -2,9 +2,7 @@ package iam
 
 import (
 	"context"
-	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -30,10 +28,17 @@ type resourceSource struct {
 }
 
 // Authorize implements api.Authorizer. The root user may do everything.
-// Users and role sessions may do what their inline and attached policies,
-// or a resource policy naming them, allow, unless any policy explicitly
-// denies it; a session's session policy caps what its role allows.
+// Users and role sessions may do what their inline and attached policies
+// (a user's groups' included), or a resource policy naming them, allow,
+// unless any policy explicitly denies it; a session's session policies cap
+// what its role allows.
 func (s *Service) Authorize(ctx context.Context, p api.Principal, action, resource string) error {
+	return s.authorizeKeys(ctx, p, action, resource, nil)
+}
+
+// authorizeKeys is Authorize with condition keys of the request itself,
+// such as aws:RequestTag/* or aws:ResourceTag/*.
+func (s *Service) authorizeKeys(ctx context.Context, p api.Principal, action, resource string, keys map[string][]string) error {
 	if p.Root {
 		return nil
 	}
@@ -42,6 +47,9 @@ func (s *Service) Authorize(ctx context.Context, p api.Principal, action, resour
 		return err
 	}
 	req := c.request(action, resource, s.now())
+	for k, v := range keys {
+		req.Context[k] = v
+	}
 	resPolicies, err := s.resourcePolicies(ctx, resource)
 	if err != nil {
 		return err
@@ -80,7 +88,12 @@ type caller struct {
 	roleARN  string // the role behind an assumed-role session
 	username string // a user's name
 	identity []*policy.Document
-	session  *policy.Document
+	session  []*policy.Document
+	tags     []Tag // principal tags: the user's, or the role's overridden by the session's
+	// A role session's transitive tags and source identity, which a
+	// session it assumes inherits.
+	transitive     []Tag
+	sourceIdentity string
 }
 
 func (c *caller) request(action, resource string, now time.Time) policy.Request {
@@ -91,30 +104,18 @@ func (c *caller) request(action, resource string, now time.Time) policy.Request 
 	if c.username != "" {
 		keys["aws:username"] = []string{c.username}
 	}
+	for _, t := range c.tags {
+		keys["aws:PrincipalTag/"+t.Key] = []string{t.Value}
+	}
 	return policy.Request{Action: action, Resource: resource, Time: now, Context: keys,
 		Principal: policy.Principal{ARN: c.p.ARN, Account: c.p.Account, RoleARN: c.roleARN}}
 }
 
 func (c *caller) options() []policy.Option {
-	if c.session == nil {
+	if len(c.session) == 0 {
 		return nil
 	}
-	return []policy.Option{policy.WithSessionPolicies(c.session)}
-}
-
-// parsedPolicies is a cache entry: an entity's parsed identity policies as
-// of the entity record's revision. Inline policies and attachments live in
-// the record and customer managed documents never change once created, so
-// the record's revision alone tells whether the entry is current.
-type parsedPolicies struct {
-	rev  int64
-	arn  string
-	docs []*policy.Document
-}
-
-type policyCache struct {
-	mu sync.Mutex
-	m  map[string]parsedPolicies // by entity key
+	return []policy.Option{policy.WithSessionPolicies(c.session...)}
 }
 
 // callerPolicies loads (or reuses) the identity policies of a user or of
@@ -134,53 +135,27 @@ func (s *Service) callerPolicies(ctx context.Context, p api.Principal) (*caller,
 			if err != nil {
 				return nil, err
 			}
-			c.session = d
+			c.session = append(c.session, d)
 		}
 	default:
 		return c, nil
 	}
-	it, err := s.getEntity(ctx, kind, name)
-	if err != nil {
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Code == "NoSuchEntity" {
-			s.cache.mu.Lock()
-			delete(s.cache.m, entityKey(kind, name))
-			s.cache.mu.Unlock()
-			return c, nil // a deleted user or role is allowed nothing
-		}
-		return nil, err
+	pp, err := s.principalPolicies(ctx, kind, name)
+	if err != nil || pp == nil {
+		return c, err // a deleted user or role is allowed nothing
 	}
+	c.identity, c.tags = pp.docs, pp.tags
 	if kind == kindRole {
-		c.roleARN = it.Value.ARN
-	}
-	s.cache.mu.Lock()
-	cached, ok := s.cache.m[it.Key]
-	s.cache.mu.Unlock()
-	if ok && cached.rev == it.Rev {
-		c.identity = cached.docs
-		return c, nil
-	}
-	var docs []*policy.Document
-	for _, text := range it.Value.Inline {
-		if d, err := policy.Parse(text); err == nil {
-			docs = append(docs, d)
-		}
-	}
-	for _, arn := range it.Value.Attached {
-		mp, err := s.loadPolicy(ctx, arn)
+		c.roleARN = pp.arn
+		x, err := s.sessionExtras(ctx, p.AccessKeyID)
 		if err != nil {
-			continue // deleted meanwhile: grants nothing
+			return nil, err
 		}
-		if d, err := policy.Parse(mp.Value.Document); err == nil {
-			docs = append(docs, d)
+		if x != nil {
+			c.session = append(c.session, x.docs...)
+			c.tags = overrideTags(c.tags, x.tags)
+			c.transitive, c.sourceIdentity = x.transitive, x.sourceIdentity
 		}
 	}
-	s.cache.mu.Lock()
-	if s.cache.m == nil {
-		s.cache.m = map[string]parsedPolicies{}
-	}
-	s.cache.m[it.Key] = parsedPolicies{rev: it.Rev, arn: it.Value.ARN, docs: docs}
-	s.cache.mu.Unlock()
-	c.identity = docs
 	return c, nil
 }

@@ -43,6 +43,7 @@ const (
 	maxManagedPolicySize = 6144
 	maxUserInlineSize    = 2048 // all of a user's inline policies together
 	maxRoleInlineSize    = 10240
+	maxGroupInlineSize   = 5120
 	maxTrustPolicySize   = 2048
 	maxSessionPolicySize = 2048
 )
@@ -57,8 +58,11 @@ func checkInlineSize(e *entity, name, doc string) error {
 		}
 	}
 	limit := maxUserInlineSize
-	if e.Kind == kindRole {
+	switch e.Kind {
+	case kindRole:
 		limit = maxRoleInlineSize
+	case kindGroup:
+		limit = maxGroupInlineSize
 	}
 	if total > limit {
 		return limitExceeded("Maximum policy size of %d bytes exceeded for %s %s", limit, e.Kind.title(), e.Name)

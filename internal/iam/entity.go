@@ -10,18 +10,20 @@ import (
 	"github.com/berth-dev/berth/internal/store"
 )
 
-// entityKind tells users from roles; both carry inline and attached
-// policies, which is why they share one record type.
+// entityKind tells users, roles and groups apart; all three carry inline
+// and attached policies, which is why they share one record type.
 type entityKind string
 
 const (
-	kindUser entityKind = "user"
-	kindRole entityKind = "role"
+	kindUser  entityKind = "user"
+	kindRole  entityKind = "role"
+	kindGroup entityKind = "group"
 )
 
-// entity is the stored record of a user or a role. Inline policies and
-// attachments live in the record so that a principal's permissions come
-// from one read and change in one conditional write.
+// entity is the stored record of a user, role or group. Inline policies
+// and attachments live in the record so that its permissions change in one
+// conditional write; group membership is kept on both sides (a user's
+// Groups, a group's Users) and changed in one transaction.
 type entity struct {
 	Kind       entityKind        `json:"kind"`
 	Name       string            `json:"name"`
@@ -34,6 +36,9 @@ type entity struct {
 	Attached   []string          `json:"attached,omitempty"` // managed policy ARNs
 	// Users only.
 	AccessKeys []string `json:"accessKeys,omitempty"`
+	Groups     []string `json:"groups,omitempty"` // group names
+	// Groups only.
+	Users []string `json:"users,omitempty"` // member user names
 	// Roles only.
 	TrustPolicy        string `json:"trustPolicy,omitempty"`
 	Description        string `json:"description,omitempty"`
@@ -41,22 +46,38 @@ type entity struct {
 }
 
 func entityKey(kind entityKind, name string) string {
-	if kind == kindUser {
-		return usersPrefix + strings.ToLower(name)
-	}
-	return rolesPrefix + strings.ToLower(name)
+	return kind.prefix() + strings.ToLower(name)
 }
 
-func (k entityKind) title() string {
-	if k == kindUser {
-		return "user"
+func (k entityKind) prefix() string {
+	switch k {
+	case kindUser:
+		return usersPrefix
+	case kindGroup:
+		return groupsPrefix
 	}
-	return "role"
+	return rolesPrefix
 }
 
-// arnOf is the ARN an action on a user or role is authorized against: the
-// stored one, with its path, or for a name that does not exist the ARN it
-// would have at path "/".
+func (k entityKind) title() string { return string(k) }
+
+// noun is the kind as IAM action names spell it: "User", "Role", "Group".
+func (k entityKind) noun() string { return strings.ToUpper(string(k[:1])) + string(k[1:]) }
+
+// maxName is the longest name IAM accepts for the kind.
+func (k entityKind) maxName() int {
+	if k == kindGroup {
+		return 128
+	}
+	return 64
+}
+
+// nameField is the request parameter naming an entity of the kind.
+func (k entityKind) nameField() string { return k.noun() + "Name" }
+
+// arnOf is the ARN an action on a user, role or group is authorized
+// against: the stored one, with its path, or for a name that does not
+// exist the ARN it would have at path "/".
 func (s *Service) arnOf(ctx context.Context, kind entityKind, name string) string {
 	if it, err := s.getEntity(ctx, kind, name); err == nil {
 		return it.Value.ARN
@@ -64,7 +85,7 @@ func (s *Service) arnOf(ctx context.Context, kind entityKind, name string) strin
 	return "arn:aws:iam::" + s.account + ":" + string(kind) + "/" + name
 }
 
-// getEntity loads a user or role, or NoSuchEntity.
+// getEntity loads a user, role or group, or NoSuchEntity.
 func (s *Service) getEntity(ctx context.Context, kind entityKind, name string) (store.Item[entity], error) {
 	it, err := store.Get[entity](ctx, s.store, entityKey(kind, name))
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,7 +94,7 @@ func (s *Service) getEntity(ctx context.Context, kind entityKind, name string) (
 	return it, err
 }
 
-// updateEntity applies fn to a user or role and writes it back if it did
+// updateEntity applies fn to a user, role or group and writes it back if it did
 // not change meanwhile; fn may add writes (and conditions) to txn.
 func (s *Service) updateEntity(ctx context.Context, kind entityKind, name string, fn func(e *entity, txn *store.Txn) error) error {
 	for attempt := 0; ; attempt++ {
@@ -92,7 +113,7 @@ func (s *Service) updateEntity(ctx context.Context, kind entityKind, name string
 	}
 }
 
-// deleteEntity removes a user or role once nothing depends on it any more.
+// deleteEntity removes a user, role or group once nothing depends on it any more.
 func (s *Service) deleteEntity(ctx context.Context, kind entityKind, name string) error {
 	it, err := s.getEntity(ctx, kind, name)
 	if err != nil {
@@ -106,6 +127,8 @@ func (s *Service) deleteEntity(ctx context.Context, kind entityKind, name string
 		return deleteConflict("Cannot delete entity, must delete policies first.")
 	case len(e.Attached) > 0:
 		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	case len(e.Groups) > 0 || len(e.Users) > 0:
+		return deleteConflict("Cannot delete entity, must remove users from group first.")
 	}
 	err = s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key))
 	if errors.Is(err, store.ErrConflict) {
@@ -115,13 +138,9 @@ func (s *Service) deleteEntity(ctx context.Context, kind entityKind, name string
 	return err
 }
 
-// listEntities returns the users or roles under pathPrefix, by name.
+// listEntities returns the users, roles or groups under pathPrefix, by name.
 func (s *Service) listEntities(ctx context.Context, kind entityKind, pathPrefix string) ([]entity, error) {
-	p := usersPrefix
-	if kind == kindRole {
-		p = rolesPrefix
-	}
-	items, err := store.List[entity](ctx, s.store, p)
+	items, err := store.List[entity](ctx, s.store, kind.prefix())
 	if err != nil {
 		return nil, err
 	}

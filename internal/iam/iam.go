@@ -1,6 +1,7 @@
 // Package iam implements the IAM and STS APIs: users and their access keys,
-// roles, inline and managed policies, role sessions, and the authorizer that
-// evaluates a caller's policies for every API call.
+// roles, groups, inline and versioned managed policies, tags, role sessions
+// and session tokens, and the authorizer that evaluates a caller's policies
+// for every API call.
 package iam
 
 import (
@@ -29,6 +30,7 @@ type Service struct {
 	cache     policyCache
 	// serviceSession is how long ServiceSession credentials last.
 	serviceSession time.Duration
+	sessions       sessionCache
 }
 
 // New returns the IAM service of account.
@@ -42,6 +44,7 @@ const (
 	prefix         = "/berth/iam/"
 	usersPrefix    = prefix + "users/"
 	rolesPrefix    = prefix + "roles/"
+	groupsPrefix   = prefix + "groups/"
 	policiesPrefix = prefix + "policies/"
 	keysPrefix     = prefix + "accesskeys/"
 	sessionsPrefix = prefix + "sessions/"
@@ -64,6 +67,8 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("UpdateAccessKey", api.QueryOp(s.UpdateAccessKey))
 	q.Handle("DeleteAccessKey", api.QueryOp(s.DeleteAccessKey))
 	s.handleRoles(q)
+	s.handleGroups(q)
+	s.handleTags(q)
 	s.handlePolicies(q)
 	s.handleInstanceProfiles(q)
 	return q
@@ -71,7 +76,31 @@ func (s *Service) QueryService() *api.QueryService {
 
 // authorize checks the caller may perform the IAM action on resource.
 func (s *Service) authorize(ctx context.Context, action, resource string) error {
-	return s.Authorize(ctx, api.PrincipalFrom(ctx), "iam:"+action, resource)
+	return s.authorizeWith(ctx, action, resource, nil)
+}
+
+// authorizeWith is authorize with request condition keys (e.g.
+// aws:RequestTag/*). Credentials from GetSessionToken are refused: AWS
+// takes them for IAM calls only with MFA, which Berth does not have.
+func (s *Service) authorizeWith(ctx context.Context, action, resource string, keys map[string][]string) error {
+	p := api.PrincipalFrom(ctx)
+	if isSessionToken(p) {
+		return &api.Error{Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid", Status: http.StatusForbidden}
+	}
+	return s.authorizeKeys(ctx, p, "iam:"+action, resource, keys)
+}
+
+// authorizeOn checks the caller may perform the IAM action on a user, role
+// or group: against its stored ARN, path included, and its tags as
+// aws:ResourceTag/*; for a name that does not exist, against the ARN it
+// would have at path "/".
+func (s *Service) authorizeOn(ctx context.Context, action string, kind entityKind, name string, keys map[string][]string) error {
+	arn := "arn:aws:iam::" + s.account + ":" + string(kind) + "/" + name
+	if it, err := s.getEntity(ctx, kind, name); err == nil { // as arnOf, with the tags
+		arn = it.Value.ARN
+		keys = withTagKeys(keys, "aws:ResourceTag/", it.Value.Tags)
+	}
+	return s.authorizeWith(ctx, action, arn, keys)
 }
 
 // Errors as IAM answers them.

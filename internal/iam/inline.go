@@ -13,6 +13,7 @@ import (
 type inlineInput struct {
 	UserName       string
 	RoleName       string
+	GroupName      string
 	PolicyName     string
 	PolicyDocument string
 	Marker         string
@@ -20,8 +21,11 @@ type inlineInput struct {
 }
 
 func (in *inlineInput) target(kind entityKind) string {
-	if kind == kindUser {
+	switch kind {
+	case kindUser:
 		return in.UserName
+	case kindGroup:
+		return in.GroupName
 	}
 	return in.RoleName
 }
@@ -30,6 +34,7 @@ func (in *inlineInput) target(kind entityKind) string {
 type InlinePolicyOutput struct {
 	UserName       string `xml:",omitempty"`
 	RoleName       string `xml:",omitempty"`
+	GroupName      string `xml:",omitempty"`
 	PolicyName     string
 	PolicyDocument string
 }
@@ -42,11 +47,8 @@ type ListInlinePoliciesOutput struct {
 
 // handleInline registers the inline policy actions of users and roles.
 func (s *Service) handleInline(q *api.QueryService) {
-	for _, kind := range []entityKind{kindUser, kindRole} {
-		noun := "User"
-		if kind == kindRole {
-			noun = "Role"
-		}
+	for _, kind := range []entityKind{kindUser, kindRole, kindGroup} {
+		noun := kind.noun()
 		q.Handle("Put"+noun+"Policy", api.QueryOp(func(ctx context.Context, in *inlineInput) (*struct{}, error) {
 			return nil, s.putInline(ctx, kind, "Put"+noun+"Policy", in)
 		}))
@@ -63,11 +65,7 @@ func (s *Service) handleInline(q *api.QueryService) {
 }
 
 func (s *Service) checkInlineTarget(ctx context.Context, kind entityKind, action string, in *inlineInput, needPolicy bool) error {
-	field := "UserName"
-	if kind == kindRole {
-		field = "RoleName"
-	}
-	if err := checkName(field, in.target(kind), 64); err != nil {
+	if err := checkName(kind.nameField(), in.target(kind), kind.maxName()); err != nil {
 		return err
 	}
 	if needPolicy {
@@ -75,7 +73,7 @@ func (s *Service) checkInlineTarget(ctx context.Context, kind entityKind, action
 			return err
 		}
 	}
-	return s.authorize(ctx, action, s.arnOf(ctx, kind, in.target(kind)))
+	return s.authorizeOn(ctx, action, kind, in.target(kind), nil)
 }
 
 // putInline adds or replaces an inline policy.
@@ -111,10 +109,13 @@ func (s *Service) getInline(ctx context.Context, kind entityKind, action string,
 		return nil, noSuchEntity("The %s policy with name %s cannot be found.", kind.title(), in.PolicyName)
 	}
 	out := &InlinePolicyOutput{PolicyName: in.PolicyName, PolicyDocument: encodeDocument(doc)}
-	if kind == kindUser {
+	switch kind {
+	case kindUser:
 		out.UserName = it.Value.Name
-	} else {
+	case kindRole:
 		out.RoleName = it.Value.Name
+	case kindGroup:
+		out.GroupName = it.Value.Name
 	}
 	return out, nil
 }

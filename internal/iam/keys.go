@@ -23,6 +23,9 @@ func (s *Service) ResolveKey(ctx context.Context, id string) (auth.Key, bool, er
 		if err != nil {
 			return auth.Key{}, false, err
 		}
+		if it.Value.RoleARN != "" {
+			s.sessions.put(id, newSessionExtras(it.Value), s.now())
+		}
 		return it.Value.key(s.account), true, nil
 	}
 	it, err := store.Get[accessKey](ctx, s.store, keysPrefix+id)

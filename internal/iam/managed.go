@@ -14,7 +14,8 @@ import (
 )
 
 // managedPolicy is a customer managed policy (stored) or an AWS managed
-// one (shipped). Only one version exists: v1.
+// one (shipped, with only v1). Document and VersionID are the default
+// version's, which is what grants.
 type managedPolicy struct {
 	Name            string    `json:"name"`
 	ID              string    `json:"id"`
@@ -27,6 +28,10 @@ type managedPolicy struct {
 	CreateDate      time.Time `json:"createDate"`
 	UpdateDate      time.Time `json:"updateDate"`
 	Tags            []Tag     `json:"tags,omitempty"`
+	// Versions are all versions, oldest first; records from before
+	// versioning have none and mean v1 alone.
+	Versions    []policyVersion `json:"versions,omitempty"`
+	LastVersion int             `json:"lastVersion,omitempty"` // version numbers are never reused
 }
 
 // Policy is the IAM Policy shape.
@@ -55,6 +60,10 @@ func (s *Service) handlePolicies(q *api.QueryService) {
 	q.Handle("CreatePolicy", api.QueryOp(s.CreatePolicy))
 	q.Handle("GetPolicy", api.QueryOp(s.GetPolicy))
 	q.Handle("GetPolicyVersion", api.QueryOp(s.GetPolicyVersion))
+	q.Handle("CreatePolicyVersion", api.QueryOp(s.CreatePolicyVersion))
+	q.Handle("ListPolicyVersions", api.QueryOp(s.ListPolicyVersions))
+	q.Handle("SetDefaultPolicyVersion", api.QueryOp(s.SetDefaultPolicyVersion))
+	q.Handle("DeletePolicyVersion", api.QueryOp(s.DeletePolicyVersion))
 	q.Handle("ListPolicies", api.QueryOp(s.ListPolicies))
 	q.Handle("DeletePolicy", api.QueryOp(s.DeletePolicy))
 	s.handleInline(q)
@@ -89,12 +98,21 @@ func (s *Service) CreatePolicy(ctx context.Context, in *CreatePolicyInput) (*Pol
 		return nil, limitExceeded("Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 	}
 	arn := "arn:aws:iam::" + s.account + ":policy" + path + in.PolicyName
-	if err := s.authorize(ctx, "CreatePolicy", arn); err != nil {
+	if err := checkTags(in.Tags); err != nil {
 		return nil, err
+	}
+	if err := s.authorizeWith(ctx, "CreatePolicy", arn, requestTagKeys(in.Tags)); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 { // AWS asks for the tagging permission as well
+		if err := s.authorizeWith(ctx, "TagPolicy", arn, requestTagKeys(in.Tags)); err != nil {
+			return nil, err
+		}
 	}
 	now := s.nowUTC()
 	p := managedPolicy{Name: in.PolicyName, ID: newID("ANPA", 17), ARN: arn, Path: path, Description: in.Description,
-		Document: in.PolicyDocument, VersionID: "v1", CreateDate: now, UpdateDate: now, Tags: in.Tags}
+		Document: in.PolicyDocument, VersionID: "v1", CreateDate: now, UpdateDate: now, Tags: in.Tags,
+		Versions: []policyVersion{{ID: "v1", Document: in.PolicyDocument, CreateDate: now}}, LastVersion: 1}
 	key := policiesPrefix + strings.ToLower(in.PolicyName)
 	err = s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, p))
 	if errors.Is(err, store.ErrConflict) {
@@ -139,34 +157,6 @@ func (s *Service) GetPolicy(ctx context.Context, in *PolicyArnInput) (*PolicyOut
 		return nil, err
 	}
 	return &PolicyOutput{Policy: it.Value.policy()}, nil
-}
-
-// PolicyVersion is the IAM PolicyVersion shape.
-type PolicyVersion struct {
-	Document         string
-	VersionId        string
-	IsDefaultVersion bool
-	CreateDate       time.Time
-}
-
-type GetPolicyVersionOutput struct {
-	PolicyVersion PolicyVersion
-}
-
-// GetPolicyVersion returns a managed policy's document, URL-encoded.
-func (s *Service) GetPolicyVersion(ctx context.Context, in *PolicyArnInput) (*GetPolicyVersionOutput, error) {
-	if err := s.authorize(ctx, "GetPolicyVersion", in.PolicyArn); err != nil {
-		return nil, err
-	}
-	it, err := s.loadPolicy(ctx, in.PolicyArn)
-	if err != nil {
-		return nil, err
-	}
-	p := it.Value
-	if in.VersionId != p.VersionID {
-		return nil, noSuchEntity("Policy %s version %s does not exist or is not attachable.", in.PolicyArn, in.VersionId)
-	}
-	return &GetPolicyVersionOutput{PolicyVersion: PolicyVersion{Document: encodeDocument(p.Document), VersionId: p.VersionID, IsDefaultVersion: true, CreateDate: p.CreateDate}}, nil
 }
 
 type ListPoliciesInput struct {
@@ -233,6 +223,9 @@ func (s *Service) DeletePolicy(ctx context.Context, in *PolicyArnInput) (*struct
 	}
 	if it.Value.AttachmentCount > 0 {
 		return nil, deleteConflict("Cannot delete a policy attached to entities.")
+	}
+	if len(it.Value.versions()) > 1 {
+		return nil, deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 	}
 	err = s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key))
 	if errors.Is(err, store.ErrConflict) {

@@ -76,8 +76,16 @@ func (s *Service) CreateRole(ctx context.Context, in *CreateRoleInput) (*RoleOut
 		return nil, limitExceeded("Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
 	arn := "arn:aws:iam::" + s.account + ":role" + path + in.RoleName
-	if err := s.authorize(ctx, "CreateRole", arn); err != nil {
+	if err := checkTags(in.Tags); err != nil {
 		return nil, err
+	}
+	if err := s.authorizeWith(ctx, "CreateRole", arn, requestTagKeys(in.Tags)); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 { // AWS asks for the tagging permission as well
+		if err := s.authorizeWith(ctx, "TagRole", arn, requestTagKeys(in.Tags)); err != nil {
+			return nil, err
+		}
 	}
 	e := entity{Kind: kindRole, Name: in.RoleName, ID: newID("AROA", 17), ARN: arn, Path: path, CreateDate: s.nowUTC(), Tags: in.Tags,
 		TrustPolicy: in.AssumeRolePolicyDocument, Description: in.Description, MaxSessionDuration: maxSession}
@@ -101,7 +109,7 @@ func (s *Service) GetRole(ctx context.Context, in *RoleNameInput) (*RoleOutput, 
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "GetRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
+	if err := s.authorizeOn(ctx, "GetRole", kindRole, in.RoleName, nil); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindRole, in.RoleName)
@@ -149,7 +157,7 @@ func (s *Service) DeleteRole(ctx context.Context, in *RoleNameInput) (*struct{},
 	if err := checkName("RoleName", in.RoleName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteRole", s.arnOf(ctx, kindRole, in.RoleName)); err != nil {
+	if err := s.authorizeOn(ctx, "DeleteRole", kindRole, in.RoleName, nil); err != nil {
 		return nil, err
 	}
 	if used, err := s.roleInProfile(ctx, in.RoleName); err != nil || used {

@@ -33,18 +33,26 @@ func errorCode(err error) string {
 	return ""
 }
 
-// TestSTSWithSDK drives STS through the router with the Go SDK: signed
-// Query requests, XML results and errors, user keys and role sessions.
-func TestSTSWithSDK(t *testing.T) {
-	s := newTestService(t)
-	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAROOTROOTROOTROOT", RootSecretAccessKey: "rootsecret"}
-	authn := auth.NewAuthenticator(acct)
+// sdkAccount is the account sdkServer serves, with root keys.
+var sdkAccount = auth.Account{ID: testAccount, RootAccessKeyID: "AKIAROOTROOTROOTROOT", RootSecretAccessKey: "rootsecret"}
+
+// sdkServer serves s's IAM and STS APIs over HTTP with SigV4, as berth does.
+func sdkServer(t *testing.T, s *Service) (auth.Account, *httptest.Server) {
+	authn := auth.NewAuthenticator(sdkAccount)
 	authn.UseKeys(s)
 	router := api.NewRouter(authn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	router.AddQuery(s.QueryService())
 	router.AddQuery(s.STSQueryService())
 	srv := httptest.NewServer(router)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return sdkAccount, srv
+}
+
+// TestSTSWithSDK drives STS through the router with the Go SDK: signed
+// Query requests, XML results and errors, user keys and role sessions.
+func TestSTSWithSDK(t *testing.T) {
+	s := newTestService(t)
+	acct, srv := sdkServer(t, s)
 	ctx := context.Background()
 
 	rootID := must(stsClient(srv.URL, acct.RootAccessKeyID, acct.RootSecretAccessKey, "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))

@@ -2,6 +2,9 @@ package iam
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/api"
 )
@@ -11,6 +14,7 @@ func (s *Service) STSQueryService() *api.QueryService {
 	q := api.NewQueryService("sts", stsNamespace)
 	q.Handle("GetCallerIdentity", api.QueryOp(s.GetCallerIdentity))
 	q.Handle("AssumeRole", api.QueryOp(s.AssumeRole))
+	q.Handle("GetSessionToken", api.QueryOp(s.GetSessionToken))
 	return q
 }
 
@@ -24,4 +28,60 @@ type GetCallerIdentityOutput struct {
 func (s *Service) GetCallerIdentity(ctx context.Context, _ *struct{}) (*GetCallerIdentityOutput, error) {
 	p := api.PrincipalFrom(ctx)
 	return &GetCallerIdentityOutput{UserId: p.UserID, Account: p.Account, Arn: p.ARN}, nil
+}
+
+type GetSessionTokenInput struct {
+	DurationSeconds *int32
+	SerialNumber    string
+	TokenCode       string
+}
+
+type GetSessionTokenOutput struct {
+	Credentials Credentials
+}
+
+// GetSessionToken bounds of DurationSeconds, in seconds.
+const (
+	minSessionTokenDuration  = 900
+	maxSessionTokenDuration  = 129600
+	defSessionTokenDuration  = 43200
+	rootSessionTokenDuration = 3600
+)
+
+// GetSessionToken issues temporary credentials that act as the calling
+// user, or root user, with the same permissions; like AWS's without MFA
+// they cannot call IAM, nor STS beyond AssumeRole and GetCallerIdentity.
+// Berth has no MFA devices, so a request naming one fails as a wrong
+// code does. It needs no permission.
+func (s *Service) GetSessionToken(ctx context.Context, in *GetSessionTokenInput) (*GetSessionTokenOutput, error) {
+	p := api.PrincipalFrom(ctx)
+	if strings.HasPrefix(p.AccessKeyID, "ASIA") {
+		return nil, &api.Error{Code: "AccessDenied", Message: "Cannot call GetSessionToken with session credentials", Status: http.StatusForbidden}
+	}
+	duration := int32(defSessionTokenDuration)
+	if p.Root {
+		duration = rootSessionTokenDuration
+	}
+	if in.DurationSeconds != nil {
+		duration = *in.DurationSeconds
+		if duration < minSessionTokenDuration {
+			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minSessionTokenDuration)
+		}
+		if duration > maxSessionTokenDuration {
+			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", duration, maxSessionTokenDuration)
+		}
+	}
+	if p.Root {
+		duration = min(duration, rootSessionTokenDuration) // AWS shortens root sessions to an hour
+	}
+	if in.SerialNumber != "" || in.TokenCode != "" {
+		return nil, &api.Error{Code: "AccessDenied", Status: http.StatusForbidden,
+			Message: "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user."}
+	}
+	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), UserARN: p.ARN, UserID: p.UserID, Root: p.Root,
+		Expiration: s.nowUTC().Add(time.Duration(duration) * time.Second)}
+	if err := s.putSession(ctx, ss, time.Duration(duration)*time.Second); err != nil {
+		return nil, err
+	}
+	return &GetSessionTokenOutput{Credentials: ss.credentials()}, nil
 }

@@ -44,8 +44,16 @@ func (s *Service) CreateUser(ctx context.Context, in *CreateUserInput) (*UserOut
 		return nil, err
 	}
 	arn := "arn:aws:iam::" + s.account + ":user" + path + in.UserName
-	if err := s.authorize(ctx, "CreateUser", arn); err != nil {
+	if err := checkTags(in.Tags); err != nil {
 		return nil, err
+	}
+	if err := s.authorizeWith(ctx, "CreateUser", arn, requestTagKeys(in.Tags)); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 { // AWS asks for the tagging permission as well
+		if err := s.authorizeWith(ctx, "TagUser", arn, requestTagKeys(in.Tags)); err != nil {
+			return nil, err
+		}
 	}
 	e := entity{Kind: kindUser, Name: in.UserName, ID: newID("AIDA", 17), ARN: arn, Path: path, CreateDate: s.nowUTC(), Tags: in.Tags}
 	key := entityKey(kindUser, in.UserName)
@@ -76,7 +84,7 @@ func (s *Service) GetUser(ctx context.Context, in *GetUserInput) (*UserOutput, e
 		}
 		name = lastSegment(p.ARN)
 	}
-	if err := s.authorize(ctx, "GetUser", s.arnOf(ctx, kindUser, name)); err != nil {
+	if err := s.authorizeOn(ctx, "GetUser", kindUser, name, nil); err != nil {
 		return nil, err
 	}
 	it, err := s.getEntity(ctx, kindUser, name)
@@ -127,7 +135,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *DeleteUserInput) (*struct{
 	if err := checkName("UserName", in.UserName, 64); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "DeleteUser", s.arnOf(ctx, kindUser, in.UserName)); err != nil {
+	if err := s.authorizeOn(ctx, "DeleteUser", kindUser, in.UserName, nil); err != nil {
 		return nil, err
 	}
 	return nil, s.deleteEntity(ctx, kindUser, in.UserName)

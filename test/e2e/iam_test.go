@@ -186,3 +186,101 @@ func TestIAMRegistryReadOnly(t *testing.T) {
 		t.Fatalf("push as the read-only user: err %v\n%s", err, out)
 	}
 }
+
+// TestIAMGroupPermissions: a user in a group with
+// AmazonEC2ContainerRegistryReadOnly attached may read ECR but not write
+// it, and loses that once the policy is detached; the user cannot be
+// deleted while in the group. Session-token credentials act as the user
+// but IAM refuses them, as AWS does without MFA.
+func TestIAMGroupPermissions(t *testing.T) {
+	cli := requireCLIv2(t)
+	b := shared(t)
+	user, group := uniqueName("e2e-member"), uniqueName("e2e-readers")
+	const readOnly = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+
+	b.Run(t, cli, "iam", "create-user", "--user-name", user, "--tags", "Key=team,Value=infra").MustSucceed(t)
+	b.Run(t, cli, "iam", "create-group", "--group-name", group).MustSucceed(t)
+	b.Run(t, cli, "iam", "create-group", "--group-name", group).MustFail(t, cli.ServiceErrorExit, "EntityAlreadyExists")
+	b.Run(t, cli, "iam", "attach-group-policy", "--group-name", group, "--policy-arn", readOnly).MustSucceed(t)
+	b.Run(t, cli, "iam", "add-user-to-group", "--group-name", group, "--user-name", user).MustSucceed(t)
+	var got struct {
+		Group struct{ GroupName, Arn string }
+		Users []struct{ UserName string }
+	}
+	b.Run(t, cli, "iam", "get-group", "--group-name", group).MustSucceed(t).JSON(t, &got)
+	if got.Group.Arn != "arn:aws:iam::"+b.AccountID+":group/"+group || len(got.Users) != 1 || got.Users[0].UserName != user {
+		t.Fatalf("get-group: %s", pretty(got))
+	}
+	var forUser struct{ Groups []struct{ GroupName string } }
+	b.Run(t, cli, "iam", "list-groups-for-user", "--user-name", user).MustSucceed(t).JSON(t, &forUser)
+	if len(forUser.Groups) != 1 || forUser.Groups[0].GroupName != group {
+		t.Fatalf("list-groups-for-user: %s", pretty(forUser))
+	}
+	var tags struct{ Tags []struct{ Key, Value string } }
+	b.Run(t, cli, "iam", "list-user-tags", "--user-name", user).MustSucceed(t).JSON(t, &tags)
+	if len(tags.Tags) != 1 || tags.Tags[0].Key != "team" {
+		t.Fatalf("list-user-tags: %s", pretty(tags))
+	}
+
+	var key struct{ AccessKey creds }
+	b.Run(t, cli, "iam", "create-access-key", "--user-name", user).MustSucceed(t).JSON(t, &key)
+	k := key.AccessKey
+	b.runAs(t, cli, k, "ecr", "describe-repositories").MustSucceed(t)
+	r := b.runAs(t, cli, k, "ecr", "create-repository", "--repository-name", uniqueName("e2e-denied")).MustFail(t, cli.ServiceErrorExit, "AccessDeniedException")
+	if !strings.Contains(r.Stderr, "ecr:CreateRepository") {
+		t.Fatalf("denial does not name the action:\n%v", r)
+	}
+
+	var token struct{ Credentials creds }
+	b.runAs(t, cli, k, "sts", "get-session-token", "--duration-seconds", "900").MustSucceed(t).JSON(t, &token)
+	b.runAs(t, cli, token.Credentials, "ecr", "describe-repositories").MustSucceed(t)
+	b.runAs(t, cli, token.Credentials, "iam", "list-groups-for-user", "--user-name", user).MustFail(t, cli.ServiceErrorExit, "InvalidClientTokenId")
+
+	b.Run(t, cli, "iam", "detach-group-policy", "--group-name", group, "--policy-arn", readOnly).MustSucceed(t)
+	b.runAs(t, cli, k, "ecr", "describe-repositories").MustFail(t, cli.ServiceErrorExit, "AccessDeniedException")
+
+	b.Run(t, cli, "iam", "delete-access-key", "--user-name", user, "--access-key-id", k.AccessKeyId).MustSucceed(t)
+	r = b.Run(t, cli, "iam", "delete-user", "--user-name", user).MustFail(t, cli.ServiceErrorExit, "DeleteConflict")
+	if !strings.Contains(r.Stderr, "must remove users from group first") {
+		t.Fatalf("delete-user in a group:\n%v", r)
+	}
+	b.Run(t, cli, "iam", "delete-group", "--group-name", group).MustFail(t, cli.ServiceErrorExit, "DeleteConflict")
+	b.Run(t, cli, "iam", "remove-user-from-group", "--group-name", group, "--user-name", user).MustSucceed(t)
+	b.Run(t, cli, "iam", "delete-group", "--group-name", group).MustSucceed(t)
+	b.Run(t, cli, "iam", "delete-user", "--user-name", user).MustSucceed(t)
+}
+
+// TestIAMPolicyVersions: a new default version of a customer managed
+// policy takes effect for the next request.
+func TestIAMPolicyVersions(t *testing.T) {
+	cli := requireCLIv2(t)
+	b := shared(t)
+	user, name := uniqueName("e2e-versioned"), uniqueName("e2e-policy")
+	describe := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:DescribeRepositories","Resource":"*"}]}`
+	nothing := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}]}`
+	var created struct{ Policy struct{ Arn string } }
+	b.Run(t, cli, "iam", "create-policy", "--policy-name", name, "--policy-document", describe).MustSucceed(t).JSON(t, &created)
+	arn := created.Policy.Arn
+	b.Run(t, cli, "iam", "create-user", "--user-name", user).MustSucceed(t)
+	b.Run(t, cli, "iam", "attach-user-policy", "--user-name", user, "--policy-arn", arn).MustSucceed(t)
+	var key struct{ AccessKey creds }
+	b.Run(t, cli, "iam", "create-access-key", "--user-name", user).MustSucceed(t).JSON(t, &key)
+	b.runAs(t, cli, key.AccessKey, "ecr", "describe-repositories").MustSucceed(t)
+
+	b.Run(t, cli, "iam", "create-policy-version", "--policy-arn", arn, "--policy-document", nothing, "--set-as-default").MustSucceed(t)
+	b.runAs(t, cli, key.AccessKey, "ecr", "describe-repositories").MustFail(t, cli.ServiceErrorExit, "AccessDeniedException")
+	var versions struct{ Versions []struct{ VersionId string } }
+	b.Run(t, cli, "iam", "list-policy-versions", "--policy-arn", arn).MustSucceed(t).JSON(t, &versions)
+	if len(versions.Versions) != 2 || versions.Versions[0].VersionId != "v2" {
+		t.Fatalf("list-policy-versions: %s", pretty(versions))
+	}
+	b.Run(t, cli, "iam", "delete-policy-version", "--policy-arn", arn, "--version-id", "v2").MustFail(t, cli.ServiceErrorExit, "DeleteConflict")
+	b.Run(t, cli, "iam", "set-default-policy-version", "--policy-arn", arn, "--version-id", "v1").MustSucceed(t)
+	b.runAs(t, cli, key.AccessKey, "ecr", "describe-repositories").MustSucceed(t)
+
+	b.Run(t, cli, "iam", "delete-access-key", "--user-name", user, "--access-key-id", key.AccessKey.AccessKeyId).MustSucceed(t)
+	b.Run(t, cli, "iam", "detach-user-policy", "--user-name", user, "--policy-arn", arn).MustSucceed(t)
+	b.Run(t, cli, "iam", "delete-user", "--user-name", user).MustSucceed(t)
+	b.Run(t, cli, "iam", "delete-policy-version", "--policy-arn", arn, "--version-id", "v2").MustSucceed(t)
+	b.Run(t, cli, "iam", "delete-policy", "--policy-arn", arn).MustSucceed(t)
+}
