@@ -58,6 +58,9 @@ type Agent struct {
 	bridge         dockerrt.Bridge
 	endpointReady  bool
 	endpointClient *http.Client
+	// socketPath is the unix socket on which the host endpoint reaches
+	// this agent for its containers.
+	socketPath string
 	// state is the identity kept in the data dir; its instance id names
 	// the instance role's session.
 	state persisted
@@ -226,6 +229,15 @@ func (a *Agent) prepareEndpoint(ctx context.Context) {
 	}
 	if err != nil {
 		a.log.Warn("the task endpoint (169.254.170.2) is not available: this instance offers no task IAM roles or task metadata", "err", err)
+		return
+	}
+	a.socketPath = agentSocketPath(a.cfg.DataDir)
+	err = os.MkdirAll(a.cfg.DataDir, 0o700)
+	if err == nil {
+		err = a.serveOwn(ctx)
+	}
+	if err != nil {
+		a.log.Warn("cannot serve the task endpoint's requests for this agent: this instance offers no task IAM roles or task metadata", "socket", a.socketPath, "err", err)
 		return
 	}
 	a.endpointReady = true

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,12 +35,16 @@ import (
 // ecs-init installs (DNAT from the bridge, REDIRECT for host-mode
 // containers, route_localnet on the bridge so DNAT to loopback is routed).
 //
-// One endpoint serves a whole host, shared by all the agents on it: every
-// agent tries to bind the address and the others retry, so the endpoint
-// moves to another agent if the one serving it stops. It keeps no state:
-// containers are found by their labels in Docker, and credentials are
-// fetched from the server for each request, signed with the serving
-// agent's own credentials.
+// One endpoint serves a whole host, shared by all the agents on it (which
+// may belong to different clusters and even different Berth servers):
+// every agent tries to bind the address and the others retry, so the
+// endpoint moves to another agent if the one serving it stops. It keeps no
+// state. It finds the container a request is about by its labels in
+// Docker, checks that a credentials request comes from that task's own
+// containers, and hands the request to the agent that started the
+// container, on that agent's unix socket (label berth.agent-socket). That
+// agent answers metadata from Docker and credentials from its server,
+// asking with its own credentials.
 const (
 	// EndpointIP is the link-local address containers use.
 	EndpointIP = "169.254.170.2"
@@ -55,6 +60,7 @@ const (
 	labelPullStopped   = "berth.pull-stopped-at"
 	labelZone          = "berth.availability-zone"
 	labelService       = "berth.service-name"
+	labelAgentSocket   = "berth.agent-socket"
 )
 
 // endpointRules are the iptables rules of the task endpoint, as ecs-init
@@ -127,12 +133,100 @@ func (a *Agent) serveEndpoint(ctx context.Context) {
 	}
 }
 
+// endpointHandler is the host's shared endpoint: it routes each request
+// to the agent that owns the container.
 func (a *Agent) endpointHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/credentials/{id}", func(w http.ResponseWriter, r *http.Request) {
+		a.route(w, r, labelCredentialsID, true)
+	})
+	metadata := func(w http.ResponseWriter, r *http.Request) { a.route(w, r, labelMetadataID, false) }
+	mux.HandleFunc("GET /v4/{id}", metadata)
+	mux.HandleFunc("GET /v4/{id}/{what...}", metadata)
+	return mux
+}
+
+// ownHandler answers for this agent's own containers, on its unix socket.
+func (a *Agent) ownHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/credentials/{id}", a.serveCredentials)
 	mux.HandleFunc("GET /v4/{id}", a.serveMetadata)
 	mux.HandleFunc("GET /v4/{id}/{what...}", a.serveMetadata)
 	return mux
+}
+
+// route finds the container labelled with the request's id and passes the
+// request to its agent; with checkOrigin, only the task's own containers
+// are answered.
+func (a *Agent) route(w http.ResponseWriter, r *http.Request, label string, checkOrigin bool) {
+	notFound := func() {
+		if checkOrigin {
+			endpointError(w, http.StatusBadRequest, "InvalidIdInRequest", "CredentialsV2Request: Credentials not found")
+			return
+		}
+		endpointError(w, http.StatusNotFound, "NotFound", "V4 container metadata handler: unable to get container ID from request")
+	}
+	id := r.PathValue("id")
+	if id == "" {
+		notFound()
+		return
+	}
+	cs, err := a.rt.List(r.Context(), map[string]string{label: id})
+	if err != nil {
+		endpointError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	if len(cs) == 0 || checkOrigin && !fromTask(r.RemoteAddr, cs) {
+		notFound()
+		return
+	}
+	owner := cs[0].Labels[labelAgentSocket]
+	if owner == "" || owner == a.socketPath {
+		a.ownHandler().ServeHTTP(w, r)
+		return
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "agent"
+		},
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", owner)
+		}},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			endpointError(w, http.StatusServiceUnavailable, "AgentUnavailable", "the agent running this task does not answer: "+err.Error())
+		},
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// serveOwn answers the host endpoint's requests for this agent's
+// containers on a unix socket in its data dir, until ctx ends.
+func (a *Agent) serveOwn(ctx context.Context) error {
+	os.Remove(a.socketPath)
+	ln, err := net.Listen("unix", a.socketPath)
+	if err != nil {
+		return err
+	}
+	os.Chmod(a.socketPath, 0o600)
+	srv := &http.Server{Handler: a.ownHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go srv.Serve(ln)
+	return nil
+}
+
+// agentSocketPath is where an agent with this data dir answers the host
+// endpoint; a path too long for a unix socket moves to the temp dir.
+func agentSocketPath(dataDir string) string {
+	p, err := filepath.Abs(filepath.Join(dataDir, "task-endpoint.sock"))
+	if err == nil && len(p) < 100 {
+		return p
+	}
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(os.TempDir(), "berth-agent-"+hex.EncodeToString(sum[:8])+".sock")
 }
 
 // endpointError answers as the ECS agent's endpoints do.
@@ -148,9 +242,7 @@ func writeEndpointJSON(w http.ResponseWriter, v any) {
 }
 
 // serveCredentials answers a container's request for its task role's
-// credentials. The id must belong to a task on this host, and the request
-// must come from one of that task's containers: a container cannot read
-// another task's credentials even if it learns their id.
+// credentials, which the host endpoint has checked comes from the task.
 func (a *Agent) serveCredentials(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	notFound := func() {
@@ -165,7 +257,7 @@ func (a *Agent) serveCredentials(w http.ResponseWriter, r *http.Request) {
 		endpointError(w, http.StatusInternalServerError, "InternalError", "CredentialsV2Request: "+err.Error())
 		return
 	}
-	if len(cs) == 0 || !fromTask(r.RemoteAddr, cs) {
+	if len(cs) == 0 {
 		notFound()
 		return
 	}

@@ -49,6 +49,7 @@ func (a *Agent) taskEnvironment(t *task, def *acs.Task, c *container, mode strin
 		return env
 	}
 	metadataID := newEndpointID()
+	labels[labelAgentSocket] = a.socketPath
 	labels[labelMetadataID] = metadataID
 	env["ECS_CONTAINER_METADATA_URI_V4"] = "http://" + EndpointIP + "/v4/" + metadataID
 	if rc := def.RoleCredentials; rc != nil && rc.CredentialsId != "" {

@@ -128,6 +128,18 @@ func TestTaskRole(t *testing.T) {
 		t.Fatalf("container stats: %+v", meta)
 	}
 
+	// A second Berth on the same host: its agents started after the shared
+	// one's, so the host's endpoint is served by an agent of another Berth,
+	// which hands the request to the agent that owns the task.
+	other := startBerth(t)
+	otherRole := createTaskRole(t, other, cli, role)
+	registerWithRoles(t, other, cli, family, image, otherRole, "")
+	elsewhere := waitTask(t, other, cli, defaultCluster, runTask(t, other, cli, defaultCluster, family).TaskArn, "RUNNING")
+	httpGetJSON(t, appURL(t, elsewhere, "/whoami"), &who)
+	if want := "arn:aws:sts::" + other.AccountID + ":assumed-role/" + role + "/" + lastSegment(elsewhere.TaskArn); who.Arn != want {
+		t.Fatalf("inside a task of a second Berth on the host: %+v, want %s", who, want)
+	}
+
 	// Once the task has stopped, its credentials are no longer served.
 	b.Run(t, cli, "ecs", "stop-task", "--cluster", defaultCluster, "--task", first.TaskArn).MustSucceed(t)
 	waitTask(t, b, cli, defaultCluster, first.TaskArn, "STOPPED")
