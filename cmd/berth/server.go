@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/server"
@@ -18,6 +19,7 @@ type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
 	tlsCert, tlsKey                                                           string
 	alsoListen                                                                []string
+	registryStorage                                                           storageFlag
 	heartbeat, lostAgentGrace, leaderTTL, roleCredentials                     time.Duration
 }
 
@@ -29,6 +31,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.etcd, "etcd-endpoints", "", "comma-separated external etcd endpoints; empty runs an embedded etcd in --data-dir")
 	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
 	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
+	cmd.Flags().Var(&f.registryStorage, "registry-storage", "where the registry keeps image content: empty for --data-dir, or s3://BUCKET[/PREFIX][?region=R&endpoint=URL&forcepathstyle=true] (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE); servers sharing etcd must share a bucket")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); Docker on other hosts needs it for the registry")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().StringArrayVar(&f.alsoListen, "also-listen", nil, "another IP address to serve the API port on (repeatable), e.g. the Docker bridge gateway 172.17.0.1 so that containers reach Berth; berth up adds the bridge gateway itself")
@@ -46,10 +49,21 @@ func (f *serverFlags) config() server.Config {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
 	}
 }
+
+// storageFlag is --registry-storage, parsed when flags are, so a bad value
+// stops the command before anything starts.
+type storageFlag struct{ ecr.Storage }
+
+func (f *storageFlag) Set(s string) (err error) {
+	f.Storage, err = ecr.ParseStorage(s)
+	return err
+}
+
+func (f *storageFlag) Type() string { return "url" }
 
 func serverCmd() *cobra.Command {
 	var f serverFlags

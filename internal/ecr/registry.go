@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/distribution/distribution/v3/registry/storage"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the default blob store
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
@@ -28,29 +26,37 @@ import (
 	"github.com/berth-dev/berth/internal/store"
 )
 
-// startRegistry builds the distribution registry on filesystem storage in
-// the data dir. Berth authenticates and authorizes every request itself
-// before it reaches the registry.
+// startRegistry builds the distribution registry on the configured
+// storage. Berth authenticates and authorizes every request itself before
+// it reaches the registry.
 func (s *Service) startRegistry(ctx context.Context) error {
-	root := filepath.Join(s.cfg.DataDir, "registry")
 	logrus.SetOutput(io.Discard) // distribution logs through logrus; Berth logs the requests
+	name, params := s.cfg.Storage.driver(s.cfg.DataDir)
+	driver, err := factory.Create(ctx, name, params)
+	if err != nil {
+		return fmt.Errorf("registry storage %s: %w", s.cfg.Storage, err)
+	}
+	if err := checkStorage(ctx, s.cfg.Storage, driver); err != nil {
+		return err
+	}
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{
-			"filesystem":  configuration.Parameters{"rootdirectory": root},
+			name:          params,
 			"delete":      configuration.Parameters{"enabled": true},
 			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+			// Blobs are served through Berth, which authorizes every
+			// read, never by redirecting clients to the bucket.
+			"redirect": configuration.Parameters{"disable": true},
 		},
 	}
 	// Layers that name where to fetch them (non-distributable and foreign
 	// layers) may point at any http(s) URL, as in ECR.
 	cfg.Validation.Manifests.URLs.Allow = []string{`^https?://`}
+	// Upload URLs carry state signed with this secret, shared through etcd,
+	// so an upload started on one server can go on at another.
 	cfg.HTTP.Secret = fmt.Sprintf("%x", s.secret)
 	cfg.Log.AccessLog.Disabled = true
 	s.registry = handlers.NewApp(ctx, cfg)
-	driver, err := factory.Create(ctx, "filesystem", map[string]any{"rootdirectory": root})
-	if err != nil {
-		return fmt.Errorf("registry storage: %w", err)
-	}
 	ns, err := storage.NewRegistry(ctx, driver, storage.EnableDelete)
 	if err != nil {
 		return fmt.Errorf("registry storage: %w", err)

@@ -41,6 +41,14 @@ func newTestRegistry(t testing.TB) *testRegistry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newTestRegistryOn(t, st, Storage{})
+}
+
+// newTestRegistryOn is newTestRegistry on store st with content in
+// storage: a second one on the same store and bucket is another server of
+// the same region, sharing repositories, tokens and images.
+func newTestRegistryOn(t testing.TB, st *store.Store, storage Storage) *testRegistry {
+	t.Helper()
 	lookup := func(key string) (api.Principal, bool) {
 		for _, p := range []api.Principal{root, user} {
 			if p.AccessKeyID == key {
@@ -49,7 +57,7 @@ func newTestRegistry(t testing.TB) *testRegistry {
 		}
 		return api.Principal{}, false
 	}
-	s, err := New(context.Background(), Config{Region: "us-east-1", Account: "123456789012", RegistryHost: "localhost:4600", DataDir: t.TempDir()},
+	s, err := New(context.Background(), Config{Region: "us-east-1", Account: "123456789012", RegistryHost: "localhost:4600", DataDir: t.TempDir(), Storage: storage},
 		st, api.RootOnly{}, lookup, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +65,7 @@ func newTestRegistry(t testing.TB) *testRegistry {
 	srv := httptest.NewServer(s.RegistryHandler())
 	t.Cleanup(srv.Close)
 	ctx := api.WithPrincipal(context.Background(), root)
-	if _, err := s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"}); err != nil {
+	if _, err := s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"}); err != nil && code(err) != "RepositoryAlreadyExistsException" {
 		t.Fatal(err)
 	}
 	out, err := s.GetAuthorizationToken(ctx, &GetAuthorizationTokenInput{})

@@ -26,8 +26,10 @@ type Config struct {
 	Region, Account string
 	// RegistryHost is host[:port] users push to; repositoryUri starts with it.
 	RegistryHost string
-	// DataDir holds the registry's blobs (filesystem storage).
+	// DataDir holds the registry's content when Storage is the filesystem.
 	DataDir string
+	// Storage is where image content lives; the zero value is DataDir.
+	Storage Storage
 }
 
 // Service is the ECR API and registry.

@@ -33,6 +33,9 @@ type Config struct {
 	// RegistryHost is the host[:port] of image URIs; default localhost:<port>
 	// for a loopback listener (Docker trusts it over plain HTTP).
 	RegistryHost string
+	// RegistryStorage is where the registry keeps image content; the zero
+	// value is the data dir. Servers sharing etcd share images through S3.
+	RegistryStorage ecr.Storage
 	// TLSCertFile and TLSKeyFile, when both set, make the listener serve
 	// HTTPS with that certificate (PEM), as remote Docker clients need for
 	// the registry.
@@ -128,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
 	}
-	ecrSvc, err := ecr.New(ctx, ecr.Config{Region: cfg.Region, Account: acct.ID, RegistryHost: registryHost, DataDir: cfg.DataDir},
+	ecrSvc, err := ecr.New(ctx, ecr.Config{Region: cfg.Region, Account: acct.ID, RegistryHost: registryHost, DataDir: cfg.DataDir, Storage: cfg.RegistryStorage},
 		st, iamSvc, authn.PrincipalForKey, log)
 	if err != nil {
 		stopBG()
