@@ -5,16 +5,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestParseStorage(t *testing.T) {
@@ -65,16 +63,11 @@ func TestParseStorage(t *testing.T) {
 // --registry-storage value. The AWS SDK finds credentials in the environment.
 func fakeS3(t testing.TB, bucket string) Storage {
 	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
+	endpoint := testutil.FakeS3(t, bucket)
 	t.Setenv("AWS_ACCESS_KEY_ID", "fake")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	st, err := ParseStorage("s3://" + bucket + "/registry?forcepathstyle=true&endpoint=" + url.QueryEscape(srv.URL))
+	st, err := ParseStorage("s3://" + bucket + "/registry?forcepathstyle=true&endpoint=" + url.QueryEscape(endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +126,12 @@ func TestS3StorageSharedByServers(t *testing.T) {
 	resp, body = a.do(t, http.MethodGet, "/v2/app/blobs/"+d.String(), a.basic(), "", nil)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, layer) {
 		t.Fatalf("blob on A: %s, %d bytes, want the %d uploaded", resp.Status, len(body), len(layer))
+	}
+
+	// An empty blob (S3 stores it as a multipart upload of one empty part).
+	empty := a.pushBlob(t, "app", nil)
+	if resp, body := b.do(t, http.MethodGet, "/v2/app/blobs/"+empty.String(), b.basic(), "", nil); resp.StatusCode != http.StatusOK || len(body) != 0 {
+		t.Fatalf("empty blob on B: %s, %d bytes", resp.Status, len(body))
 	}
 
 	// An image pushed to B is described by A; deleted on A, B no longer has it.

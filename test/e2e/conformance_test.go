@@ -69,12 +69,16 @@ var conformanceMustPass = []string{
 // uses with the ECR API, logs in with get-login-password, and fails on any
 // failed test of the suite.
 func TestOCIConformance(t *testing.T) {
-	cli := requireCLIv2(t)
+	runConformance(t, shared(t), requireCLIv2(t))
+}
+
+// runConformance runs the conformance suite against the registry of b.
+func runConformance(t *testing.T, b *Berth, cli CLI) {
+	t.Helper()
 	bin, err := buildConformance()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := shared(t)
 	u, _ := url.Parse(b.Endpoint)
 	repo1, repo2 := uniqueName("conformance/one"), uniqueName("conformance/two")
 	for _, repo := range []string{repo1, repo2} {

@@ -78,6 +78,8 @@ type standalone struct {
 	etcdURL string
 	creds   *Berth
 	cluster string
+	// serverEnv is added to the environment of every server.
+	serverEnv []string
 }
 
 func newStandalone(t *testing.T, cluster string) *standalone {
@@ -114,7 +116,7 @@ func (sa *standalone) server(name string, extra ...string) (*proc, string) {
 		sa.t.Fatal(err)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	env := []string{"BERTH_ROOT_ACCESS_KEY_ID=" + sa.creds.AccessKey, "BERTH_ROOT_SECRET_ACCESS_KEY=" + sa.creds.SecretKey}
+	env := append([]string{"BERTH_ROOT_ACCESS_KEY_ID=" + sa.creds.AccessKey, "BERTH_ROOT_SECRET_ACCESS_KEY=" + sa.creds.SecretKey}, sa.serverEnv...)
 	args := append([]string{"server", "--data-dir", filepath.Join(sa.dir, name), "--listen", listen,
 		"--etcd-endpoints", sa.etcdURL, "--account-id", sa.account, "--heartbeat", "2s", "--leader-ttl", "2s"}, extra...)
 	p := startProc(sa.t, sa.dir, name, env, args...)
