@@ -128,6 +128,37 @@ func TestS3StorageSharedByServers(t *testing.T) {
 		t.Fatalf("blob on A: %s, %d bytes, want the %d uploaded", resp.Status, len(body), len(layer))
 	}
 
+	// The same through ECR's layer API: initiated on A, parts on B then
+	// A, completed on B.
+	up, err := a.InitiateLayerUpload(a.ctx, &InitiateLayerUploadInput{RepositoryName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiLayer, apiDigest := randomBlob(2 << 20)
+	for i, srv := range []*testRegistry{b, a} {
+		first, last := int64(i<<20), int64((i+1)<<20-1)
+		part := &UploadLayerPartInput{RepositoryName: "app", UploadId: up.UploadId, PartFirstByte: &first, PartLastByte: &last, LayerPartBlob: apiLayer[first : last+1]}
+		if _, err := srv.UploadLayerPart(srv.ctx, part); err != nil {
+			t.Fatalf("UploadLayerPart %d: %v", i, err)
+		}
+	}
+	if _, err := b.CompleteLayerUpload(b.ctx, &CompleteLayerUploadInput{RepositoryName: "app", UploadId: up.UploadId, LayerDigests: []string{apiDigest.String()}}); err != nil {
+		t.Fatalf("CompleteLayerUpload on B: %v", err)
+	}
+	if resp, body := a.do(t, http.MethodGet, "/v2/app/blobs/"+apiDigest.String(), a.basic(), "", nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, apiLayer) {
+		t.Fatalf("layer on A: %s, %d bytes", resp.Status, len(body))
+	}
+
+	// A blob above the S3 driver's multipart copy threshold (32 MiB), which
+	// it moves into place part by part.
+	big, bigDigest := randomBlob(33 << 20)
+	if got := a.pushBlob(t, "app", big); got != bigDigest {
+		t.Fatalf("pushed %s, want %s", got, bigDigest)
+	}
+	if resp, body := b.do(t, http.MethodGet, "/v2/app/blobs/"+bigDigest.String(), b.basic(), "", nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, big) {
+		t.Fatalf("33 MiB blob on B: %s, %d bytes", resp.Status, len(body))
+	}
+
 	// An empty blob (S3 stores it as a multipart upload of one empty part).
 	empty := a.pushBlob(t, "app", nil)
 	if resp, body := b.do(t, http.MethodGet, "/v2/app/blobs/"+empty.String(), b.basic(), "", nil); resp.StatusCode != http.StatusOK || len(body) != 0 {
