@@ -1,12 +1,15 @@
 package ecr
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/distribution/distribution/v3"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // benchTags is how many tags the repository of the DescribeImages
@@ -18,7 +21,12 @@ const benchTags = 10000
 // by 10,000 pushes.
 func manyTags(b *testing.B) *testRegistry {
 	b.Helper()
-	tr := newTestRegistry(b)
+	return manyTagsOn(b, newTestRegistry(b))
+}
+
+// manyTagsOn is manyTags on registry tr.
+func manyTagsOn(b *testing.B, tr *testRegistry) *testRegistry {
+	b.Helper()
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
 	configDigest := tr.pushBlob(b, "app", config)
 	layerDigest := tr.pushBlob(b, "app", []byte("layer"))
@@ -67,4 +75,39 @@ func BenchmarkDescribeImages10000Tags(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTagLookup10000Tags reads the tags of a repository of 10,000
+// tags from storage (one read per tag) and from the tag index, with
+// filesystem and S3 storage.
+func BenchmarkTagLookup10000Tags(b *testing.B) {
+	fs := manyTags(b)
+	st, err := store.Open(context.Background(), store.Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	s3 := manyTagsOn(b, newTestRegistryOn(b, st, fakeS3(b, "images")))
+	for _, tr := range []struct {
+		name string
+		*testRegistry
+	}{{"filesystem", fs}, {"S3", s3}} {
+		if _, err := tr.tagDigests(tr.ctx, "app"); err != nil { // builds the index
+			b.Fatal(err)
+		}
+		b.Run(tr.name+"/storage", func(b *testing.B) {
+			for b.Loop() {
+				if tags, err := tr.storedTags(tr.ctx, "app"); err != nil || len(tags) != benchTags {
+					b.Fatalf("storedTags: %d, %v", len(tags), err)
+				}
+			}
+		})
+		b.Run(tr.name+"/index", func(b *testing.B) {
+			for b.Loop() {
+				if tags, err := tr.tagDigests(tr.ctx, "app"); err != nil || len(tags) != benchTags {
+					b.Fatalf("tagDigests: %d, %v", len(tags), err)
+				}
+			}
+		})
+	}
 }

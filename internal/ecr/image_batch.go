@@ -197,9 +197,9 @@ func (s *Service) BatchDeleteImage(ctx context.Context, in *BatchDeleteImageInpu
 			out.Failures = append(out.Failures, *failure)
 			continue
 		}
-		tags, err := repo.Tags(ctx).Lookup(ctx, v1.Descriptor{Digest: d})
+		tags, err := s.imageTags(ctx, in.RepositoryName, d)
 		if err != nil {
-			return nil, fmt.Errorf("tags of %s: %w", d, err)
+			return nil, err
 		}
 		untag := tags
 		if id.ImageDigest == "" {
@@ -229,6 +229,9 @@ func (s *Service) removeImage(ctx context.Context, repo distribution.Repository,
 		if err := repo.Tags(ctx).Untag(ctx, t); err != nil {
 			return fmt.Errorf("untag %s: %w", t, err)
 		}
+	}
+	if err := s.indexTags(ctx, repo.Named().Name(), untag...); err != nil {
+		return err
 	}
 	if !deleteManifest {
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -64,68 +66,79 @@ func (s *Service) DescribeImages(ctx context.Context, in *DescribeImagesInput) (
 	if err != nil {
 		return nil, err
 	}
-	byDigest, err := s.repoImages(ctx, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	var want []digest.Digest
 	if len(in.ImageIds) > 0 {
 		if in.NextToken != nil || in.MaxResults != nil {
 			return nil, api.InvalidParameter("maxResults and nextToken cannot be used with imageIds.")
 		}
-		for _, id := range in.ImageIds {
-			d, ok := resolveImage(id, byDigest)
-			if !ok {
-				return nil, api.Errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
-					id.ImageDigest, id.ImageTag, in.RepositoryName, s.cfg.Account)
-			}
-			want = append(want, d)
-		}
-	} else {
-		keys := make([]string, 0, len(byDigest))
-		for d, tags := range byDigest {
-			if status.matches(tags) {
-				keys = append(keys, d.String())
-			}
-		}
-		sort.Strings(keys)
-		page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range page {
-			want = append(want, digest.Digest(k))
-		}
-		out, err := s.details(ctx, in.RepositoryName, want, byDigest)
-		if err != nil {
-			return nil, err
-		}
-		out.NextToken = next
-		return out, nil
+		return s.describeByID(ctx, in.RepositoryName, in.ImageIds)
 	}
-	return s.details(ctx, in.RepositoryName, want, byDigest)
+	byDigest, err := s.repoImages(ctx, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(byDigest))
+	for d, tags := range byDigest {
+		if status.matches(tags) {
+			keys = append(keys, d.String())
+		}
+	}
+	sort.Strings(keys)
+	page, next, err := api.Paginate(keys, in.NextToken, in.MaxResults, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var want []digest.Digest
+	for _, k := range page {
+		want = append(want, digest.Digest(k))
+	}
+	out, err := s.details(ctx, in.RepositoryName, want, byDigest)
+	if err != nil {
+		return nil, err
+	}
+	out.NextToken = next
+	return out, nil
 }
 
-// resolveImage finds the tagged image an identifier names.
-func resolveImage(id ImageIdentifier, byDigest map[digest.Digest][]string) (digest.Digest, bool) {
-	if id.ImageDigest != "" {
-		d, err := digest.Parse(id.ImageDigest)
-		if err != nil {
-			return "", false
-		}
-		if _, ok := byDigest[d]; ok {
-			return d, true
-		}
-		return "", false
+// describeByID describes the named images from the tag index and their
+// manifests, without listing the repository.
+func (s *Service) describeByID(ctx context.Context, name string, ids []ImageIdentifier) (*DescribeImagesOutput, error) {
+	tags, err := s.tagDigests(ctx, name)
+	if err != nil {
+		return nil, err
 	}
-	for d, ts := range byDigest {
-		for _, t := range ts {
-			if t == id.ImageTag {
-				return d, true
+	byDigest := map[digest.Digest][]string{}
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
+		byDigest[tags[t]] = append(byDigest[tags[t]], t)
+	}
+	repo, err := s.contentRepo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := repo.Manifests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var want []digest.Digest
+	for _, id := range ids {
+		d, ok := tags[id.ImageTag]
+		if id.ImageDigest != "" {
+			parsed, err := digest.Parse(id.ImageDigest)
+			ok = err == nil
+			if ok {
+				d = parsed
+				ok, err = ms.Exists(ctx, d)
+				if err != nil {
+					return nil, fmt.Errorf("stat manifest %s: %w", d, err)
+				}
 			}
 		}
+		if !ok {
+			return nil, api.Errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
+				id.ImageDigest, id.ImageTag, name, s.cfg.Account)
+		}
+		want = append(want, d)
 	}
-	return "", false
+	return s.details(ctx, name, want, byDigest)
 }
 
 func (s *Service) details(ctx context.Context, name string, digests []digest.Digest, byDigest map[digest.Digest][]string) (*DescribeImagesOutput, error) {
@@ -222,15 +235,12 @@ func (s *Service) repoImages(ctx context.Context, name string) (map[digest.Diges
 	for _, d := range all {
 		byDigest[d] = nil
 	}
-	tags, err := s.tags(ctx, name)
+	tags, err := s.tagDigests(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tags {
-		desc, err := repo.Tags(ctx).Get(ctx, t)
-		if err == nil {
-			byDigest[desc.Digest] = append(byDigest[desc.Digest], t)
-		}
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
+		byDigest[tags[t]] = append(byDigest[tags[t]], t)
 	}
 	return byDigest, nil
 }

@@ -97,6 +97,9 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 		if err := s.sweepLifecycle(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("apply lifecycle policies", "err", err)
 		}
+		if err := s.sweepTagIndexes(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("rebuild tag indexes", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

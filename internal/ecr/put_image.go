@@ -111,6 +111,9 @@ func (s *Service) PutImage(ctx context.Context, in *PutImageInput) (*PutImageOut
 		if err := repo.Tags(ctx).Tag(ctx, in.ImageTag, v1.Descriptor{Digest: d, MediaType: mediaType, Size: int64(len(body))}); err != nil {
 			return nil, fmt.Errorf("tag %s: %w", in.ImageTag, err)
 		}
+		if err := s.indexTags(ctx, in.RepositoryName, in.ImageTag); err != nil {
+			return nil, err
+		}
 	}
 	return &PutImageOutput{Image: Image{RegistryId: s.cfg.Account, RepositoryName: in.RepositoryName,
 		ImageId:       ImageIdentifier{ImageDigest: d.String(), ImageTag: in.ImageTag},

@@ -153,7 +153,7 @@ func (s *Service) subjectWriter(w http.ResponseWriter, r *http.Request, name str
 	if !strings.Contains(string(manifest), `"subject"`) {
 		return w
 	}
-	return &subjectResponse{ResponseWriter: w, created: func(h http.Header) {
+	return &onStatus{ResponseWriter: w, status: http.StatusCreated, fn: func(h http.Header) {
 		dgst, err := digest.Parse(h.Get("Docker-Content-Digest"))
 		if err != nil {
 			dgst = digest.FromBytes(manifest)
@@ -168,29 +168,4 @@ func (s *Service) subjectWriter(w http.ResponseWriter, r *http.Request, name str
 		}
 		h.Set("OCI-Subject", subject.String())
 	}}
-}
-
-// subjectResponse calls created with the response headers when the
-// status turns out to be 201 Created.
-type subjectResponse struct {
-	http.ResponseWriter
-	created     func(http.Header)
-	wroteHeader bool
-}
-
-func (w *subjectResponse) WriteHeader(status int) {
-	if !w.wroteHeader {
-		w.wroteHeader = true
-		if status == http.StatusCreated {
-			w.created(w.Header())
-		}
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *subjectResponse) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
 }

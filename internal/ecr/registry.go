@@ -113,6 +113,9 @@ func (s *Service) removeContent(ctx context.Context, name string) error {
 			return err
 		}
 	}
+	if err := s.dropTagIndex(ctx, name); err != nil {
+		return err
+	}
 	err = s.driver.Delete(ctx, path.Join(referrersRoot, name))
 	if errors.As(err, new(storagedriver.PathNotFoundError)) {
 		return nil

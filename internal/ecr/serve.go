@@ -13,6 +13,7 @@ import (
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/api"
 )
@@ -113,7 +114,68 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		}
 		w = s.subjectWriter(w, r, name, manifest)
 	}
-	s.registry.ServeHTTP(w, r)
+	s.registry.ServeHTTP(s.tagIndexWriter(w, r, name), r)
+}
+
+// tagIndexWriter wraps the response to a manifest PUT or DELETE so that
+// the tag index follows the tags it changed before the client learns of
+// the change.
+func (s *Service) tagIndexWriter(w http.ResponseWriter, r *http.Request, name string) http.ResponseWriter {
+	ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/manifests/")
+	if !ok {
+		return w
+	}
+	_, err := digest.Parse(ref)
+	isTag := err != nil
+	switch {
+	case r.Method == http.MethodPut && isTag:
+		return &onStatus{ResponseWriter: w, status: http.StatusCreated, fn: func(http.Header) {
+			if err := s.indexTags(r.Context(), name, ref); err != nil {
+				s.log.Error("registry: index tag", "repository", name, "tag", ref, "err", err)
+			}
+		}}
+	case r.Method == http.MethodDelete:
+		return &onStatus{ResponseWriter: w, status: http.StatusAccepted, fn: func(http.Header) {
+			tags := []string{ref}
+			if !isTag { // the registry untagged every tag of the image
+				var err error
+				if tags, err = s.imageTags(r.Context(), name, digest.Digest(ref)); err != nil {
+					s.log.Error("registry: index tags", "repository", name, "err", err)
+					return
+				}
+			}
+			if err := s.indexTags(r.Context(), name, tags...); err != nil {
+				s.log.Error("registry: index tags", "repository", name, "err", err)
+			}
+		}}
+	}
+	return w
+}
+
+// onStatus calls fn with the response headers just before a response of
+// the given status goes out.
+type onStatus struct {
+	http.ResponseWriter
+	status      int
+	fn          func(http.Header)
+	wroteHeader bool
+}
+
+func (w *onStatus) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		if status == w.status {
+			w.fn(w.Header())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *onStatus) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // noTags reports whether repository name has never had a tag in storage.
