@@ -40,6 +40,18 @@ func BenchmarkAuthorizeGroups(b *testing.B) {
 	benchAuthorize(b, s, "bench")
 }
 
+// BenchmarkAuthorizeReadOnlyAccess times a user with AWS's
+// ReadOnlyAccess attached: one statement of thousands of actions.
+func BenchmarkAuthorizeReadOnlyAccess(b *testing.B) {
+	s := newTestService(b)
+	ctx := as(root)
+	must(s.CreateUser(ctx, &CreateUserInput{UserName: "bench"}))
+	if err := s.attach(ctx, kindUser, "Attach", &attachInput{UserName: "bench", PolicyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess"}, true); err != nil {
+		b.Fatal(err)
+	}
+	benchAuthorize(b, s, "bench")
+}
+
 func benchAuthorize(b *testing.B, s *Service, user string) {
 	key := must(s.CreateAccessKey(as(root), &UserNameInput{UserName: user})).AccessKey
 	k, _, _ := s.ResolveKey(context.Background(), key.AccessKeyId)

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/iam/policy"
 )
 
 const allowECSRead = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:Describe*","ecs:List*"],"Resource":"*"}]}`
@@ -41,9 +43,16 @@ func TestManagedAndInlinePolicies(t *testing.T) {
 	if doc, _ := url.QueryUnescape(v.PolicyVersion.Document); doc != allowECSRead || !v.PolicyVersion.IsDefaultVersion {
 		t.Fatalf("GetPolicyVersion = %+v", v.PolicyVersion)
 	}
-	aws := must(s.GetPolicyVersion(ctx, &PolicyArnInput{PolicyArn: ecrReadOnly, VersionId: "v1"}))
-	if aws.PolicyVersion.Document == "" {
-		t.Fatal("AWS managed policy has no document")
+	// AWS managed policies come with their current published version.
+	shipped := must(s.GetPolicy(ctx, &PolicyArnInput{PolicyArn: ecrReadOnly})).Policy
+	aws := must(s.GetPolicyVersion(ctx, &PolicyArnInput{PolicyArn: ecrReadOnly, VersionId: shipped.DefaultVersionId}))
+	if doc, _ := url.QueryUnescape(aws.PolicyVersion.Document); !strings.Contains(doc, `"ecr:BatchGetImage"`) || !aws.PolicyVersion.IsDefaultVersion {
+		t.Fatalf("AWS managed policy version %s = %+v", shipped.DefaultVersionId, aws.PolicyVersion)
+	}
+	for arn, p := range awsManaged {
+		if _, err := parsePolicy(p.Document, policy.KindIdentity); err != nil {
+			t.Errorf("%s does not parse: %v", arn, err)
+		}
 	}
 	wantCode(t, second(s.GetPolicy(ctx, &PolicyArnInput{PolicyArn: "arn:aws:iam::aws:policy/NoSuchPolicy"})), "NoSuchEntity")
 

@@ -21,7 +21,7 @@ const (
 const (
 	MaxDocumentBytes = 128 << 10
 	MaxStatements    = 1000
-	MaxValues        = 1000 // entries in one Action, Resource, Principal or condition list
+	MaxValues        = 10000 // entries in one Action, Resource, Principal or condition list (ReadOnlyAccess lists thousands of actions)
 )
 
 // Statement effects.
@@ -59,6 +59,12 @@ type Statement struct {
 
 	variables bool     // the document's version substitutes ${...}
 	actions   []string // Action or NotAction, lower-cased for matching
+	// byVendor indexes long action lists by their vendor ("ecr" of
+	// "ecr:Get*"; a vendor has no wildcards), so that a statement of
+	// thousands of actions (ReadOnlyAccess) is matched against a handful;
+	// anyAction is set for "*".
+	byVendor  map[string][]string
+	anyAction bool
 }
 
 // Principals is the value of a Principal or NotPrincipal element.

@@ -109,7 +109,7 @@ func evaluate(c *evalContext, identity, resource []*Document, o *options) Decisi
 // resource policies, how its Principal matched; grantNone means it does not
 // apply. Outside resource policies an applicable statement grants directly.
 func (s *Statement) applies(c *evalContext, resourcePolicy bool) grant {
-	if matchAction(s.actions, c.action) == (s.NotAction != nil) {
+	if s.matchesAction(c.action) == (s.NotAction != nil) {
 		return grantNone
 	}
 	switch {

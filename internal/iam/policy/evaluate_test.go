@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,4 +153,37 @@ func TestEvaluateConcurrently(t *testing.T) {
 			t.Errorf("a concurrent evaluation was denied")
 		}
 	}
+}
+
+// TestActionIndex: a long action list matched through its vendor index
+// decides as the plain scan does.
+func TestActionIndex(t *testing.T) {
+	actions := []string{"ecr:Get*", "ecr:BatchGetImage", "ecs:Describe*", "ecs:List*", "s3:Get*", "iam:Get*", "iam:List*",
+		"logs:Describe*", "sts:GetCallerIdentity", "ec2:Describe*", "ecr:List*", "ecs:Poll", "s3:List*", "s3-object-lambda:Get*",
+		"cloudwatch:Get*", "ECR:Describe?mages", "elasticloadbalancing:Describe*"}
+	for _, withStar := range []bool{false, true} {
+		list := actions
+		if withStar {
+			list = append(slices.Clone(actions), "*")
+		}
+		doc, err := Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":` + jsonList(list) + `,"Resource":"*"}]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := doc.Statements[0]
+		if s.byVendor == nil {
+			t.Fatalf("a list of %d actions is not indexed", len(list))
+		}
+		for _, a := range []string{"ecr:getauthorizationtoken", "ecr:describeimages", "ecr:describeimagez", "ecr:putimage", "ecs:runtask",
+			"ecs:describetasks", "s3:putobject", "s3-object-lambda:getobject", "sts:assumerole", "iam:createuser", "lambda:invoke", "ecs:poll"} {
+			if got, want := s.matchesAction(a), matchAction(s.actions, a); got != want {
+				t.Errorf("star %v, %s: indexed %v, scan %v", withStar, a, got, want)
+			}
+		}
+	}
+}
+
+func jsonList(xs []string) string {
+	b, _ := json.Marshal(xs)
+	return string(b)
 }

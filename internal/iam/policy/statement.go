@@ -104,12 +104,37 @@ func (s *Statement) check() *MalformedError {
 		}
 		s.actions[i] = strings.ToLower(a)
 	}
+	if len(s.actions) > indexActionsFrom {
+		s.byVendor = map[string][]string{}
+		for _, a := range s.actions {
+			vendor, _, _ := strings.Cut(a, ":")
+			if a == "*" {
+				s.anyAction = true
+				continue
+			}
+			s.byVendor[vendor] = append(s.byVendor[vendor], a)
+		}
+	}
 	for _, r := range slices.Concat(s.Resource, s.NotResource) {
 		if r != "*" && !strings.HasPrefix(r, "arn:") && !strings.HasPrefix(r, "${") {
 			return malformed("Resource %s must be in ARN format or \"*\".", r)
 		}
 	}
 	return nil
+}
+
+// indexActionsFrom is the length of an action list from which matching
+// goes through the vendor index.
+const indexActionsFrom = 16
+
+// matchesAction reports whether the lower-cased action matches the
+// statement's Action or NotAction patterns.
+func (s *Statement) matchesAction(action string) bool {
+	if s.byVendor == nil {
+		return matchAction(s.actions, action)
+	}
+	vendor, _, _ := strings.Cut(action, ":")
+	return s.anyAction || matchAction(s.byVendor[vendor], action)
 }
 
 // validAction accepts "vendor:pattern" with a vendor of letters, digits and dashes.
