@@ -82,7 +82,10 @@ func TestIAMUserPermissions(t *testing.T) {
 			Document struct{ Statement []struct{ Action []string } }
 		}
 	}
-	b.Run(t, cli, "iam", "get-policy-version", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "--version-id", "v1").MustSucceed(t).JSON(t, &version)
+	var shipped struct{ Policy struct{ DefaultVersionId string } }
+	b.Run(t, cli, "iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").MustSucceed(t).JSON(t, &shipped)
+	b.Run(t, cli, "iam", "get-policy-version", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+		"--version-id", shipped.Policy.DefaultVersionId).MustSucceed(t).JSON(t, &version)
 	if st := version.PolicyVersion.Document.Statement; len(st) != 1 || len(st[0].Action) != 12 {
 		t.Fatalf("get-policy-version: %s", pretty(version))
 	}
