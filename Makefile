@@ -20,7 +20,7 @@ E2E_PKG   := ./test/e2e/
 
 # Generous timeouts: the machine has 2 cores and the race detector is slow.
 UNIT_TIMEOUT ?= 10m
-E2E_TIMEOUT  ?= 15m
+E2E_TIMEOUT  ?= 25m
 TEST_FLAGS   ?= -count=1
 E2E_FLAGS    ?= -count=1 -v
 

@@ -53,6 +53,7 @@ func (b *Berth) runAs(t *testing.T, cli CLI, c creds, args ...string) CLIResult 
 // read ECR but not write it nor run tasks; it can assume a role that trusts
 // it, and the CLI sees who it is at each step.
 func TestIAMUserPermissions(t *testing.T) {
+	t.Parallel() // CLI-bound and independent of the other tests
 	cli := requireCLIv2(t)
 	b := shared(t)
 	user, role, cluster := uniqueName("e2e-user"), uniqueName("e2e-role"), uniqueName("e2e-iam")
@@ -153,6 +154,7 @@ func TestIAMUserPermissions(t *testing.T) {
 // TestIAMRegistryReadOnly: a user with AmazonEC2ContainerRegistryReadOnly
 // logs Docker in with its own get-login-password and may pull but not push.
 func TestIAMRegistryReadOnly(t *testing.T) {
+	t.Parallel() // CLI-bound and independent of the other tests
 	cli := requireCLIv2(t)
 	testutil.RequireDocker(t)
 	image := testutil.BuildTestImage(t, "")
@@ -196,6 +198,7 @@ func TestIAMRegistryReadOnly(t *testing.T) {
 // deleted while in the group. Session-token credentials act as the user
 // but IAM refuses them, as AWS does without MFA.
 func TestIAMGroupPermissions(t *testing.T) {
+	t.Parallel() // CLI-bound and independent of the other tests
 	cli := requireCLIv2(t)
 	b := shared(t)
 	user, group := uniqueName("e2e-member"), uniqueName("e2e-readers")
@@ -256,6 +259,7 @@ func TestIAMGroupPermissions(t *testing.T) {
 // TestIAMPolicyVersions: a new default version of a customer managed
 // policy takes effect for the next request.
 func TestIAMPolicyVersions(t *testing.T) {
+	t.Parallel() // CLI-bound and independent of the other tests
 	cli := requireCLIv2(t)
 	b := shared(t)
 	user, name := uniqueName("e2e-versioned"), uniqueName("e2e-policy")

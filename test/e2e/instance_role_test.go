@@ -17,6 +17,7 @@ import (
 // whose role lacks AmazonEC2ContainerServiceforEC2Role cannot register and
 // exits saying why.
 func TestInstanceRole(t *testing.T) {
+	t.Parallel() // CLI-bound and independent of the other tests
 	cli := requireCLIv2(t)
 	b := shared(t)
 	eventually(t, 60*time.Second, 500*time.Millisecond, "berth up's instances to register as ecsInstanceRole sessions", func() (bool, string) {
