@@ -19,6 +19,7 @@ import (
 // grouping changes only how many commits the store makes.
 type clusterPlacer struct {
 	mu    sync.Mutex // held while placing and committing
+	view  clusterView
 	qmu   sync.Mutex // guards queue
 	queue []*placeRequest
 }
@@ -70,7 +71,7 @@ func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput
 			// panicked): fail rather than wait for ever.
 			return nil, errors.New("placement: request lost by an aborted batch")
 		}
-		later := s.placeBatch(cluster, batch)
+		later := s.placeBatch(cluster, &p.view, batch)
 		if len(later) > 0 {
 			p.qmu.Lock()
 			p.queue = append(later, p.queue...)
@@ -86,18 +87,9 @@ func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput
 // overflow the transaction are returned, unanswered, for the next batch; a
 // second request with a client token already in the batch is answered
 // ErrConflict, so that its retry finds the first one's tasks.
-func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*placeRequest) {
-	items, connected := s.cache.snapshot(cluster)
-	candidates := make([]*cachedInstance, 0, len(items))
-	views := make([]placement.Instance, 0, len(items))
-	for i, it := range items {
-		if it.rec.Instance.Status != "INACTIVE" {
-			v := it.view
-			v.Connected = connected[i]
-			candidates = append(candidates, it)
-			views = append(views, v)
-		}
-	}
+func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRequest) (later []*placeRequest) {
+	view.sync(s.cache.snapshot(cluster))
+	candidates, instances := view.entries, view.place
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	var placed, slow, conflicted []*placeRequest
 	var picks [][]int
@@ -107,7 +99,7 @@ func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*pl
 	maxOps := s.store.MaxTxnOps()
 	puts, conds := 0, 0
 	for _, r := range batch {
-		if len(views) == 0 {
+		if len(candidates) == 0 {
 			slow = append(slow, r)
 			continue
 		}
@@ -115,10 +107,11 @@ func (s *Service) placeBatch(cluster string, batch []*placeRequest) (later []*pl
 			conflicted = append(conflicted, r)
 			continue
 		}
-		result := placement.Place(views, r.req, r.count, rng)
+		result := instances.Place(r.req, r.count, rng)
+		view.reserved(result.Placed)
 		undo := func() {
 			for _, i := range result.Placed {
-				placement.Unreserve(&views[i], r.req)
+				instances.Unreserve(i, r.req)
 			}
 		}
 		if len(result.Failures) > 0 {

@@ -10,6 +10,12 @@
 //
 // Each filter names why it dropped an instance; those names are the
 // failures[].reason values RunTask returns.
+//
+// Place ranks every feasible instance for each task. A Cluster makes the
+// same choices over many calls for a cost that does not grow with the
+// cluster: it keeps, per kind of request, the feasible instances grouped
+// by what the strategies score them, and updates only the instances that
+// change.
 package placement
 
 import (
