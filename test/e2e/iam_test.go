@@ -83,7 +83,9 @@ func TestIAMUserPermissions(t *testing.T) {
 			Document struct{ Statement []struct{ Action []string } }
 		}
 	}
-	var shipped struct{ Policy struct{ DefaultVersionId string } }
+	var shipped struct {
+		Policy struct{ DefaultVersionId string }
+	}
 	b.Run(t, cli, "iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").MustSucceed(t).JSON(t, &shipped)
 	b.Run(t, cli, "iam", "get-policy-version", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 		"--version-id", shipped.Policy.DefaultVersionId).MustSucceed(t).JSON(t, &version)
