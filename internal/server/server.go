@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
+	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -142,6 +143,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.AddJSON(ecrSvc.JSONService())
 	iamSvc.UseResourcePolicies("arn:aws:ecr:", ecrSvc.RepositoryPolicy)
 	go ecrSvc.RunLifecycle(bg, time.Hour)
+	// CloudWatch Logs receives the output of awslogs containers.
+	router.AddJSON(logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log).JSONService())
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
