@@ -65,7 +65,9 @@ type Server struct {
 	// ECS is the ECS API service.
 	ECS *ecs.Service
 	// IAM is the IAM and STS service.
-	IAM    *iam.Service
+	IAM *iam.Service
+	// Logs is the CloudWatch Logs service.
+	Logs   *logs.Service
 	stopBG context.CancelFunc
 	store  *store.Store
 	http   *http.Server
@@ -144,7 +146,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	iamSvc.UseResourcePolicies("arn:aws:ecr:", ecrSvc.RepositoryPolicy)
 	go ecrSvc.RunLifecycle(bg, time.Hour)
 	// CloudWatch Logs receives the output of awslogs containers.
-	router.AddJSON(logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log).JSONService())
+	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	router.AddJSON(logsSvc.JSONService())
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
@@ -157,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
 	go func() {
 		if tlsConfig != nil {
