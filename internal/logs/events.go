@@ -23,7 +23,7 @@ const (
 )
 
 // batch is the events of one PutLogEvents call on one stream, stored under
-// one key: a call costs one etcd write whatever its size.
+// one key (see batchRef): a call costs one etcd write whatever its size.
 type batch struct {
 	Ingestion int64   `json:"i"`
 	Events    []event `json:"e"`
@@ -178,7 +178,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *PutLogEventsInput) (*Put
 			rec.StoredBytes += int64(len(e.Message))
 		}
 		txn := store.NewTxn().IfRev(key, st.Rev).Put(key, rec).
-			Put(s.keys.batch(in.LogGroupName, in.LogStreamName, rec.Seq), batch{Ingestion: now.UnixMilli(), Events: kept})
+			Put(s.keys.batch(in.LogGroupName, in.LogStreamName, rec.Seq, kept), batch{Ingestion: now.UnixMilli(), Events: kept})
 		err = s.store.Commit(ctx, txn)
 		if err == nil {
 			return &PutLogEventsOutput{NextSequenceToken: sequenceToken(rec.Seq), RejectedLogEventsInfo: rejected}, nil

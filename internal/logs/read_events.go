@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
 
@@ -18,28 +19,6 @@ import (
 // maxPageBytes bounds the events of one GetLogEvents or FilterLogEvents
 // page, counted as PutLogEvents counts them.
 const maxPageBytes = 1 << 20
-
-// streamEvents returns a stream's events in timestamp order. A stream's
-// batches are one range read.
-func (s *Service) streamEvents(ctx context.Context, group, stream string) ([]stored, error) {
-	batches, err := store.List[batch](ctx, s.store, s.keys.batches(group, stream))
-	if err != nil {
-		return nil, err
-	}
-	prefix := len(s.keys.batches(group, stream))
-	var out []stored
-	for _, b := range batches {
-		var seq int64
-		if _, err := fmt.Sscanf(b.Key[prefix:], "%x", &seq); err != nil {
-			return nil, fmt.Errorf("log batch key %s: %w", b.Key, err)
-		}
-		for i, e := range b.Value.Events {
-			out = append(out, stored{event: e, Ingestion: b.Value.Ingestion, Seq: seq, Index: i})
-		}
-	}
-	slices.SortFunc(out, func(a, b stored) int { return cmpPos(a.pos(), b.pos()) })
-	return out, nil
-}
 
 func cmpPos(p, q pos) int {
 	switch {
@@ -126,16 +105,28 @@ func (s *Service) GetLogEvents(ctx context.Context, in *GetLogEventsInput) (*Get
 	} else if err != nil {
 		return nil, err
 	}
-	all, err := s.streamEvents(ctx, group, in.LogStreamName)
+	w := window{lo: 0, hi: math.MaxInt64, forward: forward, hasCursor: hasCursor, cursor: cursor}
+	if in.StartTime != nil {
+		w.lo = *in.StartTime
+	}
+	if in.EndTime != nil {
+		w.hi = *in.EndTime
+	}
+	refs, err := s.batchRefs(ctx, s.keys.batches(group, in.LogStreamName), in.LogStreamName)
 	if err != nil {
 		return nil, err
 	}
-	events := all[:0]
-	for _, e := range all {
-		if (in.StartTime == nil || e.Timestamp >= *in.StartTime) && (in.EndTime == nil || e.Timestamp < *in.EndTime) {
-			events = append(events, e)
+	loaded, err := s.loadBatches(ctx, pickBatches(refs, w, n))
+	if err != nil {
+		return nil, err
+	}
+	var events []stored
+	for _, e := range loaded {
+		if e.Timestamp >= w.lo && e.Timestamp < w.hi {
+			events = append(events, e.stored)
 		}
 	}
+	slices.SortFunc(events, func(a, b stored) int { return cmpPos(a.pos(), b.pos()) })
 	if forward {
 		first := 0
 		if hasCursor {
@@ -272,28 +263,27 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *FilterLogEventsInput)
 		}
 		return strings.HasPrefix(stream, in.LogStreamNamePrefix)
 	}
-	batches, err := store.List[batch](ctx, s.store, s.keys.groupBatches(group))
+	refs, err := s.batchRefs(ctx, s.keys.groupBatches(group), "")
 	if err != nil {
 		return nil, err
 	}
-	prefix := len(s.keys.groupBatches(group))
-	var events []groupEvent
-	for _, b := range batches {
-		rest := b.Key[prefix:]
-		slash := strings.LastIndexByte(rest, '/')
-		var seq int64
-		if _, err := fmt.Sscanf(rest[slash+1:], "%x", &seq); slash < 0 || err != nil {
-			return nil, fmt.Errorf("log batch key %s: malformed", b.Key)
+	// Only batches of the streams asked for that overlap the time range
+	// (and lie after the token) are read.
+	wantedRefs := refs[:0]
+	for _, r := range refs {
+		if wanted(r.Stream) && (in.StartTime == nil || r.Max >= *in.StartTime) && (in.EndTime == nil || r.Min <= *in.EndTime) &&
+			(after == nil || r.Max >= after.Timestamp) {
+			wantedRefs = append(wantedRefs, r)
 		}
-		stream := rest[:slash]
-		if !wanted(stream) {
-			continue
-		}
-		for i, e := range b.Value.Events {
-			if (in.StartTime != nil && e.Timestamp < *in.StartTime) || (in.EndTime != nil && e.Timestamp > *in.EndTime) || !match(e.Message) {
-				continue
-			}
-			events = append(events, groupEvent{stored{e, b.Value.Ingestion, seq, i}, stream})
+	}
+	loaded, err := s.loadBatches(ctx, wantedRefs)
+	if err != nil {
+		return nil, err
+	}
+	events := loaded[:0]
+	for _, e := range loaded {
+		if (in.StartTime == nil || e.Timestamp >= *in.StartTime) && (in.EndTime == nil || e.Timestamp <= *in.EndTime) && match(e.Message) {
+			events = append(events, e)
 		}
 	}
 	slices.SortFunc(events, func(a, b groupEvent) int {

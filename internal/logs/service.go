@@ -89,8 +89,8 @@ func (k keys) stream(group, name string) string {
 	return k.prefix + "stream/" + group + ":" + name
 }
 func (k keys) streams(group string) string { return k.prefix + "stream/" + group + ":" }
-func (k keys) batch(group, stream string, seq int64) string {
-	return fmt.Sprintf("%s%016x", k.batches(group, stream), seq)
+func (k keys) batch(group, stream string, seq int64, events []event) string {
+	return k.batches(group, stream) + batchSuffix(seq, events[0].Timestamp, events[len(events)-1].Timestamp, len(events))
 }
 func (k keys) batches(group, stream string) string {
 	return k.prefix + "events/" + group + ":" + stream + "/"
