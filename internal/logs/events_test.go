@@ -310,3 +310,35 @@ func TestAuthorizationDenialWritesNothing(t *testing.T) {
 		t.Errorf("groups after denials = %+v", g.LogGroups)
 	}
 }
+
+// TestPutLogEventsConcurrent: writers to one stream all succeed, as the
+// sequence token is ignored, and every event is kept once.
+func TestPutLogEventsConcurrent(t *testing.T) {
+	e := newEnv(t)
+	e.createGroup("g")
+	e.createStream("g", "s")
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			_, err := e.svc.PutLogEvents(e.ctx, &PutLogEventsInput{LogGroupName: "g", LogStreamName: "s", LogEvents: inputEvents([]int64{int64(i)}, string(rune('a'+i)))})
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := e.svc.GetLogEvents(e.ctx, &GetLogEventsInput{LogGroupName: "g", LogStreamName: "s", StartFromHead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(messages(out.Events), ""), "abcdefgh"; got != want {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+	streams, _ := e.svc.DescribeLogStreams(e.ctx, &DescribeLogStreamsInput{LogGroupName: "g"})
+	if tok := streams.LogStreams[0].UploadSequenceToken; tok != sequenceToken(writers) {
+		t.Errorf("uploadSequenceToken = %s after %d batches", tok, writers)
+	}
+}

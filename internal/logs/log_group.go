@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ type groupRecord struct {
 	CreationTime    int64             `json:"creationTime"`
 	RetentionInDays int               `json:"retentionInDays,omitempty"`
 	Tags            map[string]string `json:"tags,omitempty"`
+	Class           string            `json:"class,omitempty"`
 }
 
 // LogGroup is the LogGroup shape.
@@ -35,7 +37,7 @@ type LogGroup struct {
 
 func (s *Service) logGroup(r groupRecord) LogGroup {
 	g := LogGroup{LogGroupName: r.Name, CreationTime: r.CreationTime, Arn: s.groupArn(r.Name),
-		LogGroupArn: s.groupBareArn(r.Name), LogGroupClass: "STANDARD"}
+		LogGroupArn: s.groupBareArn(r.Name), LogGroupClass: cmp.Or(r.Class, "STANDARD")}
 	if r.RetentionInDays > 0 {
 		days := r.RetentionInDays
 		g.RetentionInDays = &days
@@ -80,7 +82,7 @@ func (s *Service) CreateLogGroup(ctx context.Context, in *CreateLogGroupInput) (
 		return nil, err
 	}
 	key := s.keys.group(in.LogGroupName)
-	rec := groupRecord{Name: in.LogGroupName, CreationTime: s.now().UnixMilli(), Tags: in.Tags}
+	rec := groupRecord{Name: in.LogGroupName, CreationTime: s.now().UnixMilli(), Tags: in.Tags, Class: in.LogGroupClass}
 	err := s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, rec))
 	if errors.Is(err, store.ErrConflict) {
 		return nil, api.Errorf(codeAlreadyExists, "The specified log group already exists")

@@ -57,28 +57,26 @@ func (s *Service) CreateLogStream(ctx context.Context, in *CreateLogStreamInput)
 	if err := s.authorize(ctx, "CreateLogStream", s.groupArn(in.LogGroupName)); err != nil {
 		return nil, err
 	}
-	g, err := s.group(ctx, in.LogGroupName)
-	if err != nil {
-		return nil, err
-	}
 	key := s.keys.stream(in.LogGroupName, in.LogStreamName)
-	rec := streamRecord{Name: in.LogStreamName, CreationTime: s.now().UnixMilli()}
-	// The group must still be the one read, so a stream cannot outlive a
-	// concurrent DeleteLogGroup.
-	err = s.store.Commit(ctx, store.NewTxn().IfRev(g.Key, g.Rev).IfAbsent(key).Put(key, rec))
-	if errors.Is(err, store.ErrConflict) {
-		if _, gerr := s.group(ctx, in.LogGroupName); gerr != nil {
-			return nil, gerr
+	for attempt := 0; ; attempt++ {
+		g, err := s.group(ctx, in.LogGroupName)
+		if err != nil {
+			return nil, err
 		}
-		if _, serr := store.Get[streamRecord](ctx, s.store, key); serr == nil {
+		if _, err := store.Get[streamRecord](ctx, s.store, key); err == nil {
 			return nil, api.Errorf(codeAlreadyExists, "The specified log stream already exists")
 		}
-		return s.CreateLogStream(ctx, in)
+		rec := streamRecord{Name: in.LogStreamName, CreationTime: s.now().UnixMilli()}
+		// The group must still be the one read, so a stream cannot outlive
+		// a concurrent DeleteLogGroup.
+		err = s.store.Commit(ctx, store.NewTxn().IfRev(g.Key, g.Rev).IfAbsent(key).Put(key, rec))
+		if err == nil {
+			return &Empty{}, nil
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= 50 {
+			return nil, fmt.Errorf("create log stream %s: %w", in.LogStreamName, err)
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Empty{}, nil
 }
 
 type DeleteLogStreamInput struct {
