@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -42,6 +43,11 @@ func (a *Agent) adopt(ctx context.Context) error {
 			t.status = statusPending // created but never started
 		}
 		t.containers = append(t.containers, c)
+		var opts awslogsOptions
+		if label := st.Labels[labelAWSLogs]; label != "" && json.Unmarshal([]byte(label), &opts) == nil {
+			// Runs once adopt has released the lock.
+			go a.shipLogs(ctx, arn, c.name, c.id, opts)
+		}
 	}
 	for _, t := range a.tasks {
 		a.log.Info("adopted task from Docker", "task", t.arn, "containers", len(t.containers), "status", t.status)

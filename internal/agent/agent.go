@@ -67,7 +67,10 @@ type Agent struct {
 
 	mu    sync.Mutex
 	tasks map[string]*task
-	kick  chan struct{} // wakes the reporter
+	// shipping holds the ids of the containers whose output is being
+	// delivered to CloudWatch Logs.
+	shipping map[string]bool
+	kick     chan struct{} // wakes the reporter
 	// healthKick wakes the health publisher when a container's Docker
 	// health changes.
 	healthKick chan struct{}
@@ -273,9 +276,9 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		"ecs.capability.docker-plugin.local": "", "com.amazonaws.ecs.capability.privileged-container": "",
 	}
 	// Log drivers built into Docker are passed through as configured.
-	// awslogs is accepted and kept in Docker's local log (there is no
-	// CloudWatch Logs to ship to yet), so task definitions written for ECS
-	// still run; requiresAttributes lists these names.
+	// awslogs output is kept in Docker's json-file log and shipped to the
+	// server's CloudWatch Logs by the agent (see awslogs.go), with the
+	// execution role's credentials; requiresAttributes lists these names.
 	for _, d := range []string{"json-file", "none", "syslog", "journald", "gelf", "fluentd", "awslogs"} {
 		attrs["com.amazonaws.ecs.capability.logging-driver."+d] = ""
 	}

@@ -140,6 +140,9 @@ func (a *Agent) startInOrder(ctx context.Context, t *task, cs []*container) erro
 			a.mu.Lock()
 			c.status = statusRunning
 			a.mu.Unlock()
+			if opts, ok := awslogsOf(c.def); ok {
+				a.shipLogs(ctx, t.arn, c.name, c.id, opts)
+			}
 			started[c.name] = true
 			progress = true
 		}
@@ -429,6 +432,13 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (dockerrt.Co
 	}
 	if lc := host.LogConfig; lc != nil && lc.Type != "awslogs" {
 		spec.LogDriver, spec.LogOptions = lc.Type, lc.Config
+	}
+	if opts, ok := awslogsOf(cd); ok {
+		// Docker keeps the output (docker logs works) and the agent reads
+		// it back to ship it.
+		spec.LogDriver = "json-file"
+		b, _ := json.Marshal(opts)
+		spec.Labels[labelAWSLogs] = string(b)
 	}
 	for _, l := range cd.Links {
 		name, alias, found := strings.Cut(l, ":")

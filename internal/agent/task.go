@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/berth-dev/berth/internal/acs"
@@ -204,7 +205,9 @@ func (a *Agent) scheduleCleanup(ctx context.Context, t *task) {
 	for _, id := range ids {
 		if err := a.rt.Remove(ctx, id); err != nil {
 			a.log.Warn("remove container", "container", id, "err", err)
+			continue
 		}
+		os.Remove(a.logPositionPath(id))
 	}
 	a.mu.Lock()
 	delete(a.tasks, t.arn)

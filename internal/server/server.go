@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
+	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -64,7 +65,9 @@ type Server struct {
 	// ECS is the ECS API service.
 	ECS *ecs.Service
 	// IAM is the IAM and STS service.
-	IAM    *iam.Service
+	IAM *iam.Service
+	// Logs is the CloudWatch Logs service.
+	Logs   *logs.Service
 	stopBG context.CancelFunc
 	store  *store.Store
 	http   *http.Server
@@ -142,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.AddJSON(ecrSvc.JSONService())
 	iamSvc.UseResourcePolicies("arn:aws:ecr:", ecrSvc.RepositoryPolicy)
 	go ecrSvc.RunLifecycle(bg, time.Hour)
+	// CloudWatch Logs receives the output of awslogs containers.
+	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	router.AddJSON(logsSvc.JSONService())
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
@@ -154,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
 	go func() {
 		if tlsConfig != nil {
