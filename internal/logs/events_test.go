@@ -342,3 +342,41 @@ func TestPutLogEventsConcurrent(t *testing.T) {
 		t.Errorf("uploadSequenceToken = %s after %d batches", tok, writers)
 	}
 }
+
+// TestExpireEvents: a group's retention deletes the batches whose events
+// are all older than it, in that group only; younger batches stay.
+func TestExpireEvents(t *testing.T) {
+	e := newEnv(t)
+	day := 24 * time.Hour.Milliseconds()
+	for _, g := range []string{"kept", "short"} {
+		e.createGroup(g)
+		e.createStream(g, "s")
+		e.put(g, "s", []int64{-5 * day}, "five days ago")
+		e.put(g, "s", []int64{-3 * day, -60 * time.Hour.Milliseconds()}, "three days ago", "sixty hours ago")
+		e.put(g, "s", []int64{-time.Hour.Milliseconds()}, "an hour ago")
+	}
+	if _, err := e.svc.PutRetentionPolicy(e.ctx, &PutRetentionPolicyInput{LogGroupName: "short", RetentionInDays: 3}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.svc.ExpireEvents(e.ctx, testNow)
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireEvents = %d, %v; want the one five-day-old event", n, err)
+	}
+	for g, want := range map[string][]string{
+		"short": {"three days ago", "sixty hours ago", "an hour ago"},
+		"kept":  {"five days ago", "three days ago", "sixty hours ago", "an hour ago"},
+	} {
+		out, err := e.svc.GetLogEvents(e.ctx, &GetLogEventsInput{LogGroupName: g, LogStreamName: "s", StartFromHead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := messages(out.Events); !slices.Equal(got, want) {
+			t.Errorf("%s after expiry: %q, want %q", g, got, want)
+		}
+	}
+	// Once its newest event (sixty hours old) has expired too, the batch
+	// holding the three-day-old one goes as a whole; the hour-old stays.
+	if n, err := e.svc.ExpireEvents(e.ctx, testNow.Add(42*time.Hour)); err != nil || n != 2 {
+		t.Fatalf("ExpireEvents later = %d, %v; want 2", n, err)
+	}
+}

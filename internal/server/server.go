@@ -148,6 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// CloudWatch Logs receives the output of awslogs containers.
 	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
 	router.AddJSON(logsSvc.JSONService())
+	go logsSvc.RunRetention(bg, time.Hour)
 	router.Handle("/v2/", ecrSvc.RegistryHandler())
 	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
 	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
