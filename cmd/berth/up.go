@@ -49,6 +49,12 @@ The instances act as the role of instance profile ecsInstanceRole (see
 name and AmazonEC2ContainerServiceforEC2Role attached, as the ECS console
 does.
 
+Tasks find Berth as containers on ECS find AWS: AWS_ENDPOINT_URL points at
+the server through the Docker bridge gateway (berth up listens there too),
+and a task with a taskRoleArn gets that role's credentials from
+169.254.170.2, which the agents set up with iptables as ecs-init does
+(this needs root; without it the instances offer no task roles).
+
 Stopping berth up (Ctrl-C) stops the agents; containers keep running and
 are adopted again at the next start.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
