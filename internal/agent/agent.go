@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 )
@@ -248,10 +247,7 @@ func (a *Agent) prepareEndpoint(ctx context.Context) {
 }
 
 // denied reports an authorization failure, which retrying cannot mend.
-func denied(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && strings.HasPrefix(ae.ErrorCode(), "AccessDenied")
-}
+func denied(err error) bool { return strings.HasPrefix(errorCode(err), "AccessDenied") }
 
 // actingAs names the principal the agent calls the APIs as.
 func (a *Agent) actingAs() string {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
@@ -74,7 +77,8 @@ func (a *Agent) shipLogs(ctx context.Context, taskArn, containerName, id string,
 	a.shipping[id] = true
 	a.mu.Unlock()
 	s := &logShipper{a: a, opts: opts, taskArn: taskArn, id: id, stream: opts.streamName(containerName, taskArn, id),
-		client: &logsClient{endpoint: a.cfg.Endpoint, region: a.cfg.Region, http: a.endpointClient}}
+		client: cloudwatchlogs.New(cloudwatchlogs.Options{Region: a.cfg.Region, BaseEndpoint: aws.String(a.cfg.Endpoint),
+			HTTPClient: a.endpointClient, RetryMaxAttempts: 1})} // ship retries itself
 	s.log = a.log.With("task", taskArn, "container", containerName, "logGroup", opts.Group, "logStream", s.stream)
 	go func() {
 		defer func() {
@@ -143,7 +147,7 @@ type logShipper struct {
 	taskArn string
 	id      string
 	stream  string
-	client  *logsClient
+	client  *cloudwatchlogs.Client // called with the shipper's credentials
 	log     *slog.Logger
 	// creds are reused until credsAt+logCredentialsTTL.
 	creds   aws.CredentialsProvider
@@ -208,11 +212,13 @@ func (s *logShipper) gone(ctx context.Context) bool {
 func (s *logShipper) prepare(ctx context.Context) error {
 	creds, err := s.credentials(ctx)
 	if err == nil && s.opts.CreateGroup {
-		err = ignoreCode(s.client.call(ctx, creds, "CreateLogGroup", map[string]string{"logGroupName": s.opts.Group}, nil), "ResourceAlreadyExistsException")
+		_, err = s.client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(s.opts.Group)}, withCredentials(creds))
+		err = ignoreCode(err, "ResourceAlreadyExistsException")
 	}
 	if err == nil {
-		err = ignoreCode(s.client.call(ctx, creds, "CreateLogStream",
-			map[string]string{"logGroupName": s.opts.Group, "logStreamName": s.stream}, nil), "ResourceAlreadyExistsException")
+		_, err = s.client.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{
+			LogGroupName: aws.String(s.opts.Group), LogStreamName: aws.String(s.stream)}, withCredentials(creds))
+		err = ignoreCode(err, "ResourceAlreadyExistsException")
 	}
 	s.failed(err)
 	return err
@@ -232,20 +238,30 @@ func (s *logShipper) credentials(ctx context.Context) (aws.CredentialsProvider, 
 	return creds, nil
 }
 
+// withCredentials makes a call with the given credentials.
+func withCredentials(creds aws.CredentialsProvider) func(*cloudwatchlogs.Options) {
+	return func(o *cloudwatchlogs.Options) { o.Credentials = creds }
+}
+
+// errorCode is the AWS error code of an API error, "" for other errors.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
 // failed forgets the credentials after a call they may be to blame for.
 func (s *logShipper) failed(err error) {
-	var le *logsError
-	if errors.As(err, &le) {
-		switch le.Code {
-		case "AccessDeniedException", "ExpiredTokenException", "UnrecognizedClientException", "InvalidSignatureException":
-			s.creds = nil
-		}
+	switch errorCode(err) {
+	case "AccessDeniedException", "ExpiredTokenException", "UnrecognizedClientException", "InvalidSignatureException":
+		s.creds = nil
 	}
 }
 
 func ignoreCode(err error, code string) error {
-	var le *logsError
-	if errors.As(err, &le) && le.Code == code {
+	if errorCode(err) == code {
 		return nil
 	}
 	return err
@@ -323,29 +339,23 @@ func (s *logShipper) follow(ctx context.Context) bool {
 // records how far the output has been shipped. A batch the API refuses
 // as invalid is dropped with an error in the agent's log.
 func (s *logShipper) put(ctx context.Context, batch []dockerrt.LogLine) bool {
-	type event struct {
-		Timestamp int64  `json:"timestamp"`
-		Message   string `json:"message"`
-	}
-	events := make([]event, len(batch))
+	events := make([]types.InputLogEvent, len(batch))
+	last := int64(0)
 	for i, l := range batch {
-		events[i] = event{Timestamp: l.Time.UnixMilli(), Message: l.Text}
-		if i > 0 && events[i].Timestamp < events[i-1].Timestamp {
-			events[i].Timestamp = events[i-1].Timestamp // chronological, as the API requires
-		}
+		ts := max(l.Time.UnixMilli(), last) // chronological, as the API requires
+		events[i], last = types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(l.Text)}, ts
 	}
-	in := map[string]any{"logGroupName": s.opts.Group, "logStreamName": s.stream, "logEvents": events}
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(s.opts.Group), LogStreamName: aws.String(s.stream), LogEvents: events}
 	for {
 		creds, err := s.credentials(ctx)
 		if err == nil {
-			err = s.client.call(ctx, creds, "PutLogEvents", in, nil)
+			_, err = s.client.PutLogEvents(ctx, in, withCredentials(creds))
 		}
-		var le *logsError
-		switch {
+		switch code := errorCode(err); {
 		case err == nil:
-		case errors.As(err, &le) && le.Code == "InvalidParameterException":
+		case code == "InvalidParameterException":
 			s.log.Error("awslogs: CloudWatch Logs refused a batch of the container's output; dropping it", "events", len(batch), "err", err)
-		case errors.As(err, &le) && le.Code == "ResourceNotFoundException":
+		case code == "ResourceNotFoundException":
 			// The stream or group was deleted: create it again.
 			s.log.Warn("awslogs: the log stream is gone; creating it again", "err", err)
 			if err := s.prepare(ctx); err != nil {
