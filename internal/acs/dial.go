@@ -22,11 +22,17 @@ func Dial(ctx context.Context, rawURL string, creds aws.Credentials, region stri
 	if err != nil {
 		return nil, nil, err
 	}
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "ecs", region, time.Now()); err != nil {
+	if err := SignGet(ctx, req, creds, "ecs", region); err != nil {
 		return nil, nil, fmt.Errorf("sign websocket request: %w", err)
 	}
 	wsURL := strings.Replace(strings.Replace(rawURL, "https://", "wss://", 1), "http://", "ws://", 1)
 	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second}
 	return dialer.DialContext(ctx, wsURL, req.Header)
+}
+
+// SignGet signs a request without a body (an agent's GET to the server)
+// with SigV4 for service.
+func SignGet(ctx context.Context, req *http.Request, creds aws.Credentials, service, region string) error {
+	empty := sha256.Sum256(nil)
+	return v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), service, region, time.Now())
 }

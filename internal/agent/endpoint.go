@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,8 +20,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 )
@@ -311,27 +308,8 @@ func isLocalAddress(ip net.IP) bool {
 // fetchTaskCredentials asks the server for fresh credentials of a task's
 // role; the request is signed as this agent.
 func (a *Agent) fetchTaskCredentials(ctx context.Context, taskArn, id string) ([]byte, int, error) {
-	creds, err := a.creds.Retrieve(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	u := strings.TrimSuffix(a.cfg.Endpoint, "/") + "/berth/task-credentials?" +
-		url.Values{"taskArn": {taskArn}, "credentialsId": {id}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "ecs", a.cfg.Region, time.Now()); err != nil {
-		return nil, 0, err
-	}
-	resp, err := a.endpointClient.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return body, resp.StatusCode, err
+	return signedGet(ctx, a.endpointClient, a.creds, "ecs", a.cfg.Region, a.cfg.Endpoint, "/berth/task-credentials",
+		url.Values{"taskArn": {taskArn}, "credentialsId": {id}})
 }
 
 // ContainerMetadata is a container in the task metadata endpoint v4.

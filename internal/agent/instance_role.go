@@ -2,18 +2,18 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+
+	"github.com/berth-dev/berth/internal/acs"
 )
 
 // instanceRole provides the credentials of the role in the instance's
@@ -41,36 +41,22 @@ type metadataCredentials struct {
 // Retrieve implements aws.CredentialsProvider; wrap it in an
 // aws.CredentialsCache, which renews the credentials before they expire.
 func (r *instanceRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	launch, err := r.launch.Retrieve(ctx)
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	u := strings.TrimSuffix(r.endpoint, "/") + "/berth/instance-credentials?" +
-		url.Values{"instanceProfile": {r.profile}, "instanceId": {r.instanceID()}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, launch, req, hex.EncodeToString(empty[:]), "iam", r.region, time.Now()); err != nil {
-		return aws.Credentials{}, err
-	}
-	resp, err := r.client.Do(req)
+	body, status, err := signedGet(ctx, r.client, r.launch, "iam", r.region, r.endpoint, "/berth/instance-credentials",
+		url.Values{"instanceProfile": {r.profile}, "instanceId": {r.instanceID()}})
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("instance profile %s: %w", r.profile, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		var e struct {
 			Type    string `json:"__type"`
 			Message string `json:"message"`
 		}
-		json.NewDecoder(resp.Body).Decode(&e)
+		json.Unmarshal(body, &e)
 		return aws.Credentials{}, &smithy.GenericAPIError{Code: e.Type,
 			Message: fmt.Sprintf("credentials of instance profile %s: %s", r.profile, e.Message)}
 	}
 	var m metadataCredentials
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || m.Code != "Success" {
+	if err := json.Unmarshal(body, &m); err != nil || m.Code != "Success" {
 		return aws.Credentials{}, fmt.Errorf("instance profile %s: bad credentials response (%v)", r.profile, err)
 	}
 	return aws.Credentials{AccessKeyID: m.AccessKeyId, SecretAccessKey: m.SecretAccessKey, SessionToken: m.Token,
@@ -84,4 +70,28 @@ func roleCredentials(p aws.CredentialsProvider) aws.CredentialsProvider {
 		o.ExpiryWindow = 15 * time.Minute
 		o.ExpiryWindowJitterFrac = 0.5
 	})
+}
+
+// signedGet sends a GET of path?query to the server at endpoint, signed
+// with creds for service, and returns the answer's body (up to 1 MiB)
+// and status.
+func signedGet(ctx context.Context, client *http.Client, creds aws.CredentialsProvider, service, region, endpoint, path string, query url.Values) ([]byte, int, error) {
+	c, err := creds.Retrieve(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+path+"?"+query.Encode(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := acs.SignGet(ctx, req, c, service, region); err != nil {
+		return nil, 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return body, resp.StatusCode, err
 }
