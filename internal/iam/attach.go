@@ -23,13 +23,7 @@ type attachInput struct {
 }
 
 func (in *attachInput) target(kind entityKind) string {
-	switch kind {
-	case kindUser:
-		return in.UserName
-	case kindGroup:
-		return in.GroupName
-	}
-	return in.RoleName
+	return kind.pick(in.UserName, in.RoleName, in.GroupName)
 }
 
 // AttachedPolicy is the IAM AttachedPolicy shape.

@@ -59,6 +59,18 @@ func (k entityKind) prefix() string {
 	return rolesPrefix
 }
 
+// pick returns the one of a request's user, role and group names that
+// names an entity of the kind.
+func (k entityKind) pick(user, role, group string) string {
+	switch k {
+	case kindUser:
+		return user
+	case kindGroup:
+		return group
+	}
+	return role
+}
+
 func (k entityKind) title() string { return string(k) }
 
 // noun is the kind as IAM action names spell it: "User", "Role", "Group".

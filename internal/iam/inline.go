@@ -21,13 +21,7 @@ type inlineInput struct {
 }
 
 func (in *inlineInput) target(kind entityKind) string {
-	switch kind {
-	case kindUser:
-		return in.UserName
-	case kindGroup:
-		return in.GroupName
-	}
-	return in.RoleName
+	return kind.pick(in.UserName, in.RoleName, in.GroupName)
 }
 
 // InlinePolicyOutput is GetUserPolicy's and GetRolePolicy's result.
