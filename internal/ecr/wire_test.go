@@ -1,31 +1,17 @@
 package ecr
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
-
-type rootCaller struct{}
-
-func (rootCaller) Authenticate(context.Context, *http.Request, []byte) (api.Principal, error) {
-	return root, nil
-}
 
 // TestBadInputIsAClientError sends malformed requests to every ECR
 // operation through the router: each must answer 4xx with an AWS error,
 // never 5xx.
 func TestBadInputIsAClientError(t *testing.T) {
 	s, ctx := newService(t)
-	r := api.NewRouter(rootCaller{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	js := s.JSONService()
-	r.AddJSON(js)
 	arn := `"arn:aws:ecr:us-east-1:123456789012:repository/app"`
 	bodies := []string{
 		`{}`, `[]`, `"x"`, `{"repositoryName":"app"}`, `{"repositoryName":"nope"}`, `{"repositoryName":"../../etc"}`,
@@ -43,19 +29,7 @@ func TestBadInputIsAClientError(t *testing.T) {
 		`{"repositoryName":"app","maxResults":0,"nextToken":"!!"}`, `{"repositoryName":"app","filter":{"tagStatus":"x"}}`,
 		`{"resourceArn":` + arn + `,"tags":[{"Key":"aws:x"}]}`, `{"resourceArn":` + arn + `,"tags":null,"tagKeys":[""]}`, `{"resourceArn":"arn:aws:ecr:::"}`,
 	}
-	for _, op := range js.Operations() {
-		if op == "GetAuthorizationToken" {
-			continue // it takes no repository and succeeds on anything valid
-		}
-		for _, body := range bodies {
-			s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"}) // DeleteRepository may have removed it
-			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-			req.Header.Set("X-Amz-Target", TargetPrefix+"."+op)
-			w := httptest.NewRecorder()
-			r.ServeHTTP(w, req)
-			if w.Code >= 500 {
-				t.Errorf("%s %s: %d %s", op, body, w.Code, w.Body)
-			}
-		}
-	}
+	testutil.ClientErrorsOnly(t, s.JSONService(), root, bodies, func() {
+		s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"}) // DeleteRepository may have removed it
+	}, "GetAuthorizationToken") // it takes no repository and succeeds on anything valid
 }

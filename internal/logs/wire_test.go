@@ -1,30 +1,16 @@
 package logs
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
-
-type rootCaller struct{}
-
-func (rootCaller) Authenticate(context.Context, *http.Request, []byte) (api.Principal, error) {
-	return rootPrincipal, nil
-}
 
 // TestBadInputIsAClientError sends malformed requests to every operation
 // through the router: each must answer 4xx with an AWS error, never 5xx.
 func TestBadInputIsAClientError(t *testing.T) {
 	e := newEnv(t)
-	r := api.NewRouter(rootCaller{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	js := e.svc.JSONService()
-	r.AddJSON(js)
 	bodies := []string{
 		`{}`, `[]`, `"x"`, `{"logGroupName":7}`, `{"logGroupName":"g:x"}`, `{"logGroupName":"` + strings.Repeat("g", 513) + `"}`,
 		`{"logGroupName":"none","logStreamName":"s"}`, `{"logGroupName":"g","logStreamName":"a*b"}`,
@@ -38,18 +24,9 @@ func TestBadInputIsAClientError(t *testing.T) {
 		`{"logGroupName":"g","retentionInDays":-1}`, `{"logGroupName":"g","orderBy":"Size"}`, `{"logGroupName":"g","limit":51}`,
 		`{"logGroupName":"g","startTime":-5,"endTime":-10}`,
 	}
-	for _, op := range js.Operations() {
-		for _, body := range bodies {
-			// DeleteLogGroup and DeleteLogStream may have removed them.
-			e.svc.CreateLogGroup(e.ctx, &CreateLogGroupInput{LogGroupName: "g"})
-			e.svc.CreateLogStream(e.ctx, &CreateLogStreamInput{LogGroupName: "g", LogStreamName: "s"})
-			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-			req.Header.Set("X-Amz-Target", TargetPrefix+"."+op)
-			w := httptest.NewRecorder()
-			r.ServeHTTP(w, req)
-			if w.Code >= 500 {
-				t.Errorf("%s %s: %d %s", op, body, w.Code, w.Body)
-			}
-		}
-	}
+	testutil.ClientErrorsOnly(t, e.svc.JSONService(), rootPrincipal, bodies, func() {
+		// DeleteLogGroup and DeleteLogStream may have removed them.
+		e.svc.CreateLogGroup(e.ctx, &CreateLogGroupInput{LogGroupName: "g"})
+		e.svc.CreateLogStream(e.ctx, &CreateLogStreamInput{LogGroupName: "g", LogStreamName: "s"})
+	})
 }
