@@ -81,15 +81,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 	if err != nil {
 		return nil, err
 	}
-	head := "arn:aws:iam::" + s.account + ":role/"
-	if !strings.HasPrefix(in.RoleArn, head) {
-		return nil, denied()
-	}
-	role, err := s.getEntity(ctx, kindRole, lastSegment(in.RoleArn))
-	if err != nil || role.Value.ARN != in.RoleArn {
-		return nil, denied()
-	}
-	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
+	role, trust, err := s.roleAndTrust(ctx, in.RoleArn)
 	if err != nil {
 		return nil, denied()
 	}
@@ -131,7 +123,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 	if in.DurationSeconds != nil {
 		duration = *in.DurationSeconds
 	}
-	limit := role.Value.MaxSessionDuration
+	limit := role.MaxSessionDuration
 	if caller.roleARN != "" {
 		limit = 3600 // role chaining
 	}
@@ -146,11 +138,11 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 		return nil, &api.Error{Code: "PackedPolicyTooLarge", Status: http.StatusBadRequest,
 			Message: fmt.Sprintf("Packed policy consumes %d%% of allotted space, please use smaller policy.", packed)}
 	}
-	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Value.Name, RoleID: role.Value.ID,
-		RoleARN: role.Value.ARN, SessionName: in.RoleSessionName, Policy: in.Policy, PolicyDocs: policyDocs,
-		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: cmp.Or(in.SourceIdentity, caller.sourceIdentity),
-		Expiration: s.nowUTC().Add(time.Duration(duration) * time.Second)}
-	if err := s.putSession(ctx, ss, time.Duration(duration)*time.Second); err != nil {
+	lasts := time.Duration(duration) * time.Second
+	ss := s.roleSession(role, in.RoleSessionName, lasts)
+	ss.Policy, ss.PolicyDocs, ss.Tags, ss.TransitiveTagKeys = in.Policy, policyDocs, tags, transitive
+	ss.SourceIdentity = cmp.Or(in.SourceIdentity, caller.sourceIdentity)
+	if err := s.putSession(ctx, ss, lasts); err != nil {
 		return nil, err
 	}
 	out := &AssumeRoleOutput{

@@ -53,8 +53,8 @@ func (s *Service) ServiceSession(ctx context.Context, service, roleARN, sessionN
 	if d <= 0 {
 		d = DefaultServiceSessionDuration
 	}
-	ss, err := s.issueSession(ctx, role, sessionName, "", d)
-	if err != nil {
+	ss := s.roleSession(role, sessionName, d)
+	if err := s.putSession(ctx, ss, d); err != nil {
 		return RoleSession{}, err
 	}
 	return RoleSession{Credentials: ss.credentials(), RoleArn: ss.RoleARN, AssumedRoleArn: ss.arn(s.account)}, nil
@@ -68,26 +68,37 @@ func (s *Service) CheckServiceTrust(ctx context.Context, service, roleARN string
 }
 
 func (s *Service) trustedRole(ctx context.Context, service, roleARN string) (entity, error) {
-	if !strings.HasPrefix(roleARN, "arn:aws:iam::"+s.account+":role/") {
-		return entity{}, ErrUntrusted
-	}
-	role, err := s.getEntity(ctx, kindRole, lastSegment(roleARN))
-	if isNoSuchEntity(err) || err == nil && role.Value.ARN != roleARN {
-		return entity{}, ErrUntrusted
-	}
+	role, trust, err := s.roleAndTrust(ctx, roleARN)
 	if err != nil {
 		return entity{}, err
-	}
-	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
-	if err != nil {
-		return entity{}, ErrUntrusted
 	}
 	req := policy.Request{Action: policy.ActionAssumeRole, Resource: roleARN, Time: s.now(),
 		Principal: policy.Principal{Service: service}}
 	if ok, _ := policy.Trusts(trust, req); !ok {
 		return entity{}, ErrUntrusted
 	}
-	return role.Value, nil
+	return role, nil
+}
+
+// roleAndTrust loads the role of this account an ARN names (path
+// included) with its parsed trust policy: ErrUntrusted when there is no
+// such role or its trust policy does not parse.
+func (s *Service) roleAndTrust(ctx context.Context, roleARN string) (entity, *policy.Document, error) {
+	if !strings.HasPrefix(roleARN, "arn:aws:iam::"+s.account+":role/") {
+		return entity{}, nil, ErrUntrusted
+	}
+	role, err := s.getEntity(ctx, kindRole, lastSegment(roleARN))
+	if isNoSuchEntity(err) || err == nil && role.Value.ARN != roleARN {
+		return entity{}, nil, ErrUntrusted
+	}
+	if err != nil {
+		return entity{}, nil, err
+	}
+	trust, err := parsePolicy(role.Value.TrustPolicy, policy.KindTrust)
+	if err != nil {
+		return entity{}, nil, ErrUntrusted
+	}
+	return role.Value, trust, nil
 }
 
 // CheckPassRole authorizes the caller in ctx to hand a role to a service

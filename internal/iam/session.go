@@ -64,11 +64,11 @@ func (ss session) key(account string) auth.Key {
 	}
 }
 
-// issueSession stores a new session of role and returns it.
-func (s *Service) issueSession(ctx context.Context, role entity, name, sessionPolicy string, d time.Duration) (session, error) {
-	ss := session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Name, RoleID: role.ID,
-		RoleARN: role.ARN, SessionName: name, Policy: sessionPolicy, Expiration: s.nowUTC().Add(d)}
-	return ss, s.putSession(ctx, ss, d)
+// roleSession returns new keys of a session of role named name, lasting
+// d from now; putSession stores it.
+func (s *Service) roleSession(role entity, name string, d time.Duration) session {
+	return session{ID: newID("ASIA", 16), Secret: newSecret(), Token: newToken(), RoleName: role.Name, RoleID: role.ID,
+		RoleARN: role.ARN, SessionName: name, Expiration: s.nowUTC().Add(d)}
 }
 
 func (ss session) credentials() Credentials {
