@@ -186,7 +186,9 @@ func (a *Agent) route(w http.ResponseWriter, r *http.Request, label string, chec
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "agent"
 		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		// One connection per request: the transport is the request's own,
+		// so a kept-alive connection would never be reused or closed.
+		Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", owner)
 		}},
