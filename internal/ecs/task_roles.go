@@ -12,7 +12,6 @@ import (
 	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/iam"
-	"github.com/berth-dev/berth/internal/store"
 )
 
 // Task and execution roles. A task whose definition (or run overrides)
@@ -151,12 +150,12 @@ func (s *Service) taskCredentials(ctx context.Context, taskArn, id string) (*Tas
 	if !ok || id == "" {
 		return nil, notFound
 	}
-	it, err := store.Get[taskRecord](ctx, s.store, s.keys.task(cluster, taskID))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound
-	}
+	it, found, err := s.findTask(ctx, cluster, taskID)
 	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, notFound
 	}
 	rec := it.Value
 	if err := s.authorize(ctx, "Poll", rec.Task.ContainerInstanceArn); err != nil {
