@@ -68,12 +68,22 @@ func AsError(err error) *Error {
 	return &Error{Code: CodeServerException, Message: "An internal error occurred: " + err.Error(), Status: http.StatusInternalServerError}
 }
 
-// WriteJSONError answers a plain HTTP endpoint (agent websockets, the
-// credentials endpoints) with an AWS JSON error body.
+// WriteJSONError answers with an AWS JSON error: the JSON services, and
+// the plain HTTP endpoints agents use (websockets, credentials).
 func WriteJSONError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.WriteHeader(status)
+	fields := map[string]any{"__type": e.Code, "message": e.Message}
+	for k, v := range e.Fields {
+		fields[k] = v
+	}
+	b, _ := encodeJSON(fields)
+	w.Write(b)
 }
 
 // SignedGet serves a SigV4-signed GET for the plain HTTP endpoints agents

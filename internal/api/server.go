@@ -109,19 +109,19 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
-		r.writeError(w, reqID, Errorf(CodeSerialization, "could not read request body: %v", err))
+		WriteJSONError(w, Errorf(CodeSerialization, "could not read request body: %v", err))
 		result(CodeSerialization)
 		return
 	}
 	if len(body) > limit {
-		r.writeError(w, reqID, &Error{Code: CodeSerialization, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
+		WriteJSONError(w, &Error{Code: CodeSerialization, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
 		result(CodeSerialization)
 		return
 	}
 	p, err := r.auth.Authenticate(req.Context(), req, body)
 	if err != nil {
 		e := AsError(err)
-		r.writeError(w, reqID, e)
+		WriteJSONError(w, e)
 		result(e.Code)
 		return
 	}
@@ -131,7 +131,7 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	if h == nil {
 		e := Errorf(CodeUnknownOperation, "Operation %q is not supported by this endpoint.", target)
-		r.writeError(w, reqID, e)
+		WriteJSONError(w, e)
 		result(e.Code)
 		return
 	}
@@ -142,13 +142,13 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 		if e.Status >= 500 {
 			r.log.Error("api call failed", "service", svcName, "operation", op, "requestId", reqID, "err", err)
 		}
-		r.writeError(w, reqID, e)
+		WriteJSONError(w, e)
 		result(e.Code)
 		return
 	}
 	out, err := encodeJSON(resp)
 	if err != nil {
-		r.writeError(w, reqID, AsError(err))
+		WriteJSONError(w, AsError(err))
 		result(CodeServerException)
 		return
 	}
@@ -168,20 +168,4 @@ func (r *Router) call(ctx context.Context, h Handler, body []byte) (resp any, er
 		}
 	}()
 	return h(ctx, body)
-}
-
-func (r *Router) writeError(w http.ResponseWriter, reqID string, e *Error) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", e.Code)
-	status := e.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	w.WriteHeader(status)
-	fields := map[string]any{"__type": e.Code, "message": e.Message}
-	for k, v := range e.Fields {
-		fields[k] = v
-	}
-	b, _ := encodeJSON(fields)
-	w.Write(b)
 }
