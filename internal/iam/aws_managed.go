@@ -5,20 +5,24 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 )
 
-// awsManaged are the AWS managed policies Berth ships, by ARN, each with
+// awsManaged returns the AWS managed policies Berth ships, by ARN, each with
 // its current default version as AWS publishes it (awspolicies/<name>.json:
 // VersionId, CreateDate and Document, as GetPolicyVersion returns them).
 // The documents name actions of every AWS service; those of services
 // Berth does not serve simply never match a request.
-var awsManaged = map[string]managedPolicy{}
+// They are decoded on first use, not at start-up (ReadOnlyAccess alone
+// is over 100 KB).
+var awsManaged = sync.OnceValue(loadAWSManaged)
 
 //go:embed awspolicies/*.json
 var awsPolicyFiles embed.FS
 
-func init() {
+func loadAWSManaged() map[string]managedPolicy {
+	policies := map[string]managedPolicy{}
 	created := time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC)
 	for _, p := range []struct{ path, name, id, description string }{
 		{"/", "AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK", "Provides full access to AWS services and resources."},
@@ -48,8 +52,9 @@ func init() {
 			panic(fmt.Sprintf("awspolicies/%s.json: %v", p.name, err))
 		}
 		arn := "arn:aws:iam::aws:policy" + p.path + p.name
-		awsManaged[arn] = managedPolicy{Name: p.name, ID: p.id, ARN: arn, Path: p.path, Description: p.description,
+		policies[arn] = managedPolicy{Name: p.name, ID: p.id, ARN: arn, Path: p.path, Description: p.description,
 			Document: doc.String(), VersionID: v.VersionId, CreateDate: created, UpdateDate: v.CreateDate,
 			Versions: []policyVersion{{ID: v.VersionId, Document: doc.String(), CreateDate: v.CreateDate}}}
 	}
+	return policies
 }

@@ -127,7 +127,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in *CreatePolicyInput) (*Pol
 // loadPolicy finds a managed policy by ARN: AWS managed policies from the
 // shipped set, the account's own from the store (Rev 0 for AWS ones).
 func (s *Service) loadPolicy(ctx context.Context, arn string) (store.Item[managedPolicy], error) {
-	if p, ok := awsManaged[arn]; ok {
+	if p, ok := awsManaged()[arn]; ok {
 		return store.Item[managedPolicy]{Value: p}, nil
 	}
 	missing := noSuchEntity("Policy %s does not exist or is not attachable.", arn)
@@ -181,7 +181,7 @@ func (s *Service) ListPolicies(ctx context.Context, in *ListPoliciesInput) (*Lis
 	}
 	var all []managedPolicy
 	if in.Scope == "" || in.Scope == "All" || in.Scope == "AWS" {
-		for _, p := range awsManaged {
+		for _, p := range awsManaged() {
 			all = append(all, p)
 		}
 	}
@@ -214,7 +214,7 @@ func (s *Service) DeletePolicy(ctx context.Context, in *PolicyArnInput) (*struct
 	if err := s.authorize(ctx, "DeletePolicy", in.PolicyArn); err != nil {
 		return nil, err
 	}
-	if _, ok := awsManaged[in.PolicyArn]; ok {
+	if _, ok := awsManaged()[in.PolicyArn]; ok {
 		return nil, &api.Error{Code: "AccessDenied", Message: "AWS managed policies cannot be deleted.", Status: http.StatusForbidden}
 	}
 	it, err := s.loadPolicy(ctx, in.PolicyArn)

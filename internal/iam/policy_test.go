@@ -49,7 +49,7 @@ func TestManagedAndInlinePolicies(t *testing.T) {
 	if doc, _ := url.QueryUnescape(aws.PolicyVersion.Document); !strings.Contains(doc, `"ecr:BatchGetImage"`) || !aws.PolicyVersion.IsDefaultVersion {
 		t.Fatalf("AWS managed policy version %s = %+v", shipped.DefaultVersionId, aws.PolicyVersion)
 	}
-	for arn, p := range awsManaged {
+	for arn, p := range awsManaged() {
 		if _, err := parsePolicy(p.Document, policy.KindIdentity); err != nil {
 			t.Errorf("%s does not parse: %v", arn, err)
 		}
@@ -77,8 +77,8 @@ func TestManagedAndInlinePolicies(t *testing.T) {
 	if len(local.Policies) != 1 {
 		t.Fatalf("ListPolicies Local = %+v", local)
 	}
-	if all := must(s.ListPolicies(ctx, &ListPoliciesInput{})); len(all.Policies) != len(awsManaged)+1 {
-		t.Fatalf("ListPolicies = %d policies, want %d", len(all.Policies), len(awsManaged)+1)
+	if all := must(s.ListPolicies(ctx, &ListPoliciesInput{})); len(all.Policies) != len(awsManaged())+1 {
+		t.Fatalf("ListPolicies = %d policies, want %d", len(all.Policies), len(awsManaged())+1)
 	}
 
 	wantCode(t, second(s.DeletePolicy(ctx, &PolicyArnInput{PolicyArn: arn})), "DeleteConflict")

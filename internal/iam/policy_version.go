@@ -208,7 +208,7 @@ func (s *Service) updatePolicy(ctx context.Context, action, arn string, keys map
 	if err := s.authorizeWith(ctx, action, arn, keys); err != nil {
 		return err
 	}
-	if _, ok := awsManaged[arn]; ok {
+	if _, ok := awsManaged()[arn]; ok {
 		return &api.Error{Code: "AccessDenied", Message: "AWS managed policies cannot be modified.", Status: http.StatusForbidden}
 	}
 	for attempt := 0; ; attempt++ {
