@@ -72,7 +72,6 @@ type Server struct {
 	store  *store.Store
 	http   *http.Server
 	ln     net.Listener
-	extra  []net.Listener
 	done   chan error
 }
 
@@ -163,13 +162,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}))
 	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
-	go func() {
+	serve := func(ln net.Listener) error {
 		if tlsConfig != nil {
-			s.done <- s.http.ServeTLS(ln, "", "")
-			return
+			return s.http.ServeTLS(ln, "", "")
 		}
-		s.done <- s.http.Serve(ln)
-	}()
+		return s.http.Serve(ln)
+	}
+	go func() { s.done <- serve(ln) }()
 	port := ln.Addr().(*net.TCPAddr).Port
 	for _, host := range cfg.AlsoListenOn {
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
@@ -178,14 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			log.Warn("cannot also listen on "+addr+"; containers will not reach the APIs there", "err", err)
 			continue
 		}
-		s.extra = append(s.extra, extra)
-		go func() {
-			if tlsConfig != nil {
-				s.http.ServeTLS(extra, "", "")
-				return
-			}
-			s.http.Serve(extra)
-		}()
+		go serve(extra)
 		log.Info("also listening", "address", addr)
 	}
 	router.SetReady(true)
