@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
@@ -241,15 +240,6 @@ func (s *logShipper) credentials(ctx context.Context) (aws.CredentialsProvider, 
 // withCredentials makes a call with the given credentials.
 func withCredentials(creds aws.CredentialsProvider) func(*cloudwatchlogs.Options) {
 	return func(o *cloudwatchlogs.Options) { o.Credentials = creds }
-}
-
-// errorCode is the AWS error code of an API error, "" for other errors.
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // failed forgets the credentials after a call they may be to blame for.
