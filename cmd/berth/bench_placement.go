@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/berth-dev/berth/internal/server"
 	"github.com/berth-dev/berth/internal/simagent"
@@ -38,7 +40,8 @@ func benchPlacementCmd() *cobra.Command {
 in a temporary directory, the HTTP API with SigV4) and, for each cluster
 size, that many simulated agents: each registers a container instance and
 holds a real ACS websocket, but runs nothing (a no-op runtime, used only
-here). After one untimed RunTask, which loads the control plane's instance
+here). The agents' websockets run over in-memory connections, so that
+10,000 of them need no file descriptors; the RunTask clients use TCP. After one untimed RunTask, which loads the control plane's instance
 cache, it makes --calls RunTask calls of 10 tasks each from
 --concurrency clients, with strategies spread(attribute:ecs.availability-zone)
 then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
@@ -97,8 +100,13 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	strategy := []ecstypes.PlacementStrategy{{Type: ecstypes.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")},
 		{Type: ecstypes.PlacementStrategyTypeBinpack, Field: aws.String("memory")}}
 	constraint := []ecstypes.PlacementConstraint{{Type: ecstypes.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type =~ t3.*")}}
+	// The simulated agents' ACS websockets go through memory: a socket
+	// pair each would need more open files than a machine allows at
+	// 10,000 instances. The RunTask clients use TCP.
+	agents := bufconn.Listen(64 << 10)
+	srv.Serve(agents)
 	start := time.Now()
-	if err := startSimAgents(ctx, client, creds, cluster, instances); err != nil {
+	if err := startSimAgents(ctx, client, creds, cluster, instances, func(ctx context.Context, _, _ string) (net.Conn, error) { return agents.DialContext(ctx) }); err != nil {
 		return err
 	}
 	// One untimed call loads the control plane's cache of the cluster's
@@ -189,7 +197,7 @@ func verifyPlacements(ctx context.Context, w io.Writer, srv *server.Server, clus
 }
 
 // startSimAgents registers n simulated instances over three AZs.
-func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentials, cluster string, n int) error {
+func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentials, cluster string, n int, dial func(context.Context, string, string) (net.Conn, error)) error {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	errs := make(chan error, 32)
@@ -199,7 +207,7 @@ func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentia
 			defer wg.Done()
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				_, err := simagent.Start(ctx, client, simagent.Options{Cluster: cluster, CPU: 4096, Memory: 16384, Region: "us-east-1",
-					Credentials: creds, Silent: true, Attributes: map[string]string{
+					Credentials: creds, Silent: true, Dial: dial, Attributes: map[string]string{
 						"ecs.availability-zone": "us-east-1" + string(rune('a'+i%3)), "ecs.instance-type": "t3.medium"}})
 				if err != nil {
 					errs <- err

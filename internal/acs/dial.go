@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -18,6 +19,13 @@ import (
 // GET signed by SigV4 for the ecs service as the ECS agent signs it. On a
 // refused handshake the response is returned for its error body.
 func Dial(ctx context.Context, rawURL string, creds aws.Credentials, region string) (*websocket.Conn, *http.Response, error) {
+	return DialVia(ctx, nil, rawURL, creds, region)
+}
+
+// DialVia is Dial over connections made by netDial (nil: TCP), such as the
+// in-memory ones through which a benchmark connects thousands of
+// simulated agents without a socket each.
+func DialVia(ctx context.Context, netDial func(ctx context.Context, network, addr string) (net.Conn, error), rawURL string, creds aws.Credentials, region string) (*websocket.Conn, *http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +34,7 @@ func Dial(ctx context.Context, rawURL string, creds aws.Credentials, region stri
 		return nil, nil, fmt.Errorf("sign websocket request: %w", err)
 	}
 	wsURL := strings.Replace(strings.Replace(rawURL, "https://", "wss://", 1), "http://", "ws://", 1)
-	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second}
+	dialer := websocket.Dialer{HandshakeTimeout: 15 * time.Second, NetDialContext: netDial}
 	return dialer.DialContext(ctx, wsURL, req.Header)
 }
 

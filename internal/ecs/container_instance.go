@@ -25,18 +25,17 @@ type reservation struct {
 	Memory   int    `json:"memory"`
 	Ports    []int  `json:"ports,omitempty"`
 	PortsUDP []int  `json:"portsUdp,omitempty"`
-	Status   string `json:"status"` // PENDING or RUNNING
 	Group    string `json:"group,omitempty"`
 }
 
 // instanceRecord is a container instance as stored: its registration plus
-// the reservations of the tasks placed on it. Reservations change in the
-// same transaction as the tasks, so remaining resources are always exact.
+// what the tasks placed on it hold. The usage changes in the same
+// transaction as the tasks, so remaining resources are always exact.
 type instanceRecord struct {
-	ID       string                 `json:"id"`
-	Cluster  string                 `json:"cluster"`
-	Instance ContainerInstance      `json:"instance"`
-	Tasks    map[string]reservation `json:"tasks"`
+	ID       string            `json:"id"`
+	Cluster  string            `json:"cluster"`
+	Instance ContainerInstance `json:"instance"`
+	Usage    usage             `json:"usage"`
 }
 
 // registered returns the registered integer resource (CPU or MEMORY).
@@ -68,12 +67,10 @@ func (r *instanceRecord) registeredPorts(name string) []int {
 func (r *instanceRecord) remaining() (cpu, mem int, ports, portsUDP []int) {
 	cpu, mem = r.registered("CPU"), r.registered("MEMORY")
 	ports, portsUDP = r.registeredPorts("PORTS"), r.registeredPorts("PORTS_UDP")
-	for _, res := range r.Tasks {
-		cpu -= res.CPU
-		mem -= res.Memory
-		ports = append(ports, res.Ports...)
-		portsUDP = append(portsUDP, res.PortsUDP...)
-	}
+	cpu -= r.Usage.CPU
+	mem -= r.Usage.Memory
+	ports = append(ports, r.Usage.Ports...)
+	portsUDP = append(portsUDP, r.Usage.PortsUDP...)
 	slices.Sort(ports)
 	slices.Sort(portsUDP)
 	return cpu, mem, slices.Compact(ports), slices.Compact(portsUDP)
@@ -101,13 +98,7 @@ func (r *instanceRecord) view(connected bool) ContainerInstance {
 	cpu, mem, ports, portsUDP := r.remaining()
 	ci.RemainingResources = []Resource{intResource("CPU", cpu), intResource("MEMORY", mem), portsResource("PORTS", ports), portsResource("PORTS_UDP", portsUDP)}
 	ci.AgentConnected = connected && ci.Status != "INACTIVE"
-	for _, res := range r.Tasks {
-		if res.Status == "RUNNING" {
-			ci.RunningTasksCount++
-		} else {
-			ci.PendingTasksCount++
-		}
-	}
+	ci.RunningTasksCount, ci.PendingTasksCount = r.Usage.Running, r.Usage.Pending
 	ci.Attributes = orEmpty(ci.Attributes)
 	ci.Tags = orEmpty(ci.Tags)
 	ci.Attachments = []any{}
@@ -192,7 +183,7 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 			if ec2ID == "" {
 				ec2ID = "mi-" + randomHex(17)
 			}
-			rec = instanceRecord{ID: id, Cluster: name, Tasks: map[string]reservation{}, Instance: ContainerInstance{
+			rec = instanceRecord{ID: id, Cluster: name, Instance: ContainerInstance{
 				ContainerInstanceArn: s.arn("container-instance/" + name + "/" + id),
 				Ec2InstanceId:        ec2ID,
 				RegisteredAt:         api.Now(),
@@ -359,7 +350,7 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *Deregiste
 		return nil, err
 	}
 	rec, err := store.Update(ctx, s.store, it.Key, func(r *instanceRecord) error {
-		if len(r.Tasks) > 0 && (in.Force == nil || !*in.Force) {
+		if r.Usage.tasks() > 0 && (in.Force == nil || !*in.Force) {
 			return api.InvalidParameter("Found running tasks on the instance.")
 		}
 		r.Instance.Status = "INACTIVE"

@@ -203,10 +203,10 @@ func resetTasks(e *env) {
 			e.t.Fatal(err)
 		}
 		for _, it := range items {
-			if len(it.Value.Tasks) == 0 {
+			if it.Value.Usage.tasks() == 0 {
 				continue
 			}
-			if _, err := store.Update(ctx, e.st, it.Key, func(r *instanceRecord) error { r.Tasks = map[string]reservation{}; return nil }); err != nil {
+			if _, err := store.Update(ctx, e.st, it.Key, func(r *instanceRecord) error { r.Usage = usage{}; return nil }); err != nil {
 				e.t.Fatal(err)
 			}
 		}

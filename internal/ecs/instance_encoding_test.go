@@ -10,24 +10,23 @@ func TestEncodeInstanceRecordMatchesEncodingJSON(t *testing.T) {
 		RegisteredResources: []Resource{intResource("CPU", 1024)}}
 	for _, tc := range []struct {
 		name  string
-		tasks map[string]reservation
+		usage usage
 	}{
-		{"no map", nil},
-		{"empty", map[string]reservation{}},
-		{"several, sorted by id", map[string]reservation{
-			"t2": {CPU: 256, Memory: 512, Status: "PENDING", Group: "family:web"},
-			"t1": {CPU: -1, Memory: 1 << 30, Ports: []int{80, 8080}, PortsUDP: []int{53}, Status: "RUNNING"},
-			"t3": {},
-		}},
-		{"strings needing escapes", map[string]reservation{`id"<&>`: {Status: "PENDING", Group: `odd "group" ü` + "\x01\\"}}},
+		{"no tasks", usage{}},
+		{"several", usage{CPU: 512, Memory: 1 << 30, Ports: []int{80, 8080}, PortsUDP: []int{53}, Running: 1, Pending: 2,
+			Groups: map[string]int{"family:web": 2, "service:api": 1}}},
+		{"strings needing escapes", usage{Pending: 1, Groups: map[string]int{`odd "group" ü` + "\x01\\<&>": 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := instanceRecord{ID: "i1", Cluster: "c", Instance: inst, Tasks: tc.tasks}
+			rec := instanceRecord{ID: "i1", Cluster: "c", Instance: inst, Usage: tc.usage}
 			reg, err := (&cachedInstance{rec: rec}).registrationJSON()
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := encodeInstanceRecord(&rec, reg)
+			got, err := encodeInstanceRecord(&rec, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want, _ := json.Marshal(&rec)
 			if string(got) != string(want) {
 				t.Fatalf("encoded\n%s\nwant\n%s", got, want)

@@ -177,7 +177,7 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 		for _, idx := range picks[n] {
 			inst := writable(touched, candidates, idx, txn)
 			rec := s.newTask(cluster, inst, r.in, r.td, r.overrides, r.res)
-			inst.Tasks[rec.ID] = r.res
+			inst.Usage.add(r.res)
 			txn.Put(s.keys.task(cluster, rec.ID), rec)
 			txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})
 			out.Tasks = append(out.Tasks, rec.Task)
@@ -212,11 +212,15 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 // the same registration, to txn.
 func putInstance(txn *store.Txn, cand *cachedInstance, inst *instanceRecord) {
 	reg, err := cand.registrationJSON()
+	var enc []byte
+	if err == nil {
+		enc, err = encodeInstanceRecord(inst, reg)
+	}
 	if err != nil {
 		txn.Put(cand.key, inst) // reports the encoding error at commit
 		return
 	}
-	txn.PutJSON(cand.key, encodeInstanceRecord(inst, reg))
+	txn.PutJSON(cand.key, enc)
 }
 
 // commitPlacement commits a placement's transaction and caches the

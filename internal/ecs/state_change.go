@@ -118,16 +118,7 @@ func (s *Service) commitTaskChange(ctx context.Context, it store.Item[taskRecord
 		case err != nil:
 			return err
 		default:
-			if res, ok := inst.Value.Tasks[rec.ID]; ok {
-				if rec.Task.LastStatus == "STOPPED" {
-					delete(inst.Value.Tasks, rec.ID)
-				} else {
-					res.Status = rec.Task.LastStatus
-					if res.Status != "RUNNING" {
-						res.Status = "PENDING"
-					}
-					inst.Value.Tasks[rec.ID] = res
-				}
+			if inst.Value.Usage.move(rec.Reservation, before, rec.Task.LastStatus) {
 				txn.IfRev(ikey, inst.Rev).Put(ikey, inst.Value)
 			}
 		}

@@ -312,7 +312,7 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 	if v, err := strconv.Atoi(taskMem); err == nil {
 		req.Memory = v
 	}
-	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP, Status: "PENDING"}
+	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP}
 }
 
 // tryLaunch places the tasks on the cluster's instances and commits them
@@ -429,7 +429,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	for _, idx := range placed {
 		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(cluster, inst, in, td, overrides, res)
-		inst.Tasks[rec.ID] = res
+		inst.Usage.add(res)
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})
 		out.Tasks = append(out.Tasks, rec.Task)
@@ -464,10 +464,7 @@ func writable(touched map[int]*instanceRecord, candidates []*cachedInstance, idx
 		return inst
 	}
 	v := candidates[idx].rec
-	v.Tasks = maps.Clone(v.Tasks)
-	if v.Tasks == nil {
-		v.Tasks = map[string]reservation{}
-	}
+	v.Usage = v.Usage.clone()
 	touched[idx] = &v
 	txn.IfRev(candidates[idx].key, candidates[idx].rev)
 	return &v
@@ -480,7 +477,7 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 		ARN: r.Instance.ContainerInstanceArn, EC2InstanceID: r.Instance.Ec2InstanceId, Status: r.Instance.Status,
 		Connected: connected, CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{},
 		Attributes: map[string]string{}, AgentVersion: r.Instance.VersionInfo.AgentVersion,
-		RunningTasks: len(r.Tasks), TaskGroups: map[string]int{},
+		RunningTasks: r.Usage.tasks(), TaskGroups: maps.Clone(r.Usage.Groups),
 	}
 	if r.Instance.RegisteredAt != nil {
 		v.RegisteredAt = r.Instance.RegisteredAt.Time
@@ -496,9 +493,6 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 		if a.Value != nil {
 			v.Attributes[a.Name] = *a.Value
 		}
-	}
-	for _, t := range r.Tasks {
-		v.TaskGroups[t.Group]++
 	}
 	return v
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -17,10 +19,10 @@ type PlacementAudit struct {
 
 // VerifyPlacements reads every container instance and task of a cluster
 // from the store, at one revision, and checks the invariants placement
-// promises: no instance holds more CPU or memory than it registered, no
-// host port (TCP or UDP) is held twice on an instance, every reservation
-// belongs to a live task on that instance, and every live task is reserved
-// on exactly one instance. It writes nothing.
+// promises: each instance's recorded usage is exactly the sum of its live
+// tasks' reservations, no instance holds more CPU or memory than it
+// registered, no host port (TCP or UDP) is held twice on an instance, and
+// every live task is on an instance of the cluster. It writes nothing.
 func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (PlacementAudit, error) {
 	var audit PlacementAudit
 	cli := s.store.Client()
@@ -46,49 +48,66 @@ func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (Placeme
 			live[t.ID] = t
 		}
 	}
-	held := map[string]int{}
+	// What the live tasks hold, instance by instance.
+	want := map[string]*usage{}
+	owners := map[string]map[string]string{} // instance -> port -> task
+	for id, t := range live {
+		u := want[t.InstanceID]
+		if u == nil {
+			u, owners[t.InstanceID] = &usage{}, map[string]string{}
+			want[t.InstanceID] = u
+		}
+		res := t.Reservation
+		if res.CPU < 0 || res.Memory < 0 {
+			problem("task %s reserves negative resources %+v", id, res)
+		}
+		for proto, list := range map[string][]int{"PORTS": res.Ports, "PORTS_UDP": res.PortsUDP} {
+			for _, p := range list {
+				k := fmt.Sprint(proto, p)
+				if other, dup := owners[t.InstanceID][k]; dup {
+					problem("instance %s: host port %d (%s) held by both %s and %s", t.InstanceID, p, proto, other, id)
+				}
+				owners[t.InstanceID][k] = id
+			}
+		}
+		u.add(res)
+		u.move(res, "PENDING", t.Task.LastStatus)
+	}
 	for _, kv := range instResp.Kvs {
 		var r instanceRecord
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
 			return audit, fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
 		audit.Instances++
-		cpu, mem := 0, 0
-		ports := map[string]string{}
+		audit.Reservations += r.Usage.tasks()
 		for _, proto := range []string{"PORTS", "PORTS_UDP"} {
 			for _, p := range r.registeredPorts(proto) {
-				ports[fmt.Sprint(proto, p)] = "registration"
-			}
-		}
-		for id, res := range r.Tasks {
-			audit.Reservations++
-			held[id]++
-			cpu += res.CPU
-			mem += res.Memory
-			if res.CPU < 0 || res.Memory < 0 {
-				problem("instance %s: task %s reserves negative resources %+v", r.ID, id, res)
-			}
-			for proto, list := range map[string][]int{"PORTS": res.Ports, "PORTS_UDP": res.PortsUDP} {
-				for _, p := range list {
-					k := fmt.Sprint(proto, p)
-					if other, dup := ports[k]; dup {
-						problem("instance %s: host port %d (%s) held by both %s and %s", r.ID, p, proto, other, id)
-					}
-					ports[k] = id
+				if task, held := owners[r.ID][fmt.Sprint(proto, p)]; held {
+					problem("instance %s: task %s holds host port %d (%s), which the instance reserves", r.ID, task, p, proto)
 				}
 			}
-			if t, ok := live[id]; !ok || t.InstanceID != r.ID {
-				problem("instance %s: reservation for task %s that is not live on it", r.ID, id)
-			}
 		}
-		if cpu > r.registered("CPU") || mem > r.registered("MEMORY") {
-			problem("instance %s over-committed: cpu %d/%d memory %d/%d", r.ID, cpu, r.registered("CPU"), mem, r.registered("MEMORY"))
+		u := want[r.ID]
+		delete(want, r.ID)
+		if u == nil {
+			u = &usage{}
+		}
+		if !sameUsage(&r.Usage, u) {
+			problem("instance %s records usage %+v, but its live tasks hold %+v", r.ID, r.Usage, *u)
+		}
+		if r.Usage.CPU > r.registered("CPU") || r.Usage.Memory > r.registered("MEMORY") {
+			problem("instance %s over-committed: cpu %d/%d memory %d/%d", r.ID, r.Usage.CPU, r.registered("CPU"), r.Usage.Memory, r.registered("MEMORY"))
 		}
 	}
-	for id, t := range live {
-		if held[id] != 1 {
-			problem("live task %s (%s) is reserved on %d instances, want 1", id, t.Task.LastStatus, held[id])
-		}
+	for id, u := range want {
+		problem("%d live tasks are placed on instance %s, which is not in the cluster", u.tasks(), id)
 	}
 	return audit, nil
+}
+
+// sameUsage reports whether a and b count the same, treating an empty
+// group map like none.
+func sameUsage(a, b *usage) bool {
+	return a.CPU == b.CPU && a.Memory == b.Memory && a.Running == b.Running && a.Pending == b.Pending &&
+		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.PortsUDP, b.PortsUDP) && maps.Equal(a.Groups, b.Groups)
 }

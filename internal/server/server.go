@@ -72,6 +72,7 @@ type Server struct {
 	store  *store.Store
 	http   *http.Server
 	ln     net.Listener
+	serve  func(net.Listener) error
 	done   chan error
 }
 
@@ -168,6 +169,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return s.http.Serve(ln)
 	}
+	s.serve = serve
 	go func() { s.done <- serve(ln) }()
 	port := ln.Addr().(*net.TCPAddr).Port
 	for _, host := range cfg.AlsoListenOn {
@@ -177,12 +179,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			log.Warn("cannot also listen on "+addr+"; containers will not reach the APIs there", "err", err)
 			continue
 		}
-		go serve(extra)
+		s.Serve(extra)
 		log.Info("also listening", "address", addr)
 	}
 	router.SetReady(true)
 	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
 	return s, nil
+}
+
+// Serve also serves the APIs on ln until Close, as on the main listener.
+// The placement benchmark connects its simulated agents through an
+// in-memory listener, so that thousands of them need no socket each.
+func (s *Server) Serve(ln net.Listener) {
+	go s.serve(ln)
 }
 
 // loadTLS reads the listener's certificate; both files or neither.

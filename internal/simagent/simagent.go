@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"sync"
 
@@ -37,6 +38,8 @@ type Options struct {
 	Attributes  map[string]string
 	Region      string
 	Credentials aws.Credentials
+	// Dial, when set, makes the ACS connection (nil: TCP).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Silent agents acknowledge payloads but report no state changes, so
 	// a benchmark measures placement alone.
 	Silent bool
@@ -66,7 +69,7 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 	}
 	q := url.Values{"clusterArn": {opts.Cluster}, "containerInstanceArn": {a.InstanceArn}, "seqNum": {"1"}, "protocolVersion": {"2"}}
 	u := aws.ToString(poll.Endpoint) + "/ws?" + q.Encode()
-	conn, _, err := acs.Dial(ctx, u, opts.Credentials, opts.Region)
+	conn, _, err := acs.DialVia(ctx, opts.Dial, u, opts.Credentials, opts.Region)
 	if err != nil {
 		return nil, fmt.Errorf("dial ACS: %w", err)
 	}
