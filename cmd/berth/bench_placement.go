@@ -103,7 +103,7 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	// The simulated agents' ACS websockets go through memory: a socket
 	// pair each would need more open files than a machine allows at
 	// 10,000 instances. The RunTask clients use TCP.
-	agents := bufconn.Listen(64 << 10)
+	agents := bufconn.Listen(8 << 10)
 	srv.Serve(agents)
 	start := time.Now()
 	if err := startSimAgents(ctx, client, creds, cluster, instances, func(ctx context.Context, _, _ string) (net.Conn, error) { return agents.DialContext(ctx) }); err != nil {

@@ -154,7 +154,10 @@ func (h *acsHub) rewriteMarkers() {
 	}
 }
 
-var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 64 << 10}
+// upgrader takes ACS connections. Their write buffers come from a pool
+// shared by all connections, so that thousands of mostly idle agents do
+// not each hold one between messages.
+var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 64 << 10, WriteBufferPool: &sync.Pool{}}
 
 // agentRequest authenticates an agent's websocket request, finds the
 // container instance its query names (clusterKey, instanceKey) and

@@ -47,10 +47,20 @@ type heldEvent struct {
 }
 
 // clusterEntries keeps a cluster's entries in key order, so a snapshot is
-// a copy rather than a sort.
+// a copy rather than a sort, and notes what changed for the cluster's
+// placer, so that it need not compare every entry before each batch.
 type clusterEntries struct {
 	list []*cachedInstance // sorted by key
 	pos  map[string]int    // instance id -> index in list
+	// gen counts membership changes (an insert or removal moves the
+	// entries after it); dirty holds the positions whose entry or agent
+	// connection changed since the placer last looked.
+	gen   uint64
+	dirty map[int]bool
+}
+
+func newClusterEntries() *clusterEntries {
+	return &clusterEntries{pos: map[string]int{}, gen: 1, dirty: map[int]bool{}}
 }
 
 func (ce *clusterEntries) get(id string) *cachedInstance {
@@ -67,11 +77,13 @@ func (ce *clusterEntries) get(id string) *cachedInstance {
 func (ce *clusterEntries) set(e *cachedInstance) {
 	if i, ok := ce.pos[e.rec.ID]; ok {
 		ce.list[i] = e
+		ce.dirty[i] = true
 		return
 	}
 	i, _ := slices.BinarySearchFunc(ce.list, e.key, func(x *cachedInstance, k string) int { return strings.Compare(x.key, k) })
 	ce.list = slices.Insert(ce.list, i, e)
 	ce.reindex(i)
+	ce.gen++
 }
 
 func (ce *clusterEntries) remove(id string) {
@@ -79,6 +91,7 @@ func (ce *clusterEntries) remove(id string) {
 		ce.list = slices.Delete(ce.list, i, i+1)
 		delete(ce.pos, id)
 		ce.reindex(i)
+		ce.gen++
 	}
 }
 
@@ -123,7 +136,7 @@ func (c *instanceCache) start(ctx context.Context) error {
 			c.apply(string(kv.Key), kv.Value, kv.ModRevision)
 		}
 		for _, kv := range conns.Kvs {
-			c.connected[lastSegment(string(kv.Key))] = true
+			c.setConnected(lastSegment(string(kv.Key)), true)
 		}
 		// The watches outlive the request that started them.
 		wctx := context.WithoutCancel(ctx)
@@ -137,7 +150,7 @@ func (c *instanceCache) start(ctx context.Context) error {
 		})
 		go c.follow(cli.Watch(wctx, connPrefix, clientv3.WithPrefix(), from), func(ev *clientv3.Event) {
 			c.mu.Lock()
-			c.connected[lastSegment(string(ev.Kv.Key))] = ev.Type == clientv3.EventTypePut
+			c.setConnected(lastSegment(string(ev.Kv.Key)), ev.Type == clientv3.EventTypePut)
 			c.mu.Unlock()
 		})
 	})
@@ -229,7 +242,7 @@ func (c *instanceCache) putEncoded(key string, rec instanceRecord, rev int64, en
 	defer c.mu.Unlock()
 	ce := c.clusters[rec.Cluster]
 	if ce == nil {
-		ce = &clusterEntries{pos: map[string]int{}}
+		ce = newClusterEntries()
 		c.clusters[rec.Cluster] = ce
 	}
 	if old := ce.get(rec.ID); old != nil && old.rev >= rev {
@@ -265,6 +278,65 @@ func (c *instanceCache) snapshot(cluster string) ([]*cachedInstance, []bool) {
 	return out, conn
 }
 
+// setConnected records whether an instance's agent is connected and marks
+// the instance changed for its cluster's placer. The caller holds mu.
+func (c *instanceCache) setConnected(id string, connected bool) {
+	if c.connected[id] == connected {
+		return
+	}
+	c.connected[id] = connected
+	for _, ce := range c.clusters {
+		if i, ok := ce.pos[id]; ok {
+			ce.dirty[i] = true
+		}
+	}
+}
+
+// clusterDelta is what a cluster's placer needs to bring its view up to
+// date: every entry when the membership changed since the generation it
+// holds, otherwise only the positions that changed.
+type clusterDelta struct {
+	gen       uint64
+	full      bool
+	positions []int // with full, every position
+	entries   []*cachedInstance
+	connected []bool
+}
+
+// since returns what changed in the cluster since generation gen (0:
+// never seen), including the positions in also, which the placer wants
+// re-read whatever happened to them. It is for the cluster's one placer:
+// looking clears what it reports.
+func (c *instanceCache) since(cluster string, gen uint64, also []int) clusterDelta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ce := c.clusters[cluster]
+	if ce == nil {
+		return clusterDelta{full: true}
+	}
+	d := clusterDelta{gen: ce.gen, full: gen != ce.gen}
+	add := func(i int) {
+		e := ce.list[i]
+		d.positions = append(d.positions, i)
+		d.entries = append(d.entries, e)
+		d.connected = append(d.connected, c.connected[e.rec.ID])
+	}
+	if d.full {
+		for i := range ce.list {
+			add(i)
+		}
+	} else {
+		for _, i := range also {
+			ce.dirty[i] = true
+		}
+		for i := range ce.dirty {
+			add(i)
+		}
+	}
+	clear(ce.dirty)
+	return d
+}
+
 // refresh re-reads keys from the store after a conflict, so the retry sees
 // what beat it without waiting for the watch.
 func (c *instanceCache) refresh(ctx context.Context, keys []string) {
@@ -294,7 +366,7 @@ func (c *instanceCache) reload(ctx context.Context, cluster string) error {
 	}
 	c.mu.Lock()
 	for _, it := range items {
-		c.connected[it.Value.ID] = conns[it.Value.ID]
+		c.setConnected(it.Value.ID, conns[it.Value.ID])
 	}
 	c.mu.Unlock()
 	return nil

@@ -9,7 +9,7 @@ func TestClusterEntriesStayInKeyOrder(t *testing.T) {
 	entry := func(id string, rev int64) *cachedInstance {
 		return &cachedInstance{key: "instance/c/" + id, rev: rev, rec: instanceRecord{ID: id}}
 	}
-	ce := &clusterEntries{pos: map[string]int{}}
+	ce := newClusterEntries()
 	for _, step := range []struct {
 		op   string // "set" or "remove"
 		id   string

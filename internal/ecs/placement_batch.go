@@ -88,7 +88,7 @@ func (s *Service) launchBatched(cluster string, r *placeRequest) (*RunTaskOutput
 // second request with a client token already in the batch is answered
 // ErrConflict, so that its retry finds the first one's tasks.
 func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRequest) (later []*placeRequest) {
-	view.sync(s.cache.snapshot(cluster))
+	view.sync(s.cache.since(cluster, view.gen, view.stale))
 	candidates, instances := view.entries, view.place
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	var placed, slow, conflicted []*placeRequest

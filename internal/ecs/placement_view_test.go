@@ -8,76 +8,105 @@ import (
 	"github.com/berth-dev/berth/internal/placement"
 )
 
-// viewEntry makes a cache entry of an ACTIVE instance with memory MiB free.
-func viewEntry(id string, memory int) *cachedInstance {
-	rec := instanceRecord{ID: id, Cluster: "c", Instance: ContainerInstance{
+// viewRecord makes the record of an ACTIVE instance with memory MiB free.
+func viewRecord(id string, memory int) instanceRecord {
+	return instanceRecord{ID: id, Cluster: "c", Instance: ContainerInstance{
 		ContainerInstanceArn: "arn:" + id, Status: "ACTIVE",
 		RegisteredResources: []Resource{{Name: "CPU", IntegerValue: 4096}, {Name: "MEMORY", IntegerValue: memory}},
 	}}
-	return &cachedInstance{key: "instance/c/" + id, rev: 1, rec: rec, view: placementView(&rec, false)}
 }
 
-// TestClusterViewSync follows a view through the changes a placer sees
-// between batches, checking after each that it matches what the cache
-// holds, instance for instance.
+// TestClusterViewSync follows a placer's view through the changes the
+// cache sees between batches, checking after each that the view matches a
+// full snapshot of the cache, instance for instance.
 func TestClusterViewSync(t *testing.T) {
-	a, b, c := viewEntry("a", 100), viewEntry("b", 100), viewEntry("c", 100)
+	svc := &Service{keys: keys{prefix: "/t/"}}
+	c := newInstanceCache(svc)
+	key := func(id string) string { return svc.keys.instance("c", id) }
+	rev := int64(0)
+	put := func(id string, memory int) {
+		rev++
+		c.put(key(id), viewRecord(id, memory), rev)
+	}
+	connect := func(id string, on bool) {
+		c.mu.Lock()
+		c.setConnected(id, on)
+		c.mu.Unlock()
+	}
 	req := placement.Request{CPU: 1, Memory: 10}
 	var v clusterView
 	for _, step := range []struct {
-		name      string
-		items     []*cachedInstance
-		connected []bool
-		reserve   int // instance to reserve req on after syncing, or -1
-		wantMem   []int
+		name     string
+		change   func()
+		reserve  bool // place req once after syncing
+		rebuilt  bool
+		reported int // positions the cache reports changed
 	}{
-		{"first sync builds the view", []*cachedInstance{a, b}, []bool{true, true}, 0, []int{100, 100}},
-		{"a reserved instance is re-read", []*cachedInstance{a, b}, []bool{true, true}, -1, []int{100, 100}},
-		{"a changed entry is re-read", []*cachedInstance{viewEntry("a", 50), b}, []bool{true, true}, -1, []int{50, 100}},
-		{"a registration rebuilds", []*cachedInstance{a, c, b}, []bool{true, true, true}, -1, []int{100, 100, 100}},
-		{"a connection change is re-read", []*cachedInstance{a, c, b}, []bool{true, false, true}, -1, []int{100, 100, 100}},
-		{"a replaced instance at the same position rebuilds", []*cachedInstance{a, viewEntry("d", 70), b}, []bool{true, true, true}, -1, []int{100, 70, 100}},
+		{"first sync builds the view", func() { put("a", 100); put("b", 100); connect("a", true); connect("b", true) }, true, true, 2},
+		{"a reserved instance is re-read", func() {}, false, false, 1},
+		{"nothing changed", func() {}, false, false, 0},
+		{"a changed entry is re-read", func() { put("a", 50) }, false, false, 1},
+		{"a registration rebuilds", func() { put("c", 100); connect("c", true) }, false, true, 3},
+		{"a connection change is re-read", func() { connect("c", false) }, false, false, 1},
+		{"a deregistration rebuilds", func() { c.remove(key("c")); put("d", 70) }, false, true, 3},
+		{"an older revision changes nothing", func() { c.put(key("a"), viewRecord("a", 1), 1) }, false, false, 0},
 	} {
-		v.sync(step.items, step.connected)
-		for i, it := range step.items {
+		step.change()
+		d := c.since("c", v.gen, v.stale)
+		if d.full != step.rebuilt || len(d.positions) != step.reported {
+			t.Fatalf("%s: delta full=%v with %d positions, want full=%v with %d", step.name, d.full, len(d.positions), step.rebuilt, step.reported)
+		}
+		v.sync(d)
+		items, connected := c.snapshot("c")
+		if len(v.place.Instances) != len(items) {
+			t.Fatalf("%s: view has %d instances, cache %d", step.name, len(v.place.Instances), len(items))
+		}
+		for i, it := range items {
 			got := v.place.Instances[i]
-			if got.ARN != it.view.ARN || got.Memory != step.wantMem[i] || got.Connected != step.connected[i] {
+			if got.ARN != it.view.ARN || got.Memory != it.view.Memory || got.Connected != connected[i] {
 				t.Fatalf("%s: instance %d is %s (memory %d, connected %v), want %s (memory %d, connected %v)",
-					step.name, i, got.ARN, got.Memory, got.Connected, it.view.ARN, step.wantMem[i], step.connected[i])
+					step.name, i, got.ARN, got.Memory, got.Connected, it.view.ARN, it.view.Memory, connected[i])
 			}
 		}
-		if step.reserve >= 0 {
+		if step.reserve {
 			res := v.place.Place(req, 1, rand.New(rand.NewPCG(1, 1)))
+			if len(res.Placed) != 1 {
+				t.Fatalf("%s: placed %v", step.name, res.Placed)
+			}
 			v.reserved(res.Placed)
 		}
 	}
 }
 
-// BenchmarkClusterViewSync measures a batch's view upkeep: syncing to a
-// snapshot of the cluster in which the few instances the last batch wrote
-// changed.
+// BenchmarkClusterViewSync measures a batch's view upkeep in a cluster in
+// which the last batch wrote three instances: asking the cache what
+// changed and re-reading those.
 func BenchmarkClusterViewSync(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
-			items := make([]*cachedInstance, n)
-			connected := make([]bool, n)
-			for i := range items {
-				items[i], connected[i] = viewEntry(fmt.Sprintf("i-%05d", i), 16384), true
+			svc := &Service{keys: keys{prefix: "/t/"}}
+			c := newInstanceCache(svc)
+			rev := int64(0)
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("i-%05d", i)
+				rev++
+				c.put(svc.keys.instance("c", ids[i]), viewRecord(ids[i], 16384), rev)
+				c.setConnected(ids[i], true)
 			}
 			var v clusterView
-			v.sync(items, connected)
+			v.sync(c.since("c", v.gen, nil))
 			req := placement.Request{CPU: 1, Memory: 8}
-			rng := rand.New(rand.NewPCG(1, 2))
-			v.place.Place(req, 1, rng) // builds the index
+			v.place.Place(req, 1, rand.New(rand.NewPCG(1, 2))) // builds the index
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				b.StopTimer() // making the snapshot is the cache's cost
-				snapshot := append([]*cachedInstance(nil), items...)
+				b.StopTimer() // writing the records is the store's cost
 				for _, j := range []int{i % n, (i * 7) % n, (i * 13) % n} {
-					snapshot[j] = viewEntry(items[j].rec.ID, 16384-i%100)
+					rev++
+					c.put(svc.keys.instance("c", ids[j]), viewRecord(ids[j], 16384-i%100), rev)
 				}
 				b.StartTimer()
-				v.sync(snapshot, connected)
+				v.sync(c.since("c", v.gen, v.stale))
 			}
 		})
 	}
