@@ -421,14 +421,15 @@ func (a *acsSession) sendTasks(ctx context.Context, as []assignment, initial boo
 		ContainerInstanceArn: a.inst.Instance.ContainerInstanceArn, ClusterArn: s.arn("cluster/" + a.inst.Cluster),
 		GeneratedAt: time.Now().UnixMilli(), MessageId: api.NewRequestID(), Tasks: []acs.Task{},
 	}
-	for _, x := range as {
-		it, err := store.Get[taskRecord](ctx, s.store, s.keys.task(x.Cluster, x.TaskID))
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+	keys := make([]string, len(as))
+	for i, x := range as {
+		keys[i] = s.keys.task(x.Cluster, x.TaskID)
+	}
+	tasks, err := store.GetMany[taskRecord](ctx, s.store, keys)
+	if err != nil {
+		return err
+	}
+	for _, it := range tasks {
 		td, err := s.taskDefinitionOf(ctx, &it.Value)
 		if err != nil {
 			return err

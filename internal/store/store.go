@@ -177,6 +177,37 @@ func Get[T any](ctx context.Context, s *Store, key string) (Item[T], error) {
 	return it, nil
 }
 
+// GetMany decodes the records at keys, in their order, leaving out the
+// absent ones. It reads them in one request (or one per MaxTxnOps keys),
+// each at a single revision, rather than one request per key.
+func GetMany[T any](ctx context.Context, s *Store, keys []string) ([]Item[T], error) {
+	out := make([]Item[T], 0, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), s.MaxTxnOps())
+		ops := make([]clientv3.Op, n)
+		for i, k := range keys[:n] {
+			ops[i] = clientv3.OpGet(k)
+		}
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("get %s and %d more: %w", keys[0], n-1, err)
+		}
+		for i, r := range resp.Responses {
+			rr := r.GetResponseRange()
+			if rr == nil || len(rr.Kvs) == 0 {
+				continue
+			}
+			it := Item[T]{Key: keys[i], Rev: rr.Kvs[0].ModRevision}
+			if err := json.Unmarshal(rr.Kvs[0].Value, &it.Value); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", keys[i], err)
+			}
+			out = append(out, it)
+		}
+		keys = keys[n:]
+	}
+	return out, nil
+}
+
 // List decodes every record under prefix, in key order.
 func List[T any](ctx context.Context, s *Store, prefix string) ([]Item[T], error) {
 	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())

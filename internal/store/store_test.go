@@ -40,6 +40,63 @@ func TestGetPutList(t *testing.T) {
 	}
 }
 
+func TestGetMany(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	// More keys than one transaction may read, so GetMany must split them.
+	var keys []string
+	txn := NewTxn()
+	for i := range s.MaxTxnOps() + 10 {
+		k := fmt.Sprintf("/many/%04d", i)
+		keys = append(keys, k)
+		if i%3 != 0 {
+			txn.Put(k, counter{N: i})
+		}
+		if txn.Len() == s.MaxTxnOps() {
+			if err := s.Commit(ctx, txn); err != nil {
+				t.Fatal(err)
+			}
+			txn = NewTxn()
+		}
+	}
+	if err := s.Commit(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"none", nil},
+		{"all absent", []string{"/many/0000", "/nothing"}},
+		{"in the order asked", []string{"/many/0005", "/many/0001", "/many/0004"}},
+		{"beyond one transaction", keys},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items, err := GetMany[counter](ctx, s, tc.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, k := range tc.keys {
+				var n int
+				if _, err := fmt.Sscanf(k, "/many/%d", &n); err == nil && n%3 != 0 {
+					want = append(want, k)
+				}
+			}
+			if len(items) != len(want) {
+				t.Fatalf("got %d items, want %d", len(items), len(want))
+			}
+			for i, it := range items {
+				var n int
+				fmt.Sscanf(it.Key, "/many/%d", &n)
+				if it.Key != want[i] || it.Value.N != n || it.Rev == 0 {
+					t.Fatalf("item %d = %+v, want key %s with N %d", i, it, want[i], n)
+				}
+			}
+		})
+	}
+}
+
 func TestTxnConditions(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
