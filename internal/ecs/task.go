@@ -477,11 +477,12 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 		ARN: r.Instance.ContainerInstanceArn, EC2InstanceID: r.Instance.Ec2InstanceId, Status: r.Instance.Status,
 		Connected: connected, CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{},
 		Attributes: map[string]string{}, AgentVersion: r.Instance.VersionInfo.AgentVersion,
-		RunningTasks: r.Usage.tasks(), TaskGroups: maps.Clone(r.Usage.Groups),
+		RunningTasks: r.Usage.tasks(), TaskGroups: make(map[string]int, len(r.Usage.Groups)),
 	}
 	if r.Instance.RegisteredAt != nil {
 		v.RegisteredAt = r.Instance.RegisteredAt.Time
 	}
+	maps.Copy(v.TaskGroups, r.Usage.Groups)
 	for _, p := range ports {
 		v.Ports[p] = true
 	}
