@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 )
@@ -96,4 +97,28 @@ func removeSorted(s, ports []int) []int {
 		}
 	}
 	return s
+}
+
+// UnmarshalJSON also reads records written before instances kept a usage
+// total, which listed each task's reservation under "tasks" instead: those
+// reservations are summed into the usage, so a data directory from then
+// keeps its instances' resources accounted for.
+func (r *instanceRecord) UnmarshalJSON(b []byte) error {
+	type record instanceRecord // the same fields, without this method
+	var v struct {
+		record
+		Tasks map[string]struct {
+			reservation
+			Status string `json:"status"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = instanceRecord(v.record)
+	for _, t := range v.Tasks {
+		r.Usage.add(t.reservation)
+		r.Usage.move(t.reservation, "PENDING", t.Status)
+	}
+	return nil
 }

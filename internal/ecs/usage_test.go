@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -82,5 +83,34 @@ func TestVerifyPlacementsReportsDriftedUsage(t *testing.T) {
 	}
 	if len(audit.Problems) != 1 || !strings.Contains(audit.Problems[0], "but its live tasks hold") {
 		t.Fatalf("problems = %q", audit.Problems)
+	}
+}
+
+// A record from before usage totals lists its tasks' reservations; they
+// are summed on reading, and the record writes back in the current form.
+func TestInstanceRecordReadsTaskReservations(t *testing.T) {
+	legacy := `{"id":"i1","cluster":"c","instance":{"containerInstanceArn":"arn:i1","status":"ACTIVE"},"tasks":{
+		"t1":{"cpu":256,"memory":512,"ports":[8080],"status":"RUNNING","group":"service:web"},
+		"t2":{"cpu":128,"memory":64,"ports":[80],"portsUdp":[53],"status":"PENDING","group":"service:web"},
+		"t3":{"cpu":10,"memory":20,"status":"PENDING","group":"family:batch"}}}`
+	var rec instanceRecord
+	if err := json.Unmarshal([]byte(legacy), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := usage{CPU: 394, Memory: 596, Ports: []int{80, 8080}, PortsUDP: []int{53}, Running: 1, Pending: 2,
+		Groups: map[string]int{"service:web": 2, "family:batch": 1}}
+	if rec.ID != "i1" || rec.Instance.ContainerInstanceArn != "arn:i1" || !sameUsage(&rec.Usage, &want) {
+		t.Fatalf("decoded %+v", rec)
+	}
+	b, err := json.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again instanceRecord
+	if err := json.Unmarshal(b, &again); err != nil || !sameUsage(&again.Usage, &want) {
+		t.Fatalf("round trip: %v %+v from %s", err, again.Usage, b)
+	}
+	if strings.Contains(string(b), `"tasks"`) {
+		t.Fatalf("re-encoded with the old field: %s", b)
 	}
 }
