@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -158,9 +159,35 @@ func (r *Runtime) DefaultBridge(ctx context.Context) (Bridge, error) {
 		}
 	}
 	if b.Gateway == "" {
-		return b, errors.New("dockerrt: the bridge network has no IPv4 gateway")
+		// A daemon that found its bridge already addressed (it was
+		// restarted, or the bridge was set up beforehand) leaves the
+		// gateway out of the network's IPAM configuration; the gateway is
+		// then the bridge's own address.
+		b.Gateway = interfaceIPv4(b.Interface)
+	}
+	if b.Gateway == "" {
+		return b, fmt.Errorf("dockerrt: the bridge network has no IPv4 gateway, and interface %s no IPv4 address", b.Interface)
 	}
 	return b, nil
+}
+
+// interfaceIPv4 returns the first IPv4 address of the named interface, or
+// "" when it has none or does not exist.
+func interfaceIPv4(name string) string {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return ""
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
 
 // Stats returns one sample of a container's resource usage, as the Engine

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -168,6 +169,31 @@ func TestInfo(t *testing.T) {
 	t.Logf("%+v", info)
 	if info.NCPU < 1 || info.MemTotal <= 0 || info.ServerVersion == "" || info.APIVersion == "" || info.OSType != "linux" || info.Architecture == "" {
 		t.Errorf("incomplete info: %+v", info)
+	}
+}
+
+// The bridge's gateway is the host's address on the bridge interface,
+// whether the daemon lists it in the network's IPAM configuration or (as
+// a restarted daemon does) not.
+func TestDefaultBridge(t *testing.T) {
+	rt, _ := setup(t)
+	b, err := rt.DefaultBridge(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifc, err := net.InterfaceByName(b.Interface)
+	if err != nil {
+		t.Fatalf("bridge %+v: %v", b, err)
+	}
+	addrs, _ := ifc.Addrs()
+	found := false
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == b.Gateway {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("bridge %+v: the gateway is not an address of %s (%v)", b, b.Interface, addrs)
 	}
 }
 
