@@ -41,7 +41,8 @@ in a temporary directory, the HTTP API with SigV4) and, for each cluster
 size, that many simulated agents: each registers a container instance and
 holds a real ACS websocket, but runs nothing (a no-op runtime, used only
 here). The agents' websockets run over in-memory connections, so that
-10,000 of them need no file descriptors; the RunTask clients use TCP. After one untimed RunTask, which loads the control plane's instance
+10,000 of them need no file descriptors; the RunTask clients use TCP.
+After one untimed RunTask, which loads the control plane's instance
 cache, it makes --calls RunTask calls of 10 tasks each from
 --concurrency clients, with strategies spread(attribute:ecs.availability-zone)
 then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
