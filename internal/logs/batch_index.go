@@ -3,12 +3,11 @@ package logs
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // batchRef is a stored batch as its key describes it: a batch's key ends
@@ -57,30 +56,23 @@ func (s *Service) batchRefs(ctx context.Context, prefix string, stream string) (
 // loadBatches decodes the batches refs name into their events, in as few
 // etcd round trips as transactions allow.
 func (s *Service) loadBatches(ctx context.Context, refs []batchRef) ([]groupEvent, error) {
+	keys := make([]string, len(refs))
+	for i, r := range refs {
+		keys[i] = r.Key
+	}
+	batches, err := store.GetMany[batch](ctx, s.store, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read log batches: %w", err)
+	}
 	var out []groupEvent
-	chunk := s.store.MaxTxnOps()
-	for start := 0; start < len(refs); start += chunk {
-		part := refs[start:min(start+chunk, len(refs))]
-		ops := make([]clientv3.Op, len(part))
-		for i, r := range part {
-			ops[i] = clientv3.OpGet(r.Key)
+	i := 0
+	for _, b := range batches { // in the order of refs, without those deleted meanwhile
+		for refs[i].Key != b.Key {
+			i++
 		}
-		resp, err := s.store.Client().Txn(ctx).Then(ops...).Commit()
-		if err != nil {
-			return nil, fmt.Errorf("read log batches: %w", err)
-		}
-		for i, r := range part {
-			kvs := resp.Responses[i].GetResponseRange().GetKvs()
-			if len(kvs) == 0 {
-				continue // deleted meanwhile
-			}
-			var b batch
-			if err := json.Unmarshal(kvs[0].Value, &b); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", r.Key, err)
-			}
-			for j, e := range b.Events {
-				out = append(out, groupEvent{stored{e, b.Ingestion, r.Seq, j}, r.Stream})
-			}
+		r := refs[i]
+		for j, e := range b.Value.Events {
+			out = append(out, groupEvent{stored{e, b.Value.Ingestion, r.Seq, j}, r.Stream})
 		}
 	}
 	return out, nil
