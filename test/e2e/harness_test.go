@@ -582,7 +582,7 @@ var findCLIv1 = sync.OnceValue(func() string {
 		candidates = append(candidates, filepath.Join(dir, "aws"))
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		candidates = append(candidates, filepath.Join(home, ".pyenv", "shims", "aws"))
+		candidates = append(candidates, filepath.Join(home, ".pyenv", "shims", "aws"), filepath.Join(home, ".local", "bin", "aws"))
 	}
 	for _, p := range candidates {
 		if strings.HasPrefix(cliVersion(p), "aws-cli/1.") {
@@ -592,14 +592,14 @@ var findCLIv1 = sync.OnceValue(func() string {
 	return ""
 })
 
-// requireCLIv1 returns the aws CLI v1 found on PATH (pyenv's), skipping the
-// test when there is none: v1 is a pip package that cannot be installed
-// from the registries this project's machines reach.
+// requireCLIv1 returns the aws CLI v1 found on PATH, in pyenv's shims or in
+// ~/.local/bin (where scripts/deps.sh puts pip's awscli), skipping the test
+// when there is none: v1 is a pip package, which Debian does not ship.
 func requireCLIv1(t *testing.T) CLI {
 	t.Helper()
 	p := findCLIv1()
 	if p == "" {
-		t.Skip("no aws CLI v1 on PATH")
+		t.Skip("no aws CLI v1 on PATH, in ~/.pyenv/shims or in ~/.local/bin (scripts/deps.sh installs it with pip where it can)")
 	}
 	return CLI{Name: "v1", Path: p, ServiceErrorExit: 255}
 }
