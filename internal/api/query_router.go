@@ -38,16 +38,16 @@ func signingService(req *http.Request) string {
 // credential scope the service. Errors are XML ErrorResponse documents.
 func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID string, start time.Time) {
 	svc := r.queries[signingService(req)]
-	svcName, namespace, signingName, label := unknown, "", "", unknown
+	svcName, namespace, signingName, label, faultCode := unknown, "", "", unknown, ""
 	if svc != nil {
-		svcName, namespace, signingName = svc.Name, svc.Namespace, svc.Name
+		svcName, namespace, signingName, faultCode = svc.Name, svc.Namespace, svc.Name, svc.FaultCode
 	}
 	result := func(code string) {
 		apiCalls.WithLabelValues(svcName, label, code).Inc()
 		apiLatency.WithLabelValues(svcName, label).Observe(time.Since(start).Seconds())
 	}
 	fail := func(err error) {
-		e := AsError(err)
+		e := asFault(err, faultCode)
 		b, status := encodeQueryError(namespace, reqID, e)
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(status)

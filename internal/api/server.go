@@ -100,11 +100,11 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	prefix, op, _ := strings.Cut(target, ".")
 	svc := r.services[prefix]
-	svcName, opLabel, signingName := unknown, unknown, ""
+	svcName, opLabel, signingName, faultCode := unknown, unknown, "", ""
 	var h Handler
 	limit := maxBody
 	if svc != nil {
-		svcName, signingName, h = svc.Name, svc.Name, svc.ops[op]
+		svcName, signingName, h, faultCode = svc.Name, svc.Name, svc.ops[op], svc.FaultCode
 		if svc.MaxBody > 0 {
 			limit = svc.MaxBody
 		}
@@ -114,7 +114,7 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 		apiLatency.WithLabelValues(svcName, opLabel).Observe(time.Since(start).Seconds())
 	}
 	fail := func(err error) {
-		e := AsError(err)
+		e := asFault(err, faultCode)
 		WriteJSONError(w, e)
 		result(e.Code)
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -298,5 +299,77 @@ func TestMetricsLabelsBounded(t *testing.T) {
 		if strings.Contains(set, "=R") {
 			t.Errorf("label set %s carries a name the caller sent", set)
 		}
+	}
+}
+
+// TestFaultCodes checks that an internal error (a plain error or a panic)
+// is answered with the service's own internal-error shape when it names
+// one, and that client errors keep their code.
+func TestFaultCodes(t *testing.T) {
+	r := api.NewRouter(auth.NewAuthenticator(wireAccount, "us-east-1"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	handlers := map[string]api.Handler{
+		"Plain": func(context.Context, []byte) (any, error) { return nil, errors.New("etcd is gone") },
+		"Panic": func(context.Context, []byte) (any, error) { panic("bug") },
+		"Bad":   func(context.Context, []byte) (any, error) { return nil, api.InvalidParameter("bad") },
+	}
+	logs := api.NewJSONService("logs", "Logs_20140328")
+	logs.FaultCode = "ServiceUnavailableException"
+	ecs := api.NewJSONService("ecs", "ECS")
+	for name, h := range handlers {
+		logs.Handle(name, h)
+		ecs.Handle(name, h)
+	}
+	r.AddJSON(logs)
+	r.AddJSON(ecs)
+	for _, q := range []struct{ name, fault string }{{"iam", "ServiceFailure"}, {"sts", "InternalFailure"}} {
+		qs := api.NewQueryService(q.name, "https://"+q.name+".amazonaws.com/doc/")
+		qs.FaultCode = q.fault
+		qs.Handle("Plain", func(context.Context, url.Values) (any, error) { return nil, errors.New("etcd is gone") })
+		qs.Handle("Panic", func(context.Context, url.Values) (any, error) { panic("bug") })
+		r.AddQuery(qs)
+	}
+	tests := []struct {
+		service, target, action string
+		wantStatus              int
+		wantCode                string
+	}{
+		{"logs", "Logs_20140328.Plain", "", 500, "ServiceUnavailableException"},
+		{"logs", "Logs_20140328.Panic", "", 500, "ServiceUnavailableException"},
+		{"logs", "Logs_20140328.Bad", "", 400, "InvalidParameterException"},
+		{"ecs", "ECS.Plain", "", 500, "ServerException"},
+		{"ecs", "ECS.Panic", "", 500, "ServerException"},
+		{"iam", "", "Plain", 500, "ServiceFailure"},
+		{"iam", "", "Panic", 500, "ServiceFailure"},
+		{"sts", "", "Plain", 500, "InternalFailure"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.service+" "+tt.target+tt.action, func(t *testing.T) {
+			body := []byte("{}")
+			if tt.action != "" {
+				body = []byte("Action=" + tt.action + "&Version=2010-05-08")
+			}
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			if tt.target != "" {
+				req.Header.Set("X-Amz-Target", tt.target)
+			} else {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			sign(t, req, wireAccount.RootAccessKeyID, wireAccount.RootSecretAccessKey, tt.service, hashOf(body))
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			got := w.Body.String()
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status %d %s, want %d", w.Code, got, tt.wantStatus)
+			}
+			if tt.target != "" {
+				var e map[string]any
+				json.Unmarshal(w.Body.Bytes(), &e)
+				if e["__type"] != tt.wantCode {
+					t.Fatalf("__type %v, want %s", e["__type"], tt.wantCode)
+				}
+			} else if !strings.Contains(got, "<Type>Receiver</Type><Code>"+tt.wantCode+"</Code>") {
+				t.Fatalf("error document %s, want Receiver %s", got, tt.wantCode)
+			}
+		})
 	}
 }

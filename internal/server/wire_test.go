@@ -119,3 +119,19 @@ func TestSlowHeadersCutOff(t *testing.T) {
 		t.Fatal("the listener has no read or idle timeout")
 	}
 }
+
+// TestServiceFaultCodes checks that IAM, STS and Logs answer an internal
+// error with the code their models name, not ECS's ServerException.
+func TestServiceFaultCodes(t *testing.T) {
+	srv := startWire(t, server.Config{Region: "us-east-1"})
+	for name, got := range map[string]string{
+		"iam":  srv.IAM.QueryService().FaultCode,
+		"sts":  srv.IAM.STSQueryService().FaultCode,
+		"logs": srv.Logs.JSONService().FaultCode,
+	} {
+		want := map[string]string{"iam": "ServiceFailure", "sts": "InternalFailure", "logs": "ServiceUnavailableException"}[name]
+		if got != want {
+			t.Errorf("%s answers internal errors as %q, want %q", name, got, want)
+		}
+	}
+}
