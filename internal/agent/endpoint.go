@@ -105,7 +105,7 @@ func setupEndpointNetwork(bridge dockerrt.Bridge) error {
 // serveEndpoint binds the task endpoint when no other agent on the host
 // holds it, and tries again every few seconds, until ctx ends.
 func (a *Agent) serveEndpoint(ctx context.Context) {
-	srv := &http.Server{Handler: a.endpointHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.endpointHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -208,7 +208,7 @@ func (a *Agent) serveOwn(ctx context.Context) error {
 		return err
 	}
 	os.Chmod(a.socketPath, 0o600)
-	srv := &http.Server{Handler: a.ownHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.ownHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
 		srv.Close()

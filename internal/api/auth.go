@@ -37,9 +37,19 @@ func PrincipalFrom(ctx context.Context) Principal {
 }
 
 // Authenticator verifies a request's signature and names its caller. body is
-// the already-read request body.
+// the already-read request body. An Authenticator serves one service.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, body []byte) (Principal, error)
+}
+
+// Verifier authenticates the requests of every service a Router serves, in
+// two steps, so that a body is read only once its caller is known.
+type Verifier interface {
+	// Begin checks what of r's signature needs no body: its credential
+	// scope against service (the signing name the route decided; "" when
+	// only the body can tell), time, access key and token. finish checks
+	// the signature over the body read afterwards and names the caller.
+	Begin(ctx context.Context, r *http.Request, service string) (finish func(body []byte) (Principal, error), err error)
 }
 
 // Authorizer decides whether a principal may perform action (such as

@@ -68,6 +68,18 @@ func AsError(err error) *Error {
 	return &Error{Code: CodeServerException, Message: "An internal error occurred: " + err.Error(), Status: http.StatusInternalServerError}
 }
 
+// asFault is AsError(err), with the generic internal error renamed to
+// code, the service's own internal-error shape, when code is set.
+func asFault(err error, code string) *Error {
+	e := AsError(err)
+	if code == "" || e.Code != CodeServerException || e.Status < 500 {
+		return e
+	}
+	renamed := *e
+	renamed.Code = code
+	return &renamed
+}
+
 // WriteJSONError answers with an AWS JSON error: the JSON services, and
 // the plain HTTP endpoints agents use (websockets, credentials).
 func WriteJSONError(w http.ResponseWriter, e *Error) {

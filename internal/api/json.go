@@ -22,7 +22,11 @@ type JSONService struct {
 	// MaxBody bounds a request body when it must exceed the router's
 	// default (ECR layer parts travel base64-encoded in JSON); 0 keeps it.
 	MaxBody int
-	ops     map[string]Handler
+	// FaultCode is the code of the service's own internal-error shape
+	// (Logs' ServiceUnavailableException); empty means ServerException,
+	// as ECS and ECR name it.
+	FaultCode string
+	ops       map[string]Handler
 }
 
 // NewJSONService returns an empty service.

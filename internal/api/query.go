@@ -24,6 +24,9 @@ type QueryService struct {
 	Name string
 	// Namespace is the xmlns of responses, e.g. "https://iam.amazonaws.com/doc/2010-05-08/".
 	Namespace string
+	// FaultCode is the code an internal error is answered with, as the
+	// service names it (IAM's ServiceFailure, STS's InternalFailure).
+	FaultCode string
 	ops       map[string]QueryHandler
 }
 

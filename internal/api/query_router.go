@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -39,28 +38,30 @@ func signingService(req *http.Request) string {
 // credential scope the service. Errors are XML ErrorResponse documents.
 func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID string, start time.Time) {
 	svc := r.queries[signingService(req)]
-	svcName, namespace, action := "unknown", "", ""
+	svcName, namespace, signingName, label, faultCode := unknown, "", "", unknown, ""
 	if svc != nil {
-		svcName, namespace = svc.Name, svc.Namespace
+		svcName, namespace, signingName, faultCode = svc.Name, svc.Namespace, svc.Name, svc.FaultCode
 	}
 	result := func(code string) {
-		apiCalls.WithLabelValues(svcName, action, code).Inc()
-		apiLatency.WithLabelValues(svcName, action).Observe(time.Since(start).Seconds())
+		apiCalls.WithLabelValues(svcName, label, code).Inc()
+		apiLatency.WithLabelValues(svcName, label).Observe(time.Since(start).Seconds())
 	}
-	fail := func(e *Error) {
+	fail := func(err error) {
+		e := asFault(err, faultCode)
 		b, status := encodeQueryError(namespace, reqID, e)
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(status)
 		w.Write(b)
 		result(e.Code)
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	finish, err := r.auth.Begin(req.Context(), req, signingName)
 	if err != nil {
-		fail(Errorf(CodeValidation, "could not read request body: %v", err))
+		fail(err)
 		return
 	}
-	if len(body) > maxBody {
-		fail(&Error{Code: CodeValidation, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
+	body, err := readBody(req, maxBody, CodeValidation)
+	if err != nil {
+		fail(err)
 		return
 	}
 	params, err := url.ParseQuery(string(body))
@@ -68,10 +69,23 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 		fail(Errorf(CodeValidation, "Malformed form body: %v", err))
 		return
 	}
-	action = params.Get("Action")
-	p, err := r.auth.Authenticate(req.Context(), req, body)
+	action := params.Get("Action")
+	if svc == nil {
+		// The scope names no Query service; IAM and STS share this
+		// endpoint, so the action tells which one the caller meant, and
+		// the signature is refused as scoped to the wrong service.
+		for _, owner := range r.queries {
+			if _, ok := owner.ops[action]; ok {
+				if _, err := r.auth.Begin(req.Context(), req, owner.Name); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}
+	}
+	p, err := finish(body)
 	if err != nil {
-		fail(AsError(err))
+		fail(err)
 		return
 	}
 	var h QueryHandler
@@ -82,6 +96,7 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 		fail(Errorf(CodeInvalidAction, "Could not find operation %s for version %s", action, params.Get("Version")))
 		return
 	}
+	label = action
 	ctx := WithPrincipal(req.Context(), p)
 	resp, err := r.call(ctx, func(ctx2 context.Context, _ []byte) (any, error) { return h(ctx2, params) }, body)
 	if err != nil {
@@ -94,7 +109,7 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 	}
 	out, err := encodeQuery(action, namespace, reqID, resp)
 	if err != nil {
-		fail(AsError(err))
+		fail(err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml")

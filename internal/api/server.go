@@ -34,7 +34,7 @@ func init() { prometheus.MustRegister(apiCalls, apiLatency) }
 // Router is Berth's single HTTP listener: every AWS API on POST /, plus
 // health, metrics and any extra routes (the agent websocket, the registry).
 type Router struct {
-	auth     Authenticator
+	auth     Verifier
 	log      *slog.Logger
 	services map[string]*JSONService  // by target prefix
 	queries  map[string]*QueryService // by signing name
@@ -43,7 +43,7 @@ type Router struct {
 }
 
 // NewRouter builds a router that authenticates with auth.
-func NewRouter(auth Authenticator, log *slog.Logger) *Router {
+func NewRouter(auth Verifier, log *slog.Logger) *Router {
 	r := &Router{auth: auth, log: log, services: map[string]*JSONService{}, queries: map[string]*QueryService{}, mux: http.NewServeMux()}
 	r.mux.HandleFunc("GET /healthz", r.healthz)
 	r.mux.Handle("GET /metrics", promhttp.Handler())
@@ -84,6 +84,11 @@ func NewRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// unknown is the metrics label of a service or operation the router does
+// not serve, and of every request that fails authentication: a label never
+// takes a name the caller sent, so the caller cannot grow the label set.
+const unknown = "unknown"
+
 func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	reqID := NewRequestID()
@@ -95,46 +100,46 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	prefix, op, _ := strings.Cut(target, ".")
 	svc := r.services[prefix]
-	svcName := "unknown"
+	svcName, opLabel, signingName, faultCode := unknown, unknown, "", ""
+	var h Handler
+	limit := maxBody
 	if svc != nil {
-		svcName = svc.Name
+		svcName, signingName, h, faultCode = svc.Name, svc.Name, svc.ops[op], svc.FaultCode
+		if svc.MaxBody > 0 {
+			limit = svc.MaxBody
+		}
 	}
 	result := func(code string) {
-		apiCalls.WithLabelValues(svcName, op, code).Inc()
-		apiLatency.WithLabelValues(svcName, op).Observe(time.Since(start).Seconds())
+		apiCalls.WithLabelValues(svcName, opLabel, code).Inc()
+		apiLatency.WithLabelValues(svcName, opLabel).Observe(time.Since(start).Seconds())
 	}
-	limit := maxBody
-	if svc != nil && svc.MaxBody > 0 {
-		limit = svc.MaxBody
-	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
-	if err != nil {
-		WriteJSONError(w, Errorf(CodeSerialization, "could not read request body: %v", err))
-		result(CodeSerialization)
-		return
-	}
-	if len(body) > limit {
-		WriteJSONError(w, &Error{Code: CodeSerialization, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge})
-		result(CodeSerialization)
-		return
-	}
-	p, err := r.auth.Authenticate(req.Context(), req, body)
-	if err != nil {
-		e := AsError(err)
+	fail := func(err error) {
+		e := asFault(err, faultCode)
 		WriteJSONError(w, e)
 		result(e.Code)
+	}
+	// The caller is known before its body is read: an unknown key never
+	// makes the server read (or wait for) a large body.
+	finish, err := r.auth.Begin(req.Context(), req, signingName)
+	if err != nil {
+		fail(err)
 		return
 	}
-	var h Handler
-	if svc != nil {
-		h = svc.ops[op]
+	body, err := readBody(req, limit, CodeSerialization)
+	if err != nil {
+		fail(err)
+		return
+	}
+	p, err := finish(body)
+	if err != nil {
+		fail(err)
+		return
 	}
 	if h == nil {
-		e := Errorf(CodeUnknownOperation, "Operation %q is not supported by this endpoint.", target)
-		WriteJSONError(w, e)
-		result(e.Code)
+		fail(Errorf(CodeUnknownOperation, "Operation %q is not supported by this endpoint.", target))
 		return
 	}
+	opLabel = op
 	ctx := WithPrincipal(req.Context(), p)
 	resp, err := r.call(ctx, h, body)
 	if err != nil {
@@ -142,20 +147,46 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 		if e.Status >= 500 {
 			r.log.Error("api call failed", "service", svcName, "operation", op, "requestId", reqID, "err", err)
 		}
-		WriteJSONError(w, e)
-		result(e.Code)
+		fail(e)
 		return
 	}
 	out, err := encodeJSON(resp)
 	if err != nil {
-		WriteJSONError(w, AsError(err))
-		result(CodeServerException)
+		fail(err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Write(out)
 	result("OK")
 	r.log.Debug("api call", "service", svcName, "operation", op, "requestId", reqID, "took", time.Since(start))
+}
+
+// maxDrain is how much of a too-large body the router reads and drops so
+// that a client that writes its whole body before reading the answer (as
+// most HTTP clients do) gets the 413 rather than a reset connection. A body
+// longer still is answered at once and its connection closed.
+const maxDrain = 64 << 20
+
+// readBody reads a request body of at most limit bytes. A longer one, by
+// its Content-Length or as it arrives, is a 413 with code. It runs only
+// once the caller is known (Verifier.Begin).
+func readBody(req *http.Request, limit int, code string) ([]byte, error) {
+	tooLarge := &Error{Code: code, Message: "Request body is too large.", Status: http.StatusRequestEntityTooLarge}
+	if req.ContentLength > int64(limit) {
+		if req.ContentLength <= int64(limit)+maxDrain {
+			io.Copy(io.Discard, req.Body)
+		}
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
+	if err != nil {
+		return nil, Errorf(code, "could not read request body: %v", err)
+	}
+	if len(body) > limit {
+		io.Copy(io.Discard, io.LimitReader(req.Body, maxDrain))
+		return nil, tooLarge
+	}
+	return body, nil
 }
 
 // call runs a handler, turning a panic into a ServerException so one bad

@@ -97,14 +97,17 @@ type KeyResolver interface {
 // credentials and, once UseKeys is called, the keys a KeyResolver knows.
 type Authenticator struct {
 	account  Account
+	region   string
 	verifier *sigv4.Verifier
 	keys     KeyResolver
 	now      func() time.Time
 }
 
-// NewAuthenticator returns an Authenticator for the account.
-func NewAuthenticator(acct Account) *Authenticator {
-	a := &Authenticator{account: acct, now: time.Now}
+// NewAuthenticator returns an Authenticator for the account's services in
+// region: a signature must be scoped to that region (IAM and STS also take
+// us-east-1) and to the service the request is for.
+func NewAuthenticator(acct Account, region string) *Authenticator {
+	a := &Authenticator{account: acct, region: region, now: time.Now}
 	a.verifier = &sigv4.Verifier{Lookup: a.lookup}
 	return a
 }
@@ -158,27 +161,81 @@ func (a *Authenticator) PrincipalForKey(accessKeyID string) (api.Principal, bool
 	return k.Principal, true
 }
 
-// Authenticate implements api.Authenticator. Unknown and inactive keys are
-// UnrecognizedClientException (InvalidClientTokenId on Query services);
-// expired temporary credentials ExpiredTokenException.
-func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, body []byte) (api.Principal, error) {
-	slot := &resolvedKey{}
-	res, err := a.verifier.Verify(context.WithValue(ctx, resolvedKeyCtx{}, slot), r, body)
-	if err != nil {
-		var se *sigv4.Error
-		if errors.As(err, &se) {
-			return api.Principal{}, &api.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode()}
+// globalRegion is where AWS signs the global services (IAM, and STS's
+// global endpoint) whatever the caller's region.
+const globalRegion = "us-east-1"
+
+// expect is the credential scope a request to service must carry. The SDKs
+// sign with the client's region when given an endpoint URL, as Berth's
+// users give them, so IAM and STS take the server's region; they also take
+// us-east-1, which AWS's IAM and STS's global endpoint are signed for.
+// service "" (not known before the body) checks only the region.
+func (a *Authenticator) expect(service string) sigv4.Expect {
+	regions := []string{a.region}
+	switch service {
+	case "iam", "sts", "":
+		if a.region != globalRegion {
+			regions = append(regions, globalRegion)
 		}
+	}
+	if a.region == "" {
+		regions = nil
+	}
+	return sigv4.Expect{Service: service, Regions: regions}
+}
+
+// Begin implements api.Verifier: it checks the part of r's signature that
+// needs no body (scope, time, access key, session token, expiry) for a
+// request to service, and returns the check of the signature over the body.
+// Unknown and inactive keys are UnrecognizedClientException
+// (InvalidClientTokenId on Query services); expired temporary credentials
+// ExpiredTokenException.
+func (a *Authenticator) Begin(ctx context.Context, r *http.Request, service string) (func(body []byte) (api.Principal, error), error) {
+	slot := &resolvedKey{}
+	pending, err := a.verifier.Begin(context.WithValue(ctx, resolvedKeyCtx{}, slot), r, a.expect(service))
+	if err != nil {
+		return nil, asAPIError(err)
+	}
+	p := a.root()
+	if pending.AccessKeyID() != a.account.RootAccessKeyID {
+		k := slot.key
+		if !k.Expires.IsZero() && !a.now().Before(k.Expires) {
+			return nil, &api.Error{Code: CodeExpiredToken, Message: "The security token included in the request is expired", Status: http.StatusForbidden}
+		}
+		p = k.Principal
+	}
+	return func(body []byte) (api.Principal, error) {
+		if _, err := pending.Finish(body); err != nil {
+			return api.Principal{}, asAPIError(err)
+		}
+		return p, nil
+	}, nil
+}
+
+// For returns an api.Authenticator for the plain HTTP endpoints of service
+// (the agents' websockets and credentials endpoints).
+func (a *Authenticator) For(service string) api.Authenticator { return serviceAuth{a, service} }
+
+type serviceAuth struct {
+	a       *Authenticator
+	service string
+}
+
+// Authenticate implements api.Authenticator.
+func (s serviceAuth) Authenticate(ctx context.Context, r *http.Request, body []byte) (api.Principal, error) {
+	finish, err := s.a.Begin(ctx, r, s.service)
+	if err != nil {
 		return api.Principal{}, err
 	}
-	if res.AccessKeyID == a.account.RootAccessKeyID {
-		return a.root(), nil
+	return finish(body)
+}
+
+func asAPIError(err error) error {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return &api.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode()}
 	}
-	k := slot.key
-	if !k.Expires.IsZero() && !a.now().Before(k.Expires) {
-		return api.Principal{}, &api.Error{Code: CodeExpiredToken, Message: "The security token included in the request is expired", Status: http.StatusForbidden}
-	}
-	return k.Principal, nil
+	return err
 }
 
 // CodeExpiredToken is the JSON services' code for expired temporary

@@ -22,15 +22,22 @@ func (f fakeKeys) ResolveKey(_ context.Context, id string) (Key, bool, error) {
 	return k, ok, nil
 }
 
-// signed builds a request signed with the given credentials for service.
+// signed builds a request signed with the given credentials for service
+// in us-east-1.
 func signed(t *testing.T, id, secret, token, service string) (*http.Request, []byte) {
+	return signedIn(t, id, secret, token, service, "us-east-1")
+}
+
+// signedIn builds a request signed with the given credentials for service
+// in region.
+func signedIn(t *testing.T, id, secret, token, service, region string) (*http.Request, []byte) {
 	t.Helper()
 	body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
 	req, _ := http.NewRequest(http.MethodPost, "http://berth.local/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, region, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req, body
@@ -46,7 +53,7 @@ func TestAuthenticateKeys(t *testing.T) {
 		"ASIASESSION": {SecretAccessKey: "sesssecret", SessionToken: "tok", Principal: role, Expires: time.Now().Add(time.Hour)},
 		"ASIAOLD":     {SecretAccessKey: "oldsecret", SessionToken: "tok", Expires: time.Now().Add(-time.Second)},
 	}
-	a := NewAuthenticator(acct)
+	a := NewAuthenticator(acct, "us-east-1")
 	a.UseKeys(keys)
 	tests := []struct {
 		name, id, secret, token string
@@ -64,7 +71,7 @@ func TestAuthenticateKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, body := signed(t, tt.id, tt.secret, tt.token, "sts")
-			p, err := a.Authenticate(context.Background(), req, body)
+			p, err := a.For("sts").Authenticate(context.Background(), req, body)
 			if tt.wantCode != "" {
 				if err == nil || api.AsError(err).Code != tt.wantCode {
 					t.Fatalf("err = %v, want %s", err, tt.wantCode)
@@ -83,5 +90,47 @@ func TestAuthenticateKeys(t *testing.T) {
 		if _, ok := a.PrincipalForKey(id); ok {
 			t.Fatalf("PrincipalForKey(%s) found a principal", id)
 		}
+	}
+}
+
+// TestCredentialScope checks that a signature scoped to another region or
+// to a service other than the request's is refused in AWS's words, and
+// which regions the global services (IAM, STS) take.
+func TestCredentialScope(t *testing.T) {
+	acct := Account{ID: "123456789012", RootAccessKeyID: "AKIAROOT", RootSecretAccessKey: "rootsecret"}
+	a := NewAuthenticator(acct, "eu-west-1")
+	tests := []struct {
+		name, service, signedFor, region string
+		wantMessage                      string // "" means accepted
+	}{
+		{"same service and region", "ecs", "ecs", "eu-west-1", ""},
+		{"other region", "ecs", "ecs", "us-west-2", "Credential should be scoped to a valid region, not 'us-west-2'. "},
+		{"us-east-1 for a regional service", "logs", "logs", "us-east-1", "Credential should be scoped to a valid region, not 'us-east-1'. "},
+		{"other service", "ecs", "ecr", "eu-west-1", "Credential should be scoped to correct service: 'ecs'. "},
+		{"ecr signed for ecs", "ecr", "ecs", "eu-west-1", "Credential should be scoped to correct service: 'ecr'. "},
+		{"logs signed for ecs", "logs", "ecs", "eu-west-1", "Credential should be scoped to correct service: 'logs'. "},
+		{"iam in the server's region", "iam", "iam", "eu-west-1", ""},
+		{"iam in us-east-1", "iam", "iam", "us-east-1", ""},
+		{"iam in a third region", "iam", "iam", "ap-south-1", "Credential should be scoped to a valid region, not 'ap-south-1'. "},
+		{"iam signed for sts", "iam", "sts", "us-east-1", "Credential should be scoped to correct service: 'iam'. "},
+		{"sts in us-east-1", "sts", "sts", "us-east-1", ""},
+		{"sts signed for iam", "sts", "iam", "eu-west-1", "Credential should be scoped to correct service: 'sts'. "},
+		{"made-up service", "ecs", "s3", "eu-west-1", "Credential should be scoped to correct service: 'ecs'. "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, body := signedIn(t, "AKIAROOT", "rootsecret", "", tt.signedFor, tt.region)
+			p, err := a.For(tt.service).Authenticate(context.Background(), req, body)
+			if tt.wantMessage == "" {
+				if err != nil || !p.Root {
+					t.Fatalf("got %+v, %v; want the root principal", p, err)
+				}
+				return
+			}
+			e := api.AsError(err)
+			if err == nil || e.Code != "InvalidSignatureException" || e.Message != tt.wantMessage || e.Status != http.StatusForbidden {
+				t.Fatalf("err = %v, want 403 InvalidSignatureException %q", err, tt.wantMessage)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ func TestACSRoleCredentials(t *testing.T) {
 	}
 	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAACSTEST000000001", RootSecretAccessKey: "acsTestSecretKey/0123456789abcdefghijklmn"}
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", e.svc.ACSHandler(auth.NewAuthenticator(acct)))
+	mux.Handle("GET /ws", e.svc.ACSHandler(auth.NewAuthenticator(acct, testRegion).For("ecs")))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	creds := aws.Credentials{AccessKeyID: acct.RootAccessKeyID, SecretAccessKey: acct.RootSecretAccessKey}

@@ -2,8 +2,11 @@ package ecs
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -67,23 +70,75 @@ func (s *Service) changeAttributes(ctx context.Context, op string, in *Attribute
 	for i, a := range in.Attributes {
 		byKey[keys[i]] = append(byKey[keys[i]], a)
 	}
+	recs, err := s.applyAttributes(ctx, byKey, apply)
+	if err != nil {
+		return nil, err
+	}
 	out := &AttributesOutput{Attributes: []Attribute{}}
 	for key, attrs := range byKey {
-		rec, err := store.Update(ctx, s.store, key, func(r *instanceRecord) error {
-			for _, a := range attrs {
-				r.Instance.Attributes = apply(r.Instance.Attributes, a)
-			}
-			sort.Slice(r.Instance.Attributes, func(i, j int) bool { return r.Instance.Attributes[i].Name < r.Instance.Attributes[j].Name })
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
 		for _, a := range attrs {
-			out.Attributes = append(out.Attributes, Attribute{Name: a.Name, Value: a.Value, TargetType: "container-instance", TargetId: rec.Instance.ContainerInstanceArn})
+			out.Attributes = append(out.Attributes, Attribute{Name: a.Name, Value: a.Value, TargetType: "container-instance", TargetId: recs[key].Instance.ContainerInstanceArn})
 		}
 	}
 	return out, nil
+}
+
+// maxCustomAttributes is how many custom attributes ECS lets a resource
+// carry (AttributeLimitExceededException beyond).
+const maxCustomAttributes = 10
+
+// customAttributes counts the attributes a user set, as opposed to those
+// ECS and its agent set (ecs.*, com.amazonaws.ecs.*).
+func customAttributes(attrs []Attribute) int {
+	n := 0
+	for _, a := range attrs {
+		if !strings.HasPrefix(a.Name, "ecs.") && !strings.HasPrefix(a.Name, "com.amazonaws.") {
+			n++
+		}
+	}
+	return n
+}
+
+// applyAttributes applies the changes to every instance record in one
+// transaction, so that a refused change to one instance (over the limit)
+// writes nothing to the others; it retries when a record changed meanwhile.
+func (s *Service) applyAttributes(ctx context.Context, byKey map[string][]Attribute, apply func([]Attribute, Attribute) []Attribute) (map[string]instanceRecord, error) {
+	keys := slices.Sorted(maps.Keys(byKey))
+	for attempt := 0; ; attempt++ {
+		items, err := store.GetMany[instanceRecord](ctx, s.store, keys)
+		if err != nil {
+			return nil, err
+		}
+		if len(items) != len(keys) {
+			return nil, api.Errorf("TargetNotFoundException", "Could not find a target of the attributes; it was deregistered.")
+		}
+		txn := store.NewTxn()
+		recs := map[string]instanceRecord{}
+		for _, it := range items {
+			r := it.Value
+			before := customAttributes(r.Instance.Attributes)
+			attrs := slices.Clone(r.Instance.Attributes)
+			for _, a := range byKey[it.Key] {
+				attrs = apply(attrs, a)
+			}
+			if n := customAttributes(attrs); n > maxCustomAttributes && n > before {
+				return nil, api.Errorf("AttributeLimitExceededException",
+					"You can apply up to %d custom attributes for each resource; container instance %s would have %d.",
+					maxCustomAttributes, r.Instance.ContainerInstanceArn, n)
+			}
+			sort.Slice(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
+			r.Instance.Attributes = attrs
+			recs[it.Key] = r
+			txn.IfRev(it.Key, it.Rev).Put(it.Key, r)
+		}
+		err = s.store.Commit(ctx, txn)
+		if err == nil {
+			return recs, nil
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= 50 {
+			return nil, err
+		}
+	}
 }
 
 type ListAttributesInput struct {

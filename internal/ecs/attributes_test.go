@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -186,4 +187,38 @@ func TestAttributes(t *testing.T) {
 			return err
 		})
 	})
+}
+
+// TestAttributeLimitPerResource checks that an instance carries at most 10
+// custom attributes (ecs.* and com.amazonaws.* do not count): the 11th is
+// AttributeLimitExceededException, and a call that would overfill one
+// instance writes nothing to the others.
+func TestAttributeLimitPerResource(t *testing.T) {
+	e := newEnv(t)
+	e.cluster("lim")
+	a := e.instance("lim", 1024, 1024, instanceOpts{attrs: []Attribute{{Name: "ecs.os-type", Value: ptr("linux")}, {Name: "com.amazonaws.ecs.capability.privileged-container"}}})
+	b := e.instance("lim", 1024, 1024)
+	var ten []Attribute
+	for i := range 10 {
+		ten = append(ten, Attribute{Name: fmt.Sprintf("c%d", i), Value: ptr("v"), TargetId: a.ContainerInstanceArn})
+	}
+	must[*AttributesOutput](t)(e.svc.PutAttributes(e.ctx, &AttributesInput{Cluster: "lim", Attributes: ten}))
+	// Replacing a value keeps the count.
+	must[*AttributesOutput](t)(e.svc.PutAttributes(e.ctx, &AttributesInput{Cluster: "lim", Attributes: []Attribute{{Name: "c0", Value: ptr("w"), TargetId: a.ContainerInstanceArn}}}))
+	_, err := e.svc.PutAttributes(e.ctx, &AttributesInput{Cluster: "lim", Attributes: []Attribute{
+		{Name: "onb", Value: ptr("1"), TargetId: b.ContainerInstanceArn},
+		{Name: "eleventh", Value: ptr("1"), TargetId: a.ContainerInstanceArn},
+	}})
+	wantCode(t, err, "AttributeLimitExceededException")
+	for _, at := range e.describeInstance("lim", b.ContainerInstanceArn).Attributes {
+		if at.Name == "onb" {
+			t.Fatal("the refused call wrote to the other instance")
+		}
+	}
+	if n := len(e.describeInstance("lim", a.ContainerInstanceArn).Attributes); n != 12 {
+		t.Fatalf("instance has %d attributes, want 12 (10 custom)", n)
+	}
+	// After a delete there is room again.
+	must[*AttributesOutput](t)(e.svc.DeleteAttributes(e.ctx, &AttributesInput{Cluster: "lim", Attributes: []Attribute{{Name: "c9", TargetId: a.ContainerInstanceArn}}}))
+	must[*AttributesOutput](t)(e.svc.PutAttributes(e.ctx, &AttributesInput{Cluster: "lim", Attributes: []Attribute{{Name: "eleventh", Value: ptr("1"), TargetId: a.ContainerInstanceArn}}}))
 }

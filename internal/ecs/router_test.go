@@ -24,7 +24,7 @@ import (
 func TestRouter(t *testing.T) {
 	e := newEnv(t)
 	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAROUTERTEST000001", RootSecretAccessKey: "routerTestSecretKey/0123456789abcdefghijk"}
-	router := api.NewRouter(auth.NewAuthenticator(acct), quietLogger())
+	router := api.NewRouter(auth.NewAuthenticator(acct, testRegion), quietLogger())
 	router.AddJSON(e.svc.JSONService())
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)

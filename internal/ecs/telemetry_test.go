@@ -110,7 +110,7 @@ func TestTelemetryRecordsHealth(t *testing.T) {
 	}
 	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIATCSTEST000000001", RootSecretAccessKey: "tcsTestSecretKey/0123456789abcdefghijklmn"}
 	mux := http.NewServeMux()
-	mux.Handle("GET /tcs/ws", e.svc.TelemetryHandler(auth.NewAuthenticator(acct)))
+	mux.Handle("GET /tcs/ws", e.svc.TelemetryHandler(auth.NewAuthenticator(acct, testRegion).For("ecs")))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	creds := aws.Credentials{AccessKeyID: acct.RootAccessKeyID, SecretAccessKey: acct.RootSecretAccessKey}

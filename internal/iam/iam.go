@@ -58,6 +58,7 @@ const (
 // QueryService returns the IAM API.
 func (s *Service) QueryService() *api.QueryService {
 	q := api.NewQueryService("iam", iamNamespace)
+	q.FaultCode = "ServiceFailure" // the model's ServiceFailureException
 	q.Handle("CreateUser", api.QueryOp(s.CreateUser))
 	q.Handle("GetUser", api.QueryOp(s.GetUser))
 	q.Handle("ListUsers", api.QueryOp(s.ListUsers))

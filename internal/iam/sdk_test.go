@@ -38,7 +38,7 @@ var sdkAccount = auth.Account{ID: testAccount, RootAccessKeyID: "AKIAROOTROOTROO
 
 // sdkServer serves s's IAM and STS APIs over HTTP with SigV4, as berth does.
 func sdkServer(t *testing.T, s *Service) (auth.Account, *httptest.Server) {
-	authn := auth.NewAuthenticator(sdkAccount)
+	authn := auth.NewAuthenticator(sdkAccount, "us-east-1")
 	authn.UseKeys(s)
 	router := api.NewRouter(authn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	router.AddQuery(s.QueryService())

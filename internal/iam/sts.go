@@ -12,6 +12,7 @@ import (
 // STSQueryService returns the STS API.
 func (s *Service) STSQueryService() *api.QueryService {
 	q := api.NewQueryService("sts", stsNamespace)
+	q.FaultCode = "InternalFailure" // STS's model has no fault shape; AWS's common error
 	q.Handle("GetCallerIdentity", api.QueryOp(s.GetCallerIdentity))
 	q.Handle("AssumeRole", api.QueryOp(s.AssumeRole))
 	q.Handle("GetSessionToken", api.QueryOp(s.GetSessionToken))

@@ -42,6 +42,9 @@ func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *S
 // JSONService exposes the operations over AWS JSON 1.1.
 func (s *Service) JSONService() *api.JSONService {
 	js := api.NewJSONService("logs", TargetPrefix)
+	// Logs names its internal error ServiceUnavailableException (its
+	// model has no ServerException).
+	js.FaultCode = "ServiceUnavailableException"
 	js.Handle("CreateLogGroup", api.Op(s.CreateLogGroup))
 	js.Handle("DeleteLogGroup", api.Op(s.DeleteLogGroup))
 	js.Handle("DescribeLogGroups", api.Op(s.DescribeLogGroups))

@@ -50,6 +50,9 @@ type Config struct {
 	// containers reach the APIs; one that cannot be bound is skipped with a
 	// warning.
 	AlsoListenOn []string
+	// ReadHeaderTimeout bounds how long a request's headers may take to
+	// arrive; DefaultReadHeaderTimeout when zero.
+	ReadHeaderTimeout time.Duration
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
 	// Scheduler tunes the service scheduler and its leader election.
@@ -112,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// for the authenticator and authorizes every API call.
 	iamSvc := iam.New(acct.ID, st, log)
 	iamSvc.SetServiceSessionDuration(cfg.RoleCredentialsDuration)
-	authn := auth.NewAuthenticator(acct)
+	authn := auth.NewAuthenticator(acct, cfg.Region)
 	authn.UseKeys(iamSvc)
 	router := api.NewRouter(authn, log)
 	router.AddQuery(iamSvc.QueryService())
@@ -149,11 +152,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
 	router.AddJSON(logsSvc.JSONService())
 	go logsSvc.RunRetention(bg, time.Hour)
-	router.Handle("/v2/", ecrSvc.RegistryHandler())
-	router.Handle("GET /ws", ecsSvc.ACSHandler(authn))
-	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn))
-	router.Handle("GET /berth/instance-credentials", iamSvc.InstanceCredentialsHandler(authn))
-	router.Handle("GET /berth/task-credentials", ecsSvc.TaskCredentialsHandler(authn))
+	router.Handle("/v2/", slowBody(ecrSvc.RegistryHandler(), RegistryBodyTimeout))
+	// The agents sign their endpoints as the ECS agent does: for ecs, and
+	// instance credentials (an EC2 instance profile's stand-in) for iam.
+	router.Handle("GET /ws", ecsSvc.ACSHandler(authn.For("ecs")))
+	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn.For("ecs")))
+	router.Handle("GET /berth/instance-credentials", iamSvc.InstanceCredentialsHandler(authn.For("iam")))
+	router.Handle("GET /berth/task-credentials", ecsSvc.TaskCredentialsHandler(authn.For("ecs")))
 	router.Handle("GET /healthz/leader", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !ecsSvc.IsLeader() {
 			http.Error(w, "follower", http.StatusServiceUnavailable)
@@ -162,7 +167,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "leader")
 	}))
 	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
-	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
+	headerTimeout := cfg.ReadHeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = DefaultReadHeaderTimeout
+	}
+	s.http = &http.Server{Handler: router, TLSConfig: tlsConfig,
+		ReadHeaderTimeout: headerTimeout, ReadTimeout: ReadTimeout, IdleTimeout: IdleTimeout}
 	serve := func(ln net.Listener) error {
 		if tlsConfig != nil {
 			return s.http.ServeTLS(ln, "", "")
@@ -185,6 +195,33 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	router.SetReady(true)
 	log.Info("berth server listening", "endpoint", endpoint, "region", cfg.Region, "account", acct.ID)
 	return s, nil
+}
+
+// Timeouts of the listener (and every extra one). Headers must arrive
+// promptly, so a client trickling them (slowloris) holds no connection for
+// long; a body may take ReadTimeout, which only a caller whose key is known
+// gets to use (the router refuses the rest before reading a body); the
+// agents' websockets clear the deadline when they upgrade.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	ReadTimeout              = 5 * time.Minute
+	IdleTimeout              = 2 * time.Minute
+	// RegistryBodyTimeout is how long a registry upload's body (an image
+	// layer, possibly gigabytes on a slow link) may take instead.
+	RegistryBodyTimeout = time.Hour
+)
+
+// slowBody lets the body of a request that sends one (a registry upload)
+// take up to d instead of the listener's ReadTimeout.
+func slowBody(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			// Fails only on a connection without deadlines; keep serving.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Serve also serves the APIs on ln until Close, as on the main listener.

@@ -16,8 +16,8 @@ import (
 // fixedPrincipal authenticates every request as one principal.
 type fixedPrincipal api.Principal
 
-func (p fixedPrincipal) Authenticate(context.Context, *http.Request, []byte) (api.Principal, error) {
-	return api.Principal(p), nil
+func (p fixedPrincipal) Begin(context.Context, *http.Request, string) (func([]byte) (api.Principal, error), error) {
+	return func([]byte) (api.Principal, error) { return api.Principal(p), nil }, nil
 }
 
 // ClientErrorsOnly sends every body to every operation of js (but those

@@ -210,3 +210,65 @@ func TestScope(t *testing.T) {
 		})
 	}
 }
+
+// TestBeginBeforeBody checks what Begin decides without the body: a scope
+// naming another region or service and, when X-Amz-Content-Sha256 declares
+// the payload, the signature itself; Finish then checks the body.
+func TestBeginBeforeBody(t *testing.T) {
+	want := Expect{Service: "ecs", Regions: []string{"us-east-1"}}
+	declared := map[string]string{"X-Amz-Content-Sha256": sha256Hex(ecsBody)}
+	unsigned := map[string]string{"X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}
+	tests := []struct {
+		name         string
+		spec         spec
+		expect       Expect
+		secret       string
+		body         string
+		beginMsg     string // "" means Begin passes
+		finishErrMsg string // "" means Finish passes
+	}{
+		{name: "undeclared payload: signature waits for the body", spec: spec{url: ecsURL, body: ecsBody}, expect: want, secret: "wrong", body: ecsBody, finishErrMsg: msgSignatureDiffer},
+		{name: "declared payload: wrong secret refused before the body", spec: spec{url: ecsURL, body: ecsBody, header: declared}, expect: want, secret: "wrong", beginMsg: msgSignatureDiffer},
+		{name: "declared payload, other body", spec: spec{url: ecsURL, body: ecsBody, header: declared}, expect: want, body: "{}", finishErrMsg: msgPayloadMismatch},
+		{name: "declared payload, its body", spec: spec{url: ecsURL, body: ecsBody, header: declared}, expect: want, body: ecsBody},
+		{name: "unsigned payload, any body", spec: spec{url: ecsURL, body: ecsBody, payload: "UNSIGNED-PAYLOAD", header: unsigned}, expect: want, body: "anything"},
+		{name: "declared hash not hex", spec: spec{url: ecsURL, body: ecsBody, payload: "zz", header: map[string]string{"X-Amz-Content-Sha256": "zz"}}, expect: want, beginMsg: msgPayloadMismatch},
+		{name: "other service", spec: spec{url: ecsURL, body: ecsBody, service: "ecr"}, expect: want, beginMsg: "Credential should be scoped to correct service: 'ecs'. "},
+		{name: "other region", spec: spec{url: ecsURL, body: ecsBody}, expect: Expect{Regions: []string{"eu-west-1", "eu-central-1"}}, beginMsg: "Credential should be scoped to a valid region, not 'us-east-1'. "},
+		{name: "no expectation", spec: spec{url: ecsURL, body: ecsBody, service: "anything"}, body: ecsBody},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := testVerifier()
+			if tt.secret != "" {
+				v.Lookup = func(ctx context.Context, id string) (Credentials, bool) {
+					c, ok := testLookup(ctx, id)
+					c.SecretAccessKey = tt.secret
+					return c, ok
+				}
+			}
+			p, err := v.Begin(context.Background(), signed(t, tt.spec), tt.expect)
+			if tt.beginMsg != "" {
+				var e *Error
+				if !errors.As(err, &e) || e.Code != CodeInvalidSignature || e.Message != tt.beginMsg {
+					t.Fatalf("Begin error = %v, want %q", err, tt.beginMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Begin: %v", err)
+			}
+			_, err = p.Finish([]byte(tt.body))
+			if tt.finishErrMsg == "" {
+				if err != nil {
+					t.Fatalf("Finish: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Message != tt.finishErrMsg {
+				t.Fatalf("Finish error = %v, want %q", err, tt.finishErrMsg)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,23 +64,62 @@ type Verifier struct {
 	MaxSkew time.Duration
 }
 
+// Expect is the credential scope a request must be signed for: the
+// signing name of the service it is addressed to and the regions that
+// service answers in. An empty field is not checked.
+type Expect struct {
+	// Service is the signing name, e.g. "ecs".
+	Service string
+	// Regions are the regions a signature may be scoped to.
+	Regions []string
+}
+
 // Verify checks r, whose body the caller has already read into body
-// (Verify must not read r.Body). On failure the error is always an *Error.
+// (Verify must not read r.Body), without an Expect: the credential scope
+// may name any region and service. On failure the error is always an *Error.
 //
 // The canonical URI is r.URL.EscapedPath() encoded once more, as for all
 // services but S3. Presigned URLs are checked against both UNSIGNED-PAYLOAD
 // and the body hash unless an X-Amz-Content-Sha256 header names the payload.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Result, error) {
+	p, err := v.Begin(ctx, r, Expect{})
+	if err != nil {
+		return Result{}, err
+	}
+	return p.Finish(body)
+}
+
+// Pending is a request whose signature has been checked as far as it can
+// be without its body.
+type Pending struct {
+	r        *http.Request
+	in       *signedInput
+	names    []string
+	creds    Credentials
+	declared string // the X-Amz-Content-Sha256 value; "" when absent
+	signed   bool   // the signature was already checked against declared
+}
+
+// Begin checks everything of r's signature that does not need the body:
+// its form, credential scope (against want), time, access key and session
+// token, and, when an X-Amz-Content-Sha256 header declares the payload
+// hash, the signature itself. A server calls it before reading a body, so
+// that an unknown caller cannot make it read one. On failure the error is
+// always an *Error.
+func (v *Verifier) Begin(ctx context.Context, r *http.Request, want Expect) (*Pending, error) {
 	in, e := parseRequest(r)
 	if e != nil {
-		return Result{}, e
+		return nil, e
 	}
 	names, e := checkScope(in)
 	if e != nil {
-		return Result{}, e
+		return nil, e
+	}
+	if e := checkWant(in, want); e != nil {
+		return nil, e
 	}
 	if e := v.checkTime(in); e != nil {
-		return Result{}, e
+		return nil, e
 	}
 	var creds Credentials
 	ok := false
@@ -87,29 +127,91 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Re
 		creds, ok = v.Lookup(ctx, in.cred.accessKeyID)
 	}
 	if !ok {
-		return Result{}, errInvalidToken()
+		return nil, errInvalidToken()
 	}
 	if subtle.ConstantTimeCompare([]byte(creds.SessionToken), []byte(in.securityToken)) != 1 {
-		return Result{}, errInvalidToken()
+		return nil, errInvalidToken()
 	}
-	candidates, e := payloadHashes(r, in, body)
-	if e != nil {
-		return Result{}, e
+	p := &Pending{r: r, in: in, names: names, creds: creds}
+	if declared := headerValues(r.Header, headerContentSHA256); len(declared) > 0 {
+		p.declared = strings.TrimSpace(declared[0])
+		if p.declared != unsignedPayload && !isSHA256Hex(p.declared) {
+			return nil, errPayloadMismatch()
+		}
+		if !p.matches(p.declared) {
+			return nil, errSignatureMismatch()
+		}
+		p.signed = true
+	}
+	return p, nil
+}
+
+// AccessKeyID is the access key the request is signed with.
+func (p *Pending) AccessKeyID() string { return p.in.cred.accessKeyID }
+
+// Finish checks the signature over body, the request's body read after
+// Begin succeeded.
+func (p *Pending) Finish(body []byte) (Result, error) {
+	res := Result{
+		AccessKeyID: p.in.cred.accessKeyID,
+		Service:     p.in.cred.service,
+		Region:      p.in.cred.region,
+		SigningTime: p.in.signingTime,
+		Presigned:   p.in.presigned,
+	}
+	if p.signed {
+		if p.declared == unsignedPayload {
+			res.UnsignedPayload = true
+			return res, nil
+		}
+		if !strings.EqualFold(p.declared, hashHex(body)) {
+			return Result{}, errPayloadMismatch()
+		}
+		return res, nil
+	}
+	candidates := []string{hashHex(body)}
+	if p.in.presigned {
+		candidates = []string{unsignedPayload, candidates[0]}
 	}
 	for _, hash := range candidates {
-		want := computeSignature(creds.SecretAccessKey, in, canonicalRequest(r, in, names, hash))
-		if subtle.ConstantTimeCompare([]byte(want), []byte(in.signature)) == 1 {
-			return Result{
-				AccessKeyID:     in.cred.accessKeyID,
-				Service:         in.cred.service,
-				Region:          in.cred.region,
-				SigningTime:     in.signingTime,
-				Presigned:       in.presigned,
-				UnsignedPayload: hash == unsignedPayload,
-			}, nil
+		if p.matches(hash) {
+			res.UnsignedPayload = hash == unsignedPayload
+			return res, nil
 		}
 	}
 	return Result{}, errSignatureMismatch()
+}
+
+// matches reports whether the request's signature is the one computed
+// with payload hash hash.
+func (p *Pending) matches(hash string) bool {
+	want := computeSignature(p.creds.SecretAccessKey, p.in, canonicalRequest(p.r, p.in, p.names, hash))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(p.in.signature)) == 1
+}
+
+// checkWant refuses a credential scope naming a region or service the
+// request is not for, in AWS's words.
+func checkWant(in *signedInput, want Expect) *Error {
+	if len(want.Regions) > 0 && !slices.Contains(want.Regions, in.cred.region) {
+		return newError(CodeInvalidSignature, "Credential should be scoped to a valid region, not '%s'. ", in.cred.region)
+	}
+	if want.Service != "" && in.cred.service != want.Service {
+		return newError(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'. ", want.Service)
+	}
+	return nil
+}
+
+// isSHA256Hex reports whether s looks like a hex SHA-256 digest.
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkScope validates the credential scope and signed-header list, and
@@ -156,22 +258,4 @@ func (v *Verifier) checkTime(in *signedInput) *Error {
 		return errExpired(in.signingTime, t, window)
 	}
 	return nil
-}
-
-// payloadHashes returns the payload hashes the signature may have used.
-// An X-Amz-Content-Sha256 header must be UNSIGNED-PAYLOAD or the body's
-// hash and is then used literally; without it a header-signed request uses
-// the body's hash and a presigned one UNSIGNED-PAYLOAD or the body's hash.
-func payloadHashes(r *http.Request, in *signedInput, body []byte) ([]string, *Error) {
-	if declared := headerValues(r.Header, headerContentSHA256); len(declared) > 0 {
-		value := strings.TrimSpace(declared[0])
-		if value != unsignedPayload && !strings.EqualFold(value, hashHex(body)) {
-			return nil, errPayloadMismatch()
-		}
-		return []string{value}, nil
-	}
-	if in.presigned {
-		return []string{unsignedPayload, hashHex(body)}, nil
-	}
-	return []string{hashHex(body)}, nil
 }
