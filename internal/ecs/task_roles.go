@@ -30,7 +30,8 @@ type RoleIssuer interface {
 	CheckPassRole(ctx context.Context, roleARN string) error
 	// CheckServiceTrust returns iam.ErrUntrusted unless the role trusts service.
 	CheckServiceTrust(ctx context.Context, service, roleARN string) error
-	// ServiceSession issues temporary credentials of the role to service.
+	// ServiceSession issues temporary credentials of the role to service,
+	// the same ones again until half their lifetime has passed.
 	ServiceSession(ctx context.Context, service, roleARN, sessionName string) (iam.RoleSession, error)
 }
 
