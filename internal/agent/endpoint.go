@@ -307,8 +307,9 @@ func isLocalAddress(ip net.IP) bool {
 	return false
 }
 
-// fetchTaskCredentials asks the server for fresh credentials of a task's
-// role; the request is signed as this agent.
+// fetchTaskCredentials asks the server for credentials of a task's role
+// (the same session until half its lifetime); the request is signed as
+// this agent, which must be the task's instance (or whoever registered it).
 func (a *Agent) fetchTaskCredentials(ctx context.Context, taskArn, id string) ([]byte, int, error) {
 	return signedGet(ctx, a.endpointClient, a.creds, "ecs", a.cfg.Region, a.cfg.Endpoint, "/berth/task-credentials",
 		url.Values{"taskArn": {taskArn}, "credentialsId": {id}})

@@ -21,6 +21,10 @@ type Principal struct {
 	// SessionPolicy is the session policy an assumed-role session was
 	// issued with, if any; it further limits the role's permissions.
 	SessionPolicy string
+	// SourceInstance is the EC2 instance id an instance-profile session
+	// was issued for (its ec2:SourceInstanceARN); empty for every other
+	// caller. Such a session may act only as that instance.
+	SourceInstance string
 }
 
 type principalKey struct{}

@@ -185,6 +185,10 @@ func (s *Service) agentRequest(w http.ResponseWriter, r *http.Request, auth api.
 		api.WriteJSONError(w, api.AsError(err))
 		return nil, p, none, false
 	}
+	if err := actsAs(ctx, action, &inst.Value); err != nil {
+		api.WriteJSONError(w, api.AsError(err))
+		return nil, p, none, false
+	}
 	if s.hub == nil {
 		api.WriteJSONError(w, api.AsError(errors.New("agent communication service is not started")))
 		return nil, p, none, false
@@ -210,6 +214,11 @@ func (s *Service) ACSHandler(auth api.Authenticator) http.Handler {
 		// websocket it would retry at once.
 		sess := &acsSession{svc: s, inst: inst.Value, connID: api.NewRequestID()}
 		sess.creds = newSessionCredentials(r.URL.Query())
+		if !receivesKeys(p, &inst.Value) {
+			// Allowed to poll, not to act as the instance: its tasks are
+			// sent without their roles' keys or credentials ids.
+			sess.creds, sess.keyless = nil, true
+		}
 		ckey := s.keys.connected(inst.Value.ID)
 		if err := s.hub.mark(ckey, sess.connID); err != nil {
 			s.log.Warn("mark agent connected", "containerInstance", inst.Value.Instance.ContainerInstanceArn, "err", err)
@@ -238,6 +247,9 @@ type acsSession struct {
 	// creds delivers task role credentials to agents that keep them
 	// themselves (see sessionCredentials); nil for Berth's agents.
 	creds *sessionCredentials
+	// keyless is set when the caller is neither the instance nor its
+	// registrant: payloads carry no role credentials at all.
+	keyless bool
 }
 
 func (a *acsSession) send(typ string, msg any) error {
@@ -437,6 +449,9 @@ func (a *acsSession) sendTasks(ctx context.Context, as []assignment, initial boo
 		t := s.acsTask(&it.Value, &td)
 		if a.creds != nil {
 			a.creds.payload(ctx, s, &it.Value, &t, initial)
+		}
+		if a.keyless {
+			t.RoleCredentials, t.ExecutionRoleCredentials = nil, nil
 		}
 		msg.Tasks = append(msg.Tasks, t)
 	}

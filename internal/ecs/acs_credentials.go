@@ -107,7 +107,9 @@ func (s *Service) issueACSCredentials(ctx context.Context, is *issuedCredentials
 		is.issuedAt, is.expires = now, now.Add(time.Minute)
 		return acs.IAMRoleCredentials{}, false
 	}
-	is.issuedAt, is.expires = now, rs.Expiration
+	// A session handed out again keeps its issue time, so the next
+	// refresh falls due exactly when IAM stops reusing it.
+	is.issuedAt, is.expires = rs.Issued, rs.Expiration
 	return acs.IAMRoleCredentials{CredentialsId: is.id, RoleArn: is.role, AccessKeyId: rs.AccessKeyId,
 		SecretAccessKey: rs.SecretAccessKey, SessionToken: rs.SessionToken, Expiration: rs.Expiration.UTC().Format(time.RFC3339)}, true
 }

@@ -32,10 +32,14 @@ type reservation struct {
 // what the tasks placed on it hold. The usage changes in the same
 // transaction as the tasks, so remaining resources are always exact.
 type instanceRecord struct {
-	ID       string            `json:"id"`
-	Cluster  string            `json:"cluster"`
-	Instance ContainerInstance `json:"instance"`
-	Usage    usage             `json:"usage"`
+	ID      string `json:"id"`
+	Cluster string `json:"cluster"`
+	// RegisteredBy is the ARN of the caller that first registered the
+	// instance; besides the instance's own session only it may receive
+	// the task role keys of the instance's tasks (see receivesKeys).
+	RegisteredBy string            `json:"registeredBy,omitempty"`
+	Instance     ContainerInstance `json:"instance"`
+	Usage        usage             `json:"usage"`
 }
 
 // registered returns the registered integer resource (CPU or MEMORY).
@@ -179,18 +183,24 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 			if in.ContainerInstanceArn != "" {
 				return nil, api.InvalidParameter("Container instance %s is not registered in cluster %s.", in.ContainerInstanceArn, name)
 			}
-			ec2ID := doc.InstanceID
-			if ec2ID == "" {
-				ec2ID = "mi-" + randomHex(17)
+			ec2ID, err := checkRegistration(ctx, doc, s.arn("cluster/"+name))
+			if err != nil {
+				return nil, err
 			}
-			rec = instanceRecord{ID: id, Cluster: name, Instance: ContainerInstance{
+			rec = instanceRecord{ID: id, Cluster: name, RegisteredBy: api.PrincipalFrom(ctx).ARN, Instance: ContainerInstance{
 				ContainerInstanceArn: s.arn("container-instance/" + name + "/" + id),
 				Ec2InstanceId:        ec2ID,
 				RegisteredAt:         api.Now(),
 				Tags:                 in.Tags,
 			}}
+		} else if err := actsAs(ctx, "RegisterContainerInstance", &rec); err != nil {
+			return nil, err
 		} else if rec.Instance.Status == "INACTIVE" {
 			return nil, api.ClientError("Container instance %s has been deregistered and cannot re-register.", rec.Instance.ContainerInstanceArn)
+		} else if rec.RegisteredBy == "" {
+			// Recorded before registrants were: the next registration
+			// (its agent's, as it re-registers on every start) claims it.
+			rec.RegisteredBy = api.PrincipalFrom(ctx).ARN
 		}
 		if rec.Instance.Status == "" {
 			// New instances start ACTIVE; an agent re-registering (as it does on
@@ -347,6 +357,9 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *Deregiste
 		return nil, api.InvalidParameter("The referenced container instance %s was not found.", in.ContainerInstance)
 	}
 	if err := s.authorize(ctx, "DeregisterContainerInstance", it.Value.Instance.ContainerInstanceArn); err != nil {
+		return nil, err
+	}
+	if err := actsAs(ctx, "DeregisterContainerInstance", &it.Value); err != nil {
 		return nil, err
 	}
 	rec, err := store.Update(ctx, s.store, it.Key, func(r *instanceRecord) error {
@@ -507,6 +520,9 @@ func (s *Service) UpdateContainerInstancesState(ctx context.Context, in *UpdateC
 			continue
 		}
 		if err := s.authorize(ctx, "UpdateContainerInstancesState", it.Value.Instance.ContainerInstanceArn); err != nil {
+			return nil, err
+		}
+		if err := actsAs(ctx, "UpdateContainerInstancesState", &it.Value); err != nil {
 			return nil, err
 		}
 		rec, err := store.Update(ctx, s.store, it.Key, func(r *instanceRecord) error {

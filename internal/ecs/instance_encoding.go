@@ -30,11 +30,15 @@ func encodeInstanceRecord(rec *instanceRecord, registration []byte) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(registration)+len(u)+len(rec.ID)+len(rec.Cluster)+48)
+	b := make([]byte, 0, len(registration)+len(u)+len(rec.ID)+len(rec.Cluster)+len(rec.RegisteredBy)+64)
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, rec.ID)
 	b = append(b, `,"cluster":`...)
 	b = appendJSONString(b, rec.Cluster)
+	if rec.RegisteredBy != "" {
+		b = append(b, `,"registeredBy":`...)
+		b = appendJSONString(b, rec.RegisteredBy)
+	}
 	b = append(b, `,"instance":`...)
 	b = append(b, registration...)
 	b = append(b, `,"usage":`...)

@@ -11,14 +11,16 @@ func TestEncodeInstanceRecordMatchesEncodingJSON(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		usage usage
+		by    string
 	}{
-		{"no tasks", usage{}},
+		{"no tasks", usage{}, ""},
+		{"registrant recorded", usage{Pending: 1}, "arn:aws:sts::123456789012:assumed-role/ecsInstanceRole/i-0abc"},
 		{"several", usage{CPU: 512, Memory: 1 << 30, Ports: []int{80, 8080}, PortsUDP: []int{53}, Running: 1, Pending: 2,
-			Groups: map[string]int{"family:web": 2, "service:api": 1}}},
-		{"strings needing escapes", usage{Pending: 1, Groups: map[string]int{`odd "group" ü` + "\x01\\<&>": 1}}},
+			Groups: map[string]int{"family:web": 2, "service:api": 1}}, ""},
+		{"strings needing escapes", usage{Pending: 1, Groups: map[string]int{`odd "group" ü` + "\x01\\<&>": 1}}, `arn:"odd"<&>`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := instanceRecord{ID: "i1", Cluster: "c", Instance: inst, Usage: tc.usage}
+			rec := instanceRecord{ID: "i1", Cluster: "c", RegisteredBy: tc.by, Instance: inst, Usage: tc.usage}
 			reg, err := (&cachedInstance{rec: rec}).registrationJSON()
 			if err != nil {
 				t.Fatal(err)

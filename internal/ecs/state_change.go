@@ -95,6 +95,9 @@ func (s *Service) applyStateChange(ctx context.Context, op, cluster, task string
 			return nil, api.InvalidParameter("The referenced task was not found.")
 		}
 		rec := it.Value
+		if err := s.checkTaskInstance(ctx, op, &rec); err != nil {
+			return nil, err
+		}
 		before := rec.Task.LastStatus
 		change(&rec)
 		if err := s.commitTaskChange(ctx, it, &rec, before); errors.Is(err, store.ErrConflict) {
@@ -104,6 +107,26 @@ func (s *Service) applyStateChange(ctx context.Context, op, cluster, task string
 		}
 		return &AcknowledgmentOutput{Acknowledgment: "true"}, nil
 	}
+}
+
+// checkTaskInstance refuses an instance's session reporting on a task of
+// another instance (or of none).
+func (s *Service) checkTaskInstance(ctx context.Context, op string, rec *taskRecord) error {
+	p := api.PrincipalFrom(ctx)
+	if p.SourceInstance == "" {
+		return nil
+	}
+	inst, err := store.Get[instanceRecord](ctx, s.store, s.keys.instance(rec.Cluster, rec.InstanceID))
+	if errors.Is(err, store.ErrNotFound) {
+		return notThisInstance(p, op, rec.Task.TaskArn)
+	}
+	if err != nil {
+		return err
+	}
+	if err := actsAs(ctx, op, &inst.Value); err != nil {
+		return notThisInstance(p, op, rec.Task.TaskArn)
+	}
+	return nil
 }
 
 // commitTaskChange writes a changed task and, when its state moved, the

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/iam"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // Task and execution roles. A task whose definition (or run overrides)
@@ -29,7 +30,8 @@ type RoleIssuer interface {
 	CheckPassRole(ctx context.Context, roleARN string) error
 	// CheckServiceTrust returns iam.ErrUntrusted unless the role trusts service.
 	CheckServiceTrust(ctx context.Context, service, roleARN string) error
-	// ServiceSession issues temporary credentials of the role to service.
+	// ServiceSession issues temporary credentials of the role to service,
+	// the same ones again until half their lifetime has passed.
 	ServiceSession(ctx context.Context, service, roleARN, sessionName string) (iam.RoleSession, error)
 }
 
@@ -133,10 +135,11 @@ type TaskCredentials struct {
 }
 
 // TaskCredentialsHandler serves GET /berth/task-credentials?taskArn=
-// &credentialsId=: an agent's SigV4-signed request (it must be allowed
-// ecs:Poll on the task's container instance) for fresh credentials of a
-// task's role. The id must be the task's, and the task must not have
-// stopped.
+// &credentialsId=: an agent's SigV4-signed request for credentials of a
+// task's role. The caller must be allowed ecs:Poll on the task's container
+// instance and be that instance (or whoever registered it), the id must
+// be the task's, and the task must not have stopped. The same session is
+// answered until half its lifetime (see iam.Service.ServiceSession).
 func (s *Service) TaskCredentialsHandler(authn api.Authenticator) http.Handler {
 	return api.SignedGet(authn, func(ctx context.Context, q url.Values) (any, error) {
 		return s.taskCredentials(ctx, q.Get("taskArn"), q.Get("credentialsId"))
@@ -159,6 +162,9 @@ func (s *Service) taskCredentials(ctx context.Context, taskArn, id string) (*Tas
 	}
 	rec := it.Value
 	if err := s.authorize(ctx, "Poll", rec.Task.ContainerInstanceArn); err != nil {
+		return nil, err
+	}
+	if err := s.checkReceivesKeys(ctx, &rec); err != nil {
 		return nil, err
 	}
 	c := rec.Credentials
@@ -189,6 +195,24 @@ func (s *Service) taskCredentials(ctx context.Context, taskArn, id string) (*Tas
 	}
 	return &TaskCredentials{RoleArn: role, AccessKeyId: rs.AccessKeyId, SecretAccessKey: rs.SecretAccessKey,
 		Token: rs.SessionToken, Expiration: rs.Expiration}, nil
+}
+
+// checkReceivesKeys refuses credentials of a task's roles to a caller that
+// is neither the task's instance nor the instance's registrant.
+func (s *Service) checkReceivesKeys(ctx context.Context, rec *taskRecord) error {
+	p := api.PrincipalFrom(ctx)
+	inst, err := store.Get[instanceRecord](ctx, s.store, s.keys.instance(rec.Cluster, rec.InstanceID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err == nil && receivesKeys(p, &inst.Value) {
+		return nil
+	}
+	if p.SourceInstance != "" {
+		return notThisInstance(p, "Poll", rec.Task.ContainerInstanceArn)
+	}
+	return api.Errorf(api.CodeAccessDenied, "User: %s is not authorized to receive the credentials of tasks on %s: only the instance itself and whoever registered it are.",
+		p.ARN, rec.Task.ContainerInstanceArn)
 }
 
 // parseTaskARN splits a task ARN of this region and account into its

@@ -30,12 +30,18 @@ type Service struct {
 	cache     policyCache
 	// serviceSession is how long ServiceSession credentials last.
 	serviceSession time.Duration
-	sessions       sessionCache
+	// sessions holds what role sessions add to their roles, by access key
+	// id, until they expire.
+	sessions *expiringCache[*sessionExtras]
+	// reused holds the service sessions handed out again until half their
+	// lifetime (see ServiceSession).
+	reused *expiringCache[RoleSession]
 }
 
 // New returns the IAM service of account.
 func New(account string, st *store.Store, log *slog.Logger) *Service {
-	return &Service{account: account, store: st, log: log, now: time.Now}
+	return &Service{account: account, store: st, log: log, now: time.Now,
+		sessions: newExpiringCache[*sessionExtras](maxCachedSessions), reused: newExpiringCache[RoleSession](maxReusedSessions)}
 }
 
 // Store keys. Names are keyed in lower case: IAM names are unique

@@ -24,7 +24,7 @@ func (s *Service) ResolveKey(ctx context.Context, id string) (auth.Key, bool, er
 			return auth.Key{}, false, err
 		}
 		if it.Value.RoleARN != "" {
-			s.sessions.put(id, newSessionExtras(it.Value), s.now())
+			s.sessions.put(id, newSessionExtras(it.Value), it.Value.Expiration, s.now())
 		}
 		return it.Value.key(s.account), true, nil
 	}

@@ -218,38 +218,14 @@ func newSessionExtras(ss session) *sessionExtras {
 	return x
 }
 
-type sessionCache struct {
-	mu sync.Mutex
-	m  map[string]*sessionExtras // by access key id
-}
-
-func (c *sessionCache) get(id string) *sessionExtras {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[id]
-}
-
-// put remembers a session, dropping expired ones once there are many.
-func (c *sessionCache) put(id string, x *sessionExtras, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]*sessionExtras{}
-	}
-	if len(c.m) >= 1024 {
-		for k, v := range c.m {
-			if v.expires.Before(now) {
-				delete(c.m, k)
-			}
-		}
-	}
-	c.m[id] = x
-}
+// maxCachedSessions bounds the sessions whose extras are kept; beyond it
+// the one expiring first is dropped (and read again if it is used).
+const maxCachedSessions = 1 << 16
 
 // sessionExtras returns what the session with access key id adds to its
 // role; nil for a session that no longer exists.
 func (s *Service) sessionExtras(ctx context.Context, id string) (*sessionExtras, error) {
-	if x := s.sessions.get(id); x != nil {
+	if x, ok := s.sessions.get(id, s.now()); ok {
 		return x, nil
 	}
 	it, err := store.Get[session](ctx, s.store, sessionsPrefix+id)
@@ -260,7 +236,7 @@ func (s *Service) sessionExtras(ctx context.Context, id string) (*sessionExtras,
 		return nil, err
 	}
 	x := newSessionExtras(it.Value)
-	s.sessions.put(id, x, s.now())
+	s.sessions.put(id, x, x.expires, s.now())
 	return x, nil
 }
 

@@ -34,30 +34,54 @@ type RoleSession struct {
 	Credentials
 	// RoleArn is the role's ARN; AssumedRoleArn the session's.
 	RoleArn, AssumedRoleArn string
+	// Issued is when the session was made; a reused session keeps it, so
+	// Issued plus half of Expiration-Issued is when a new one is made.
+	Issued time.Time
 }
 
 // SetServiceSessionDuration changes how long ServiceSession credentials
 // last (DefaultServiceSessionDuration when never called).
 func (s *Service) SetServiceSessionDuration(d time.Duration) { s.serviceSession = d }
 
+// maxReusedSessions bounds the service sessions kept for reuse; beyond it
+// the one due for renewal first is dropped early.
+const maxReusedSessions = 1 << 16
+
 // ServiceSession issues credentials of the role for a service principal
 // acting for a caller that was allowed to pass the role: the role's trust
 // policy must name the service. sessionName becomes the last part of the
 // session's ARN (the instance id, the task id).
+//
+// Like the credentials endpoints of ECS and EC2, it hands out the same
+// session again until half its lifetime has passed, so that a task or an
+// instance reading its credentials in a loop does not make a new session
+// (a store write) each time. The trust policy is checked on every call,
+// and a role deleted and made again under the same name is a new role
+// (its id is part of the reuse key), so nothing outlives the role's
+// consent except keys already handed out, as on AWS.
 func (s *Service) ServiceSession(ctx context.Context, service, roleARN, sessionName string) (RoleSession, error) {
 	role, err := s.trustedRole(ctx, service, roleARN)
 	if err != nil {
 		return RoleSession{}, err
+	}
+	now := s.now()
+	reuse := service + "\x00" + role.ID + "\x00" + sessionName
+	if rs, ok := s.reused.get(reuse, now); ok {
+		return rs, nil
 	}
 	d := s.serviceSession
 	if d <= 0 {
 		d = DefaultServiceSessionDuration
 	}
 	ss := s.roleSession(role, sessionName, d)
+	ss.Service = service
 	if err := s.putSession(ctx, ss, d); err != nil {
 		return RoleSession{}, err
 	}
-	return RoleSession{Credentials: ss.credentials(), RoleArn: ss.RoleARN, AssumedRoleArn: ss.arn(s.account)}, nil
+	issued := ss.Expiration.Add(-d)
+	rs := RoleSession{Credentials: ss.credentials(), RoleArn: ss.RoleARN, AssumedRoleArn: ss.arn(s.account), Issued: issued}
+	s.reused.put(reuse, rs, issued.Add(d/2), now)
+	return rs, nil
 }
 
 // CheckServiceTrust returns ErrUntrusted unless the role exists and its
@@ -167,11 +191,12 @@ func (s *Service) InstanceCredentialsHandler(authn api.Authenticator) http.Handl
 		if err != nil {
 			return nil, err
 		}
-		return rs.Metadata(s.nowUTC()), nil
+		return rs.Metadata(rs.Issued), nil
 	})
 }
 
-// Metadata renders the session in the metadata-service shape.
+// Metadata renders the session in the metadata-service shape; updated
+// is when the credentials last changed.
 func (rs RoleSession) Metadata(updated time.Time) MetadataCredentials {
 	return MetadataCredentials{Code: "Success", LastUpdated: updated, Type: "AWS-HMAC", AccessKeyId: rs.AccessKeyId,
 		SecretAccessKey: rs.SecretAccessKey, Token: rs.SessionToken, Expiration: rs.Expiration, RoleArn: rs.RoleArn}

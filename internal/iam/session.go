@@ -36,6 +36,10 @@ type session struct {
 	Tags              []Tag    `json:"tags,omitempty"`
 	TransitiveTagKeys []string `json:"transitiveTagKeys,omitempty"`
 	SourceIdentity    string   `json:"sourceIdentity,omitempty"`
+	// Service is the service principal a ServiceSession was issued to
+	// (ec2.amazonaws.com for an instance profile's, whose session name is
+	// the instance id); empty for AssumeRole's.
+	Service string `json:"service,omitempty"`
 	// GetSessionToken sessions only.
 	UserARN    string    `json:"userArn,omitempty"`
 	UserID     string    `json:"userId,omitempty"`
@@ -60,8 +64,18 @@ func (ss session) key(account string) auth.Key {
 		SessionToken:    ss.Token,
 		Expires:         ss.Expiration,
 		Principal: api.Principal{Account: account, ARN: ss.arn(account), AccessKeyID: ss.ID,
-			UserID: ss.RoleID + ":" + ss.SessionName, SessionPolicy: ss.Policy},
+			UserID: ss.RoleID + ":" + ss.SessionName, SessionPolicy: ss.Policy, SourceInstance: ss.sourceInstance()},
 	}
+}
+
+// sourceInstance is the instance an instance profile's session was issued
+// for. Only ServiceSession sets Service, so no AssumeRole caller can make
+// a session that claims an instance by naming itself after it.
+func (ss session) sourceInstance() string {
+	if ss.Service != PrincipalEC2 {
+		return ""
+	}
+	return ss.SessionName
 }
 
 // roleSession returns new keys of a session of role named name, lasting

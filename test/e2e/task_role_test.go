@@ -94,6 +94,13 @@ func TestTaskRole(t *testing.T) {
 		!strings.HasPrefix(creds.AccessKeyId, "ASIA") || creds.Token == "" || creds.Expiration == "" {
 		t.Fatalf("own credentials: %+v", own)
 	}
+	// Read again, the endpoint answers the same session until half its
+	// lifetime, as ECS's does.
+	var again fetched
+	httpGetJSON(t, appURL(t, first, "/fetch?url=http://169.254.170.2"+relURI), &again)
+	if again.Status != 200 || !strings.Contains(again.Body, `"AccessKeyId":"`+creds.AccessKeyId+`"`) {
+		t.Fatalf("a second read of the credentials: %+v, want keys %s again", again, creds.AccessKeyId)
+	}
 
 	// Task metadata endpoint v4.
 	var meta fetched

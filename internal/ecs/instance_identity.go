@@ -1,0 +1,61 @@
+package ecs
+
+import (
+	"context"
+
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// An instance acts only as itself. The agent of an instance launched with
+// an instance profile calls as the profile role's session issued for its
+// EC2 instance id (api.Principal.SourceInstance); such a caller may poll,
+// report telemetry, fetch task credentials, re-register, deregister and
+// submit state only for the container instance registered with that id,
+// whatever its role's policies allow. Users, the root user and other
+// sessions keep the rights their policies give them, but task role keys
+// go only to the instance itself or to whoever registered it.
+
+// actsAs refuses an instance's session acting on another instance with
+// an AccessDeniedException naming the ECS action and resource.
+func actsAs(ctx context.Context, action string, inst *instanceRecord) error {
+	p := api.PrincipalFrom(ctx)
+	if p.SourceInstance == "" || p.SourceInstance == inst.Instance.Ec2InstanceId {
+		return nil
+	}
+	return notThisInstance(p, action, inst.Instance.ContainerInstanceArn)
+}
+
+func notThisInstance(p api.Principal, action, resource string) error {
+	return api.Errorf(api.CodeAccessDenied,
+		"User: %s is not authorized to perform: ecs:%s on resource: %s: its credentials were issued for instance %s, and an instance may act only as itself.",
+		p.ARN, action, resource, p.SourceInstance)
+}
+
+// receivesKeys reports whether the caller may be handed task role keys of
+// the tasks on inst (over ACS or the task-credentials endpoint): the
+// instance's own session, or the principal that registered it.
+func receivesKeys(p api.Principal, inst *instanceRecord) bool {
+	if p.SourceInstance != "" {
+		return p.SourceInstance == inst.Instance.Ec2InstanceId
+	}
+	return inst.RegisteredBy != "" && p.ARN == inst.RegisteredBy
+}
+
+// checkRegistration refuses an instance's session registering an instance
+// under an identity document of another instance, and returns the EC2
+// instance id the new registration gets: the document's, else the
+// caller's own instance, else a made-up managed-instance id.
+func checkRegistration(ctx context.Context, doc identityDocument, clusterARN string) (string, error) {
+	p := api.PrincipalFrom(ctx)
+	switch {
+	case p.SourceInstance == "":
+		if doc.InstanceID != "" {
+			return doc.InstanceID, nil
+		}
+		return "mi-" + randomHex(17), nil
+	case doc.InstanceID == "" || doc.InstanceID == p.SourceInstance:
+		return p.SourceInstance, nil
+	default:
+		return "", notThisInstance(p, "RegisterContainerInstance", clusterARN)
+	}
+}
