@@ -63,7 +63,10 @@ are adopted again at the next start.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg := f.config()
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
 			if instances > 0 {
 				rt, err := dockerrt.New(ctx)
 				if err != nil {

@@ -29,6 +29,10 @@ type Config struct {
 	Region        string
 	AccountID     string
 	EtcdEndpoints []string
+	// EtcdTLS, EtcdUsername and EtcdPassword secure the connection to
+	// EtcdEndpoints.
+	EtcdTLS                    store.TLSFiles
+	EtcdUsername, EtcdPassword string
 	// AdvertiseURL is how agents reach this server; default http://<listen>.
 	AdvertiseURL string
 	// RegistryHost is the host[:port] of image URIs; default localhost:<port>
@@ -82,7 +86,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: log})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints,
+		TLS: cfg.EtcdTLS, Username: cfg.EtcdUsername, Password: cfg.EtcdPassword, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go ecsSvc.RunCollector(bg, 5*time.Minute)
+	go st.RunMaintenance(bg, time.Minute)
 	go ecsSvc.RunScheduler(bg, cfg.Scheduler)
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
