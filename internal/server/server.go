@@ -63,9 +63,12 @@ type Config struct {
 
 // Server is a running control plane.
 type Server struct {
-	Account  auth.Account
-	Endpoint string
-	Region   string
+	Account auth.Account
+	// AccountCreated says that this start created the account (and its
+	// root keys): the first start.
+	AccountCreated bool
+	Endpoint       string
+	Region         string
 	// ECS is the ECS API service.
 	ECS *ecs.Service
 	// IAM is the IAM and STS service.
@@ -91,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	acct, err := auth.EnsureAccount(ctx, st, cfg.AccountID)
+	acct, created, err := auth.EnsureAccount(ctx, st, cfg.AccountID)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -167,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	s.http = &http.Server{Handler: router, ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsConfig}
 	serve := func(ln net.Listener) error {
 		if tlsConfig != nil {
