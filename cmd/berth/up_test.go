@@ -65,7 +65,6 @@ func TestAgentLaunchKeysStayOutOfTheEnvironment(t *testing.T) {
 	}
 }
 
-
 // TestPrintAccessShowsTheSecretOnce: the root secret is printed when the
 // account was created by this start, and never after.
 func TestPrintAccessShowsTheSecretOnce(t *testing.T) {
