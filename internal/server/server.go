@@ -139,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go ecsSvc.RunCollector(bg, 5*time.Minute)
 	go st.RunMaintenance(bg, time.Minute)
 	go ecsSvc.RunScheduler(bg, cfg.Scheduler)
+	go ecsSvc.RunInstanceCache(bg)
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
