@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -12,12 +15,14 @@ import (
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/server"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // serverFlags are shared by `berth server` and `berth up`.
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
 	tlsCert, tlsKey                                                           string
+	etcdCert, etcdKey, etcdCA, etcdUser, etcdPasswordFile                     string
 	alsoListen                                                                []string
 	registryStorage                                                           storageFlag
 	heartbeat, lostAgentGrace, leaderTTL, roleCredentials                     time.Duration
@@ -29,6 +34,11 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.region, "region", "us-east-1", "AWS region this server serves")
 	cmd.Flags().StringVar(&f.account, "account-id", "123456789012", "12-digit account id, used on first start")
 	cmd.Flags().StringVar(&f.etcd, "etcd-endpoints", "", "comma-separated external etcd endpoints; empty runs an embedded etcd in --data-dir")
+	cmd.Flags().StringVar(&f.etcdCA, "etcd-cacert", "", "PEM CA bundle that signed the etcd servers' certificates (https endpoints)")
+	cmd.Flags().StringVar(&f.etcdCert, "etcd-cert", "", "PEM client certificate to present to etcd (with --etcd-key)")
+	cmd.Flags().StringVar(&f.etcdKey, "etcd-key", "", "PEM private key of --etcd-cert")
+	cmd.Flags().StringVar(&f.etcdUser, "etcd-username", "", "etcd user when etcd authentication is on (with --etcd-password-file; a client certificate alone authenticates as its CN)")
+	cmd.Flags().StringVar(&f.etcdPasswordFile, "etcd-password-file", "", "file holding the password of --etcd-username")
 	cmd.Flags().StringVar(&f.advertise, "advertise-url", "", "URL agents use to reach this server (default http://<listen>)")
 	cmd.Flags().StringVar(&f.registryHost, "registry-host", "", "host[:port] of ECR repository URIs (default localhost:<port> for a loopback --listen)")
 	cmd.Flags().Var(&f.registryStorage, "registry-storage", "where the registry keeps image content: empty for --data-dir, or s3://BUCKET[/PREFIX][?region=R&endpoint=URL&forcepathstyle=true] (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE); servers sharing etcd must share a bucket")
@@ -42,16 +52,40 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
-func (f *serverFlags) config() server.Config {
+func (f *serverFlags) config() (server.Config, error) {
 	var eps []string
 	if f.etcd != "" {
 		eps = strings.Split(f.etcd, ",")
 	}
+	password, err := readSecretFile(f.etcdPasswordFile)
+	if err != nil {
+		return server.Config{}, err
+	}
+	if len(eps) == 0 && (f.etcdCA != "" || f.etcdCert != "" || f.etcdKey != "" || f.etcdUser != "" || password != "") {
+		return server.Config{}, errors.New("--etcd-cacert, --etcd-cert, --etcd-key, --etcd-username and --etcd-password-file apply to --etcd-endpoints")
+	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, EtcdTLS: store.TLSFiles{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA}, EtcdUsername: f.etcdUser, EtcdPassword: password, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
+	}, nil
+}
+
+// readSecretFile reads a password from a file (not a flag, which any user
+// sees in the process list), without its trailing newline; "" for no file.
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
 	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
 }
 
 // storageFlag is --registry-storage, parsed when flags are, so a bad value
@@ -76,7 +110,11 @@ Agents join it with 'berth agent --endpoint <url>'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			srv, err := server.Start(ctx, f.config())
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			srv, err := server.Start(ctx, cfg)
 			if err != nil {
 				return err
 			}

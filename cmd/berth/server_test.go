@@ -36,7 +36,11 @@ func TestRegistryStorageFlag(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := f.config().RegistryStorage
+			cfg, err := f.config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.RegistryStorage
 			if (got.S3 == nil) != (tc.wantBucket == "") || (got.S3 != nil && got.S3.Bucket != tc.wantBucket) {
 				t.Fatalf("--registry-storage %q configured %+v, want bucket %q", tc.arg, got.S3, tc.wantBucket)
 			}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/agent"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
+	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/server"
 )
 
@@ -37,9 +39,10 @@ func upCmd() *cobra.Command {
 registers in --cluster over HTTP and runs tasks with Docker. Instances are
 spread over the region's availability zones (us-east-1a, -b, -c, ...).
 
-At every start it prints the endpoint, region, account id and credentials,
-and writes them to the data dir as an AWS shared-credentials file (profile
-'berth') and an env file you can source:
+At every start it prints the endpoint, region, account id and access key
+(the secret key at the first start only), and writes the credentials to the
+data dir as an AWS shared-credentials file (profile 'berth') and an env file
+you can source:
 
   source ~/.berth/berth.env
   aws ecs describe-clusters --endpoint-url "$AWS_ENDPOINT_URL"
@@ -63,7 +66,10 @@ are adopted again at the next start.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg := f.config()
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
 			if instances > 0 {
 				rt, err := dockerrt.New(ctx)
 				if err != nil {
@@ -100,8 +106,13 @@ are adopted again at the next start.`,
 			var wg sync.WaitGroup
 			for i := 0; i < instances; i++ {
 				az := f.region + string(rune('a'+i%3))
+				dir := filepath.Join(f.dataDir, "instances", strconv.Itoa(i))
+				keys, err := writeLaunchKeys(dir, srv.Account)
+				if err != nil {
+					return err
+				}
 				args := []string{"agent", "--endpoint", srv.Endpoint, "--cluster", cluster, "--region", f.region,
-					"--data-dir", filepath.Join(f.dataDir, "instances", strconv.Itoa(i)),
+					"--data-dir", dir, "--config-file", keys,
 					"--instance-type", instanceType, "--availability-zone", az, "--log-level", f.logLevel}
 				if profile != "" {
 					args = append(args, "--instance-profile", profile)
@@ -109,7 +120,7 @@ are adopted again at the next start.`,
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					superviseAgent(ctx, self, args, srv, cmd.ErrOrStderr())
+					superviseAgent(ctx, self, args, cmd.ErrOrStderr())
 				}()
 			}
 			select {
@@ -132,14 +143,9 @@ are adopted again at the next start.`,
 // superviseAgent runs one agent process and restarts it if it dies, as an
 // init system would. The agent dies with berth up (Pdeathsig), so a killed
 // berth up never leaves orphaned agents behind.
-func superviseAgent(ctx context.Context, self string, args []string, srv *server.Server, stderr io.Writer) {
+func superviseAgent(ctx context.Context, self string, args []string, stderr io.Writer) {
 	for ctx.Err() == nil {
-		c := exec.Command(self, args...)
-		c.Env = append(os.Environ(),
-			"AWS_ACCESS_KEY_ID="+srv.Account.RootAccessKeyID,
-			"AWS_SECRET_ACCESS_KEY="+srv.Account.RootSecretAccessKey)
-		c.Stdout, c.Stderr = stderr, stderr
-		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		c := agentCommand(self, args, stderr)
 		if err := c.Start(); err != nil {
 			fmt.Fprintf(stderr, "berth up: start agent: %v\n", err)
 			return
@@ -167,6 +173,52 @@ func superviseAgent(ctx context.Context, self string, args []string, srv *server
 	}
 }
 
+// agentCommand is an agent process. Its keys come from its config file
+// (writeLaunchKeys), never the environment, which any process of the same
+// user reads in /proc and which Docker's and the agent's children inherit:
+// keys in berth up's own environment are left out.
+func agentCommand(self string, args []string, stderr io.Writer) *exec.Cmd {
+	c := exec.Command(self, args...)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+			"BERTH_ROOT_ACCESS_KEY_ID", "BERTH_ROOT_SECRET_ACCESS_KEY":
+			continue
+		}
+		c.Env = append(c.Env, kv)
+	}
+	c.Stdout, c.Stderr = stderr, stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return c
+}
+
+// writeLaunchKeys writes the keys a local instance's agent starts with as
+// an ecs.config file in dir that only its owner may read, and returns its
+// path. The file is replaced whole, so an older one's mode does not stay.
+func writeLaunchKeys(dir string, acct auth.Account) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "launch-keys.config")
+	tmp, err := os.CreateTemp(dir, ".launch-keys-*") // mode 0600 whatever the umask
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = fmt.Fprintf(tmp, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", acct.RootAccessKeyID, acct.RootSecretAccessKey)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("write the agents' launch keys: %w", err)
+	}
+	return path, nil
+}
+
 // writeAccessFiles writes the credentials as an AWS shared-credentials file
 // (profile berth), an AWS config file and an env file.
 func writeAccessFiles(dir string, srv *server.Server) error {
@@ -183,9 +235,18 @@ func writeAccessFiles(dir string, srv *server.Server) error {
 	return nil
 }
 
+// printAccess says how to reach Berth. The root secret is shown at the
+// first start only; later it is only in the files (or the store).
 func printAccess(w io.Writer, srv *server.Server, dataDir string) {
+	secret := srv.Account.RootSecretAccessKey
+	if !srv.AccountCreated {
+		secret = "(shown at the first start only)"
+		if dataDir != "" {
+			secret = "keys in " + filepath.Join(dataDir, "berth.env")
+		}
+	}
 	fmt.Fprintf(w, "Berth is up.\n  endpoint:   %s\n  region:     %s\n  account id: %s\n  access key: %s\n  secret key: %s\n",
-		srv.Endpoint, srv.Region, srv.Account.ID, srv.Account.RootAccessKeyID, srv.Account.RootSecretAccessKey)
+		srv.Endpoint, srv.Region, srv.Account.ID, srv.Account.RootAccessKeyID, secret)
 	if dataDir != "" {
 		fmt.Fprintf(w, "  credentials: %s (profile berth)\n  env file:    %s\n\nTry:  source %s && aws ecs list-clusters --endpoint-url \"$AWS_ENDPOINT_URL\"\n",
 			filepath.Join(dataDir, "credentials"), filepath.Join(dataDir, "berth.env"), filepath.Join(dataDir, "berth.env"))

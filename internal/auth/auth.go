@@ -27,22 +27,23 @@ const accountKey = "/berth/account"
 
 // EnsureAccount loads the account from the store or creates it on first
 // start, taking root credentials from BERTH_ROOT_ACCESS_KEY_ID and
-// BERTH_ROOT_SECRET_ACCESS_KEY when set.
-func EnsureAccount(ctx context.Context, st *store.Store, accountID string) (Account, error) {
+// BERTH_ROOT_SECRET_ACCESS_KEY when set. created says that this call
+// created it, so that the root secret is shown at the first start only.
+func EnsureAccount(ctx context.Context, st *store.Store, accountID string) (acct Account, created bool, err error) {
 	it, err := store.Get[Account](ctx, st, accountKey)
 	if err == nil {
-		return it.Value, nil
+		return it.Value, false, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return Account{}, err
+		return Account{}, false, err
 	}
-	acct := Account{
+	acct = Account{
 		ID:                  accountID,
 		RootAccessKeyID:     os.Getenv("BERTH_ROOT_ACCESS_KEY_ID"),
 		RootSecretAccessKey: os.Getenv("BERTH_ROOT_SECRET_ACCESS_KEY"),
 	}
 	if (acct.RootAccessKeyID == "") != (acct.RootSecretAccessKey == "") {
-		return Account{}, errors.New("set both BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY, or neither")
+		return Account{}, false, errors.New("set both BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY, or neither")
 	}
 	if acct.RootAccessKeyID == "" {
 		acct.RootAccessKeyID = "AKIA" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
@@ -54,9 +55,9 @@ func EnsureAccount(ctx context.Context, st *store.Store, accountID string) (Acco
 		return EnsureAccount(ctx, st, accountID)
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("create account: %w", err)
+		return Account{}, false, fmt.Errorf("create account: %w", err)
 	}
-	return acct, nil
+	return acct, true, nil
 }
 
 func randomString(alphabet string, n int) string {

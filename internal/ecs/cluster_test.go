@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/store"
 )
 
 func TestClusters(t *testing.T) {
@@ -202,8 +204,18 @@ func TestClusters(t *testing.T) {
 		e.cluster("busy")
 		ci := e.instance("busy", 1024, 1024)
 		td := e.simpleTaskDef("busy-app", 128, 128)
-		e.run("busy", td.TaskDefinitionArn, 1)
+		out := e.run("busy", td.TaskDefinitionArn, 1)
 		must[*ContainerInstanceOutput](t)(e.svc.DeregisterContainerInstance(e.ctx, &DeregisterContainerInstanceInput{Cluster: "busy", ContainerInstance: ci.ContainerInstanceArn, Force: ptr(true)}))
+		// Force deregistration stops the instance's tasks; one still
+		// active for another reason keeps the cluster.
+		key := e.svc.keys.task("busy", lastSegment(out.Tasks[0].TaskArn))
+		if got := must[store.Item[taskRecord]](t)(store.Get[taskRecord](e.ctx, e.st, key)).Value.Task.LastStatus; got != "STOPPED" {
+			t.Fatalf("task on the force-deregistered instance is %s, want STOPPED", got)
+		}
+		must[taskRecord](t)(store.Update(e.ctx, e.st, key, func(r *taskRecord) error {
+			r.Task.LastStatus, r.Task.DesiredStatus = "RUNNING", "RUNNING"
+			return nil
+		}))
 		e.rejected("ClusterContainsTasksException", func() error {
 			_, err := e.svc.DeleteCluster(e.ctx, &ClusterRefInput{Cluster: "busy"})
 			return err

@@ -373,6 +373,14 @@ func (s *Service) DeregisterContainerInstance(ctx context.Context, in *Deregiste
 	if err != nil {
 		return nil, err
 	}
+	if in.Force != nil && *in.Force {
+		// Nothing reports on the instance's tasks any more.
+		reason := "Task stopped because its container instance " + rec.Instance.ContainerInstanceArn + " was deregistered."
+		if _, err := s.stopTasksOnInstance(ctx, rec.Cluster, rec.ID, stopCodeDeregistered, reason); err != nil {
+			return nil, err
+		}
+		s.kickScheduler()
+	}
 	return &ContainerInstanceOutput{ContainerInstance: rec.view(false)}, nil
 }
 

@@ -3,9 +3,13 @@ package ecs
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -19,10 +23,14 @@ import (
 // hint: placements commit conditionally on the revision they read, so a
 // stale entry costs a retry, never an over-commit.
 type instanceCache struct {
-	svc   *Service
-	once  sync.Once
-	ready chan struct{}
-	err   error
+	svc *Service
+	// lmu serializes loads; loaded is set once the records are loaded and
+	// followed, on bg (the server's context, or one that never ends).
+	lmu    sync.Mutex
+	loaded atomic.Bool
+	bg     context.Context
+	// onLoaded, in tests, runs after each load, before the watches start.
+	onLoaded func(rev int64)
 
 	mu        sync.RWMutex
 	clusters  map[string]*clusterEntries // by cluster name
@@ -112,56 +120,178 @@ type cachedInstance struct {
 }
 
 func newInstanceCache(s *Service) *instanceCache {
-	return &instanceCache{svc: s, ready: make(chan struct{}), clusters: map[string]*clusterEntries{}, connected: map[string]bool{},
+	return &instanceCache{svc: s, bg: context.Background(), clusters: map[string]*clusterEntries{}, connected: map[string]bool{},
 		inflight: map[string]int{}, held: map[string]heldEvent{}}
 }
 
-// start loads the records and keeps them current until the store closes.
-func (c *instanceCache) start(ctx context.Context) error {
-	c.once.Do(func() {
-		defer close(c.ready)
-		cli := c.svc.store.Client()
-		instPrefix, connPrefix := c.svc.keys.prefix+"instance/", c.svc.keys.connected("")
-		resp, err := cli.Get(ctx, instPrefix, clientv3.WithPrefix())
-		if err != nil {
-			c.err = err
+// Loading and following: the first placement loads the records (a failure
+// is that request's error, retried by the next one) and starts the watches
+// on the cache's own context. A watch that ends — its revision compacted,
+// its stream cut — is not given up: the cache reloads everything and
+// watches again, retrying with bounded backoff until the context ends.
+
+// RunInstanceCache loads the instance cache ahead of the first placement
+// and keeps it current until ctx ends (the server's lifetime); without it,
+// the first placement loads it and it follows the store until the store
+// closes.
+func (s *Service) RunInstanceCache(ctx context.Context) {
+	c := s.cache
+	c.lmu.Lock()
+	c.bg = ctx
+	c.lmu.Unlock()
+	for wait := watchRetryMin; ctx.Err() == nil; wait = min(2*wait, watchRetryMax) {
+		err := c.start(ctx)
+		if err == nil {
 			return
 		}
-		conns, err := cli.Get(ctx, connPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithRev(resp.Header.Revision))
-		if err != nil {
-			c.err = err
-			return
+		s.log.Warn("instance cache: load failed; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
 		}
-		for _, kv := range resp.Kvs {
-			c.apply(string(kv.Key), kv.Value, kv.ModRevision)
-		}
-		for _, kv := range conns.Kvs {
-			c.setConnected(lastSegment(string(kv.Key)), true)
-		}
-		// The watches outlive the request that started them.
-		wctx := context.WithoutCancel(ctx)
-		from := clientv3.WithRev(resp.Header.Revision + 1)
-		go c.follow(cli.Watch(wctx, instPrefix, clientv3.WithPrefix(), from), func(ev *clientv3.Event) {
-			if ev.Type == clientv3.EventTypeDelete {
-				c.remove(string(ev.Kv.Key))
-				return
-			}
-			c.apply(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
-		})
-		go c.follow(cli.Watch(wctx, connPrefix, clientv3.WithPrefix(), from), func(ev *clientv3.Event) {
-			c.mu.Lock()
-			c.setConnected(lastSegment(string(ev.Kv.Key)), ev.Type == clientv3.EventTypePut)
-			c.mu.Unlock()
-		})
-	})
-	<-c.ready
-	return c.err
+	}
 }
 
-func (c *instanceCache) follow(ch clientv3.WatchChan, handle func(*clientv3.Event)) {
-	for wr := range ch {
-		for _, ev := range wr.Events {
-			handle(ev)
+// Bounds of the backoff between attempts to reload or re-watch.
+const (
+	watchRetryMin = 100 * time.Millisecond
+	watchRetryMax = 5 * time.Second
+)
+
+// start makes sure the records are loaded and followed. A failed load is
+// returned, not remembered: the next call tries again.
+func (c *instanceCache) start(ctx context.Context) error {
+	if c.loaded.Load() {
+		return nil
+	}
+	c.lmu.Lock()
+	defer c.lmu.Unlock()
+	if c.loaded.Load() {
+		return nil
+	}
+	rev, err := c.load(ctx)
+	if err != nil {
+		return fmt.Errorf("load container instances: %w", err)
+	}
+	c.loaded.Store(true)
+	go c.keepFollowing(c.bg, rev)
+	return nil
+}
+
+// load reads every record and connection marker at one revision and makes
+// the cache match them, dropping entries that are gone; it returns the
+// revision read.
+func (c *instanceCache) load(ctx context.Context) (int64, error) {
+	cli := c.svc.store.Client()
+	instPrefix, connPrefix := c.svc.keys.prefix+"instance/", c.svc.keys.connected("")
+	resp, err := cli.Get(ctx, instPrefix, clientv3.WithPrefix())
+	if err != nil {
+		return 0, err
+	}
+	rev := resp.Header.Revision
+	conns, err := cli.Get(ctx, connPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithRev(rev))
+	if err != nil {
+		return 0, err
+	}
+	present := make(map[string]bool, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		present[string(kv.Key)] = true
+		c.apply(string(kv.Key), kv.Value, kv.ModRevision)
+	}
+	connected := make(map[string]bool, len(conns.Kvs))
+	for _, kv := range conns.Kvs {
+		connected[lastSegment(string(kv.Key))] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ce := range c.clusters {
+		// Entries newer than the read are this process's own commits.
+		var gone []string
+		for _, e := range ce.list {
+			if !present[e.key] && e.rev <= rev {
+				gone = append(gone, e.rec.ID)
+			}
+		}
+		for _, id := range gone {
+			ce.remove(id)
+		}
+	}
+	for id := range c.connected {
+		if !connected[id] {
+			c.setConnected(id, false)
+		}
+	}
+	for id := range connected {
+		c.setConnected(id, true)
+	}
+	return rev, nil
+}
+
+// keepFollowing follows the store from revision rev, reloading and
+// watching again whenever a watch ends, until ctx ends or the store
+// closes.
+func (c *instanceCache) keepFollowing(ctx context.Context, rev int64) {
+	for {
+		if c.onLoaded != nil {
+			c.onLoaded(rev)
+		}
+		err := c.follow(ctx, rev)
+		wait := watchRetryMin
+		for {
+			if ctx.Err() != nil || c.svc.store.Client().Ctx().Err() != nil {
+				return
+			}
+			c.svc.log.Warn("instance cache: watch ended; reloading", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if rev, err = c.load(ctx); err == nil {
+				break
+			}
+			wait = min(2*wait, watchRetryMax)
+		}
+	}
+}
+
+// follow applies the watch events after revision rev until a watch ends,
+// and says why it ended.
+func (c *instanceCache) follow(ctx context.Context, rev int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cli := c.svc.store.Client()
+	from := clientv3.WithRev(rev + 1)
+	insts := cli.Watch(wctx, c.svc.keys.prefix+"instance/", clientv3.WithPrefix(), from)
+	conns := cli.Watch(wctx, c.svc.keys.connected(""), clientv3.WithPrefix(), from)
+	for {
+		var wr clientv3.WatchResponse
+		var ok bool
+		select {
+		case wr, ok = <-insts:
+			if ok && wr.Err() == nil {
+				for _, ev := range wr.Events {
+					if ev.Type == clientv3.EventTypeDelete {
+						c.remove(string(ev.Kv.Key))
+						continue
+					}
+					c.apply(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+				}
+			}
+		case wr, ok = <-conns:
+			if ok && wr.Err() == nil {
+				c.mu.Lock()
+				for _, ev := range wr.Events {
+					c.setConnected(lastSegment(string(ev.Kv.Key)), ev.Type == clientv3.EventTypePut)
+				}
+				c.mu.Unlock()
+			}
+		}
+		switch {
+		case !ok:
+			return errors.New("watch closed")
+		case wr.Err() != nil:
+			return wr.Err()
 		}
 	}
 }

@@ -83,16 +83,14 @@ func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	changes := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+	}
 	for _, prefix := range []string{s.keys.allServices(), s.keys.prefix + "task/", s.keys.prefix + "instance/", s.keys.connected("")} {
-		wch := s.store.Client().Watch(wctx, prefix, clientv3.WithPrefix())
-		go func() {
-			for range wch {
-				select {
-				case changes <- struct{}{}:
-				default:
-				}
-			}
-		}()
+		go s.watchChanges(wctx, prefix, notify)
 	}
 	tick := time.NewTicker(sch.opts.Interval)
 	defer tick.Stop()
@@ -114,4 +112,37 @@ func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// watchChanges calls notify on every change under prefix until ctx ends.
+// A watch that ends (compacted, cut off from the etcd leader) is opened
+// again after a bounded backoff; as changes may have been missed
+// meanwhile, notify is called then too. It returns the number of watches
+// it opened, for tests.
+func (s *Service) watchChanges(ctx context.Context, prefix string, notify func()) int {
+	opened := 0
+	for wait := watchRetryMin; ctx.Err() == nil && s.store.Client().Ctx().Err() == nil; wait = min(2*wait, watchRetryMax) {
+		opened++
+		start := time.Now()
+		var err error
+		for wr := range s.store.Client().Watch(ctx, prefix, clientv3.WithPrefix()) {
+			if err = wr.Err(); err != nil {
+				break
+			}
+			notify()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		s.log.Warn("scheduler: watch ended; watching again", "prefix", prefix, "err", err)
+		notify()
+		if time.Since(start) > watchRetryMax {
+			wait = watchRetryMin // it had been working: no need to back off far
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return opened
 }

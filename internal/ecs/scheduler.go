@@ -131,6 +131,17 @@ func (s *Service) loadClusterState(ctx context.Context, cluster string, connecte
 		}
 		cs.lost[rec.ID] = now.Sub(since) >= sch.opts.LostAgentGrace
 	}
+	// Nobody reports on the tasks of a lost instance any more: they are
+	// marked stopped here, so that their reservations are released and
+	// the collector removes them.
+	for i := range tasks {
+		t := &tasks[i].Value
+		if inst := cs.instances[t.InstanceID]; cs.lost[t.InstanceID] && t.Task.LastStatus != "STOPPED" {
+			if err := s.markStopped(ctx, tasks[i].Key, stopCodeHostGone, hostGoneReason(inst)); err != nil {
+				s.log.Warn("scheduler could not stop a task of a lost instance", "task", t.ID, "err", err)
+			}
+		}
+	}
 	return cs, nil
 }
 
@@ -154,8 +165,7 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	primary := &svc.Deployments[0]
 	grace := time.Duration(deref(svc.HealthCheckGracePeriodSeconds)) * time.Second
 
-	// Tasks on lost instances are given up: their agent stops them if it
-	// ever comes back.
+	// Tasks on lost instances are given up (marked stopped).
 	var live []liveTask
 	byID := map[string]*taskRecord{}
 	unhealthy := map[string]bool{}
@@ -164,8 +174,7 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 			continue
 		}
 		if cs.lost[t.InstanceID] {
-			s.stopTask(ctx, &rec, t, "Task stopped because the agent of its container instance is disconnected.")
-			continue
+			continue // marked stopped by loadClusterState
 		}
 		inst := cs.instances[t.InstanceID]
 		running := t.Task.LastStatus == "RUNNING"

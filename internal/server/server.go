@@ -29,6 +29,10 @@ type Config struct {
 	Region        string
 	AccountID     string
 	EtcdEndpoints []string
+	// EtcdTLS, EtcdUsername and EtcdPassword secure the connection to
+	// EtcdEndpoints.
+	EtcdTLS                    store.TLSFiles
+	EtcdUsername, EtcdPassword string
 	// AdvertiseURL is how agents reach this server; default http://<listen>.
 	AdvertiseURL string
 	// RegistryHost is the host[:port] of image URIs; default localhost:<port>
@@ -62,9 +66,12 @@ type Config struct {
 
 // Server is a running control plane.
 type Server struct {
-	Account  auth.Account
-	Endpoint string
-	Region   string
+	Account auth.Account
+	// AccountCreated says that this start created the account (and its
+	// root keys): the first start.
+	AccountCreated bool
+	Endpoint       string
+	Region         string
 	// ECS is the ECS API service.
 	ECS *ecs.Service
 	// IAM is the IAM and STS service.
@@ -85,11 +92,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: log})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints,
+		TLS: cfg.EtcdTLS, Username: cfg.EtcdUsername, Password: cfg.EtcdPassword, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	acct, err := auth.EnsureAccount(ctx, st, cfg.AccountID)
+	acct, created, err := auth.EnsureAccount(ctx, st, cfg.AccountID)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -132,7 +140,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go ecsSvc.RunCollector(bg, 5*time.Minute)
+	go st.RunMaintenance(bg, time.Minute)
 	go ecsSvc.RunScheduler(bg, cfg.Scheduler)
+	go ecsSvc.RunInstanceCache(bg)
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
@@ -166,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
@@ -35,38 +37,85 @@ type Config struct {
 	// ClientURL, when set, also serves the embedded member to other
 	// processes (e.g. http://127.0.0.1:2379), so several servers can share it.
 	ClientURL string
+	// TLS secures the connection to Endpoints (client certificate and the
+	// CA that signed the servers' certificates) or, for an embedded member
+	// served on an https ClientURL, the member's own certificate and the CA
+	// its clients' certificates must be signed by.
+	TLS TLSFiles
+	// Username and Password authenticate to Endpoints when etcd
+	// authentication is on. For an embedded member served on ClientURL, a
+	// Password turns authentication on at the first start, for user root.
+	Username, Password string
+	// CompactionRetention is how much history the embedded member keeps:
+	// it compacts older revisions periodically (default 10 minutes).
+	CompactionRetention time.Duration
 	// Logger receives the store's own messages.
 	Logger *slog.Logger
 }
+
+// TLSFiles names PEM files for etcd connections; all empty means plain.
+type TLSFiles struct {
+	CertFile, KeyFile, CAFile string
+}
+
+func (f TLSFiles) empty() bool { return f == TLSFiles{} }
+
+func (f TLSFiles) info() transport.TLSInfo {
+	return transport.TLSInfo{CertFile: f.CertFile, KeyFile: f.KeyFile, TrustedCAFile: f.CAFile}
+}
+
+// DefaultCompactionRetention is the history the embedded member keeps.
+const DefaultCompactionRetention = 10 * time.Minute
 
 // Store is a typed view of etcd. It is safe for concurrent use.
 type Store struct {
 	cli      *clientv3.Client
 	embedded *embed.Etcd
+	log      *slog.Logger
+	// endpoint is the external member whose status maintenance reads.
+	endpoint string
 }
 
 // Open connects to the configured etcd, starting an embedded member when no
 // endpoints are given, and returns when it is ready.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	if len(cfg.Endpoints) > 0 {
-		cli, err := clientv3.New(clientv3.Config{
-			Endpoints:   cfg.Endpoints,
-			DialTimeout: 5 * time.Second,
-			Logger:      zap.NewNop(),
-			Context:     ctx,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if _, err := cli.Status(sctx, cfg.Endpoints[0]); err != nil {
-			cli.Close()
-			return nil, fmt.Errorf("etcd %s does not answer: %w", cfg.Endpoints[0], err)
-		}
-		return &Store{cli: cli}, nil
+		return openExternal(ctx, cfg)
 	}
 	return openEmbedded(ctx, cfg)
+}
+
+func openExternal(ctx context.Context, cfg Config) (*Store, error) {
+	cc := clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: 5 * time.Second,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		Logger:      zap.NewNop(),
+		Context:     ctx,
+	}
+	if !cfg.TLS.empty() {
+		tc, err := cfg.TLS.info().ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+		cc.TLS = tc
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// A read, not Status: it fails as well when the user may not read.
+	if _, err := cli.Get(sctx, "/berth/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd %s does not answer: %w", cfg.Endpoints[0], err)
+	}
+	return &Store{cli: cli, log: cfg.Logger, endpoint: cfg.Endpoints[0]}, nil
 }
 
 func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
@@ -89,6 +138,19 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		ec.ListenClientUrls = append(ec.ListenClientUrls, *u)
 		ec.AdvertiseClientUrls = append(ec.AdvertiseClientUrls, *u)
+		if u.Scheme == "https" {
+			if cfg.TLS.CertFile == "" || cfg.TLS.KeyFile == "" {
+				return nil, fmt.Errorf("etcd client URL %s needs a certificate and key", cfg.ClientURL)
+			}
+			ec.ClientTLSInfo = cfg.TLS.info()
+			// With a CA, only clients holding a certificate it signed
+			// may connect; etcd takes their user name from its CN.
+			ec.ClientTLSInfo.ClientCertAuth = cfg.TLS.CAFile != ""
+		} else if !cfg.TLS.empty() {
+			return nil, fmt.Errorf("etcd client URL %s: TLS files need an https URL", cfg.ClientURL)
+		}
+	} else if !cfg.TLS.empty() || cfg.Password != "" {
+		return nil, errors.New("etcd TLS and authentication apply to a served (client URL) or external etcd")
 	}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
@@ -96,6 +158,14 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	// Room for placements grouped into one transaction (see MaxTxnOps).
 	ec.MaxTxnOps = embeddedMaxTxnOps
 	ec.MaxRequestBytes = 8 << 20
+	// Keep only recent history: without compaction every revision stays
+	// and the member stops all writes at its quota (NOSPACE).
+	retention := cfg.CompactionRetention
+	if retention <= 0 {
+		retention = DefaultCompactionRetention
+	}
+	ec.AutoCompactionMode = embed.CompactorModePeriodic
+	ec.AutoCompactionRetention = retention.String()
 	ec.LogLevel = "panic"
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -113,7 +183,35 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Store{cli: v3client.New(e.Server), embedded: e}, nil
+	st := &Store{cli: v3client.New(e.Server), embedded: e, log: cfg.Logger}
+	if cfg.Password != "" {
+		if err := st.enableAuth(ctx, cfg.Password); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// enableAuth turns etcd authentication on with user root, unless it is on
+// already (the password is set at the first start only).
+func (s *Store) enableAuth(ctx context.Context, password string) error {
+	if s.embedded.Server.AuthStore().IsAuthEnabled() {
+		return nil
+	}
+	if _, err := s.cli.UserAdd(ctx, "root", password); err != nil && !errors.Is(err, rpctypes.ErrUserAlreadyExist) {
+		return fmt.Errorf("etcd: add user root: %w", err)
+	}
+	if _, err := s.cli.UserChangePassword(ctx, "root", password); err != nil {
+		return fmt.Errorf("etcd: set root's password: %w", err)
+	}
+	if _, err := s.cli.UserGrantRole(ctx, "root", "root"); err != nil {
+		return fmt.Errorf("etcd: grant role root: %w", err)
+	}
+	if _, err := s.cli.AuthEnable(ctx); err != nil {
+		return fmt.Errorf("etcd: enable authentication: %w", err)
+	}
+	return nil
 }
 
 func mustURL(s string) url.URL {

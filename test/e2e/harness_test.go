@@ -319,7 +319,9 @@ func (b *Berth) waitReady(upsBefore int) error {
 	for time.Now().Before(deadline) && strings.Count(b.readLog(), "Berth is up.") <= upsBefore {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if log := b.readLog(); strings.Count(log, "Berth is up.") <= upsBefore || !strings.Contains(log, b.SecretKey) {
+	// The secret key is printed at the first start only.
+	if log := b.readLog(); strings.Count(log, "Berth is up.") <= upsBefore || !strings.Contains(log, b.AccessKey) ||
+		upsBefore == 0 && !strings.Contains(log, b.SecretKey) {
 		return errors.New(`berth up did not print "Berth is up." with its credentials`)
 	}
 	return nil
