@@ -289,6 +289,7 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 			}
 		}
 		req.CPU += cpu
+		req.GPU += containerGPUs(&c)
 		switch {
 		case memRes != nil:
 			req.Memory += *memRes
@@ -312,7 +313,7 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 	if v, err := strconv.Atoi(taskMem); err == nil {
 		req.Memory = v
 	}
-	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP}
+	return req, reservation{CPU: req.CPU, Memory: req.Memory, GPU: req.GPU, Ports: req.Ports, PortsUDP: req.PortsUDP}
 }
 
 // tryLaunch places the tasks on the cluster's instances and commits them
@@ -475,7 +476,7 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 	cpu, mem, ports, portsUDP := r.remaining()
 	v := placement.Instance{
 		ARN: r.Instance.ContainerInstanceArn, EC2InstanceID: r.Instance.Ec2InstanceId, Status: r.Instance.Status,
-		Connected: connected, CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{},
+		Connected: connected, CPU: cpu, Memory: mem, GPU: r.remainingGPUs(), Ports: map[int]bool{}, PortsUDP: map[int]bool{},
 		Attributes: map[string]string{}, AgentVersion: r.Instance.VersionInfo.AgentVersion,
 		RunningTasks: r.Usage.tasks(), TaskGroups: make(map[string]int, len(r.Usage.Groups)),
 	}
