@@ -44,19 +44,22 @@ var statusOrder = map[string]int{
 }
 
 type RunTaskInput struct {
-	Cluster              string                `json:"cluster"`
-	TaskDefinition       string                `json:"taskDefinition"`
-	Count                *int                  `json:"count"`
-	Group                string                `json:"group"`
-	LaunchType           string                `json:"launchType"`
-	Overrides            *TaskOverride         `json:"overrides"`
-	PlacementConstraints []PlacementConstraint `json:"placementConstraints"`
-	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy"`
-	StartedBy            string                `json:"startedBy"`
-	Tags                 []Tag                 `json:"tags"`
-	ClientToken          string                `json:"clientToken"`
-	EnableECSManagedTags bool                  `json:"enableECSManagedTags"`
-	PropagateTags        string                `json:"propagateTags"`
+	Cluster                  string                         `json:"cluster"`
+	TaskDefinition           string                         `json:"taskDefinition"`
+	Count                    *int                           `json:"count"`
+	Group                    string                         `json:"group"`
+	LaunchType               string                         `json:"launchType"`
+	Overrides                *TaskOverride                  `json:"overrides"`
+	PlacementConstraints     []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy        []PlacementStrategy            `json:"placementStrategy"`
+	StartedBy                string                         `json:"startedBy"`
+	Tags                     []Tag                          `json:"tags"`
+	ClientToken              string                         `json:"clientToken"`
+	EnableECSManagedTags     bool                           `json:"enableECSManagedTags"`
+	PropagateTags            string                         `json:"propagateTags"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration"`
+	PlatformVersion          string                         `json:"platformVersion"`
 	// ContainerInstances is StartTask's explicit target list.
 	ContainerInstances []string `json:"containerInstances"`
 }
@@ -112,6 +115,10 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
 			return nil, err
 		}
+	}
+	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
+		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != ""}); err != nil {
+		return nil, err
 	}
 	if in.LaunchType != "" && in.LaunchType != "EC2" {
 		if slices.Contains([]string{"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, in.LaunchType) {
