@@ -126,3 +126,45 @@ func TestContainerSettingsReachDocker(t *testing.T) {
 		t.Errorf("container is %s, want running", res.Container.State.Status)
 	}
 }
+
+// TestRestartPolicyRestartsInPlace runs an essential container that exits
+// after its restart attempt period: the agent starts the same container
+// again and the task stays RUNNING; an ignored exit code stops the task.
+func TestRestartPolicyRestartsInPlace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 60 s minimum restart attempt period")
+	}
+	e := newEnv(t)
+	td := e.register("restarts", ecstypes.ContainerDefinition{
+		Name: aws.String("app"), Command: []string{"sleep", "61"},
+		RestartPolicy: &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(true), IgnoredExitCodes: []int32{3}, RestartAttemptPeriod: aws.Int32(60)},
+	})
+	arn := e.run(td)
+	task := e.waitStatus(arn, "RUNNING", 60*time.Second)
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	id := aws.ToString(task.Containers[0].RuntimeId)
+	first, err := cli.ContainerInspect(context.Background(), id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(100*time.Second, "the container restarted in place", func() bool {
+		res, err := cli.ContainerInspect(context.Background(), id, client.ContainerInspectOptions{})
+		return err == nil && res.Container.State.Running && res.Container.State.StartedAt != first.Container.State.StartedAt
+	})
+	if got := aws.ToString(e.describe(arn).LastStatus); got != "RUNNING" {
+		t.Fatalf("task is %s after the restart, want RUNNING", got)
+	}
+
+	ignored := e.register("ignored", ecstypes.ContainerDefinition{
+		Name: aws.String("app"), Command: []string{"exit", "3"},
+		RestartPolicy: &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(true), IgnoredExitCodes: []int32{3}, RestartAttemptPeriod: aws.Int32(60)},
+	})
+	stopped := e.waitStatus(e.run(ignored), "STOPPED", 60*time.Second)
+	if aws.ToInt32(stopped.Containers[0].ExitCode) != 3 {
+		t.Fatalf("exit code %v, want 3", stopped.Containers[0].ExitCode)
+	}
+}
