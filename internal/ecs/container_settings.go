@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"github.com/berth-dev/berth/internal/acs"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,8 +153,8 @@ func checkLinuxParameters(lp *LinuxParameters, c *ContainerDefinition) error {
 			return fmt.Errorf("tmpfs %s is mounted twice", t.ContainerPath)
 		}
 		seen[t.ContainerPath] = true
-		if t.Size < 1 {
-			return fmt.Errorf("tmpfs %s needs a size of at least 1 MiB", t.ContainerPath)
+		if t.Size < 1 || t.Size > math.MaxInt32 {
+			return fmt.Errorf("tmpfs %s needs a size between 1 and %d MiB", t.ContainerPath, math.MaxInt32)
 		}
 		for _, o := range t.MountOptions {
 			if key, _, _ := strings.Cut(o, "="); !slices.Contains(tmpfsMountOptions, key) || strings.Contains(o, ",") {
@@ -161,12 +162,12 @@ func checkLinuxParameters(lp *LinuxParameters, c *ContainerDefinition) error {
 			}
 		}
 	}
-	if v := lp.SharedMemorySize; v != nil && *v < 1 {
-		return fmt.Errorf("sharedMemorySize must be at least 1 MiB")
+	if v := lp.SharedMemorySize; v != nil && (*v < 1 || *v > math.MaxInt32) {
+		return fmt.Errorf("sharedMemorySize must be between 1 and %d MiB", math.MaxInt32)
 	}
 	if v := lp.MaxSwap; v != nil {
-		if *v < 0 {
-			return fmt.Errorf("maxSwap must be 0 or more MiB")
+		if *v < 0 || *v > math.MaxInt32 {
+			return fmt.Errorf("maxSwap must be between 0 and %d MiB", math.MaxInt32)
 		}
 		if c.Memory == nil {
 			return fmt.Errorf("maxSwap needs the container's memory (hard limit) set")

@@ -72,7 +72,9 @@ func TestNotYetSupportedInputs(t *testing.T) {
 		{"UpdateService platformVersion", update(func(in *UpdateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"UpdateService serviceRegistries", update(func(in *UpdateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
 		{"UpdateService loadBalancers", update(func(in *UpdateServiceInput) { in.LoadBalancers = lbs }), "loadBalancers"},
-		{"UpdateService empty", update(func(in *UpdateServiceInput) { in.LoadBalancers, in.ServiceRegistries = []LoadBalancer{}, []ServiceRegistry{} }), ""},
+		{"UpdateService empty", update(func(in *UpdateServiceInput) {
+			in.LoadBalancers, in.ServiceRegistries = []LoadBalancer{}, []ServiceRegistry{}
+		}), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
