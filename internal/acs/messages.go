@@ -80,6 +80,16 @@ type Container struct {
 	HealthCheckType string                `json:"healthCheckType,omitempty"`
 	Overrides       string                `json:"overrides"`
 	ContainerArn    string                `json:"containerArn,omitempty"`
+	RestartPolicy   *RestartPolicy        `json:"restartPolicy,omitempty"`
+}
+
+// RestartPolicy restarts a container in place when it exits, unless its
+// exit code is ignored or it ran for less than RestartAttemptPeriod
+// seconds since it last started.
+type RestartPolicy struct {
+	Enabled              bool  `json:"enabled"`
+	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod int   `json:"restartAttemptPeriod,omitempty"`
 }
 
 // PortMapping is a port mapping in a payload.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -211,6 +212,7 @@ func (a *Agent) checkTask(ctx context.Context, t *task) {
 	cs := append([]*container(nil), t.containers...)
 	a.mu.Unlock()
 	essentialExited := false
+	var restart []*container
 	for _, c := range cs {
 		if c.id == "" {
 			continue
@@ -233,6 +235,10 @@ func (a *Agent) checkTask(ctx context.Context, t *task) {
 				t.dirty = true
 			}
 		case !st.FinishedAt.IsZero():
+			if c.status != statusStopped && t.desired != statusStopped && shouldRestart(c.def.RestartPolicy, st.ExitCode, st.StartedAt, time.Now()) {
+				restart = append(restart, c)
+				break
+			}
 			if c.status != statusStopped {
 				code := st.ExitCode
 				c.status, c.exitCode = statusStopped, &code
@@ -246,6 +252,9 @@ func (a *Agent) checkTask(ctx context.Context, t *task) {
 			essentialExited = true
 		}
 		a.mu.Unlock()
+	}
+	for _, c := range restart {
+		a.restartContainer(ctx, t, c)
 	}
 	a.kickReporter()
 	if essentialExited {
@@ -374,7 +383,7 @@ type dockerHostConfig struct {
 }
 
 // containerSpec turns a payload container into a Docker container spec.
-func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (dockerrt.ContainerSpec, error) {
+func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.ContainerSpec, err error) {
 	cd := c.def
 	var cfg dockerConfig
 	var host dockerHostConfig
@@ -436,9 +445,12 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (dockerrt.Co
 	if opts, ok := awslogsOf(cd); ok {
 		// Docker keeps the output (docker logs works) and the agent reads
 		// it back to ship it.
-		spec.LogDriver = "json-file"
+		spec.LogDriver, spec.LogOptions = "json-file", maps.Clone(awslogsLogOptions)
 		b, _ := json.Marshal(opts)
 		spec.Labels[labelAWSLogs] = string(b)
+	}
+	if spec.Linux, err = linuxSettings(cd); err != nil {
+		return dockerrt.ContainerSpec{}, err
 	}
 	for _, l := range cd.Links {
 		name, alias, found := strings.Cut(l, ":")

@@ -103,12 +103,12 @@ func (s *Service) CreateRepository(ctx context.Context, in *CreateRepositoryInpu
 	if mut != "MUTABLE" && mut != "IMMUTABLE" {
 		return nil, api.InvalidParameter("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
 	}
-	enc := EncryptionConfiguration{EncryptionType: "AES256"}
-	if in.EncryptionConfiguration != nil {
-		enc = *in.EncryptionConfiguration
-		if enc.EncryptionType != "AES256" && enc.EncryptionType != "KMS" {
-			return nil, api.InvalidParameter("Invalid parameter at 'encryptionType' failed to satisfy constraint: 'Member must satisfy enum value set: [AES256, KMS]'")
-		}
+	enc, err := checkEncryption(in.EncryptionConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	if in.ImageScanningConfiguration != nil && in.ImageScanningConfiguration.ScanOnPush {
+		return nil, errScanOnPush()
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (s *Service) CreateRepository(ctx context.Context, in *CreateRepositoryInpu
 		repo.ImageScanningConfiguration = *in.ImageScanningConfiguration
 	}
 	key := s.repoKey(in.RepositoryName)
-	err := s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, repoRecord{Repository: repo, Tags: in.Tags}))
+	err = s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, repoRecord{Repository: repo, Tags: in.Tags}))
 	if errors.Is(err, store.ErrConflict) {
 		return nil, api.Errorf("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", in.RepositoryName, s.cfg.Account)
 	}

@@ -96,6 +96,7 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("ListImages", api.Op(s.ListImages))
 	js.Handle("DescribeImages", api.Op(s.DescribeImages))
 	js.Handle("PutImageTagMutability", api.Op(s.PutImageTagMutability))
+	js.Handle("PutImageScanningConfiguration", api.Op(s.PutImageScanningConfiguration))
 	js.Handle("BatchGetImage", api.Op(s.BatchGetImage))
 	js.Handle("PutImage", api.Op(s.PutImage))
 	js.Handle("BatchDeleteImage", api.Op(s.BatchDeleteImage))

@@ -15,6 +15,8 @@ type dockerConfig struct {
 	WorkingDir  string             `json:"WorkingDir,omitempty"`
 	Hostname    string             `json:"Hostname,omitempty"`
 	Healthcheck *dockerHealthcheck `json:"Healthcheck,omitempty"`
+	OpenStdin   bool               `json:"OpenStdin,omitempty"`
+	Tty         bool               `json:"Tty,omitempty"`
 }
 
 type dockerHealthcheck struct {
@@ -34,6 +36,24 @@ type dockerHostConfig struct {
 	ExtraHosts        []string       `json:"ExtraHosts,omitempty"`
 	LogConfig         *dockerLog     `json:"LogConfig,omitempty"`
 	NetworkDisabled   bool           `json:"-"`
+
+	Sysctls          map[string]string `json:"Sysctls,omitempty"`
+	DNSSearch        []string          `json:"DnsSearch,omitempty"`
+	SecurityOpt      []string          `json:"SecurityOpt,omitempty"`
+	CapAdd           []string          `json:"CapAdd,omitempty"`
+	CapDrop          []string          `json:"CapDrop,omitempty"`
+	Devices          []dockerDevice    `json:"Devices,omitempty"`
+	Init             *bool             `json:"Init,omitempty"`
+	Tmpfs            map[string]string `json:"Tmpfs,omitempty"`
+	ShmSize          int64             `json:"ShmSize,omitempty"`
+	MemorySwap       int64             `json:"MemorySwap,omitempty"`
+	MemorySwappiness *int64            `json:"MemorySwappiness,omitempty"`
+}
+
+type dockerDevice struct {
+	PathOnHost        string `json:"PathOnHost"`
+	PathInContainer   string `json:"PathInContainer"`
+	CgroupPermissions string `json:"CgroupPermissions"`
 }
 
 type dockerUlimit struct {
@@ -143,6 +163,8 @@ func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 		if lc := c.LogConfiguration; lc != nil {
 			host.LogConfig = &dockerLog{Type: lc.LogDriver, Config: lc.Options}
 		}
+		renderContainerSettings(&c, ac.Memory, &cfg, &host)
+		ac.RestartPolicy = acsRestartPolicy(c.RestartPolicy)
 		cb, _ := json.Marshal(cfg)
 		hb, _ := json.Marshal(host)
 		ac.DockerConfig = acs.DockerConfig{Config: string(cb), HostConfig: string(hb), Version: "1.19"}

@@ -23,6 +23,7 @@ import (
 type reservation struct {
 	CPU      int    `json:"cpu"`
 	Memory   int    `json:"memory"`
+	GPU      int    `json:"gpu,omitempty"`
 	Ports    []int  `json:"ports,omitempty"`
 	PortsUDP []int  `json:"portsUdp,omitempty"`
 	Group    string `json:"group,omitempty"`
@@ -78,6 +79,17 @@ func (r *instanceRecord) remaining() (cpu, mem int, ports, portsUDP []int) {
 	slices.Sort(ports)
 	slices.Sort(portsUDP)
 	return cpu, mem, slices.Compact(ports), slices.Compact(portsUDP)
+}
+
+// remainingGPUs is the number of the instance's registered GPUs (the
+// GPU resource's set of device ids) that no task holds.
+func (r *instanceRecord) remainingGPUs() int {
+	for _, res := range r.Instance.RegisteredResources {
+		if res.Name == "GPU" {
+			return len(res.StringSetValue) - r.Usage.GPU
+		}
+	}
+	return 0
 }
 
 func portStrings(ports []int) []string {
@@ -230,7 +242,7 @@ func randomHex(n int) string {
 // validateTotalResources checks the agent's resources and fills the
 // reserved ports ECS always holds back.
 func validateTotalResources(in []Resource) ([]Resource, error) {
-	var cpu, mem *Resource
+	var cpu, mem, gpu *Resource
 	ports := map[string][]int{"PORTS": {22, 2375, 2376, 51678, 51679}, "PORTS_UDP": {}}
 	for i := range in {
 		r := in[i]
@@ -239,6 +251,9 @@ func validateTotalResources(in []Resource) ([]Resource, error) {
 			cpu = &r
 		case "MEMORY":
 			mem = &r
+		case "GPU":
+			// The ECS agent registers its GPUs as a set of device ids.
+			gpu = &Resource{Name: "GPU", Type: "STRINGSET", StringSetValue: slices.Compact(slices.Sorted(slices.Values(r.StringSetValue)))}
 		case "PORTS", "PORTS_UDP":
 			for _, p := range r.StringSetValue {
 				n, err := strconv.Atoi(p)
@@ -261,6 +276,9 @@ func validateTotalResources(in []Resource) ([]Resource, error) {
 		p := ports[name]
 		slices.Sort(p)
 		out = append(out, portsResource(name, slices.Compact(p)))
+	}
+	if gpu != nil && len(gpu.StringSetValue) > 0 {
+		out = append(out, *gpu)
 	}
 	return out, nil
 }

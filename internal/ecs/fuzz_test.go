@@ -29,6 +29,7 @@ func wantClientError(t *testing.T, err error) {
 }
 
 var registerSeeds = []string{
+	`{"family":"linux","containerDefinitions":[{"name":"app","image":"x","memory":64,"systemControls":[{"namespace":"net.core.somaxconn","value":"1024"}],"linuxParameters":{"capabilities":{"add":["NET_ADMIN"],"drop":["MKNOD"]},"devices":[{"hostPath":"/dev/fuse","permissions":["read"]}],"initProcessEnabled":true,"sharedMemorySize":64,"tmpfs":[{"containerPath":"/run","size":8,"mountOptions":["noexec"]}],"maxSwap":0,"swappiness":10},"resourceRequirements":[{"type":"GPU","value":"1"}],"restartPolicy":{"enabled":true,"ignoredExitCodes":[0],"restartAttemptPeriod":60},"dnsSearchDomains":["a.local"],"dockerSecurityOptions":["no-new-privileges"],"interactive":true,"pseudoTerminal":true}]}`,
 	`{"family":"web","containerDefinitions":[{"name":"app","image":"nginx","memory":128,"portMappings":[{"containerPort":80}]}]}`,
 	`{"family":"vpc","networkMode":"awsvpc","cpu":"1 vCPU","memory":"2 GB","requiresCompatibilities":["FARGATE"],"containerDefinitions":[{"name":"a","image":"x","essential":true}]}`,
 	`{"family":"host","networkMode":"host","containerDefinitions":[{"name":"a","image":"x","memoryReservation":64,"portMappings":[{"containerPort":9000,"hostPort":9000,"protocol":"udp"}],

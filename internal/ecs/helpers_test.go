@@ -192,6 +192,7 @@ type instanceOpts struct {
 	disconnected bool
 	attrs        []Attribute
 	ports        []string
+	gpus         []string
 }
 
 // instance registers a container instance with cpu/memory and, unless
@@ -203,6 +204,9 @@ func (e *env) instance(cluster string, cpu, memory int, opts ...instanceOpts) Co
 		o = opts[0]
 	}
 	res := []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: cpu}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: memory}}
+	if len(o.gpus) > 0 {
+		res = append(res, Resource{Name: "GPU", Type: "STRINGSET", StringSetValue: o.gpus})
+	}
 	if len(o.ports) > 0 {
 		res = append(res, Resource{Name: "PORTS", Type: "STRINGSET", StringSetValue: o.ports})
 	}

@@ -24,6 +24,9 @@ type UpdateServiceInput struct {
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
 	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
 	PropagateTags                 string                         `json:"propagateTags"`
+	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration"`
+	PlatformVersion               string                         `json:"platformVersion"`
+	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
 }
 
 // UpdateService changes a service. A new task definition, new placement
@@ -35,6 +38,11 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		return nil, err
 	}
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
+		return nil, err
+	}
+	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
+		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
 	if err := checkLaunchType("", in.CapacityProviderStrategy); err != nil {

@@ -64,6 +64,9 @@ type CreateServiceInput struct {
 	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
 	PropagateTags                 string                         `json:"propagateTags"`
 	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration"`
+	PlatformVersion               string                         `json:"platformVersion"`
+	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
 }
 
 type ServiceOutput struct {
@@ -108,6 +111,11 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	}
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
+	}
+	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
+		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
+		return nil, err
 	}
 	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err

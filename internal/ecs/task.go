@@ -44,19 +44,22 @@ var statusOrder = map[string]int{
 }
 
 type RunTaskInput struct {
-	Cluster              string                `json:"cluster"`
-	TaskDefinition       string                `json:"taskDefinition"`
-	Count                *int                  `json:"count"`
-	Group                string                `json:"group"`
-	LaunchType           string                `json:"launchType"`
-	Overrides            *TaskOverride         `json:"overrides"`
-	PlacementConstraints []PlacementConstraint `json:"placementConstraints"`
-	PlacementStrategy    []PlacementStrategy   `json:"placementStrategy"`
-	StartedBy            string                `json:"startedBy"`
-	Tags                 []Tag                 `json:"tags"`
-	ClientToken          string                `json:"clientToken"`
-	EnableECSManagedTags bool                  `json:"enableECSManagedTags"`
-	PropagateTags        string                `json:"propagateTags"`
+	Cluster                  string                         `json:"cluster"`
+	TaskDefinition           string                         `json:"taskDefinition"`
+	Count                    *int                           `json:"count"`
+	Group                    string                         `json:"group"`
+	LaunchType               string                         `json:"launchType"`
+	Overrides                *TaskOverride                  `json:"overrides"`
+	PlacementConstraints     []PlacementConstraint          `json:"placementConstraints"`
+	PlacementStrategy        []PlacementStrategy            `json:"placementStrategy"`
+	StartedBy                string                         `json:"startedBy"`
+	Tags                     []Tag                          `json:"tags"`
+	ClientToken              string                         `json:"clientToken"`
+	EnableECSManagedTags     bool                           `json:"enableECSManagedTags"`
+	PropagateTags            string                         `json:"propagateTags"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration"`
+	PlatformVersion          string                         `json:"platformVersion"`
 	// ContainerInstances is StartTask's explicit target list.
 	ContainerInstances []string `json:"containerInstances"`
 }
@@ -112,6 +115,10 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
 			return nil, err
 		}
+	}
+	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
+		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != ""}); err != nil {
+		return nil, err
 	}
 	if in.LaunchType != "" && in.LaunchType != "EC2" {
 		if slices.Contains([]string{"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, in.LaunchType) {
@@ -289,6 +296,7 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 			}
 		}
 		req.CPU += cpu
+		req.GPU += containerGPUs(&c)
 		switch {
 		case memRes != nil:
 			req.Memory += *memRes
@@ -312,7 +320,7 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 	if v, err := strconv.Atoi(taskMem); err == nil {
 		req.Memory = v
 	}
-	return req, reservation{CPU: req.CPU, Memory: req.Memory, Ports: req.Ports, PortsUDP: req.PortsUDP}
+	return req, reservation{CPU: req.CPU, Memory: req.Memory, GPU: req.GPU, Ports: req.Ports, PortsUDP: req.PortsUDP}
 }
 
 // tryLaunch places the tasks on the cluster's instances and commits them
@@ -475,7 +483,7 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 	cpu, mem, ports, portsUDP := r.remaining()
 	v := placement.Instance{
 		ARN: r.Instance.ContainerInstanceArn, EC2InstanceID: r.Instance.Ec2InstanceId, Status: r.Instance.Status,
-		Connected: connected, CPU: cpu, Memory: mem, Ports: map[int]bool{}, PortsUDP: map[int]bool{},
+		Connected: connected, CPU: cpu, Memory: mem, GPU: r.remainingGPUs(), Ports: map[int]bool{}, PortsUDP: map[int]bool{},
 		Attributes: map[string]string{}, AgentVersion: r.Instance.VersionInfo.AgentVersion,
 		RunningTasks: r.Usage.tasks(), TaskGroups: make(map[string]int, len(r.Usage.Groups)),
 	}

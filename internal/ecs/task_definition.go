@@ -30,21 +30,22 @@ type taskDefRecord struct {
 }
 
 type RegisterTaskDefinitionInput struct {
-	Family                  string                `json:"family"`
-	TaskRoleArn             string                `json:"taskRoleArn"`
-	ExecutionRoleArn        string                `json:"executionRoleArn"`
-	NetworkMode             string                `json:"networkMode"`
-	ContainerDefinitions    []ContainerDefinition `json:"containerDefinitions"`
-	Volumes                 []Volume              `json:"volumes"`
-	PlacementConstraints    []PlacementConstraint `json:"placementConstraints"`
-	RequiresCompatibilities []string              `json:"requiresCompatibilities"`
-	Cpu                     string                `json:"cpu"`
-	Memory                  string                `json:"memory"`
-	Tags                    []Tag                 `json:"tags"`
-	PidMode                 string                `json:"pidMode"`
-	IpcMode                 string                `json:"ipcMode"`
-	EphemeralStorage        *EphemeralStorage     `json:"ephemeralStorage"`
-	RuntimePlatform         *RuntimePlatform      `json:"runtimePlatform"`
+	Family                  string                 `json:"family"`
+	TaskRoleArn             string                 `json:"taskRoleArn"`
+	ExecutionRoleArn        string                 `json:"executionRoleArn"`
+	NetworkMode             string                 `json:"networkMode"`
+	ContainerDefinitions    []ContainerDefinition  `json:"containerDefinitions"`
+	Volumes                 []Volume               `json:"volumes"`
+	PlacementConstraints    []PlacementConstraint  `json:"placementConstraints"`
+	RequiresCompatibilities []string               `json:"requiresCompatibilities"`
+	Cpu                     string                 `json:"cpu"`
+	Memory                  string                 `json:"memory"`
+	Tags                    []Tag                  `json:"tags"`
+	PidMode                 string                 `json:"pidMode"`
+	IpcMode                 string                 `json:"ipcMode"`
+	EphemeralStorage        *EphemeralStorage      `json:"ephemeralStorage"`
+	RuntimePlatform         *RuntimePlatform       `json:"runtimePlatform"`
+	InferenceAccelerators   []InferenceAccelerator `json:"inferenceAccelerators"`
 }
 
 type TaskDefinitionOutput struct {
@@ -108,6 +109,9 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 	}
 	if len(in.ContainerDefinitions) > 10 {
 		return nil, api.ClientError("Too many containers: a task definition can have at most 10 containers.")
+	}
+	if err := checkTaskLevelUnsupported(in); err != nil {
+		return nil, err
 	}
 	mode := in.NetworkMode
 	if mode == "" {
@@ -367,6 +371,9 @@ func normalizeContainer(c *ContainerDefinition, td *TaskDefinition, volumes map[
 		if e.Name == "" {
 			return bad("Environment variable names must not be empty.")
 		}
+	}
+	if err := checkContainerSettings(c, td, bad); err != nil {
+		return err
 	}
 	c.PortMappings = orEmpty(c.PortMappings)
 	c.Environment = orEmpty(c.Environment)

@@ -117,37 +117,109 @@ type HostEntry struct {
 
 // ContainerDefinition is one container of a task definition.
 type ContainerDefinition struct {
-	Name                   string                `json:"name,omitempty"`
-	Image                  string                `json:"image,omitempty"`
-	Cpu                    int                   `json:"cpu"`
-	Memory                 *int                  `json:"memory,omitempty"`
-	MemoryReservation      *int                  `json:"memoryReservation,omitempty"`
-	Links                  []string              `json:"links,omitempty"`
-	PortMappings           []PortMapping         `json:"portMappings"`
-	Essential              *bool                 `json:"essential,omitempty"`
-	EntryPoint             []string              `json:"entryPoint,omitempty"`
-	Command                []string              `json:"command,omitempty"`
-	Environment            []KeyValuePair        `json:"environment"`
-	EnvironmentFiles       []EnvironmentFile     `json:"environmentFiles,omitempty"`
-	MountPoints            []MountPoint          `json:"mountPoints"`
-	VolumesFrom            []VolumeFrom          `json:"volumesFrom"`
-	Secrets                []Secret              `json:"secrets,omitempty"`
-	DependsOn              []ContainerDependency `json:"dependsOn,omitempty"`
-	StartTimeout           *int                  `json:"startTimeout,omitempty"`
-	StopTimeout            *int                  `json:"stopTimeout,omitempty"`
-	Hostname               string                `json:"hostname,omitempty"`
-	User                   string                `json:"user,omitempty"`
-	WorkingDirectory       string                `json:"workingDirectory,omitempty"`
-	DisableNetworking      *bool                 `json:"disableNetworking,omitempty"`
-	Privileged             *bool                 `json:"privileged,omitempty"`
-	ReadonlyRootFilesystem *bool                 `json:"readonlyRootFilesystem,omitempty"`
-	DNSServers             []string              `json:"dnsServers,omitempty"`
-	ExtraHosts             []HostEntry           `json:"extraHosts,omitempty"`
-	DockerLabels           map[string]string     `json:"dockerLabels,omitempty"`
-	Ulimits                []Ulimit              `json:"ulimits,omitempty"`
-	LogConfiguration       *LogConfiguration     `json:"logConfiguration,omitempty"`
-	HealthCheck            *HealthCheck          `json:"healthCheck,omitempty"`
-	SystemControls         []KeyValuePair        `json:"systemControls"`
+	Name                   string                  `json:"name,omitempty"`
+	Image                  string                  `json:"image,omitempty"`
+	Cpu                    int                     `json:"cpu"`
+	Memory                 *int                    `json:"memory,omitempty"`
+	MemoryReservation      *int                    `json:"memoryReservation,omitempty"`
+	Links                  []string                `json:"links,omitempty"`
+	PortMappings           []PortMapping           `json:"portMappings"`
+	Essential              *bool                   `json:"essential,omitempty"`
+	EntryPoint             []string                `json:"entryPoint,omitempty"`
+	Command                []string                `json:"command,omitempty"`
+	Environment            []KeyValuePair          `json:"environment"`
+	EnvironmentFiles       []EnvironmentFile       `json:"environmentFiles,omitempty"`
+	MountPoints            []MountPoint            `json:"mountPoints"`
+	VolumesFrom            []VolumeFrom            `json:"volumesFrom"`
+	Secrets                []Secret                `json:"secrets,omitempty"`
+	DependsOn              []ContainerDependency   `json:"dependsOn,omitempty"`
+	StartTimeout           *int                    `json:"startTimeout,omitempty"`
+	StopTimeout            *int                    `json:"stopTimeout,omitempty"`
+	Hostname               string                  `json:"hostname,omitempty"`
+	User                   string                  `json:"user,omitempty"`
+	WorkingDirectory       string                  `json:"workingDirectory,omitempty"`
+	DisableNetworking      *bool                   `json:"disableNetworking,omitempty"`
+	Privileged             *bool                   `json:"privileged,omitempty"`
+	ReadonlyRootFilesystem *bool                   `json:"readonlyRootFilesystem,omitempty"`
+	DNSServers             []string                `json:"dnsServers,omitempty"`
+	ExtraHosts             []HostEntry             `json:"extraHosts,omitempty"`
+	DockerLabels           map[string]string       `json:"dockerLabels,omitempty"`
+	Ulimits                []Ulimit                `json:"ulimits,omitempty"`
+	LogConfiguration       *LogConfiguration       `json:"logConfiguration,omitempty"`
+	HealthCheck            *HealthCheck            `json:"healthCheck,omitempty"`
+	SystemControls         []SystemControl         `json:"systemControls"`
+	DNSSearchDomains       []string                `json:"dnsSearchDomains,omitempty"`
+	DockerSecurityOptions  []string                `json:"dockerSecurityOptions,omitempty"`
+	Interactive            *bool                   `json:"interactive,omitempty"`
+	PseudoTerminal         *bool                   `json:"pseudoTerminal,omitempty"`
+	LinuxParameters        *LinuxParameters        `json:"linuxParameters,omitempty"`
+	ResourceRequirements   []ResourceRequirement   `json:"resourceRequirements,omitempty"`
+	RestartPolicy          *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	RepositoryCredentials  *RepositoryCredentials  `json:"repositoryCredentials,omitempty"`
+}
+
+// SystemControl is a namespaced kernel parameter (sysctl) set in the
+// container, e.g. {namespace: net.core.somaxconn, value: 1024}.
+type SystemControl struct {
+	Namespace string `json:"namespace,omitempty"`
+	Value     string `json:"value,omitempty"`
+}
+
+// LinuxParameters are the Linux-specific settings of a container.
+type LinuxParameters struct {
+	Capabilities       *KernelCapabilities `json:"capabilities,omitempty"`
+	Devices            []Device            `json:"devices,omitempty"`
+	InitProcessEnabled *bool               `json:"initProcessEnabled,omitempty"`
+	SharedMemorySize   *int                `json:"sharedMemorySize,omitempty"`
+	Tmpfs              []Tmpfs             `json:"tmpfs,omitempty"`
+	MaxSwap            *int                `json:"maxSwap,omitempty"`
+	Swappiness         *int                `json:"swappiness,omitempty"`
+}
+
+// KernelCapabilities are Linux capabilities added to or dropped from
+// Docker's default set.
+type KernelCapabilities struct {
+	Add  []string `json:"add,omitempty"`
+	Drop []string `json:"drop,omitempty"`
+}
+
+// Device is a host device exposed to a container.
+type Device struct {
+	HostPath      string   `json:"hostPath"`
+	ContainerPath string   `json:"containerPath,omitempty"`
+	Permissions   []string `json:"permissions,omitempty"`
+}
+
+// Tmpfs is a tmpfs mount; Size is in MiB.
+type Tmpfs struct {
+	ContainerPath string   `json:"containerPath"`
+	Size          int      `json:"size"`
+	MountOptions  []string `json:"mountOptions,omitempty"`
+}
+
+// ResourceRequirement asks for GPUs (Value is a count) or an inference
+// accelerator.
+type ResourceRequirement struct {
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+// ContainerRestartPolicy restarts a container in place when it exits.
+type ContainerRestartPolicy struct {
+	Enabled              *bool `json:"enabled"`
+	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod *int  `json:"restartAttemptPeriod,omitempty"`
+}
+
+// RepositoryCredentials names the secret holding a private registry login.
+type RepositoryCredentials struct {
+	CredentialsParameter string `json:"credentialsParameter"`
+}
+
+// InferenceAccelerator is an Elastic Inference accelerator of a task.
+type InferenceAccelerator struct {
+	DeviceName string `json:"deviceName"`
+	DeviceType string `json:"deviceType"`
 }
 
 // HostVolumeProperties has the same shape in the ECS API and in ACS payloads.

@@ -14,6 +14,7 @@ import (
 type usage struct {
 	CPU      int            `json:"cpu"`
 	Memory   int            `json:"memory"`
+	GPU      int            `json:"gpu,omitempty"`
 	Ports    []int          `json:"ports,omitempty"`    // host ports held by tasks, sorted
 	PortsUDP []int          `json:"portsUdp,omitempty"` // sorted
 	Running  int            `json:"running"`            // tasks whose last status is RUNNING
@@ -35,6 +36,7 @@ func (u *usage) tasks() int { return u.Running + u.Pending }
 func (u *usage) add(r reservation) {
 	u.CPU += r.CPU
 	u.Memory += r.Memory
+	u.GPU += r.GPU
 	u.Ports = insertSorted(u.Ports, r.Ports)
 	u.PortsUDP = insertSorted(u.PortsUDP, r.PortsUDP)
 	u.Pending++
@@ -55,6 +57,7 @@ func (u *usage) move(r reservation, from, to string) bool {
 	if to == "STOPPED" {
 		u.CPU -= r.CPU
 		u.Memory -= r.Memory
+		u.GPU -= r.GPU
 		u.Ports = removeSorted(u.Ports, r.Ports)
 		u.PortsUDP = removeSorted(u.PortsUDP, r.PortsUDP)
 		*u.count(from)--

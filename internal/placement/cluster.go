@@ -98,7 +98,7 @@ func (c *Cluster) index(r Request) *index {
 // whether an instance fits and how it ranks.
 func requestKey(r *Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%v|%v|%q|%q|", r.CPU, r.Memory, r.Ports, r.PortsUDP, r.Group, r.RequiredAttributes)
+	fmt.Fprintf(&b, "%d|%d|%d|%v|%v|%q|%q|", r.CPU, r.Memory, r.GPU, r.Ports, r.PortsUDP, r.Group, r.RequiredAttributes)
 	for _, c := range r.Constraints {
 		fmt.Fprintf(&b, "%s %q;", c.Type, c.Expression)
 	}

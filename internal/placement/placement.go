@@ -34,6 +34,7 @@ type Instance struct {
 	Connected     bool
 	CPU           int // remaining CPU units
 	Memory        int // remaining MiB
+	GPU           int // remaining GPUs
 	Ports         map[int]bool
 	PortsUDP      map[int]bool
 	Attributes    map[string]string
@@ -48,6 +49,7 @@ type Instance struct {
 // Request is what one task needs, and how its placement is constrained and ranked.
 type Request struct {
 	CPU, Memory        int
+	GPU                int   // GPUs, from the containers' resourceRequirements
 	Ports, PortsUDP    []int // fixed host ports; dynamic ports need nothing
 	Group              string
 	RequiredAttributes []string
@@ -89,6 +91,12 @@ var fit = []filter{
 	func(in *Instance, r *Request) string {
 		if in.Memory < r.Memory {
 			return "RESOURCE:MEMORY"
+		}
+		return ""
+	},
+	func(in *Instance, r *Request) string {
+		if in.GPU < r.GPU {
+			return "RESOURCE:GPU"
 		}
 		return ""
 	},
@@ -140,6 +148,7 @@ func explain(in *Instance, r *Request) string {
 func Reserve(in *Instance, r Request) {
 	in.CPU -= r.CPU
 	in.Memory -= r.Memory
+	in.GPU -= r.GPU
 	if len(r.Ports) > 0 {
 		in.Ports = withKeys(in.Ports, r.Ports)
 	}

@@ -27,6 +27,8 @@ func TestExplain(t *testing.T) {
 		{"port taken", inst("a", 1024, 1024, 80), Request{Ports: []int{80}}, "RESOURCE:PORTS"},
 		{"other port free", inst("a", 1024, 1024, 80), Request{Ports: []int{8080}}, ""},
 		{"udp", Instance{Status: "ACTIVE", Connected: true, PortsUDP: map[int]bool{53: true}}, Request{PortsUDP: []int{53}}, "RESOURCE:PORTS_UDP"},
+		{"no gpu", inst("a", 1024, 1024), Request{GPU: 1}, "RESOURCE:GPU"},
+		{"gpus", Instance{Status: "ACTIVE", Connected: true, GPU: 2}, Request{GPU: 2}, ""},
 		{"agent before resources", Instance{Status: "ACTIVE", Connected: false}, Request{CPU: 1}, "AGENT"},
 	}
 	for _, tt := range tests {

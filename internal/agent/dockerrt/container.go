@@ -85,6 +85,7 @@ type ContainerSpec struct {
 	ExtraHosts           []string // extra /etc/hosts entries, "host:ip"
 	LogDriver            string   // "" = daemon default
 	LogOptions           map[string]string
+	Linux                LinuxSettings // sysctls, capabilities, devices, tmpfs, ...
 }
 
 // Create creates (but does not start) a container from spec and returns its
@@ -207,6 +208,7 @@ func createOptions(spec ContainerSpec) (client.ContainerCreateOptions, error) {
 		}
 	}
 
+	spec.Linux.apply(cfg, hc)
 	return client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc}, nil
 }
 

@@ -24,16 +24,22 @@ type LogLine struct {
 
 // LogStream reads a container's output one message at a time.
 type LogStream struct {
-	rc io.ReadCloser
-	br *bufio.Reader
+	rc  io.ReadCloser
+	br  *bufio.Reader
+	tty bool // a TTY's output comes as plain lines, not in frames
 }
 
-// Logs streams a container's stdout and stderr (it must not have a TTY)
-// from since on (inclusive; zero means from the start), in the order
+// Logs streams a container's stdout and stderr (with a TTY, both come as
+// stdout) from since on (inclusive; zero means from the start), in the order
 // Docker logged them. With follow, the stream goes on until the container
 // stops or ctx ends. It needs a log driver Docker can read back (json-file,
 // local, journald).
 func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow bool) (*LogStream, error) {
+	info, err := r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("dockerrt: logs of container %s: %w", id, err)
+	}
+	tty := info.Container.Config != nil && info.Container.Config.Tty
 	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Follow: follow}
 	if !since.IsZero() {
 		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
@@ -42,11 +48,21 @@ func (r *Runtime) Logs(ctx context.Context, id string, since time.Time, follow b
 	if err != nil {
 		return nil, fmt.Errorf("dockerrt: logs of container %s: %w", id, err)
 	}
-	return &LogStream{rc: rc, br: bufio.NewReaderSize(rc, 64<<10)}, nil
+	return &LogStream{rc: rc, br: bufio.NewReaderSize(rc, 64<<10), tty: tty}, nil
 }
 
 // Next returns the next message; io.EOF once the stream has ended.
 func (s *LogStream) Next() (LogLine, error) {
+	if s.tty {
+		line, err := s.br.ReadBytes('\n')
+		if len(line) == 0 || (err != nil && err != io.EOF) {
+			if err == nil || err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			return LogLine{}, err
+		}
+		return parseLogLine(false, line)
+	}
 	// Docker multiplexes the two streams in frames: a byte naming the
 	// stream, three zero bytes, the payload's length (big-endian uint32),
 	// then the payload, one message with its timestamp.

@@ -32,14 +32,17 @@ func TestLogs(t *testing.T) {
 		cmd    []string
 		text   string
 		stderr bool
+		tty    bool
 	}{
-		{"stdout", []string{"sleep", "0"}, "testapp: sleeping 0s", false},
-		{"stderr", []string{"bogus"}, `testapp: unknown command "bogus"`, true},
+		{"stdout", []string{"sleep", "0"}, "testapp: sleeping 0s", false, false},
+		{"stderr", []string{"bogus"}, `testapp: unknown command "bogus"`, true, false},
+		// With a TTY (pseudoTerminal) both streams come as plain stdout lines.
+		{"tty", []string{"bogus"}, `testapp: unknown command "bogus"`, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			id := run(t, rt, image, dockerrt.ContainerSpec{Cmd: tc.cmd})
+			id := run(t, rt, image, dockerrt.ContainerSpec{Cmd: tc.cmd, Linux: dockerrt.LinuxSettings{Tty: tc.tty}})
 			waitExited(t, rt, id)
 			// Following a stopped container's log ends after its last line.
 			ls, err := rt.Logs(t.Context(), id, time.Time{}, true)

@@ -1,0 +1,55 @@
+package ecs
+
+import (
+	"github.com/berth-dev/berth/internal/api"
+)
+
+// Request fields naming features Berth does not have yet are refused by
+// name instead of being accepted and doing nothing. Leaving a field out,
+// or sending it empty, is always accepted.
+
+// NetworkConfiguration is a task's or service's awsvpc network settings.
+type NetworkConfiguration struct {
+	AwsvpcConfiguration *AwsVpcConfiguration `json:"awsvpcConfiguration,omitempty"`
+}
+
+// AwsVpcConfiguration names the subnets and security groups of a task's
+// elastic network interface.
+type AwsVpcConfiguration struct {
+	Subnets        []string `json:"subnets,omitempty"`
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+	AssignPublicIp string   `json:"assignPublicIp,omitempty"`
+}
+
+// ServiceRegistry is a service discovery registration of a service.
+type ServiceRegistry struct {
+	RegistryArn   string `json:"registryArn,omitempty"`
+	Port          *int   `json:"port,omitempty"`
+	ContainerName string `json:"containerName,omitempty"`
+	ContainerPort *int   `json:"containerPort,omitempty"`
+}
+
+// notYet are the reasons a field is refused, by field name.
+var notYet = map[string]string{
+	"capacityProviderStrategy": "Berth has no capacity providers yet; leave it out to place on the cluster's registered container instances.",
+	"networkConfiguration":     "Berth has no VPC networking yet, so tasks get no elastic network interface; leave it out (awsvpc tasks run on the Docker bridge).",
+	"platformVersion":          "platform versions apply to the FARGATE launch type, which Berth does not provide.",
+	"serviceRegistries":        "Berth has no Cloud Map service discovery yet.",
+	"loadBalancers":            "Berth has no Elastic Load Balancing yet; publish the container's port with a hostPort instead.",
+}
+
+// refuseNotYet returns InvalidParameterException for the first field in
+// set that is given.
+func refuseNotYet(set map[string]bool) error {
+	for _, name := range []string{"capacityProviderStrategy", "networkConfiguration", "platformVersion", "serviceRegistries", "loadBalancers"} {
+		if set[name] {
+			return api.InvalidParameter("%s is not supported: %s", name, notYet[name])
+		}
+	}
+	return nil
+}
+
+// given reports whether a network configuration asks for anything.
+func (n *NetworkConfiguration) given() bool {
+	return n != nil && n.AwsvpcConfiguration != nil
+}
