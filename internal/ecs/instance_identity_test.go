@@ -51,11 +51,11 @@ func newIdentityEnv(t testing.TB) *identityEnv {
 		t.Fatal(err)
 	}
 	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAIDENTITYTEST0001", RootSecretAccessKey: "identityTestSecretKey/0123456789abcdefghij"}
-	authn := auth.NewAuthenticator(acct)
+	authn := auth.NewAuthenticator(acct, testRegion)
 	authn.UseKeys(e.idm)
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", e.svc.ACSHandler(authn))
-	mux.Handle("GET /berth/task-credentials", e.svc.TaskCredentialsHandler(authn))
+	mux.Handle("GET /ws", e.svc.ACSHandler(authn.For("ecs")))
+	mux.Handle("GET /berth/task-credentials", e.svc.TaskCredentialsHandler(authn.For("ecs")))
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 
