@@ -41,16 +41,24 @@ func TestAgentLaunchKeysStayOutOfTheEnvironment(t *testing.T) {
 		t.Fatalf("%s = %q, want the secret key", path, b)
 	}
 	// sh -c takes the trailing --config-file arguments as $0 and $1.
-	c := agentCommand("/bin/sh", []string{"-c", "sleep 30", "--config-file", path}, io.Discard)
+	c := agentCommand("/bin/sh", []string{"-c", "exec sleep 30", "--config-file", path}, io.Discard)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { c.Process.Kill(); c.Wait() }()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var environ []byte
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		// Read it once the child has exec'ed sh: before, it is the parent's copy.
-		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe"); strings.HasSuffix(exe, "sh") || strings.HasSuffix(exe, "dash") || strings.HasSuffix(exe, "bash") {
-			environ, err = os.ReadFile("/proc/" + strconv.Itoa(c.Process.Pid) + "/environ")
+		// Read it once the child has exec'ed (sh, or the sleep sh may exec
+		// in its place) and the kernel has laid out its new environment:
+		// before, it is the parent's copy, and mid-exec it reads empty.
+		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe"); exe == "" || exe == self {
+			continue
+		}
+		if environ, err = os.ReadFile("/proc/" + strconv.Itoa(c.Process.Pid) + "/environ"); err != nil || len(environ) > 0 {
 			break
 		}
 	}
