@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -228,6 +229,23 @@ func (e *env) connect(id string) {
 	e.t.Helper()
 	if _, err := e.st.Client().Put(context.Background(), e.svc.keys.connected(id), "test-conn"); err != nil {
 		e.t.Fatalf("mark connected: %v", err)
+	}
+	// Placement reads connections from the instance cache, which learns of
+	// the marker through a watch: wait for it, so that a scheduler pass
+	// right after this sees the agent connected.
+	if !e.svc.cache.loaded.Load() {
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		e.svc.cache.mu.RLock()
+		seen := e.svc.cache.connected[id]
+		e.svc.cache.mu.RUnlock()
+		if seen {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the instance cache did not see %s connected within 5s", id)
+		}
 	}
 }
 
