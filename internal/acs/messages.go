@@ -2,6 +2,8 @@
 // (ACS) websocket, shared by the server and the agent.
 package acs
 
+import "strings"
+
 // Messages of the ECS Agent Communication Service (ACS) websocket, shaped as
 // in the model the open-source ECS agent ships
 // (ecs-agent/acs/model/api/api-2.json). Every frame is
@@ -238,3 +240,14 @@ const (
 	TypeTaskStopVerification    = "TaskStopVerificationMessage"
 	TypeTaskStopVerificationAck = "TaskStopVerificationAck"
 )
+
+// ReservedLabelPrefix starts the container labels through which an agent
+// finds a container's task, credentials and agent. A task definition may
+// not set them, or its container could pass for another task's.
+const ReservedLabelPrefix = "berth."
+
+// ReservedLabel reports whether a container label is reserved for the
+// agent (compared without regard to case).
+func ReservedLabel(label string) bool {
+	return strings.HasPrefix(strings.ToLower(label), ReservedLabelPrefix)
+}

@@ -399,6 +399,11 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 	}
 	labels := map[string]string{}
 	for k, v := range cfg.Labels {
+		// The control plane refuses reserved labels at registration; a
+		// payload that still carries one (an older server) loses it here.
+		if acs.ReservedLabel(k) {
+			continue
+		}
 		labels[k] = v
 	}
 	labels[labelTaskArn] = t.arn

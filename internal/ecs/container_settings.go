@@ -43,6 +43,11 @@ func checkContainerSettings(c *ContainerDefinition, td *TaskDefinition, bad func
 		return bad("repositoryCredentials is not supported: Berth has no Secrets Manager to hold the credentialsParameter secret. " +
 			"Push the image to Berth's ECR (pulled with the task execution role) or log the instance's Docker in to the registry.")
 	}
+	for k := range c.DockerLabels {
+		if acs.ReservedLabel(k) {
+			return bad("dockerLabels: the label %q is reserved: labels starting with %q are set by the agent.", k, acs.ReservedLabelPrefix)
+		}
+	}
 	for _, sc := range c.SystemControls {
 		if err := checkSysctl(sc, td); err != nil {
 			return bad("systemControls: %s", err)

@@ -22,12 +22,24 @@ func TestContainerSettingsValidation(t *testing.T) {
 			in.ContainerDefinitions[0].SystemControls = []SystemControl{{Namespace: ns, Value: v}}
 		}
 	}
+	labels := func(kv ...string) func(*RegisterTaskDefinitionInput) {
+		return func(in *RegisterTaskDefinitionInput) {
+			in.ContainerDefinitions[0].DockerLabels = map[string]string{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				in.ContainerDefinitions[0].DockerLabels[kv[i]] = kv[i+1]
+			}
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		mutate func(*RegisterTaskDefinitionInput)
 		field  string // "" = accepted; else the error must name it
 	}{
 		{"net sysctl", sysctl("net.core.somaxconn", "1024"), ""},
+		{"own labels", labels("app", "web", "com.example.team", "a"), ""},
+		{"agent label", labels("berth.task-credentials-id", "x"), "dockerLabels"},
+		{"agent label, other case", labels("Berth.Container-Instance-Arn", "x"), "dockerLabels"},
+		{"unknown reserved label", labels("berth.anything", "x"), "dockerLabels"},
 		{"ipc sysctl", sysctl("kernel.shmmax", "68719476736"), ""},
 		{"mqueue sysctl", sysctl("fs.mqueue.msg_max", "20"), ""},
 		{"host-wide sysctl", sysctl("kernel.panic", "1"), "systemControls"},
