@@ -82,7 +82,13 @@ func TestInstanceCacheResyncsWhenItsWatchEnds(t *testing.T) {
 		if loads.Add(1) > 1 {
 			return
 		}
-		registered <- e.instance(cluster, 2048, 2048)
+		// The cache follows nothing until this hook returns, so the agent
+		// is marked connected without env.connect's wait for the cache.
+		b := e.instance(cluster, 2048, 2048, instanceOpts{disconnected: true})
+		if _, err := e.st.Client().Put(e.ctx, e.svc.keys.connected(lastSegment(b.ContainerInstanceArn)), "test-conn"); err != nil {
+			t.Error(err)
+		}
+		registered <- b
 		if _, err := e.st.Client().Delete(e.ctx, e.svc.keys.instance(cluster, lastSegment(a.ContainerInstanceArn))); err != nil {
 			t.Error(err)
 		}
