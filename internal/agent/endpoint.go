@@ -60,21 +60,33 @@ const (
 	labelAgentSocket   = "berth.agent-socket"
 )
 
-// endpointRules are the iptables rules of the task endpoint, as ecs-init
-// installs them: table, chain, rule. The INPUT rule keeps other hosts from
-// reaching the loopback listener through route_localnet.
-var endpointRules = [][]string{
-	{"nat", "PREROUTING", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", endpointAddr},
-	{"nat", "OUTPUT", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "51679"},
-	{"filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-p", "tcp", "-m", "tcp", "--dport", "51679",
-		"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"},
+// endpointRules are the iptables rules of the task endpoint on a bridge:
+// table, chain, rule. The first three are ecs-init's: the DNAT and
+// REDIRECT to the loopback listener, and a DROP that keeps other hosts
+// from reaching it through route_localnet. route_localnet also lets a
+// container that can change its routes (NET_ADMIN) send packets for
+// 127.0.0.0/8 to the bridge; the last rule drops every such packet that
+// the task endpoint's DNAT did not address, so a container reaches no
+// loopback service of the host (berth etcd, the API, anything else).
+// Every filter rule is a DROP, so their order among themselves does not
+// matter.
+func endpointRules(bridgeInterface string) [][]string {
+	return [][]string{
+		{"nat", "PREROUTING", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", endpointAddr},
+		{"nat", "OUTPUT", "-d", EndpointIP + "/32", "-p", "tcp", "-m", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", "51679"},
+		{"filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-p", "tcp", "-m", "tcp", "--dport", "51679",
+			"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"},
+		{"filter", "INPUT", "-i", bridgeInterface, "--dst", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "DNAT", "-j", "DROP"},
+	}
 }
 
 // setupEndpointNetwork makes 169.254.170.2:80 reach endpointAddr from
 // containers on the bridge and from the host. It is idempotent and safe to
 // run from several agents at once (they take a lock file in turn).
 func setupEndpointNetwork(bridge dockerrt.Bridge) error {
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "berth-task-endpoint.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	// O_NOFOLLOW: the lock lives in a shared directory, where another user
+	// could have put a symlink to a file of root's in its place.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "berth-task-endpoint.lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
@@ -86,7 +98,7 @@ func setupEndpointNetwork(bridge dockerrt.Bridge) error {
 	if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enable route_localnet on %s: %w", bridge.Interface, err)
 	}
-	for _, r := range endpointRules {
+	for _, r := range endpointRules(bridge.Interface) {
 		table, chain, rule := r[0], r[1], r[2:]
 		if exec.Command("iptables", append([]string{"-w", "-t", table, "-C", chain}, rule...)...).Run() == nil {
 			continue // already there
