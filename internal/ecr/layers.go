@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sync"
 
 	"github.com/distribution/distribution/v3"
 	"github.com/opencontainers/go-digest"
@@ -27,14 +26,6 @@ const (
 // uploadIDRE is the UploadId pattern of the ECR model; it also keeps an id
 // a single, safe storage path element.
 var uploadIDRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// lockUpload serializes the calls on one upload, whose parts must be
-// written in order; it returns the unlock.
-func (s *Service) lockUpload(id string) func() {
-	mu, _ := s.uploadLocks.LoadOrStore(id, new(sync.Mutex))
-	mu.(*sync.Mutex).Lock()
-	return mu.(*sync.Mutex).Unlock
-}
 
 type InitiateLayerUploadInput struct {
 	RegistryId     string `json:"registryId"`
@@ -63,13 +54,21 @@ func (s *Service) InitiateLayerUpload(ctx context.Context, in *InitiateLayerUplo
 	return &InitiateLayerUploadOutput{UploadId: w.ID(), PartSize: partSize}, nil
 }
 
-// resumeUpload reopens an upload of the repository.
-func (s *Service) resumeUpload(ctx context.Context, repo distribution.Repository, name, id string) (distribution.BlobWriter, error) {
+// checkUploadID refuses an upload id that is not a UUID, before any lock
+// is taken for it.
+func checkUploadID(id string) error {
 	if !uploadIDRE.MatchString(id) {
-		return nil, api.InvalidParameter("Invalid parameter at 'uploadId' failed to satisfy constraint: 'must be a UUID'")
+		return api.InvalidParameter("Invalid parameter at 'uploadId' failed to satisfy constraint: 'must be a UUID'")
 	}
+	return nil
+}
+
+// resumeUpload reopens an upload of the repository; the caller holds its
+// lock.
+func (s *Service) resumeUpload(ctx context.Context, repo distribution.Repository, name, id string) (distribution.BlobWriter, error) {
 	w, err := repo.Blobs(ctx).Resume(ctx, id)
 	if errors.Is(err, distribution.ErrBlobUploadUnknown) {
+		s.uploadLocks.Delete(id) // no lock for an upload that does not exist
 		return nil, api.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s' in registry with id '%s'", id, name, s.cfg.Account)
 	}
 	if err != nil {
@@ -103,6 +102,9 @@ func (s *Service) UploadLayerPart(ctx context.Context, in *UploadLayerPartInput)
 	}
 	if in.PartFirstByte == nil || in.PartLastByte == nil || in.LayerPartBlob == nil {
 		return nil, api.InvalidParameter("partFirstByte, partLastByte and layerPartBlob are required.")
+	}
+	if err := checkUploadID(in.UploadId); err != nil {
+		return nil, err
 	}
 	defer s.lockUpload(in.UploadId)()
 	w, err := s.resumeUpload(ctx, repo, in.RepositoryName, in.UploadId)
@@ -161,6 +163,9 @@ func (s *Service) CompleteLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	if err != nil {
 		return nil, api.InvalidParameter("Invalid parameter at 'layerDigests' failed to satisfy constraint: 'invalid digest %q'", in.LayerDigests[0])
 	}
+	if err := checkUploadID(in.UploadId); err != nil {
+		return nil, err
+	}
 	defer s.lockUpload(in.UploadId)()
 	w, err := s.resumeUpload(ctx, repo, in.RepositoryName, in.UploadId)
 	if err != nil {
@@ -195,6 +200,7 @@ func (s *Service) CompleteLayerUpload(ctx context.Context, in *CompleteLayerUplo
 // dropUpload abandons an upload and removes what it wrote, even after a
 // failed commit (which leaves the writer unable to cancel).
 func (s *Service) dropUpload(ctx context.Context, w distribution.BlobWriter, name string) {
+	s.uploadLocks.Delete(w.ID())
 	if err := w.Cancel(ctx); err == nil {
 		return
 	}

@@ -100,6 +100,11 @@ func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
 		if err := s.sweepTagIndexes(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("rebuild tag indexes", "err", err)
 		}
+		if n, err := s.sweepUploads(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("remove abandoned uploads", "err", err)
+		} else if n > 0 {
+			s.log.Info("removed abandoned uploads", "count", n, "olderThan", UploadMaxAge)
+		}
 		select {
 		case <-ctx.Done():
 			return

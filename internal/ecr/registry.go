@@ -90,37 +90,24 @@ func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Re
 	return s.content.Repository(ctx, named)
 }
 
-// removeContent deletes a repository's tags, manifests and referrers so
-// a re-created repository starts empty; unreferenced blobs are left for
-// garbage collection.
+// removeContent deletes everything a repository holds in storage and etcd
+// (manifests and tags, layer links, uploads, referrers, the tag index),
+// so a repository created again under the name starts empty. Blobs other
+// repositories may share are left for garbage collection. Only the
+// name's own directories go: a repository named "<name>/x" nested under
+// it keeps its content.
 func (s *Service) removeContent(ctx context.Context, name string) error {
-	repo, err := s.contentRepo(ctx, name)
-	if err != nil {
+	if _, err := reference.WithName(name); err != nil {
 		return err
 	}
-	tags, _ := repo.Tags(ctx).All(ctx)
-	for _, t := range tags {
-		if err := repo.Tags(ctx).Untag(ctx, t); err != nil {
-			return err
-		}
+	if err := storage.NewVacuum(ctx, s.driver).RemoveRepository(name); err != nil {
+		return fmt.Errorf("remove content of %s: %w", name, err)
 	}
-	all, err := manifests(ctx, repo)
-	if err != nil {
-		return err
+	err := s.driver.Delete(ctx, path.Join(referrersRoot, name, "_subjects"))
+	if err != nil && !errors.As(err, new(storagedriver.PathNotFoundError)) {
+		return fmt.Errorf("remove referrers of %s: %w", name, err)
 	}
-	for _, d := range all {
-		if err := s.removeImage(ctx, repo, d, nil, true); err != nil {
-			return err
-		}
-	}
-	if err := s.dropTagIndex(ctx, name); err != nil {
-		return err
-	}
-	err = s.driver.Delete(ctx, path.Join(referrersRoot, name))
-	if errors.As(err, new(storagedriver.PathNotFoundError)) {
-		return nil
-	}
-	return err
+	return s.dropTagIndex(ctx, name)
 }
 
 // ImageIdentifier names an image by digest and tag.

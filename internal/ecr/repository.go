@@ -219,11 +219,14 @@ func (s *Service) DeleteRepository(ctx context.Context, in *DeleteRepositoryInpu
 	if len(images) > 0 && !in.Force {
 		return nil, api.Errorf("RepositoryNotEmptyException", "The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", in.RepositoryName, s.cfg.Account)
 	}
-	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key)); err != nil {
+	// Content goes first: should that fail, the repository stays and the
+	// call can be repeated, rather than leaving content a repository
+	// created again under the name would serve.
+	if err := s.removeContent(ctx, in.RepositoryName); err != nil {
 		return nil, err
 	}
-	if err := s.removeContent(ctx, in.RepositoryName); err != nil {
-		s.log.Warn("remove repository content", "repository", in.RepositoryName, "err", err)
+	if err := s.store.Commit(ctx, store.NewTxn().Delete(it.Key)); err != nil {
+		return nil, err
 	}
 	return &RepositoryOutput{Repository: it.Value.Repository}, nil
 }

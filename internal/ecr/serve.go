@@ -85,6 +85,9 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodPost && r.URL.Path == "/v2/"+name+"/blobs/uploads/" {
+		s.checkMount(ctx, r)
+	}
 	if ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/referrers/"); ok {
 		s.serveReferrers(w, r, name, ref)
 		return
@@ -214,4 +217,32 @@ func registryActions(r *http.Request) []string {
 		return []string{"BatchGetImage"}
 	}
 	return []string{"PutImage"}
+}
+
+// checkMount lets a cross-repository blob mount (?mount=<digest>&from=<repository>)
+// through only when the caller may read the source repository, as pulling
+// the blob from it would need; otherwise it drops the mount from the
+// request, so the registry starts a normal upload, as the OCI
+// distribution spec allows.
+func (s *Service) checkMount(ctx context.Context, r *http.Request) {
+	q := r.URL.Query()
+	if !q.Has("mount") && !q.Has("from") {
+		return
+	}
+	from := q.Get("from")
+	allowed := validName(from) == nil
+	if allowed {
+		_, err := s.repository(ctx, from)
+		allowed = err == nil
+	}
+	for _, action := range []string{"BatchGetImage", "GetDownloadUrlForLayer"} {
+		allowed = allowed && s.authorize(ctx, action, s.repoArn(from)) == nil
+	}
+	if allowed {
+		return
+	}
+	q.Del("mount")
+	q.Del("from")
+	r.URL.RawQuery = q.Encode()
+	r.Form, r.PostForm = nil, nil // parsed again from the query left
 }

@@ -45,7 +45,7 @@ type Service struct {
 	prefix   string
 	// rootKey resolves the access key a token was issued to.
 	principal func(accessKeyID string) (api.Principal, bool)
-	// uploadLocks holds a *sync.Mutex per layer upload id.
+	// uploadLocks holds an *uploadLock per layer upload id.
 	uploadLocks sync.Map
 }
 

@@ -28,7 +28,7 @@ func batchSuffix(seq, min, max int64, count int) string {
 }
 
 // batchRefs lists the batches whose keys start with prefix. In a group
-// scan the stream name precedes the suffix ("<stream>/<suffix>").
+// scan the stream name precedes the suffix ("<stream>:<suffix>").
 func (s *Service) batchRefs(ctx context.Context, prefix string, stream string) ([]batchRef, error) {
 	keys, err := s.store.Keys(ctx, prefix)
 	if err != nil {
@@ -39,11 +39,11 @@ func (s *Service) batchRefs(ctx context.Context, prefix string, stream string) (
 		r := batchRef{Key: key, Stream: stream}
 		rest := key[len(prefix):]
 		if stream == "" {
-			slash := strings.LastIndexByte(rest, '/')
-			if slash < 0 {
+			end := strings.LastIndexByte(rest, ':')
+			if end < 0 {
 				return nil, fmt.Errorf("log batch key %s: no stream", key)
 			}
-			r.Stream, rest = rest[:slash], rest[slash+1:]
+			r.Stream, rest = rest[:end], rest[end+1:]
 		}
 		if _, err := fmt.Sscanf(rest, "%016x.%016x.%016x.%04x", &r.Seq, &r.Min, &r.Max, &r.Count); err != nil {
 			return nil, fmt.Errorf("log batch key %s: %w", key, err)

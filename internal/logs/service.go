@@ -82,8 +82,11 @@ func (s *Service) streamArn(group, stream string) string {
 }
 
 // keys lays out Logs records in etcd. Group names cannot hold ':' and
-// stream names cannot hold ':' or '*', so "<group>:" bounds a group's
-// streams and "<group>:<stream>/" a stream's event batches.
+// stream names cannot hold ':' or '*', so ':' ends every name in a key:
+// "<group>:" bounds a group's streams and "<group>:<stream>:" a stream's
+// event batches. Names may hold '/' (ECS names streams
+// "prefix/container/task-id"), so '/' never ends one: a stream "a" must
+// not own the keys of "a/b".
 type keys struct{ prefix string }
 
 func (k keys) group(name string) string { return k.prefix + "group/" + name }
@@ -96,9 +99,10 @@ func (k keys) batch(group, stream string, seq int64, events []event) string {
 	return k.batches(group, stream) + batchSuffix(seq, events[0].Timestamp, events[len(events)-1].Timestamp, len(events))
 }
 func (k keys) batches(group, stream string) string {
-	return k.prefix + "events/" + group + ":" + stream + "/"
+	return k.prefix + "events/" + group + ":" + stream + ":"
 }
 func (k keys) groupBatches(group string) string { return k.prefix + "events/" + group + ":" }
+func (k keys) allBatches() string               { return k.prefix + "events/" }
 
 // Error codes of CloudWatch Logs.
 const (

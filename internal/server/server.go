@@ -160,6 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go ecrSvc.RunLifecycle(bg, time.Hour)
 	// CloudWatch Logs receives the output of awslogs containers.
 	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	// Event batches stored by builds before stream-safe keys move once,
+	// before the first request.
+	if n, err := logsSvc.MigrateKeys(ctx); err != nil {
+		log.Warn("migrate log event keys", "err", err)
+	} else if n > 0 {
+		log.Info("migrated log event keys", "batches", n)
+	}
 	router.AddJSON(logsSvc.JSONService())
 	go logsSvc.RunRetention(bg, time.Hour)
 	router.Handle("/v2/", slowBody(ecrSvc.RegistryHandler(), RegistryBodyTimeout))

@@ -1,0 +1,59 @@
+package logs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// batchSuffixLen is the length of every batchSuffix.
+var batchSuffixLen = len(batchSuffix(0, 0, 0, 0))
+
+// MigrateKeys moves the event batches written by earlier builds, whose
+// keys ended the stream name with '/' ("<group>:<stream>/<suffix>", which
+// let a stream "a" reach the batches of "a/b"), to the current form
+// "<group>:<stream>:<suffix>". The suffix has a fixed length, so the byte
+// before it tells the two forms apart. It is idempotent and every server
+// runs it at start; it returns how many batches it moved.
+func (s *Service) MigrateKeys(ctx context.Context) (int, error) {
+	prefix := s.keys.allBatches()
+	all, err := s.store.Keys(ctx, prefix)
+	if err != nil {
+		return 0, err
+	}
+	var old []string
+	for _, k := range all {
+		if i := len(k) - batchSuffixLen - 1; i > len(prefix) && k[i] == '/' {
+			old = append(old, k)
+		}
+	}
+	moved := 0
+	chunk := s.store.MaxTxnOps() / 2 // a put and a delete per batch
+	for attempt := 0; len(old) > 0; {
+		n := min(len(old), chunk)
+		items, err := store.GetMany[json.RawMessage](ctx, s.store, old[:n])
+		if err != nil {
+			return moved, err
+		}
+		txn := store.NewTxn()
+		for _, it := range items {
+			i := len(it.Key) - batchSuffixLen - 1
+			txn.IfRev(it.Key, it.Rev).PutJSON(it.Key[:i]+":"+it.Key[i+1:], it.Value).Delete(it.Key)
+		}
+		err = s.store.Commit(ctx, txn)
+		if errors.Is(err, store.ErrConflict) && attempt < 10 {
+			// Retention deleted one of them meanwhile: read the chunk again.
+			attempt++
+			continue
+		}
+		if err != nil {
+			return moved, fmt.Errorf("migrate log batch keys: %w", err)
+		}
+		moved += len(items)
+		old, attempt = old[n:], 0
+	}
+	return moved, nil
+}
