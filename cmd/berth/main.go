@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -14,6 +15,10 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	// Everything Berth writes — its etcd, credentials files, registry
+	// content, agent sockets and state — is its owner's alone, whatever
+	// umask it was started with.
+	syscall.Umask(0o077)
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "Amazon ECS, ECR and Fargate on your own machines",
