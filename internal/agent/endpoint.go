@@ -219,7 +219,6 @@ func (a *Agent) serveOwn(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	os.Chmod(a.socketPath, 0o600)
 	srv := &http.Server{Handler: a.ownHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
