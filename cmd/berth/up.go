@@ -107,7 +107,7 @@ are adopted again at the next start.`,
 			for i := 0; i < instances; i++ {
 				az := f.region + string(rune('a'+i%3))
 				dir := filepath.Join(f.dataDir, "instances", strconv.Itoa(i))
-				keys, err := writeLaunchKeys(dir, srv.Account)
+				keys, err := writeLaunchKeys(dir, srv.Account, localInstancePolicy(f.dataDir)...)
 				if err != nil {
 					return err
 				}
@@ -193,10 +193,11 @@ func agentCommand(self string, args []string, stderr io.Writer) *exec.Cmd {
 	return c
 }
 
-// writeLaunchKeys writes the keys a local instance's agent starts with as
-// an ecs.config file in dir that only its owner may read, and returns its
-// path. The file is replaced whole, so an older one's mode does not stay.
-func writeLaunchKeys(dir string, acct auth.Account) (string, error) {
+// writeLaunchKeys writes the keys a local instance's agent starts with,
+// and its other settings (KEY=VALUE), as an ecs.config file in dir that
+// only its owner may read, and returns its path. The file is replaced
+// whole, so an older one's mode does not stay.
+func writeLaunchKeys(dir string, acct auth.Account, settings ...string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -207,6 +208,11 @@ func writeLaunchKeys(dir string, acct auth.Account) (string, error) {
 	}
 	defer os.Remove(tmp.Name())
 	_, err = fmt.Fprintf(tmp, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", acct.RootAccessKeyID, acct.RootSecretAccessKey)
+	for _, kv := range settings {
+		if err == nil {
+			_, err = fmt.Fprintln(tmp, kv)
+		}
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -217,6 +223,17 @@ func writeLaunchKeys(dir string, acct auth.Account) (string, error) {
 		return "", fmt.Errorf("write the agents' launch keys: %w", err)
 	}
 	return path, nil
+}
+
+// localInstancePolicy is what berth up's local instances refuse tasks:
+// they share the host with Berth itself, so no privileged container and no
+// bind mount of Berth's data dir, Docker's socket or the host's root.
+func localInstancePolicy(dataDir string) []string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return []string{"ECS_DISABLE_PRIVILEGED=true",
+		"BERTH_PROTECTED_HOST_PATHS=" + strings.Join([]string{dataDir, "/var/run/docker.sock", "/run/docker.sock", "/"}, ",")}
 }
 
 // writeAccessFiles writes the credentials as an AWS shared-credentials file

@@ -269,7 +269,10 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		"ecs.os-type": "linux", "ecs.os-family": "LINUX", "ecs.cpu-architecture": arch,
 		"ecs.availability-zone": a.cfg.AvailabilityZone, "ecs.instance-type": a.cfg.InstanceType,
 		"ecs.capability.container-health-check": "", "ecs.capability.container-ordering": "",
-		"ecs.capability.docker-plugin.local": "", "com.amazonaws.ecs.capability.privileged-container": "",
+		"ecs.capability.docker-plugin.local": "",
+	}
+	if !a.cfg.Host.DisablePrivileged {
+		attrs["com.amazonaws.ecs.capability.privileged-container"] = ""
 	}
 	// Log drivers built into Docker are passed through as configured.
 	// awslogs output is kept in Docker's json-file log and shipped to the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,6 +71,10 @@ type Config struct {
 	StopTimeout time.Duration
 	// CleanupWait is how long stopped containers are kept (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).
 	CleanupWait time.Duration
+	// Host is what tasks may take from the host (ECS_DISABLE_PRIVILEGED,
+	// BERTH_PROTECTED_HOST_PATHS, BERTH_DISABLE_HOST_NAMESPACES,
+	// BERTH_DISABLE_CAPABILITY_ADD).
+	Host HostPolicy
 }
 
 // LoadConfigFile reads an ecs.config-style file of KEY=VALUE lines into the
@@ -150,6 +155,26 @@ func (c *Config) ApplyECSEnv(file map[string]string) error {
 			return fmt.Errorf("ECS_RESERVED_MEMORY: %w", err)
 		}
 		c.ReservedMemory = n
+	}
+	for key, dst := range map[string]*bool{"ECS_DISABLE_PRIVILEGED": &c.Host.DisablePrivileged,
+		"BERTH_DISABLE_HOST_NAMESPACES": &c.Host.DisableHostNamespaces, "BERTH_DISABLE_CAPABILITY_ADD": &c.Host.DisableCapAdd} {
+		if v := get(key); v != "" && !*dst {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s must be true or false: %w", key, err)
+			}
+			*dst = b
+		}
+	}
+	if v := get("BERTH_PROTECTED_HOST_PATHS"); v != "" && c.Host.ProtectedPaths == nil {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				if !filepath.IsAbs(p) {
+					return fmt.Errorf("BERTH_PROTECTED_HOST_PATHS: %q is not an absolute path", p)
+				}
+				c.Host.ProtectedPaths = append(c.Host.ProtectedPaths, p)
+			}
+		}
 	}
 	if v := get("ECS_RESERVED_PORTS"); v != "" && c.ReservedPorts == nil {
 		if err := json.Unmarshal([]byte(v), &c.ReservedPorts); err != nil {

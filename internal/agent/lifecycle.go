@@ -30,6 +30,16 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 	a.mu.Unlock()
 	log := a.log.With("task", t.arn)
 
+	if name, err := a.cfg.Host.check(def); err != nil {
+		c := cs[0]
+		for _, x := range cs {
+			if x.def.Name == name {
+				c = x
+			}
+		}
+		a.failTask(ctx, t, c, "CannotCreateContainerError: "+err.Error())
+		return
+	}
 	pullAs, err := a.executionRole(ctx, t.arn, def)
 	if err != nil {
 		a.failTask(ctx, t, cs[0], "CannotPullContainerError: "+err.Error())
