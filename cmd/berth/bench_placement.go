@@ -35,7 +35,7 @@ func benchPlacementCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "placement",
-		Short: "Placements/s of RunTask (10 tasks, spread+binpack, memberOf) committed to etcd, at several cluster sizes",
+		Short: "Placements/s of RunTask (10 tasks, spread+binpack, memberOf) delivered to agents, at several cluster sizes",
 		Long: `bench placement starts a real control plane in this process (embedded etcd
 in a temporary directory, the HTTP API with SigV4) and, for each cluster
 size, that many simulated agents: each registers a container instance and
@@ -46,8 +46,14 @@ After one untimed RunTask, which loads the control plane's instance
 cache, it makes --calls RunTask calls of 10 tasks each from
 --concurrency clients, with strategies spread(attribute:ecs.availability-zone)
 then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
-constraint, and prints placements per second. The engine alone, without the
-store, is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.
+constraint. The clock stops when every placed task has reached its agent
+(the agents count the tasks their ACS payloads bring), and it prints
+delivered placements per second and the failures by reason. The workload
+overfills the cluster: its tasks ask for about 120% of the cluster's
+memory, and every tenth call runs tasks that hold host port 8080, so
+placements end up refused for RESOURCE:MEMORY and RESOURCE:PORTS and an
+over-commit would show in --verify. The engine alone, without the store,
+is measured by 'go test -bench BenchmarkPlace10 ./internal/placement'.
 
 With --verify it then reads every instance and task of the cluster back
 from etcd and fails unless no instance is over-committed in CPU, memory or
@@ -94,9 +100,20 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &cluster}); err != nil {
 		return err
 	}
-	if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("bench"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app"), Cpu: 1, Memory: aws.Int32(8)}}}); err != nil {
-		return err
+	// The workload overfills the cluster, so that placements end up
+	// refused and an over-commit would show in --verify: the tasks ask
+	// for about 120% of the cluster's memory, and every tenth call runs a
+	// task that holds host port 8080, which each instance has once.
+	taskMemory := int32(min(max((12*int64(instances)*instanceMemory)/(10*int64(calls)*10), 4), instanceMemory))
+	for _, td := range []struct {
+		family string
+		ports  []ecstypes.PortMapping
+	}{{"bench", nil}, {"bench-port", []ecstypes.PortMapping{{ContainerPort: aws.Int32(80), HostPort: aws.Int32(8080)}}}} {
+		if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(td.family),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app"), Cpu: 1,
+				Memory: aws.Int32(taskMemory), PortMappings: td.ports}}}); err != nil {
+			return err
+		}
 	}
 	strategy := []ecstypes.PlacementStrategy{{Type: ecstypes.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")},
 		{Type: ecstypes.PlacementStrategyTypeBinpack, Field: aws.String("memory")}}
@@ -107,7 +124,8 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	agents := bufconn.Listen(8 << 10)
 	srv.Serve(agents)
 	start := time.Now()
-	if err := startSimAgents(ctx, client, creds, cluster, instances, func(ctx context.Context, _, _ string) (net.Conn, error) { return agents.DialContext(ctx) }); err != nil {
+	var delivered atomic.Int64
+	if err := startSimAgents(ctx, client, creds, cluster, instances, &delivered, func(ctx context.Context, _, _ string) (net.Conn, error) { return agents.DialContext(ctx) }); err != nil {
 		return err
 	}
 	// One untimed call loads the control plane's cache of the cluster's
@@ -119,6 +137,7 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	}
 	setup := time.Since(start)
 	var placed, failed atomic.Int64
+	var reasons sync.Map // failure reason -> *atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, concurrency)
@@ -138,8 +157,12 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(calls) {
-				out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: &cluster, TaskDefinition: aws.String("bench"), Count: aws.Int32(10),
+			for n := next.Add(1); n <= int64(calls); n = next.Add(1) {
+				family := "bench"
+				if n%10 == 0 {
+					family = "bench-port"
+				}
+				out, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: &cluster, TaskDefinition: aws.String(family), Count: aws.Int32(10),
 					PlacementStrategy: strategy, PlacementConstraints: constraint})
 				if err != nil {
 					errs <- err
@@ -147,10 +170,22 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 				}
 				placed.Add(int64(len(out.Tasks)))
 				failed.Add(int64(len(out.Failures)))
+				for _, f := range out.Failures {
+					c, _ := reasons.LoadOrStore(aws.ToString(f.Reason), new(atomic.Int64))
+					c.(*atomic.Int64).Add(1)
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	returned := time.Since(start)
+	// The clock stops when every placed task has reached its agent.
+	want := placed.Load() + int64(len(warm.Tasks))
+	for deadline := time.Now().Add(time.Minute); delivered.Load() < want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d placed tasks reached their agents within a minute of the last RunTask", delivered.Load(), want)
+		}
+	}
 	took := time.Since(start)
 	cpu := cpuTime() - cpu0
 	if cpuProfile != "" {
@@ -161,10 +196,14 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 		return err
 	default:
 	}
-	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d in %s: %.0f placements/s, %.1f ms per call, %.0f µs CPU per placement\n",
-		instances, setup.Round(time.Millisecond), calls, placed.Load(), failed.Load(), took.Round(time.Millisecond),
-		float64(placed.Load())/took.Seconds(), float64(took.Milliseconds())*float64(concurrency)/float64(calls),
+	fmt.Fprintf(w, "instances=%-6d setup=%-8s RunTask calls=%d placed=%d failures=%d delivered in %s (last RunTask returned at %s): %.0f delivered placements/s, %.1f ms per call, %.0f µs CPU per placement\n",
+		instances, setup.Round(time.Millisecond), calls, placed.Load(), failed.Load(), took.Round(time.Millisecond), returned.Round(time.Millisecond),
+		float64(placed.Load())/took.Seconds(), float64(returned.Milliseconds())*float64(concurrency)/float64(calls),
 		float64(cpu.Microseconds())/float64(max(placed.Load(), 1)))
+	reasons.Range(func(k, v any) bool {
+		fmt.Fprintf(w, "  failures %s: %d\n", k, v.(*atomic.Int64).Load())
+		return true
+	})
 	if verify {
 		return verifyPlacements(ctx, w, srv, cluster, placed.Load()+int64(len(warm.Tasks)))
 	}
@@ -197,8 +236,12 @@ func verifyPlacements(ctx context.Context, w io.Writer, srv *server.Server, clus
 	return nil
 }
 
-// startSimAgents registers n simulated instances over three AZs.
-func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentials, cluster string, n int, dial func(context.Context, string, string) (net.Conn, error)) error {
+// instanceMemory is each simulated instance's memory in MiB.
+const instanceMemory = 16384
+
+// startSimAgents registers n simulated instances over three AZs; each
+// counts the tasks it receives in delivered.
+func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentials, cluster string, n int, delivered *atomic.Int64, dial func(context.Context, string, string) (net.Conn, error)) error {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	errs := make(chan error, 32)
@@ -207,8 +250,8 @@ func startSimAgents(ctx context.Context, client *ecs.Client, creds aws.Credentia
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				_, err := simagent.Start(ctx, client, simagent.Options{Cluster: cluster, CPU: 4096, Memory: 16384, Region: "us-east-1",
-					Credentials: creds, Silent: true, Dial: dial, Attributes: map[string]string{
+				_, err := simagent.Start(ctx, client, simagent.Options{Cluster: cluster, CPU: 4096, Memory: instanceMemory, Region: "us-east-1",
+					Credentials: creds, Silent: true, Delivered: delivered, Dial: dial, Attributes: map[string]string{
 						"ecs.availability-zone": "us-east-1" + string(rune('a'+i%3)), "ecs.instance-type": "t3.medium"}})
 				if err != nil {
 					errs <- err

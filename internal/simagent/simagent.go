@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -27,6 +28,8 @@ type Agent struct {
 	client      *ecs.Client
 	cluster     string
 	silent      bool
+	delivered   *atomic.Int64
+	seen        map[string]bool // task ARNs received, for delivered
 	conn        *websocket.Conn
 	wmu         sync.Mutex
 }
@@ -43,6 +46,10 @@ type Options struct {
 	// Silent agents acknowledge payloads but report no state changes, so
 	// a benchmark measures placement alone.
 	Silent bool
+	// Delivered, when set, counts the distinct tasks the agent received
+	// to run, so a benchmark can stop its clock when every placed task
+	// has reached its agent.
+	Delivered *atomic.Int64
 }
 
 // Start registers an instance and connects its ACS websocket; tasks sent to
@@ -62,7 +69,8 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster, silent: opts.Silent}
+	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster, silent: opts.Silent,
+		delivered: opts.Delivered, seen: map[string]bool{}}
 	poll, err := client.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{Cluster: aws.String(opts.Cluster), ContainerInstance: aws.String(a.InstanceArn)})
 	if err != nil {
 		return nil, err
@@ -106,6 +114,14 @@ func (a *Agent) serve(ctx context.Context) {
 			var m acs.PayloadMessage
 			json.Unmarshal(frame.Message, &m)
 			a.write(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
+			if a.delivered != nil {
+				for _, t := range m.Tasks {
+					if t.DesiredStatus == "RUNNING" && !a.seen[t.Arn] {
+						a.seen[t.Arn] = true
+						a.delivered.Add(1)
+					}
+				}
+			}
 			if a.silent {
 				continue
 			}
