@@ -49,7 +49,7 @@ then binpack(memory) and a memberOf(attribute:ecs.instance-type =~ t3.*)
 constraint. The clock stops when every placed task has reached its agent
 (the agents count the tasks their ACS payloads bring), and it prints
 delivered placements per second and the failures by reason. The workload
-overfills the cluster: its tasks ask for about 120% of the cluster's
+fills the cluster: its tasks ask for all of the cluster's
 memory, and every tenth call runs tasks that hold host port 8080, so
 placements end up refused for RESOURCE:MEMORY and RESOURCE:PORTS and an
 over-commit would show in --verify. The engine alone, without the store,
@@ -100,11 +100,11 @@ func benchPlacement(ctx context.Context, w io.Writer, instances, calls, concurre
 	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &cluster}); err != nil {
 		return err
 	}
-	// The workload overfills the cluster, so that placements end up
+	// The workload fills the cluster, so that placements end up
 	// refused and an over-commit would show in --verify: the tasks ask
-	// for about 120% of the cluster's memory, and every tenth call runs a
+	// for all of the cluster's memory, and every tenth call runs a
 	// task that holds host port 8080, which each instance has once.
-	taskMemory := int32(min(max((12*int64(instances)*instanceMemory)/(10*int64(calls)*10), 4), instanceMemory))
+	taskMemory := int32(min(max((int64(instances)*instanceMemory)/(int64(calls)*10), 4), instanceMemory))
 	for _, td := range []struct {
 		family string
 		ports  []ecstypes.PortMapping
