@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -243,18 +244,25 @@ func TestRunServeAndStop(t *testing.T) {
 func TestStopTimeoutKills(t *testing.T) {
 	e := newEnv(t)
 	td := e.register("stubborn", ecstypes.ContainerDefinition{
-		Name: aws.String("app"), StopTimeout: aws.Int32(2),
+		Name: aws.String("app"), StopTimeout: aws.Int32(2), Command: []string{"print", "signals-set"},
 		Environment: []ecstypes.KeyValuePair{{Name: aws.String("IGNORE_SIGTERM"), Value: aws.String("1")}},
 	})
 	arn := e.run(td)
-	e.waitStatus(arn, "RUNNING", 60*time.Second)
+	running := e.waitStatus(arn, "RUNNING", 60*time.Second)
+	// RUNNING comes when Docker starts the container, maybe before the app
+	// ignores SIGTERM: wait for the line it prints once it does.
+	id := aws.ToString(running.Containers[0].RuntimeId)
+	e.eventually(30*time.Second, "the app to ignore SIGTERM", func() bool {
+		out, _ := exec.Command("docker", "logs", id).CombinedOutput()
+		return strings.Contains(string(out), "signals-set")
+	})
 	start := time.Now()
 	if _, err := e.client.StopTask(context.Background(), &ecs.StopTaskInput{Cluster: &e.cluster, Task: &arn}); err != nil {
 		t.Fatal(err)
 	}
 	task := e.waitStatus(arn, "STOPPED", 30*time.Second)
 	if took := time.Since(start); took < 2*time.Second {
-		t.Fatalf("stopped after %s, before the 2 s stopTimeout", took)
+		t.Fatalf("stopped after %s, before the 2 s stopTimeout: %s %s exit %v %s", took, task.StopCode, aws.ToString(task.StoppedReason), aws.ToInt32(task.Containers[0].ExitCode), aws.ToString(task.Containers[0].Reason))
 	}
 	if got := aws.ToInt32(task.Containers[0].ExitCode); got != 137 {
 		t.Fatalf("exit code %d, want 137 (SIGKILL after stopTimeout)", got)
