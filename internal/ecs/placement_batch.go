@@ -157,8 +157,19 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 	for _, r := range conflicted {
 		r.done <- placeResult{err: store.ErrConflict}
 	}
+	// One fresh read of the store serves every withdrawn request: each was
+	// queued before it started, so it is as fresh as a read of its own,
+	// and the commits of those answered first are in the cache already.
+	var reloadErr error
+	if len(slow) > 0 {
+		reloadErr = s.cache.reload(context.WithoutCancel(slow[0].ctx), cluster)
+	}
 	for _, r := range slow {
-		out, err := s.placeFinal(r.ctx, cluster, r.in, r.count, r.td, r.overrides, r.req, r.res)
+		if reloadErr != nil {
+			r.done <- placeResult{err: reloadErr}
+			continue
+		}
+		out, err := s.placeFinal(r.ctx, cluster, r.in, r.count, r.td, r.overrides, r.req, r.res, false)
 		r.done <- placeResult{out: out, err: err}
 	}
 	return later

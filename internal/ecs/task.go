@@ -341,17 +341,20 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 	defer p.mu.Unlock()
 	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, false)
 	if err == nil && len(out.Failures) > 0 || errors.Is(err, errNoInstances) {
-		return s.placeFinal(ctx, cluster, in, count, td, overrides, req, res)
+		return s.placeFinal(ctx, cluster, in, count, td, overrides, req, res, true)
 	}
 	return out, err
 }
 
 // placeFinal answers a placement that failed on the cache from a fresh
-// read of the store, so an instance that registered or connected a moment
+// read of the store (made here with reload, else by the caller after the
+// request arrived), so an instance that registered or connected a moment
 // ago is never missed. The caller holds the cluster's placer lock.
-func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation) (*RunTaskOutput, error) {
-	if err := s.cache.reload(ctx, cluster); err != nil {
-		return nil, err
+func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, reload bool) (*RunTaskOutput, error) {
+	if reload {
+		if err := s.cache.reload(ctx, cluster); err != nil {
+			return nil, err
+		}
 	}
 	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
 	if errors.Is(err, errNoInstances) {

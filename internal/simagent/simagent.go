@@ -28,10 +28,13 @@ type Agent struct {
 	client      *ecs.Client
 	cluster     string
 	silent      bool
-	delivered   *atomic.Int64
-	seen        map[string]bool // task ARNs received, for delivered
 	conn        *websocket.Conn
 	wmu         sync.Mutex
+	// seen holds the ARN of every task a payload has brought; only the
+	// read loop touches it.
+	seen     map[string]struct{}
+	received atomic.Int64
+	counter  *atomic.Int64
 }
 
 // Options describe the simulated instance.
@@ -46,10 +49,10 @@ type Options struct {
 	// Silent agents acknowledge payloads but report no state changes, so
 	// a benchmark measures placement alone.
 	Silent bool
-	// Delivered, when set, counts the distinct tasks the agent received
-	// to run, so a benchmark can stop its clock when every placed task
-	// has reached its agent.
-	Delivered *atomic.Int64
+	// Received, when set, is incremented (as Agent.Received is) once for
+	// each distinct task the agent receives, so that many agents can share
+	// one count.
+	Received *atomic.Int64
 }
 
 // Start registers an instance and connects its ACS websocket; tasks sent to
@@ -70,7 +73,7 @@ func Start(ctx context.Context, client *ecs.Client, opts Options) (*Agent, error
 		return nil, err
 	}
 	a := &Agent{InstanceArn: aws.ToString(out.ContainerInstance.ContainerInstanceArn), client: client, cluster: opts.Cluster, silent: opts.Silent,
-		delivered: opts.Delivered, seen: map[string]bool{}}
+		seen: map[string]struct{}{}, counter: opts.Received}
 	poll, err := client.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{Cluster: aws.String(opts.Cluster), ContainerInstance: aws.String(a.InstanceArn)})
 	if err != nil {
 		return nil, err
@@ -92,6 +95,11 @@ func (a *Agent) write(f acs.Frame) {
 	a.conn.WriteJSON(f)
 }
 
+// Received is the number of distinct tasks (by ARN) the agent has been
+// sent, whatever their desired status: a task reaches an agent when its
+// first payload does.
+func (a *Agent) Received() int64 { return a.received.Load() }
+
 // Close disconnects the agent.
 func (a *Agent) Close() error { return a.conn.Close() }
 
@@ -111,17 +119,12 @@ func (a *Agent) serve(ctx context.Context) {
 		}
 		switch frame.Type {
 		case acs.TypePayload:
-			var m acs.PayloadMessage
+			// Only what a no-op agent uses is decoded: a full payload
+			// costs the benchmark's one process more than the placement.
+			var m payload
 			json.Unmarshal(frame.Message, &m)
+			a.count(m.Tasks)
 			a.write(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
-			if a.delivered != nil {
-				for _, t := range m.Tasks {
-					if t.DesiredStatus == "RUNNING" && !a.seen[t.Arn] {
-						a.seen[t.Arn] = true
-						a.delivered.Add(1)
-					}
-				}
-			}
 			if a.silent {
 				continue
 			}
@@ -134,6 +137,31 @@ func (a *Agent) serve(ctx context.Context) {
 			var m acs.HeartbeatMessage
 			json.Unmarshal(frame.Message, &m)
 			a.write(acs.Frame{Type: acs.TypeHeartbeatAck, Message: acs.HeartbeatAckRequest{MessageId: m.MessageId}})
+		}
+	}
+}
+
+// payload is the part of an acs.PayloadMessage a simulated agent reads.
+type payload struct {
+	MessageId string        `json:"messageId"`
+	Tasks     []payloadTask `json:"tasks"`
+}
+
+type payloadTask struct {
+	Arn           string `json:"arn"`
+	DesiredStatus string `json:"desiredStatus"`
+}
+
+// count records the tasks of a payload the agent had not seen before.
+func (a *Agent) count(tasks []payloadTask) {
+	for _, t := range tasks {
+		if _, dup := a.seen[t.Arn]; dup {
+			continue
+		}
+		a.seen[t.Arn] = struct{}{}
+		a.received.Add(1)
+		if a.counter != nil {
+			a.counter.Add(1)
 		}
 	}
 }

@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestPlacementDeliversAndFills runs the placement benchmark on a small
+// cluster: the clock stops only once the agents hold every placed task,
+// the default workload fills the instances so that both memory and host
+// ports turn tasks away, and the audit finds nothing over-committed.
+func TestPlacementDeliversAndFills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane")
+	}
+	const instances = 24
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := Placement(ctx, PlacementConfig{Instances: instances, Concurrency: 4, Verify: true, DeliveryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r)
+	if r.Calls != instances/2 {
+		t.Errorf("made %d calls, want %d (five tasks offered per instance)", r.Calls, instances/2)
+	}
+	if r.Placed+r.Unplaced != int64(r.Calls*TasksPerCall) {
+		t.Errorf("placed %d + unplaced %d != %d tasks asked for", r.Placed, r.Unplaced, r.Calls*TasksPerCall)
+	}
+	if r.Unplaced == 0 || r.Failures["RESOURCE:MEMORY"] == 0 || r.Failures["RESOURCE:PORTS"] == 0 {
+		t.Errorf("the workload did not fill the cluster: unplaced %d, failures %v", r.Unplaced, r.Failures)
+	}
+	// Four tasks fill an instance, whichever mix of the two it got.
+	if r.Audit == nil || r.Audit.Tasks != 4*instances || r.Audit.Instances != instances || len(r.Audit.Problems) != 0 {
+		t.Errorf("audit %+v, want %d tasks on %d instances and no problems", r.Audit, 4*instances, instances)
+	}
+	if r.Delivered < r.Returned {
+		t.Errorf("delivered in %s, before the last call returned in %s", r.Delivered, r.Returned)
+	}
+}
