@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/server"
@@ -40,30 +37,17 @@ func TestAgentLaunchKeysStayOutOfTheEnvironment(t *testing.T) {
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "AWS_SECRET_ACCESS_KEY="+acct.RootSecretAccessKey+"\n") {
 		t.Fatalf("%s = %q, want the secret key", path, b)
 	}
-	// sh -c takes the trailing --config-file arguments as $0 and $1.
-	c := agentCommand("/bin/sh", []string{"-c", "exec sleep 30", "--config-file", path}, io.Discard)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
+	// sh -c takes the trailing --config-file arguments as $0 and $1; env
+	// prints the environment the kernel handed the exec'ed child. (Reading
+	// /proc/<pid>/environ instead races with the exec and can come back cut.)
+	var out bytes.Buffer
+	c := agentCommand("/bin/sh", []string{"-c", "exec env -0", "--config-file", path}, &out)
+	if err := c.Run(); err != nil {
+		t.Fatalf("run the child: %v (%s)", err, out.Bytes())
 	}
-	defer func() { c.Process.Kill(); c.Wait() }()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var environ []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		// Read it once the child has exec'ed (sh, or the sleep sh may exec
-		// in its place) and the kernel has laid out its new environment:
-		// before, it is the parent's copy, and mid-exec it reads empty.
-		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe"); exe == "" || exe == self {
-			continue
-		}
-		if environ, err = os.ReadFile("/proc/" + strconv.Itoa(c.Process.Pid) + "/environ"); err != nil || len(environ) > 0 {
-			break
-		}
-	}
-	if err != nil || len(environ) == 0 {
-		t.Fatalf("read the child's environment: %v", err)
+	environ := out.Bytes()
+	if len(environ) == 0 {
+		t.Fatal("the child printed no environment")
 	}
 	if bytes.Contains(environ, []byte(acct.RootSecretAccessKey)) || bytes.Contains(environ, []byte("AWS_ACCESS_KEY_ID=")) {
 		t.Fatalf("the agent's environment holds launch keys: %q", environ)
