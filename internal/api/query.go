@@ -27,7 +27,9 @@ type QueryService struct {
 	// FaultCode is the code an internal error is answered with, as the
 	// service names it (IAM's ServiceFailure, STS's InternalFailure).
 	FaultCode string
-	ops       map[string]QueryHandler
+	// Dialect is the protocol's layout: AWSQuery unless EC2Query.
+	Dialect Dialect
+	ops     map[string]QueryHandler
 }
 
 // NewQueryService returns an empty Query service.
@@ -86,14 +88,23 @@ func QueryOp[Req any, Resp any](fn func(context.Context, *Req) (*Resp, error)) Q
 // be strings, bools, integers, pointers to them, structs and slices.
 // A value that does not parse is a ValidationError.
 func DecodeQuery(params url.Values, v any) error {
+	return queryDecoder{member: ".member."}.decode(params, v)
+}
+
+// queryDecoder decodes a Query form into a struct. member is what lies
+// between a list's name and an item's index: ".member." for awsQuery
+// (IAM, STS), "." for EC2's flattened lists.
+type queryDecoder struct{ member string }
+
+func (d queryDecoder) decode(params url.Values, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("DecodeQuery: want a pointer to a struct, got %T", v)
 	}
-	return decodeStruct(params, "", rv.Elem())
+	return d.decodeStruct(params, "", rv.Elem())
 }
 
-func decodeStruct(params url.Values, prefix string, v reflect.Value) error {
+func (d queryDecoder) decodeStruct(params url.Values, prefix string, v reflect.Value) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -106,7 +117,7 @@ func decodeStruct(params url.Values, prefix string, v reflect.Value) error {
 		} else if tag != "" {
 			name = tag
 		}
-		if err := decodeValue(params, prefix+name, v.Field(i)); err != nil {
+		if err := d.decodeValue(params, prefix+name, v.Field(i)); err != nil {
 			return err
 		}
 	}
@@ -126,28 +137,28 @@ func present(params url.Values, key string) bool {
 	return false
 }
 
-func decodeValue(params url.Values, key string, v reflect.Value) error {
+func (d queryDecoder) decodeValue(params url.Values, key string, v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !present(params, key) {
 			return nil
 		}
 		elem := reflect.New(v.Type().Elem())
-		if err := decodeValue(params, key, elem.Elem()); err != nil {
+		if err := d.decodeValue(params, key, elem.Elem()); err != nil {
 			return err
 		}
 		v.Set(elem)
 		return nil
 	case reflect.Struct:
-		return decodeStruct(params, key+".", v)
+		return d.decodeStruct(params, key+".", v)
 	case reflect.Slice:
 		for n := 1; ; n++ {
-			member := key + ".member." + strconv.Itoa(n)
+			member := key + d.member + strconv.Itoa(n)
 			if !present(params, member) {
 				return nil
 			}
 			elem := reflect.New(v.Type().Elem()).Elem()
-			if err := decodeValue(params, member, elem); err != nil {
+			if err := d.decodeValue(params, member, elem); err != nil {
 				return err
 			}
 			v.Set(reflect.Append(v, elem))

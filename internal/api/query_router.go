@@ -39,8 +39,9 @@ func signingService(req *http.Request) string {
 func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID string, start time.Time) {
 	svc := r.queries[signingService(req)]
 	svcName, namespace, signingName, label, faultCode := unknown, "", "", unknown, ""
+	dialect := AWSQuery
 	if svc != nil {
-		svcName, namespace, signingName, faultCode = svc.Name, svc.Namespace, svc.Name, svc.FaultCode
+		svcName, namespace, signingName, faultCode, dialect = svc.Name, svc.Namespace, svc.Name, svc.FaultCode, svc.Dialect
 	}
 	result := func(code string) {
 		apiCalls.WithLabelValues(svcName, label, code).Inc()
@@ -49,6 +50,9 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 	fail := func(err error) {
 		e := asFault(err, faultCode)
 		b, status := encodeQueryError(namespace, reqID, e)
+		if dialect == EC2Query {
+			b, status = encodeEC2Error(reqID, e)
+		}
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(status)
 		w.Write(b)
@@ -93,6 +97,10 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 		h = svc.ops[action]
 	}
 	if h == nil {
+		if dialect == EC2Query {
+			fail(Errorf(CodeInvalidAction, "The action %s is not valid for this web service.", action))
+			return
+		}
 		fail(Errorf(CodeInvalidAction, "Could not find operation %s for version %s", action, params.Get("Version")))
 		return
 	}
@@ -107,7 +115,11 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 		fail(e)
 		return
 	}
-	out, err := encodeQuery(action, namespace, reqID, resp)
+	encode := encodeQuery
+	if dialect == EC2Query {
+		encode = encodeEC2
+	}
+	out, err := encode(action, namespace, reqID, resp)
 	if err != nil {
 		fail(err)
 		return
