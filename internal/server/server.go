@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
@@ -169,6 +170,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	router.AddJSON(logsSvc.JSONService())
 	go logsSvc.RunRetention(bg, time.Hour)
+	// EC2: the account's network (the default VPC is created at the first
+	// start), security groups and key pairs.
+	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
+		stopBG()
+		ln.Close()
+		st.Close()
+		return nil, fmt.Errorf("create the default VPC: %w", err)
+	}
+	router.AddQuery(ec2Svc.QueryService())
 	router.Handle("/v2/", slowBody(ecrSvc.RegistryHandler(), RegistryBodyTimeout))
 	// The agents sign their endpoints as the ECS agent does: for ecs, and
 	// instance credentials (an EC2 instance profile's stand-in) for iam.
