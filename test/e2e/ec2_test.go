@@ -40,7 +40,9 @@ func TestEC2NetworkWithCLI(t *testing.T) {
 				t.Fatalf("default vpc: %+v", vpcs)
 			}
 			vpc := vpcs.Vpcs[0].VpcId
-			var subnets struct{ Subnets []struct{ SubnetId, AvailabilityZone string } }
+			var subnets struct {
+				Subnets []struct{ SubnetId, AvailabilityZone string }
+			}
 			b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+vpc, "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
 			zones := map[string]bool{}
 			for _, s := range subnets.Subnets {
