@@ -63,6 +63,7 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("ImportKeyPair", api.EC2Op(s.ImportKeyPair))
 	q.Handle("DescribeKeyPairs", api.EC2Op(s.DescribeKeyPairs))
 	q.Handle("DeleteKeyPair", api.EC2Op(s.DeleteKeyPair))
+	q.Handle("DescribeImages", api.EC2Op(s.DescribeImages))
 	q.Handle("CreateTags", api.EC2Op(s.CreateTags))
 	q.Handle("DeleteTags", api.EC2Op(s.DeleteTags))
 	q.Handle("DescribeTags", api.EC2Op(s.DescribeTags))

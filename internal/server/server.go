@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/logs"
+	"github.com/berth-dev/berth/internal/ssm"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -180,6 +181,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create the default VPC: %w", err)
 	}
 	router.AddQuery(ec2Svc.QueryService())
+	// Systems Manager answers the public parameters that name EC2's images.
+	router.AddJSON(ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log).JSONService())
 	router.Handle("/v2/", slowBody(ecrSvc.RegistryHandler(), RegistryBodyTimeout))
 	// The agents sign their endpoints as the ECS agent does: for ecs, and
 	// instance credentials (an EC2 instance profile's stand-in) for iam.
