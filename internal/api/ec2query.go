@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -33,8 +34,24 @@ func NewEC2QueryService(name, namespace string) *QueryService {
 
 // DecodeEC2Query is DecodeQuery for the EC2 dialect: a list is "Name.N"
 // and a list of structs "Name.N.Field", as the SDKs serialize EC2 calls.
+// As EC2 does, it refuses a parameter v has no field for
+// (UnknownParameter), so that no input is silently ignored.
 func DecodeEC2Query(params url.Values, v any) error {
-	return queryDecoder{member: "."}.decode(params, v)
+	d := queryDecoder{member: ".", used: map[string]bool{"Action": true, "Version": true}}
+	if err := d.decode(params, v); err != nil {
+		return err
+	}
+	var unknown []string
+	for k := range params {
+		if !d.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Errorf("UnknownParameter", "The parameter %s is not recognized", unknown[0])
+	}
+	return nil
 }
 
 // EC2Op adapts a typed function to a QueryHandler of the EC2 dialect, as

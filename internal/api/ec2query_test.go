@@ -32,8 +32,8 @@ func TestDecodeEC2Query(t *testing.T) {
 		{"flattened scalar list", "VpcId.1=vpc-a&VpcId.2=vpc-b", ec2In{VpcIds: []string{"vpc-a", "vpc-b"}}},
 		{"list of structs with lists", "Filter.1.Name=cidr&Filter.1.Value.1=10.0.0.0%2F16&Filter.1.Value.2=x&Filter.2.Name=tag%3AName&Filter.2.Value.1=web",
 			ec2In{Filters: []ec2Filter{{"cidr", []string{"10.0.0.0/16", "x"}}, {"tag:Name", []string{"web"}}}}},
-		{"awsQuery member lists are not EC2 lists", "VpcId.member.1=vpc-a", ec2In{}},
 		{"dry run", "DryRun=true", ec2In{DryRun: true}},
+		{"protocol parameters", "Action=DescribeVpcs&Version=2016-11-15", ec2In{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			params, _ := url.ParseQuery(tt.form)
@@ -98,6 +98,8 @@ func TestEC2Routing(t *testing.T) {
 			`<Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:iam::1:user/u`},
 		{"unknown action", "Action=Nope", 400, `<Code>InvalidAction</Code><Message>The action Nope is not valid for this web service.</Message>`},
 		{"bad value", "Action=DescribeVpcs&DryRun=perhaps", 400, `<Code>InvalidParameterValue</Code>`},
+		{"unknown parameter", "Action=DescribeVpcs&VpcId.1=vpc-1&Colour=blue", 400, `<Code>UnknownParameter</Code><Message>The parameter Colour is not recognized</Message>`},
+		{"awsQuery member lists are not EC2 lists", "Action=DescribeVpcs&VpcId.member.1=vpc-a", 400, `<Code>UnknownParameter</Code>`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := callQuery(r, "ec2", tt.form)

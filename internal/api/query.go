@@ -94,7 +94,13 @@ func DecodeQuery(params url.Values, v any) error {
 // queryDecoder decodes a Query form into a struct. member is what lies
 // between a list's name and an item's index: ".member." for awsQuery
 // (IAM, STS), "." for EC2's flattened lists.
-type queryDecoder struct{ member string }
+//
+// used, when set, collects the parameters the struct consumed, so that a
+// strict dialect can refuse the rest.
+type queryDecoder struct {
+	member string
+	used   map[string]bool
+}
 
 func (d queryDecoder) decode(params url.Values, v any) error {
 	rv := reflect.ValueOf(v)
@@ -167,6 +173,9 @@ func (d queryDecoder) decodeValue(params url.Values, key string, v reflect.Value
 	raw, ok := params[key]
 	if !ok || len(raw) == 0 {
 		return nil
+	}
+	if d.used != nil {
+		d.used[key] = true
 	}
 	s := raw[0]
 	switch v.Kind() {

@@ -56,7 +56,7 @@ func (s *Service) Images() []Image {
 		sum := sha256.Sum256([]byte(s.cfg.Region + "/" + name))
 		out[i] = Image{ID: "ami-" + hex.EncodeToString(sum[:])[:17], Name: name, Architecture: sp.arch, OS: sp.os, Family: sp.family,
 			Description: fmt.Sprintf("%s ECS-optimized AMI, ECS agent %s, Docker %s", sp.os, agentVersion, sp.dockerVer),
-			Version: versionOf(sp.family), AgentVersion: agentVersion, Runtime: "Docker version " + sp.dockerVer, Created: "2024-11-20T00:00:00.000Z"}
+			Version:     versionOf(sp.family), AgentVersion: agentVersion, Runtime: "Docker version " + sp.dockerVer, Created: "2024-11-20T00:00:00.000Z"}
 	}
 	return out
 }

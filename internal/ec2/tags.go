@@ -90,6 +90,7 @@ var resourceKinds = map[string]struct{ kind, typ string }{
 	"subnet": {"subnet", "subnet"},
 	"sg":     {"security-group", "security-group"},
 	"key":    {"key-pair", "key-pair"},
+	"lt":     {"launch-template", "launch-template"},
 }
 
 func kindOf(id string) (kind, typ string, ok bool) {
@@ -212,6 +213,8 @@ func notFoundFor(kind, id string) error {
 		return groupNotFound(id)
 	case "key-pair":
 		return api.Errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", id)
+	case "launch-template":
+		return templateNotFoundByID(id)
 	}
 	return api.Errorf("InvalidID", "The ID '%s' is not valid", id)
 }
@@ -243,7 +246,7 @@ func (s *Service) DescribeTags(ctx context.Context, in *DescribeTagsInput) (*Des
 		return nil, err
 	}
 	var all []TagDescription
-	for _, k := range []string{"vpc", "subnet", "security-group", "key-pair"} {
+	for _, k := range []string{"vpc", "subnet", "security-group", "key-pair", "launch-template"} {
 		items, err := store.List[map[string]any](ctx, s.store, s.keys.of(k))
 		if err != nil {
 			return nil, err
