@@ -1,0 +1,323 @@
+// Package vpc is the data plane of Berth's VPCs on one host: the private
+// addresses of the instances it runs, held on a bridge Berth creates, and
+// their security groups' ingress rules, enforced in iptables.
+//
+// An instance's address is where its published host ports listen (Docker
+// binds them to it), so instances of one host each have their own port
+// space, as EC2 instances do. Every new connection whose original
+// destination (before Docker's DNAT) is an instance address passes the
+// instance's chain: a rule of one of its groups that allows the protocol,
+// port and source returns it to the normal path; anything else is
+// dropped. The chains hook INPUT, FORWARD and OUTPUT, so a connection from
+// the host, from a container or from another instance is judged alike.
+package vpc
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+)
+
+// DefaultBridge is the bridge instance addresses live on.
+const DefaultBridge = "berth-vpc0"
+
+// ingressChain is the chain every new connection to an instance address
+// passes; it jumps to the instance's own chain.
+const ingressChain = "BERTH-INGRESS"
+
+// Host is the VPC data plane of this machine.
+type Host struct {
+	bridge string
+	chain  string // the dispatch chain; ingressChain unless a test names another
+	ipt    *iptables.IPTables
+	mu     sync.Mutex
+}
+
+// Option changes how a Host is set up.
+type Option func(*Host)
+
+// WithChainPrefix names the host's chains with prefix instead of "BERTH",
+// so that tests can run their own beside a running Berth.
+func WithChainPrefix(prefix string) Option {
+	return func(h *Host) { h.chain = prefix + "-INGRESS" }
+}
+
+// NewHost returns the data plane on bridge, creating the bridge and the
+// dispatch chain when missing. It needs root (CAP_NET_ADMIN).
+func NewHost(bridge string, opts ...Option) (*Host, error) {
+	ipt, err := iptables.New()
+	if err != nil {
+		return nil, fmt.Errorf("iptables: %w", err)
+	}
+	h := &Host{bridge: bridge, chain: ingressChain, ipt: ipt}
+	for _, o := range opts {
+		o(h)
+	}
+	if err := h.ensureBridge(); err != nil {
+		return nil, err
+	}
+	if err := h.ensureDispatch(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Host) ensureBridge() error {
+	link, err := netlink.LinkByName(h.bridge)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: h.bridge}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("create bridge %s: %w", h.bridge, err)
+		}
+		link, err = netlink.LinkByName(h.bridge)
+	}
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", h.bridge, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", h.bridge, err)
+	}
+	return nil
+}
+
+// hooks are where the dispatch chain is jumped to from: connections to
+// the host's own addresses (docker-proxy), forwarded to containers, and
+// made by the host itself.
+var hooks = []string{"INPUT", "FORWARD", "OUTPUT"}
+
+func (h *Host) dispatchRule() []string {
+	return []string{"-m", "conntrack", "--ctstate", "NEW", "-j", h.chain}
+}
+
+func (h *Host) ensureDispatch() error {
+	if err := h.ensureChain(h.chain); err != nil {
+		return err
+	}
+	for _, hook := range hooks {
+		exists, err := h.ipt.Exists("filter", hook, h.dispatchRule()...)
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		if !exists {
+			if err := h.ipt.Insert("filter", hook, 1, h.dispatchRule()...); err != nil {
+				return fmt.Errorf("iptables -I %s: %w", hook, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Host) ensureChain(name string) error {
+	ok, err := h.ipt.ChainExists("filter", name)
+	if err != nil {
+		return fmt.Errorf("iptables: %w", err)
+	}
+	if !ok {
+		if err := h.ipt.NewChain("filter", name); err != nil {
+			return fmt.Errorf("iptables -N %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// AddAddress puts an instance's address on the bridge; adding it twice
+// is no error. It is added as a /32, so that no address is secondary to
+// another of its subnet (removing a primary address takes its
+// secondaries with it).
+func (h *Host) AddAddress(addr netip.Addr) error {
+	link, err := netlink.LinkByName(h.bridge)
+	if err != nil {
+		return err
+	}
+	a := &netlink.Addr{IPNet: ipNet(addr)}
+	if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, syscall.EEXIST) {
+		return fmt.Errorf("add %s to %s: %w", addr, h.bridge, err)
+	}
+	return nil
+}
+
+// RemoveAddress takes addr off the bridge; removing an absent one is no
+// error.
+func (h *Host) RemoveAddress(addr netip.Addr) error {
+	link, err := netlink.LinkByName(h.bridge)
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrDel(link, &netlink.Addr{IPNet: ipNet(addr)}); err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("remove %s from %s: %w", addr, h.bridge, err)
+	}
+	return nil
+}
+
+// Addresses lists the addresses on the bridge.
+func (h *Host) Addresses() ([]netip.Addr, error) {
+	link, err := netlink.LinkByName(h.bridge)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		ip, _ := netip.AddrFromSlice(a.IP.To4())
+		out = append(out, ip)
+	}
+	return out, nil
+}
+
+func ipNet(a netip.Addr) *net.IPNet {
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(32, 32)}
+}
+
+// Rule is inbound traffic an instance's groups allow: Protocol ("tcp",
+// "udp", "icmp", "-1" for all, or a protocol number) on ports From..To
+// (ignored for "-1" and protocol numbers; for icmp, From is the type), from
+// Sources.
+type Rule struct {
+	Protocol string
+	From, To int
+	Sources  []netip.Prefix
+}
+
+// instanceChain names an instance's chain: short and stable, within
+// iptables' 28 characters.
+func (h *Host) instanceChain(instanceID string) string {
+	sum := sha256.Sum256([]byte(h.chain + "/" + instanceID))
+	return h.chain[:len(h.chain)-len("-INGRESS")] + "-I-" + hex.EncodeToString(sum[:])[:12]
+}
+
+// SetIngress makes addr (an instance's address) accept only the new
+// connections rules allow, replacing what was allowed before. Connections
+// already established stay.
+func (h *Host) SetIngress(instanceID string, addr netip.Addr, rules []Rule) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	chain := h.instanceChain(instanceID)
+	body := [][]string{}
+	for _, r := range rules {
+		spec, err := ruleSpec(r)
+		if err != nil {
+			return err
+		}
+		for _, src := range r.Sources {
+			body = append(body, append([]string{"-s", src.String()}, append(spec, "-j", "RETURN")...))
+		}
+	}
+	body = append(body, []string{"-j", "DROP"})
+	// Fill a new chain, point the dispatch at it, then drop the old one:
+	// at no moment is the address open or the rules half written.
+	next := chain + "n"
+	if ok, _ := h.ipt.ChainExists("filter", next); ok {
+		h.ipt.ClearAndDeleteChain("filter", next)
+	}
+	if err := h.ensureChain(next); err != nil {
+		return err
+	}
+	for _, spec := range body {
+		if err := h.ipt.Append("filter", next, spec...); err != nil {
+			return fmt.Errorf("iptables -A %s %v: %w", next, spec, err)
+		}
+	}
+	match := []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"}
+	if err := h.ipt.Insert("filter", h.chain, 1, append(match, "-j", next)...); err != nil {
+		return err
+	}
+	for _, old := range []string{chain} {
+		h.ipt.DeleteIfExists("filter", h.chain, append(match, "-j", old)...)
+		if ok, _ := h.ipt.ChainExists("filter", old); ok {
+			h.ipt.ClearAndDeleteChain("filter", old)
+		}
+	}
+	// Rename the new chain to the stable name for the next change.
+	if err := h.ipt.RenameChain("filter", next, chain); err != nil {
+		return fmt.Errorf("iptables -E %s %s: %w", next, chain, err)
+	}
+	return nil
+}
+
+// RemoveIngress drops an instance's rules (its address is then open, so
+// remove the address first).
+func (h *Host) RemoveIngress(instanceID string, addr netip.Addr) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	chain := h.instanceChain(instanceID)
+	match := []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"}
+	for _, c := range []string{chain, chain + "n"} {
+		if ok, _ := h.ipt.ChainExists("filter", c); !ok {
+			continue
+		}
+		if err := h.ipt.DeleteIfExists("filter", h.chain, append(match, "-j", c)...); err != nil {
+			return err
+		}
+		if err := h.ipt.ClearAndDeleteChain("filter", c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleSpec is the iptables match of a rule's protocol and ports, on the
+// connection's original destination port (before Docker's DNAT).
+func ruleSpec(r Rule) ([]string, error) {
+	switch r.Protocol {
+	case "-1", "":
+		return nil, nil
+	case "tcp", "udp":
+		ports := strconv.Itoa(r.From)
+		if r.To != r.From {
+			ports += ":" + strconv.Itoa(r.To)
+		}
+		return []string{"-p", r.Protocol, "-m", "conntrack", "--ctorigdstport", ports}, nil
+	case "icmp":
+		if r.From < 0 {
+			return []string{"-p", "icmp"}, nil
+		}
+		t := strconv.Itoa(r.From)
+		if r.To >= 0 {
+			t += "/" + strconv.Itoa(r.To)
+		}
+		return []string{"-p", "icmp", "--icmp-type", t}, nil
+	}
+	if n, err := strconv.Atoi(r.Protocol); err == nil && n >= 0 && n <= 255 {
+		return []string{"-p", r.Protocol}, nil
+	}
+	return nil, fmt.Errorf("unknown protocol %q", r.Protocol)
+}
+
+// Close removes the dispatch chain's hooks and every instance chain, and
+// the bridge: for tests and for a host that stops running instances.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var errs []error
+	for _, hook := range hooks {
+		errs = append(errs, h.ipt.DeleteIfExists("filter", hook, h.dispatchRule()...))
+	}
+	chains, err := h.ipt.ListChains("filter")
+	errs = append(errs, err)
+	prefix := h.chain[:len(h.chain)-len("-INGRESS")] + "-I-"
+	if ok, _ := h.ipt.ChainExists("filter", h.chain); ok {
+		errs = append(errs, h.ipt.ClearAndDeleteChain("filter", h.chain))
+	}
+	for _, c := range chains {
+		if len(c) > len(prefix) && c[:len(prefix)] == prefix {
+			errs = append(errs, h.ipt.ClearAndDeleteChain("filter", c))
+		}
+	}
+	if link, err := netlink.LinkByName(h.bridge); err == nil {
+		errs = append(errs, netlink.LinkDel(link))
+	}
+	return errors.Join(errs...)
+}
