@@ -53,6 +53,7 @@ func newEnv(t *testing.T) *env {
 	authn := auth.NewAuthenticator(testAccount, testRegion)
 	authn.UseKeys(ids)
 	svc := New(Config{Region: testRegion, Account: testAccount.ID}, st, ids, log)
+	svc.UseProfiles(ids)
 	if err := svc.EnsureDefaults(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ type Service struct {
 	log   *slog.Logger
 	keys  keys
 	now   func() time.Time
+	// profiles resolves instance profiles for RunInstances.
+	profiles Profiles
 }
 
 // New returns the EC2 service on st, authorizing every call with authz.
@@ -70,6 +72,12 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DeleteLaunchTemplate", api.EC2Op(s.DeleteLaunchTemplate))
 	q.Handle("DescribeLaunchTemplates", api.EC2Op(s.DescribeLaunchTemplates))
 	q.Handle("DescribeLaunchTemplateVersions", api.EC2Op(s.DescribeLaunchTemplateVersions))
+	q.Handle("RunInstances", api.EC2Op(s.RunInstances))
+	q.Handle("DescribeInstances", api.EC2Op(s.DescribeInstances))
+	q.Handle("DescribeInstanceStatus", api.EC2Op(s.DescribeInstanceStatus))
+	q.Handle("StopInstances", api.EC2Op(s.StopInstances))
+	q.Handle("StartInstances", api.EC2Op(s.StartInstances))
+	q.Handle("TerminateInstances", api.EC2Op(s.TerminateInstances))
 	q.Handle("CreateTags", api.EC2Op(s.CreateTags))
 	q.Handle("DeleteTags", api.EC2Op(s.DeleteTags))
 	q.Handle("DescribeTags", api.EC2Op(s.DescribeTags))

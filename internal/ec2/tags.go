@@ -91,6 +91,7 @@ var resourceKinds = map[string]struct{ kind, typ string }{
 	"sg":     {"security-group", "security-group"},
 	"key":    {"key-pair", "key-pair"},
 	"lt":     {"launch-template", "launch-template"},
+	"i":      {"instance", "instance"},
 }
 
 func kindOf(id string) (kind, typ string, ok bool) {
@@ -215,6 +216,8 @@ func notFoundFor(kind, id string) error {
 		return api.Errorf("InvalidKeyPair.NotFound", "The key pair '%s' does not exist", id)
 	case "launch-template":
 		return templateNotFoundByID(id)
+	case "instance":
+		return instanceNotFound(id)
 	}
 	return api.Errorf("InvalidID", "The ID '%s' is not valid", id)
 }
@@ -246,7 +249,7 @@ func (s *Service) DescribeTags(ctx context.Context, in *DescribeTagsInput) (*Des
 		return nil, err
 	}
 	var all []TagDescription
-	for _, k := range []string{"vpc", "subnet", "security-group", "key-pair", "launch-template"} {
+	for _, k := range []string{"vpc", "subnet", "security-group", "key-pair", "launch-template", "instance"} {
 		items, err := store.List[map[string]any](ctx, s.store, s.keys.of(k))
 		if err != nil {
 			return nil, err

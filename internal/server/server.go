@@ -174,6 +174,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// EC2: the account's network (the default VPC is created at the first
 	// start), security groups and key pairs.
 	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	ec2Svc.UseProfiles(iamSvc)
 	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
 		stopBG()
 		ln.Close()
