@@ -235,13 +235,13 @@ type InstanceState struct {
 
 // Instance is EC2's Instance shape.
 type Instance struct {
-	AmiLaunchIndex     int                        `xml:"amiLaunchIndex"`
-	ImageID            string                     `xml:"imageId"`
-	InstanceID         string                     `xml:"instanceId"`
-	InstanceType       string                     `xml:"instanceType"`
-	KeyName            string                     `xml:"keyName,omitempty"`
-	LaunchTime         string                     `xml:"launchTime"`
-	Monitoring         struct {
+	AmiLaunchIndex int    `xml:"amiLaunchIndex"`
+	ImageID        string `xml:"imageId"`
+	InstanceID     string `xml:"instanceId"`
+	InstanceType   string `xml:"instanceType"`
+	KeyName        string `xml:"keyName,omitempty"`
+	LaunchTime     string `xml:"launchTime"`
+	Monitoring     struct {
 		State string `xml:"state"`
 	} `xml:"monitoring"`
 	Placement          InstancePlacement          `xml:"placement"`
