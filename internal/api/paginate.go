@@ -1,13 +1,11 @@
 package api
 
-import (
-	"encoding/base64"
-	"sort"
-)
+import "github.com/berth-dev/berth/internal/store"
 
 // Paginate returns the page of sorted items after nextToken, at most
 // maxResults long (default and upper bound limit), and the token for the next
-// page. Tokens are opaque to clients: the last item returned, encoded.
+// page. Tokens are opaque to clients: the last item returned, encoded (see
+// store.PageAfter).
 func Paginate(items []string, nextToken *string, maxResults *int, limit int) ([]string, *string, error) {
 	n := limit
 	if maxResults != nil {
@@ -16,22 +14,25 @@ func Paginate(items []string, nextToken *string, maxResults *int, limit int) ([]
 		}
 		n = *maxResults
 	}
-	start := 0
+	var after *string
 	if nextToken != nil && *nextToken != "" {
-		after, err := base64.RawURLEncoding.DecodeString(*nextToken)
+		key, err := store.DecodeCursor(*nextToken)
 		if err != nil {
 			return nil, nil, InvalidParameter("Invalid nextToken.")
 		}
-		start = sort.SearchStrings(items, string(after))
-		if start < len(items) && items[start] == string(after) {
-			start++
-		}
+		after = &key
 	}
-	end := min(start+n, len(items))
-	page := items[start:end]
-	if end < len(items) && len(page) > 0 {
-		tok := base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1]))
-		return page, &tok, nil
+	idx, last, err := store.PageAfter(items, after, false, n)
+	if err != nil {
+		return nil, nil, InvalidParameter("Invalid nextToken.")
 	}
-	return page, nil, nil
+	page := make([]string, len(idx))
+	for i, j := range idx {
+		page[i] = items[j]
+	}
+	if last == nil {
+		return page, nil, nil
+	}
+	tok := store.EncodeCursor(*last)
+	return page, &tok, nil
 }

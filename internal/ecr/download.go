@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -39,15 +38,15 @@ func (s *Service) downloadSignature(name string, d digest.Digest, exp int64) str
 
 // presigned reports whether r is a GET or HEAD of a blob with a valid,
 // unexpired download signature.
-func (s *Service) presigned(r *http.Request, now time.Time) bool {
+func (s *Service) presigned(r *http.Request, route registryRoute, now time.Time) bool {
 	q := r.URL.Query()
 	sig := q.Get(signatureParam)
 	if sig == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return false
 	}
-	name, ref, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/")
-	d, err := digest.Parse(ref)
-	if !ok || err != nil {
+	name := route.repository
+	d, ok := route.blobDigest()
+	if !ok {
 		return false
 	}
 	exp, err := strconv.ParseInt(q.Get(expiresParam), 10, 64)

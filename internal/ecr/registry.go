@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"path"
 	"slices"
 	"sort"
@@ -170,13 +169,13 @@ func (s *Service) ListImages(ctx context.Context, in *ListImagesInput) (*ListIma
 
 // checkImmutable refuses to move an existing tag of an IMMUTABLE
 // repository to another manifest; re-pushing the same manifest is allowed.
-func (s *Service) checkImmutable(ctx context.Context, r *http.Request, repository Repository, manifest []byte) string {
+func (s *Service) checkImmutable(ctx context.Context, route registryRoute, repository Repository, manifest []byte) string {
 	name := repository.RepositoryName
 	if repository.ImageTagMutability != "IMMUTABLE" {
 		return ""
 	}
-	_, tag, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"+name), "/manifests/")
-	if !ok || strings.Contains(tag, ":") {
+	tag := route.reference
+	if route.kind != routeManifest || strings.Contains(tag, ":") {
 		return "" // pushes by digest never move a tag
 	}
 	repo, err := s.contentRepo(ctx, name)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -229,15 +228,4 @@ func (s *Service) DeleteRepository(ctx context.Context, in *DeleteRepositoryInpu
 		return nil, err
 	}
 	return &RepositoryOutput{Repository: it.Value.Repository}, nil
-}
-
-// repoFromPath extracts the repository name from a /v2/ path.
-func repoFromPath(path string) string {
-	p := strings.TrimPrefix(path, "/v2/")
-	for _, marker := range []string{"/manifests/", "/blobs/", "/tags/", "/referrers/"} {
-		if i := strings.LastIndex(p, marker); i > 0 {
-			return p[:i]
-		}
-	}
-	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -40,9 +39,10 @@ const maxManifestSize = 4 << 20
 // it, then hands it to the registry. Berth itself answers the referrers
 // API and records the subjects of pushed manifests.
 func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
-	if s.presigned(r, time.Now()) {
+	route := parseRoute(r.URL.Path)
+	if s.presigned(r, route, time.Now()) {
 		// Authorized when GetDownloadUrlForLayer handed the URL out.
-		if _, err := s.repository(r.Context(), repoFromPath(r.URL.Path)); err != nil {
+		if _, err := s.repository(r.Context(), route.repository); err != nil {
 			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository does not exist")
 			return
 		}
@@ -56,11 +56,11 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := api.WithPrincipal(r.Context(), p)
 	r = r.WithContext(ctx)
-	if r.URL.Path == "/v2/_catalog" {
+	if route.kind == routeCatalog {
 		s.serveCatalog(w, r)
 		return
 	}
-	name := repoFromPath(r.URL.Path)
+	name := route.repository
 	if name == "" {
 		s.registry.ServeHTTP(w, r)
 		return
@@ -79,20 +79,20 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	for _, action := range registryActions(r) {
+	for _, action := range route.actions(r.Method) {
 		if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
 			registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
 			return
 		}
 	}
-	if r.Method == http.MethodPost && r.URL.Path == "/v2/"+name+"/blobs/uploads/" {
+	if r.Method == http.MethodPost && route.kind == routeUpload {
 		s.checkMount(ctx, r)
 	}
-	if ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/referrers/"); ok {
-		s.serveReferrers(w, r, name, ref)
+	if route.kind == routeReferrers {
+		s.serveReferrers(w, r, name, route.reference)
 		return
 	}
-	if r.URL.Path == "/v2/"+name+"/tags/list" && s.noTags(ctx, name) {
+	if route.kind == routeTags && s.noTags(ctx, name) {
 		// The registry library knows no repository until something is
 		// pushed; ECR lists a new repository's tags as empty.
 		w.Header().Set("Content-Type", "application/json")
@@ -100,34 +100,34 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var manifest []byte
-	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/"+name+"/manifests/") {
+	if r.Method == http.MethodPut && route.kind == routeManifest {
 		if manifest, err = peekBody(r, maxManifestSize); err != nil {
 			registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "could not read the manifest: "+err.Error())
 			return
 		}
 	}
-	if e := checkRequest(r, name, manifest); e != nil {
+	if e := checkRequest(r, route, manifest); e != nil {
 		registryError(w, e.status, e.code, e.message)
 		return
 	}
 	if manifest != nil {
-		if msg := s.checkImmutable(ctx, r, repo.Value.Repository, manifest); msg != "" {
+		if msg := s.checkImmutable(ctx, route, repo.Value.Repository, manifest); msg != "" {
 			registryError(w, http.StatusBadRequest, "TAG_INVALID", msg)
 			return
 		}
 		w = s.subjectWriter(w, r, name, manifest)
 	}
-	s.registry.ServeHTTP(s.tagIndexWriter(w, r, name), r)
+	s.registry.ServeHTTP(s.tagIndexWriter(w, r, route), r)
 }
 
 // tagIndexWriter wraps the response to a manifest PUT or DELETE so that
 // the tag index follows the tags it changed before the client learns of
 // the change.
-func (s *Service) tagIndexWriter(w http.ResponseWriter, r *http.Request, name string) http.ResponseWriter {
-	ref, ok := strings.CutPrefix(r.URL.Path, "/v2/"+name+"/manifests/")
-	if !ok {
+func (s *Service) tagIndexWriter(w http.ResponseWriter, r *http.Request, route registryRoute) http.ResponseWriter {
+	if route.kind != routeManifest {
 		return w
 	}
+	name, ref := route.repository, route.reference
 	_, err := digest.Parse(ref)
 	isTag := err != nil
 	switch {
@@ -199,24 +199,6 @@ func peekBody(r *http.Request, limit int64) ([]byte, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
 	return head, nil
-}
-
-// registryActions are the ECR permissions a registry request needs.
-func registryActions(r *http.Request) []string {
-	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case strings.Contains(r.URL.Path, "/blobs/uploads"):
-		return []string{"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"}
-	case strings.Contains(r.URL.Path, "/blobs/") && read:
-		return []string{"GetDownloadUrlForLayer"}
-	case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodPut:
-		return []string{"PutImage"}
-	case r.Method == http.MethodDelete:
-		return []string{"BatchDeleteImage"}
-	case read:
-		return []string{"BatchGetImage"}
-	}
-	return []string{"PutImage"}
 }
 
 // checkMount lets a cross-repository blob mount (?mount=<digest>&from=<repository>)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/distribution/distribution/v3"
 	"github.com/opencontainers/go-digest"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -112,13 +111,9 @@ func (s *Service) storedTags(ctx context.Context, name string) (map[string]diges
 // while storage was read: such a change may have been overwritten with
 // what the read saw, so the next reader rebuilds again.
 func (s *Service) rebuildTagIndex(ctx context.Context, name string) (map[string]digest.Digest, error) {
-	changed, err := s.store.Client().Get(ctx, s.tagChangedKey(name))
+	rev, err := s.store.Revision(ctx, s.tagChangedKey(name))
 	if err != nil {
 		return nil, fmt.Errorf("read tag index of %s: %w", name, err)
-	}
-	var rev int64
-	if len(changed.Kvs) > 0 {
-		rev = changed.Kvs[0].ModRevision
 	}
 	stored, err := s.storedTags(ctx, name)
 	if err != nil {
@@ -139,7 +134,7 @@ func (s *Service) rebuildTagIndex(ctx context.Context, name string) (map[string]
 			ops = append(ops, func(tx *store.Txn) { tx.Delete(s.tagKey(name, t)) })
 		}
 	}
-	if err := commitBatched(ctx, s.store, ops, nil); err != nil {
+	if err := s.store.CommitChunked(ctx, ops, nil); err != nil {
 		return nil, fmt.Errorf("write tag index of %s: %w", name, err)
 	}
 	err = s.store.Commit(ctx, store.NewTxn().IfRev(s.tagChangedKey(name), rev).Put(s.tagBuiltKey(name), true))
@@ -190,7 +185,7 @@ func (s *Service) indexTags(ctx context.Context, name string, tags ...string) er
 		}
 	}
 	changed := func(tx *store.Txn) { tx.Put(s.tagChangedKey(name), true) }
-	if err := commitBatched(ctx, s.store, ops, changed); err != nil {
+	if err := s.store.CommitChunked(ctx, ops, changed); err != nil {
 		return fmt.Errorf("index tags of %s: %w", name, err)
 	}
 	return nil
@@ -198,28 +193,8 @@ func (s *Service) indexTags(ctx context.Context, name string, tags ...string) er
 
 // dropTagIndex removes the index of a repository whose content is gone.
 func (s *Service) dropTagIndex(ctx context.Context, name string) error {
-	cli := s.store.Client()
-	if _, err := cli.Delete(ctx, s.tagPrefix(name), clientv3.WithPrefix()); err != nil {
+	if _, err := s.store.DeletePrefix(ctx, s.tagPrefix(name)); err != nil {
 		return fmt.Errorf("drop tag index of %s: %w", name, err)
 	}
 	return s.store.Commit(ctx, store.NewTxn().Delete(s.tagBuiltKey(name)).Put(s.tagChangedKey(name), true))
-}
-
-// commitBatched commits ops in as many transactions as etcd's limit on
-// operations per transaction needs, each also carrying always when set.
-func commitBatched(ctx context.Context, st *store.Store, ops []func(*store.Txn), always func(*store.Txn)) error {
-	size := st.MaxTxnOps() - 1 // room for always
-	for start := 0; start < len(ops); start += size {
-		tx := store.NewTxn()
-		for _, op := range ops[start:min(start+size, len(ops))] {
-			op(tx)
-		}
-		if always != nil {
-			always(tx)
-		}
-		if err := st.Commit(ctx, tx); err != nil {
-			return err
-		}
-	}
-	return nil
 }

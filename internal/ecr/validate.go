@@ -39,23 +39,22 @@ type requestError struct {
 // a 500 (a manifest of a schema version it does not know), so that every
 // bad request gets a 4xx in the registry's error format. manifest is the
 // body of a manifest PUT, nil otherwise.
-func checkRequest(r *http.Request, name string, manifest []byte) *requestError {
-	rest := strings.TrimPrefix(r.URL.Path, "/v2/"+name+"/")
-	switch kind, ref, _ := strings.Cut(rest, "/"); {
-	case kind == "manifests" && strings.Contains(ref, ":"):
+func checkRequest(r *http.Request, route registryRoute, manifest []byte) *requestError {
+	switch kind, ref := route.kind, route.reference; {
+	case kind == routeManifest && strings.Contains(ref, ":"):
 		if e := checkDigest(ref, r.Method == http.MethodPut); e != nil {
 			return e
 		}
-	case kind == "manifests" && !tagRE.MatchString(ref):
+	case kind == routeManifest && !tagRE.MatchString(ref):
 		if r.Method == http.MethodPut {
 			return &requestError{http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("Invalid tag '%s': a tag is 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", ref)}
 		}
 		return &requestError{http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Requested image not found: no tag '%s'", ref)}
-	case kind == "blobs" && !strings.HasPrefix(ref, "uploads"):
+	case kind == routeBlob:
 		if e := checkDigest(ref, false); e != nil {
 			return e
 		}
-	case kind == "blobs":
+	case kind == routeUpload || kind == routeUploadChunk:
 		// Completing an upload (digest) or mounting a blob (mount) names
 		// the digest the blob is to be stored under.
 		for _, param := range []string{"digest", "mount"} {

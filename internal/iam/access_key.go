@@ -123,7 +123,7 @@ func (s *Service) ListAccessKeys(ctx context.Context, in *ListAccessKeysInput) (
 		}
 		keys = append(keys, AccessKeyMetadata{UserName: k.Value.UserName, AccessKeyId: k.Value.ID, Status: k.Value.Status, CreateDate: k.Value.CreateDate})
 	}
-	items, truncated, marker, err := page(keys, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(keys, func(k AccessKeyMetadata) string { return k.AccessKeyId }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (s *Service) listAttached(ctx context.Context, kind entityKind, action stri
 			all = append(all, AttachedPolicy{PolicyName: p.Value.Name, PolicyArn: arn})
 		}
 	}
-	items, truncated, marker, err := page(all, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(all, func(p AttachedPolicy) string { return p.PolicyArn }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func (s *Service) getEntity(ctx context.Context, kind entityKind, name string) (
 // updateEntity applies fn to a user, role or group and writes it back if it did
 // not change meanwhile; fn may add writes (and conditions) to txn.
 func (s *Service) updateEntity(ctx context.Context, kind entityKind, name string, fn func(e *entity, txn *store.Txn) error) error {
-	for attempt := 0; ; attempt++ {
+	return store.Retry(ctx, func() error {
 		it, err := s.getEntity(ctx, kind, name)
 		if err != nil {
 			return err
@@ -118,11 +118,8 @@ func (s *Service) updateEntity(ctx context.Context, kind entityKind, name string
 		if err := fn(&it.Value, txn); err != nil {
 			return err
 		}
-		err = s.store.Commit(ctx, txn.Put(it.Key, it.Value))
-		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
-			return err
-		}
-	}
+		return s.store.Commit(ctx, txn.Put(it.Key, it.Value))
+	})
 }
 
 // deleteEntity removes a user, role or group once nothing depends on it any more.
@@ -166,16 +163,17 @@ func (s *Service) listEntities(ctx context.Context, kind entityKind, pathPrefix 
 	return out, nil
 }
 
-// page cuts a sorted list for Marker/MaxItems paging; the marker is the
-// index of the next item.
-func page[T any](items []T, marker string, maxItems *int32) ([]T, bool, string, error) {
-	start := 0
+// page cuts a list for Marker/MaxItems paging. The marker is the key of
+// the last item returned (see store.PageAfter), so a page resumes after it
+// whatever was created or deleted meanwhile; key must be unique in items.
+func page[T any](items []T, key func(T) string, marker string, maxItems *int32) ([]T, bool, string, error) {
+	var after *string
 	if marker != "" {
-		n, err := parseMarker(marker)
-		if err != nil || n > len(items) {
+		k, err := store.DecodeCursor(marker)
+		if err != nil {
 			return nil, false, "", validationError("Invalid Marker.")
 		}
-		start = n
+		after = &k
 	}
 	limit := 100
 	if maxItems != nil {
@@ -184,9 +182,24 @@ func page[T any](items []T, marker string, maxItems *int32) ([]T, bool, string, 
 		}
 		limit = int(*maxItems)
 	}
-	end := min(start+limit, len(items))
-	if end < len(items) {
-		return items[start:end], true, formatMarker(end), nil
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = key(it)
 	}
-	return items[start:end], false, "", nil
+	idx, last, err := store.PageAfter(keys, after, false, limit)
+	if err != nil {
+		return nil, false, "", validationError("Invalid Marker.")
+	}
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = items[j]
+	}
+	if last == nil {
+		return out, false, "", nil
+	}
+	return out, true, store.EncodeCursor(*last), nil
 }
+
+// byName is the paging key of entities listed by name: IAM names are
+// unique regardless of case, and listed in that order.
+func byName(e entity) string { return strings.ToLower(e.Name) }

@@ -99,7 +99,7 @@ func (s *Service) GetGroup(ctx context.Context, in *GetGroupInput) (*GetGroupOut
 	members := slices.SortedFunc(slices.Values(it.Value.Users), func(a, b string) int {
 		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
 	})
-	names, truncated, marker, err := page(members, in.Marker, in.MaxItems)
+	names, truncated, marker, err := page(members, strings.ToLower, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) ListGroups(ctx context.Context, in *ListGroupsInput) (*ListGro
 }
 
 func groupsPage(all []entity, marker string, maxItems *int32) (*ListGroupsOutput, error) {
-	items, truncated, next, err := page(all, marker, maxItems)
+	items, truncated, next, err := page(all, byName, marker, maxItems)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (s *Service) membership(ctx context.Context, action string, in *GroupMember
 	if err := s.authorizeOn(ctx, action, kindGroup, in.GroupName, nil); err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
+	return store.Retry(ctx, func() error {
 		g, err := s.getEntity(ctx, kindGroup, in.GroupName)
 		if err != nil {
 			return err
@@ -222,11 +222,8 @@ func (s *Service) membership(ctx context.Context, action string, in *GroupMember
 			}
 		}
 		txn := store.NewTxn().IfRev(g.Key, g.Rev).IfRev(u.Key, u.Rev).Put(g.Key, g.Value).Put(u.Key, u.Value)
-		err = s.store.Commit(ctx, txn)
-		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
-			return err
-		}
-	}
+		return s.store.Commit(ctx, txn)
+	})
 }
 
 type ListGroupsForUserInput struct {

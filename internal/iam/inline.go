@@ -140,7 +140,7 @@ func (s *Service) listInline(ctx context.Context, kind entityKind, action string
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	items, truncated, marker, err := page(names, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(names, func(n string) string { return n }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

@@ -215,7 +215,7 @@ func (s *Service) listProfiles(ctx context.Context, keep func(instanceProfile) b
 }
 
 func (s *Service) profilePage(ctx context.Context, all []instanceProfile, marker string, maxItems *int32) (*ListInstanceProfilesOutput, error) {
-	items, truncated, next, err := page(all, marker, maxItems)
+	items, truncated, next, err := page(all, func(p instanceProfile) string { return strings.ToLower(p.Name) }, marker, maxItems)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +297,7 @@ func (s *Service) changeProfileRole(ctx context.Context, action string, in *Prof
 	if err := s.authorize(ctx, action, s.profileARN(ctx, in.InstanceProfileName)); err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
+	return store.Retry(ctx, func() error {
 		prof, err := s.getProfile(ctx, in.InstanceProfileName)
 		if err != nil {
 			return err
@@ -315,11 +315,8 @@ func (s *Service) changeProfileRole(ctx context.Context, action string, in *Prof
 			return err
 		}
 		txn := store.NewTxn().IfRev(prof.Key, prof.Rev).IfRev(role.Key, role.Rev).Put(prof.Key, prof.Value)
-		err = s.store.Commit(ctx, txn)
-		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
-			return err
-		}
-	}
+		return s.store.Commit(ctx, txn)
+	})
 }
 
 // roleInProfile reports whether any instance profile carries the role;

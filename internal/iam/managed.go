@@ -197,8 +197,11 @@ func (s *Service) ListPolicies(ctx context.Context, in *ListPoliciesInput) (*Lis
 	all = slices.DeleteFunc(all, func(p managedPolicy) bool {
 		return !strings.HasPrefix(p.Path, orSlash(in.PathPrefix)) || (in.OnlyAttached && p.AttachmentCount == 0)
 	})
-	slices.SortFunc(all, func(a, b managedPolicy) int { return strings.Compare(a.Name, b.Name) })
-	items, truncated, marker, err := page(all, in.Marker, in.MaxItems)
+	// By name, then ARN: an AWS managed policy and one of the account's
+	// may share a name.
+	key := func(p managedPolicy) string { return p.Name + "\x00" + p.ARN }
+	slices.SortFunc(all, func(a, b managedPolicy) int { return strings.Compare(key(a), key(b)) })
+	items, truncated, marker, err := page(all, key, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

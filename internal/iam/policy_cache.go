@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/iam/policy"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -141,26 +139,9 @@ func (s *Service) loadPrincipalPolicies(ctx context.Context, kind entityKind, na
 // an absent one) in as few round trips as the store's transaction size
 // allows: one, for any principal within IAM's quotas.
 func (s *Service) revisions(ctx context.Context, keys []string) ([]int64, error) {
-	revs := make([]int64, 0, len(keys))
-	batch := max(s.store.MaxTxnOps(), 1)
-	for len(keys) > 0 {
-		n := min(len(keys), batch)
-		ops := make([]clientv3.Op, n)
-		for i, k := range keys[:n] {
-			ops[i] = clientv3.OpGet(k, clientv3.WithKeysOnly())
-		}
-		resp, err := s.store.Client().Txn(ctx).Then(ops...).Commit()
-		if err != nil {
-			return nil, fmt.Errorf("read policy revisions: %w", err)
-		}
-		for _, r := range resp.Responses {
-			var rev int64
-			if kvs := r.GetResponseRange().Kvs; len(kvs) > 0 {
-				rev = kvs[0].ModRevision
-			}
-			revs = append(revs, rev)
-		}
-		keys = keys[n:]
+	revs, err := s.store.Revisions(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read policy revisions: %w", err)
 	}
 	return revs, nil
 }

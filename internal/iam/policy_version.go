@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -156,7 +155,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, in *ListPolicyVersions
 	for _, v := range slices.Backward(it.Value.versions()) {
 		all = append(all, it.Value.version(v, false))
 	}
-	items, truncated, marker, err := page(all, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(all, func(v PolicyVersion) string { return v.VersionId }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +210,7 @@ func (s *Service) updatePolicy(ctx context.Context, action, arn string, keys map
 	if _, ok := awsManaged()[arn]; ok {
 		return &api.Error{Code: "AccessDenied", Message: "AWS managed policies cannot be modified.", Status: http.StatusForbidden}
 	}
-	for attempt := 0; ; attempt++ {
+	return store.Retry(ctx, func() error {
 		it, err := s.loadPolicy(ctx, arn)
 		if err != nil {
 			return err
@@ -219,9 +218,6 @@ func (s *Service) updatePolicy(ctx context.Context, action, arn string, keys map
 		if err := fn(&it.Value); err != nil {
 			return err
 		}
-		err = s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, it.Value))
-		if !errors.Is(err, store.ErrConflict) || attempt >= 20 {
-			return err
-		}
-	}
+		return s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, it.Value))
+	})
 }

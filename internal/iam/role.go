@@ -140,7 +140,7 @@ func (s *Service) ListRoles(ctx context.Context, in *ListRolesInput) (*ListRoles
 	if err != nil {
 		return nil, err
 	}
-	items, truncated, marker, err := page(all, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(all, byName, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/store"
@@ -92,12 +90,12 @@ func (ss session) credentials() Credentials {
 // putSession stores a new session lasting d under a lease that outlives
 // it by sessionGrace.
 func (s *Service) putSession(ctx context.Context, ss session, d time.Duration) error {
-	lease, err := s.store.Client().Grant(ctx, int64((d+sessionGrace)/time.Second))
+	lease, err := s.store.Grant(ctx, d+sessionGrace)
 	if err != nil {
 		return fmt.Errorf("lease for session: %w", err)
 	}
 	key := sessionsPrefix + ss.ID
-	return s.store.Commit(ctx, store.NewTxn().IfAbsent(key).Put(key, ss, clientv3.WithLease(lease.ID)))
+	return s.store.Commit(ctx, store.NewTxn().IfAbsent(key).PutLeased(key, ss, lease))
 }
 
 // newToken returns a session token: opaque, long and random like AWS's.

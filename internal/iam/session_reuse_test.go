@@ -11,11 +11,11 @@ import (
 // revision is the store's current revision, which every write moves.
 func (s *Service) revision(t testing.TB) int64 {
 	t.Helper()
-	resp, err := s.store.Client().Get(context.Background(), "/berth/none")
+	rev, err := s.store.CurrentRev(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.Header.Revision
+	return rev
 }
 
 // TestSessionSourceInstance: only a session ServiceSession issued to EC2

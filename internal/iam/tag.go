@@ -197,7 +197,7 @@ func (s *Service) listEntityTags(ctx context.Context, kind entityKind, name stri
 }
 
 func tagsPage(tags []Tag, in *tagInput) (*ListTagsOutput, error) {
-	items, truncated, marker, err := page(tags, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(tags, func(t Tag) string { return t.Key }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

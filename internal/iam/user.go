@@ -115,7 +115,7 @@ func (s *Service) ListUsers(ctx context.Context, in *ListUsersInput) (*ListUsers
 	if err != nil {
 		return nil, err
 	}
-	items, truncated, marker, err := page(all, in.Marker, in.MaxItems)
+	items, truncated, marker, err := page(all, byName, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
 	}

@@ -155,16 +155,18 @@ func (s *Service) PutLogEvents(ctx context.Context, in *PutLogEventsInput) (*Put
 		return nil, api.InvalidParameter("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
 	key := s.keys.stream(in.LogGroupName, in.LogStreamName)
-	for attempt := 0; ; attempt++ {
+	var out *PutLogEventsOutput
+	err = store.Retry(ctx, func() error {
 		st, err := store.Get[streamRecord](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, streamNotFound()
+			return streamNotFound()
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if hi == lo {
-			return &PutLogEventsOutput{NextSequenceToken: sequenceToken(st.Value.Seq), RejectedLogEventsInfo: rejected}, nil
+			out = &PutLogEventsOutput{NextSequenceToken: sequenceToken(st.Value.Seq), RejectedLogEventsInfo: rejected}
+			return nil
 		}
 		rec := st.Value
 		rec.Seq++
@@ -179,14 +181,16 @@ func (s *Service) PutLogEvents(ctx context.Context, in *PutLogEventsInput) (*Put
 		}
 		txn := store.NewTxn().IfRev(key, st.Rev).Put(key, rec).
 			Put(s.keys.batch(in.LogGroupName, in.LogStreamName, rec.Seq, kept), batch{Ingestion: now.UnixMilli(), Events: kept})
-		err = s.store.Commit(ctx, txn)
-		if err == nil {
-			return &PutLogEventsOutput{NextSequenceToken: sequenceToken(rec.Seq), RejectedLogEventsInfo: rejected}, nil
+		if err := s.store.Commit(ctx, txn); err != nil {
+			return fmt.Errorf("put log events in %s/%s: %w", in.LogGroupName, in.LogStreamName, err)
 		}
-		if !errors.Is(err, store.ErrConflict) || attempt >= 50 {
-			return nil, fmt.Errorf("put log events in %s/%s: %w", in.LogGroupName, in.LogStreamName, err)
-		}
+		out = &PutLogEventsOutput{NextSequenceToken: sequenceToken(rec.Seq), RejectedLogEventsInfo: rejected}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // stored is an event with its place in its stream: the batch it came in

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -107,17 +105,14 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *DeleteLogGroupInput) (
 		return nil, err
 	}
 	key := s.keys.group(in.LogGroupName)
-	resp, err := s.store.Client().Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
-		Then(clientv3.OpDelete(key),
-			clientv3.OpDelete(s.keys.streams(in.LogGroupName), clientv3.WithPrefix()),
-			clientv3.OpDelete(s.keys.groupBatches(in.LogGroupName), clientv3.WithPrefix())).
-		Commit()
+	err := s.store.Commit(ctx, store.NewTxn().IfExists(key).Delete(key).
+		DeletePrefix(s.keys.streams(in.LogGroupName)).
+		DeletePrefix(s.keys.groupBatches(in.LogGroupName)))
+	if errors.Is(err, store.ErrConflict) {
+		return nil, groupNotFound()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delete log group %s: %w", in.LogGroupName, err)
-	}
-	if !resp.Succeeded {
-		return nil, groupNotFound()
 	}
 	return &Empty{}, nil
 }

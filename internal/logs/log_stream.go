@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -58,25 +56,26 @@ func (s *Service) CreateLogStream(ctx context.Context, in *CreateLogStreamInput)
 		return nil, err
 	}
 	key := s.keys.stream(in.LogGroupName, in.LogStreamName)
-	for attempt := 0; ; attempt++ {
+	err := store.Retry(ctx, func() error {
 		g, err := s.group(ctx, in.LogGroupName)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := store.Get[streamRecord](ctx, s.store, key); err == nil {
-			return nil, api.Errorf(codeAlreadyExists, "The specified log stream already exists")
+			return api.Errorf(codeAlreadyExists, "The specified log stream already exists")
 		}
 		rec := streamRecord{Name: in.LogStreamName, CreationTime: s.now().UnixMilli()}
 		// The group must still be the one read, so a stream cannot outlive
 		// a concurrent DeleteLogGroup.
-		err = s.store.Commit(ctx, store.NewTxn().IfRev(g.Key, g.Rev).IfAbsent(key).Put(key, rec))
-		if err == nil {
-			return &Empty{}, nil
+		if err := s.store.Commit(ctx, store.NewTxn().IfRev(g.Key, g.Rev).IfAbsent(key).Put(key, rec)); err != nil {
+			return fmt.Errorf("create log stream %s: %w", in.LogStreamName, err)
 		}
-		if !errors.Is(err, store.ErrConflict) || attempt >= 50 {
-			return nil, fmt.Errorf("create log stream %s: %w", in.LogStreamName, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return &Empty{}, nil
 }
 
 type DeleteLogStreamInput struct {
@@ -99,15 +98,13 @@ func (s *Service) DeleteLogStream(ctx context.Context, in *DeleteLogStreamInput)
 		return nil, err
 	}
 	key := s.keys.stream(in.LogGroupName, in.LogStreamName)
-	resp, err := s.store.Client().Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), ">", 0)).
-		Then(clientv3.OpDelete(key), clientv3.OpDelete(s.keys.batches(in.LogGroupName, in.LogStreamName), clientv3.WithPrefix())).
-		Commit()
+	err := s.store.Commit(ctx, store.NewTxn().IfExists(key).Delete(key).
+		DeletePrefix(s.keys.batches(in.LogGroupName, in.LogStreamName)))
+	if errors.Is(err, store.ErrConflict) {
+		return nil, streamNotFound()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delete log stream %s: %w", in.LogStreamName, err)
-	}
-	if !resp.Succeeded {
-		return nil, streamNotFound()
 	}
 	return &Empty{}, nil
 }

@@ -3,7 +3,6 @@ package logs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/berth-dev/berth/internal/store"
@@ -32,28 +31,29 @@ func (s *Service) MigrateKeys(ctx context.Context) (int, error) {
 	}
 	moved := 0
 	chunk := s.store.MaxTxnOps() / 2 // a put and a delete per batch
-	for attempt := 0; len(old) > 0; {
+	for len(old) > 0 {
 		n := min(len(old), chunk)
-		items, err := store.GetMany[json.RawMessage](ctx, s.store, old[:n])
-		if err != nil {
-			return moved, err
-		}
-		txn := store.NewTxn()
-		for _, it := range items {
-			i := len(it.Key) - batchSuffixLen - 1
-			txn.IfRev(it.Key, it.Rev).PutJSON(it.Key[:i]+":"+it.Key[i+1:], it.Value).Delete(it.Key)
-		}
-		err = s.store.Commit(ctx, txn)
-		if errors.Is(err, store.ErrConflict) && attempt < 10 {
-			// Retention deleted one of them meanwhile: read the chunk again.
-			attempt++
-			continue
-		}
+		var items []store.Item[json.RawMessage]
+		// A conflict means retention deleted one of them meanwhile: the
+		// chunk is read again.
+		err := store.Retry(ctx, func() error {
+			var err error
+			items, err = store.GetMany[json.RawMessage](ctx, s.store, old[:n])
+			if err != nil {
+				return err
+			}
+			txn := store.NewTxn()
+			for _, it := range items {
+				i := len(it.Key) - batchSuffixLen - 1
+				txn.IfRev(it.Key, it.Rev).PutJSON(it.Key[:i]+":"+it.Key[i+1:], it.Value).Delete(it.Key)
+			}
+			return s.store.Commit(ctx, txn)
+		})
 		if err != nil {
 			return moved, fmt.Errorf("migrate log batch keys: %w", err)
 		}
 		moved += len(items)
-		old, attempt = old[n:], 0
+		old = old[n:]
 	}
 	return moved, nil
 }

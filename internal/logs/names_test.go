@@ -1,11 +1,12 @@
 package logs
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // TestNamesThatArePrefixesDoNotCollide checks that groups and streams
@@ -121,14 +122,13 @@ func TestMigrateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
-		resp, err := e.st.Client().Get(e.ctx, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i := len(k) - batchSuffixLen - 1
-		if _, err := e.st.Client().Txn(e.ctx).Then(
-			clientv3.OpDelete(k), clientv3.OpPut(k[:i]+"/"+k[i+1:], string(resp.Kvs[0].Value))).Commit(); err != nil {
+	items, err := store.GetMany[json.RawMessage](e.ctx, e.st, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		i := len(it.Key) - batchSuffixLen - 1
+		if err := e.st.Commit(e.ctx, store.NewTxn().Delete(it.Key).PutJSON(it.Key[:i]+"/"+it.Key[i+1:], it.Value)); err != nil {
 			t.Fatal(err)
 		}
 	}

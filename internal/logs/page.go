@@ -1,10 +1,8 @@
 package logs
 
 import (
-	"encoding/base64"
-	"sort"
-
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // page returns the indexes of the page of sortKeys (sorted ascending) that
@@ -12,32 +10,21 @@ import (
 // token of the next page (nil on the last). A token is the last sort key
 // returned, encoded, so pages stay consistent while items come and go.
 func page(sortKeys []string, descending bool, token *string, n int) ([]int, *string, error) {
-	order := make([]int, len(sortKeys))
-	for i := range order {
-		order[i] = i
-		if descending {
-			order[i] = len(sortKeys) - 1 - i
-		}
-	}
-	start := 0
+	var after *string
 	if token != nil {
-		raw, err := base64.RawURLEncoding.DecodeString(*token)
+		key, err := store.DecodeCursor(*token)
 		if err != nil || *token == "" {
 			return nil, nil, api.InvalidParameter("The specified nextToken is invalid.")
 		}
-		after := string(raw)
-		if descending {
-			// First position whose key sorts before after.
-			start = sort.Search(len(order), func(i int) bool { return sortKeys[order[i]] < after })
-		} else {
-			start = sort.Search(len(order), func(i int) bool { return sortKeys[order[i]] > after })
-		}
+		after = &key
 	}
-	end := min(start+n, len(order))
-	out := order[start:end]
-	if end < len(order) && len(out) > 0 {
-		tok := base64.RawURLEncoding.EncodeToString([]byte(sortKeys[out[len(out)-1]]))
-		return out, &tok, nil
+	idx, last, err := store.PageAfter(sortKeys, after, descending, n)
+	if err != nil {
+		return nil, nil, api.InvalidParameter("The specified nextToken is invalid.")
 	}
-	return out, nil, nil
+	if last == nil {
+		return idx, nil, nil
+	}
+	tok := store.EncodeCursor(*last)
+	return idx, &tok, nil
 }

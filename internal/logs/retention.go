@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -30,30 +28,19 @@ func (s *Service) ExpireEvents(ctx context.Context, now time.Time) (int, error) 
 		if err != nil {
 			return deleted, err
 		}
-		var ops []clientv3.Op
-		flush := func() error {
-			if len(ops) == 0 {
-				return nil
-			}
-			_, err := s.store.Client().Txn(ctx).Then(ops...).Commit()
-			ops = ops[:0]
-			return err
-		}
+		var ops []func(*store.Txn)
+		count := 0
 		for _, r := range refs {
 			if r.Max >= cutoff {
 				continue
 			}
-			ops = append(ops, clientv3.OpDelete(r.Key))
-			deleted += r.Count
-			if len(ops) == s.store.MaxTxnOps() {
-				if err := flush(); err != nil {
-					return deleted, fmt.Errorf("expire events of %s: %w", g.Value.Name, err)
-				}
-			}
+			ops = append(ops, func(tx *store.Txn) { tx.Delete(r.Key) })
+			count += r.Count
 		}
-		if err := flush(); err != nil {
+		if err := s.store.CommitChunked(ctx, ops, nil); err != nil {
 			return deleted, fmt.Errorf("expire events of %s: %w", g.Value.Name, err)
 		}
+		deleted += count
 	}
 	return deleted, nil
 }

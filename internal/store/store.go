@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -242,6 +243,10 @@ func (s *Store) MaxTxnOps() int {
 // Client exposes the raw etcd client for leases, elections and watches.
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
+// Done is closed once the store is closed: background loops that retry
+// their reads stop then.
+func (s *Store) Done() <-chan struct{} { return s.cli.Ctx().Done() }
+
 // Close releases the client and stops an embedded member.
 func (s *Store) Close() error {
 	err := s.cli.Close()
@@ -312,8 +317,12 @@ func List[T any](ctx context.Context, s *Store, prefix string) ([]Item[T], error
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	out := make([]Item[T], 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
+	return decodeAll[T](resp.Kvs)
+}
+
+func decodeAll[T any](kvs []*mvccpb.KeyValue) ([]Item[T], error) {
+	out := make([]Item[T], 0, len(kvs))
+	for _, kv := range kvs {
 		it := Item[T]{Key: string(kv.Key), Rev: kv.ModRevision}
 		if err := json.Unmarshal(kv.Value, &it.Value); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
@@ -342,25 +351,27 @@ func Put[T any](ctx context.Context, s *Store, key string, v T) error {
 }
 
 // Update applies fn to the record at key and writes it back if nobody changed
-// it meanwhile, retrying on conflicts. fn may return an error to abort.
+// it meanwhile, retrying on conflicts under DefaultRetry. fn may return an
+// error to abort.
 func Update[T any](ctx context.Context, s *Store, key string, fn func(*T) error) (T, error) {
-	for attempt := 0; ; attempt++ {
+	var out T
+	err := DefaultRetry.Do(ctx, func() error {
 		it, err := Get[T](ctx, s, key)
 		if err != nil {
-			var zero T
-			return zero, err
+			return err
 		}
 		if err := fn(&it.Value); err != nil {
-			var zero T
-			return zero, err
+			return err
 		}
-		err = s.Commit(ctx, NewTxn().IfRev(key, it.Rev).Put(key, it.Value))
-		if err == nil {
-			return it.Value, nil
+		if err := s.Commit(ctx, NewTxn().IfRev(key, it.Rev).Put(key, it.Value)); err != nil {
+			return err
 		}
-		if !errors.Is(err, ErrConflict) || attempt >= 50 {
-			var zero T
-			return zero, err
-		}
+		out = it.Value
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
 	}
+	return out, nil
 }

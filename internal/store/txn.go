@@ -30,6 +30,19 @@ func (t *Txn) IfRev(key string, rev int64) *Txn {
 // IfAbsent requires key not to exist.
 func (t *Txn) IfAbsent(key string) *Txn { return t.IfRev(key, 0) }
 
+// IfExists requires key to exist, at whatever revision.
+func (t *Txn) IfExists(key string) *Txn {
+	t.conds = append(t.conds, clientv3.Compare(clientv3.CreateRevision(key), ">", 0))
+	return t
+}
+
+// IfValue requires key to hold exactly raw (as written by PutJSON), for
+// a key that names its current owner.
+func (t *Txn) IfValue(key string, raw []byte) *Txn {
+	t.conds = append(t.conds, clientv3.Compare(clientv3.Value(key), "=", string(raw)))
+	return t
+}
+
 // Put encodes v as JSON and writes it at key.
 func (t *Txn) Put(key string, v any, opts ...clientv3.OpOption) *Txn {
 	b, err := json.Marshal(v)
@@ -40,15 +53,36 @@ func (t *Txn) Put(key string, v any, opts ...clientv3.OpOption) *Txn {
 	return t
 }
 
+// PutLeased is Put of a key that etcd deletes when lease ends (see Grant
+// and Session.Lease).
+func (t *Txn) PutLeased(key string, v any, lease Lease) *Txn {
+	return t.Put(key, v, clientv3.WithLease(clientv3.LeaseID(lease)))
+}
+
 // PutJSON writes b, which the caller has already encoded as JSON, at key.
 func (t *Txn) PutJSON(key string, b []byte) *Txn {
 	t.ops = append(t.ops, clientv3.OpPut(key, string(b)))
 	return t
 }
 
+// PutJSONLeased is PutJSON of a key that goes when lease ends.
+func (t *Txn) PutJSONLeased(key string, b []byte, lease Lease) *Txn {
+	t.ops = append(t.ops, clientv3.OpPut(key, string(b), clientv3.WithLease(clientv3.LeaseID(lease))))
+	return t
+}
+
 // Delete removes key.
 func (t *Txn) Delete(key string) *Txn {
 	t.ops = append(t.ops, clientv3.OpDelete(key))
+	return t
+}
+
+// DeletePrefix removes every key under prefix.
+func (t *Txn) DeletePrefix(prefix string) *Txn {
+	if prefix == "" && t.err == nil {
+		t.err = errors.New("delete prefix: refusing the empty prefix")
+	}
+	t.ops = append(t.ops, clientv3.OpDelete(prefix, clientv3.WithPrefix()))
 	return t
 }
 
@@ -86,6 +120,34 @@ func (s *Store) CommitRev(ctx context.Context, t *Txn) (int64, error) {
 		return 0, ErrConflict
 	}
 	return resp.Header.Revision, nil
+}
+
+// CommitChunked commits the writes ops add in as many transactions as
+// the store's limit on operations per transaction (MaxTxnOps) needs, each
+// also carrying the conditions and writes always adds (nil for none), in
+// order. It is for writes that need not be atomic together: it stops at
+// the first transaction that fails, leaving the earlier ones committed.
+// Each op must add one write.
+func (s *Store) CommitChunked(ctx context.Context, ops []func(*Txn), always func(*Txn)) error {
+	for len(ops) > 0 {
+		tx := NewTxn()
+		if always != nil {
+			always(tx)
+		}
+		room := s.MaxTxnOps() - max(len(tx.ops), len(tx.conds))
+		if room < 1 {
+			return fmt.Errorf("chunked commit: %d operations always added leave no room in a transaction of %d", max(len(tx.ops), len(tx.conds)), s.MaxTxnOps())
+		}
+		n := min(room, len(ops))
+		for _, op := range ops[:n] {
+			op(tx)
+		}
+		if err := s.Commit(ctx, tx); err != nil {
+			return err
+		}
+		ops = ops[n:]
+	}
+	return nil
 }
 
 type fenceKey struct{}
