@@ -1,8 +1,9 @@
 package ec2
 
 import (
-	"encoding/base64"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // matchFilters reports whether a resource passes every filter: a filter
@@ -96,7 +97,8 @@ func wildcard(p, s string) bool {
 }
 
 // paginate returns the page of items (sorted by key) after nextToken, at
-// most maxResults (between lo and hi, default all), and the next token.
+// most maxResults (between lo and hi, default all), and the next token,
+// with the store's pager.
 func paginate[T any](items []T, key func(T) string, nextToken *string, maxResults *int, lo, hi int) ([]T, *string, error) {
 	n := len(items)
 	if maxResults != nil {
@@ -105,21 +107,29 @@ func paginate[T any](items []T, key func(T) string, nextToken *string, maxResult
 		}
 		n = *maxResults
 	}
-	start := 0
+	var after *string
 	if nextToken != nil && *nextToken != "" {
-		after, err := base64.RawURLEncoding.DecodeString(*nextToken)
+		k, err := store.DecodeCursor(*nextToken)
 		if err != nil {
 			return nil, nil, invalidValue("The token '%s' is invalid.", *nextToken)
 		}
-		for start < len(items) && key(items[start]) <= string(after) {
-			start++
-		}
+		after = &k
 	}
-	end := min(start+n, len(items))
-	page := items[start:end]
-	if end < len(items) && len(page) > 0 {
-		tok := base64.RawURLEncoding.EncodeToString([]byte(key(page[len(page)-1])))
-		return page, &tok, nil
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = key(it)
 	}
-	return page, nil, nil
+	idx, last, err := store.PageAfter(keys, after, false, n)
+	if err != nil {
+		return nil, nil, invalidValue("The token '%s' is invalid.", *nextToken)
+	}
+	page := make([]T, len(idx))
+	for i, j := range idx {
+		page[i] = items[j]
+	}
+	if last == nil {
+		return page, nil, nil
+	}
+	tok := store.EncodeCursor(*last)
+	return page, &tok, nil
 }

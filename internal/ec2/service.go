@@ -131,22 +131,9 @@ func get[T any](ctx context.Context, s *Service, kind, id string, nf error) (sto
 	return it, err
 }
 
-// retry runs fn until it commits without a conflict, a bounded number of
-// times: the records an EC2 call changes together are few and small.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 20; attempt++ {
-		if err = fn(); !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("too many concurrent changes: %w", err)
-}
+// retry runs fn until it commits without a conflict, with the store's
+// bounded retry policy.
+func retry(ctx context.Context, fn func() error) error { return store.Retry(ctx, fn) }
 
 // Return is the result of the actions that answer <return>true</return>.
 type Return struct {
