@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/agent"
+	"github.com/berth-dev/berth/internal/instancetype"
 )
 
 func agentCmd() *cobra.Command {
@@ -68,8 +69,8 @@ adopts the containers it started before, by their Docker labels.`,
 				cfg.Attributes[k] = v
 			}
 			if cfg.InstanceType != "" {
-				if _, ok := agent.InstanceTypes[cfg.InstanceType]; !ok {
-					return fmt.Errorf("unknown --instance-type %q; known: %s", cfg.InstanceType, agent.InstanceTypeNames())
+				if _, ok := instancetype.Lookup(cfg.InstanceType); !ok {
+					return fmt.Errorf("unknown --instance-type %q; known: %s", cfg.InstanceType, strings.Join(instancetype.Names(), ", "))
 				}
 			}
 			if err := cfg.ApplyECSEnv(file); err != nil {
@@ -91,6 +92,12 @@ adopts the containers it started before, by their Docker labels.`,
 	f.StringVar(&cfg.InstanceType, "instance-type", "", "register this instance type's vCPUs and memory instead of the host's")
 	f.StringVar(&cfg.InstanceProfile, "instance-profile", "", "act as the role of this IAM instance profile (ECS_INSTANCE_PROFILE)")
 	f.StringVar(&cfg.AvailabilityZone, "availability-zone", "", "reported as attribute ecs.availability-zone")
+	f.StringVar(&cfg.EC2.ID, "instance-id", "", "the EC2 instance id to register as (an instance launched by RunInstances)")
+	f.StringVar(&cfg.EC2.PrivateIP, "private-ip", "", "the instance's private address: published host ports bind to it")
+	f.StringVar(&cfg.EC2.ImageID, "ami-id", "", "reported as attribute ecs.ami-id")
+	f.StringVar(&cfg.EC2.SubnetID, "subnet-id", "", "reported as attribute ecs.subnet-id")
+	f.StringVar(&cfg.EC2.VpcID, "vpc-id", "", "reported as attribute ecs.vpc-id")
+	f.StringVar(&cfg.EC2.CgroupParent, "cgroup-parent", "", "parent control group of every container (the instance's size)")
 	f.StringArrayVar(&attrs, "attribute", nil, "custom attribute name=value (repeatable; also ECS_INSTANCE_ATTRIBUTES)")
 	f.StringVar(&configFile, "config-file", "/etc/ecs/ecs.config", "ECS agent config file of KEY=VALUE lines")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

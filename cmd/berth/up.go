@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -9,17 +8,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/agent"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/instancetype"
 	"github.com/berth-dev/berth/internal/server"
 )
 
@@ -61,8 +57,8 @@ and a task with a taskRoleArn gets that role's credentials from
 Stopping berth up (Ctrl-C) stops the agents; containers keep running and
 are adopted again at the next start.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, ok := agent.InstanceTypes[instanceType]; !ok {
-				return fmt.Errorf("unknown --instance-type %q; known: %s", instanceType, agent.InstanceTypeNames())
+			if _, ok := instancetype.Lookup(instanceType); !ok {
+				return fmt.Errorf("unknown --instance-type %q; known: %s", instanceType, strings.Join(instancetype.Names(), ", "))
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -103,32 +99,19 @@ are adopted again at the next start.`,
 			if err != nil {
 				return err
 			}
-			var wg sync.WaitGroup
-			for i := 0; i < instances; i++ {
-				az := f.region + string(rune('a'+i%3))
-				dir := filepath.Join(f.dataDir, "instances", strconv.Itoa(i))
-				keys, err := writeLaunchKeys(dir, srv.Account, localInstancePolicy(f.dataDir)...)
-				if err != nil {
-					return err
-				}
-				args := []string{"agent", "--endpoint", srv.Endpoint, "--cluster", cluster, "--region", f.region,
-					"--data-dir", dir, "--config-file", keys,
-					"--instance-type", instanceType, "--availability-zone", az, "--log-level", f.logLevel}
-				if profile != "" {
-					args = append(args, "--instance-profile", profile)
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					superviseAgent(ctx, self, args, cmd.ErrOrStderr())
-				}()
+			host, err := startHost(ctx, srv, f, self, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer host.stop()
+			if err := launchLocalInstances(ctx, srv, host.id, instances, instanceType, cluster, profile); err != nil {
+				return err
 			}
 			select {
 			case <-ctx.Done():
 			case err = <-srv.Done():
 			}
 			stop()
-			wg.Wait()
 			return err
 		},
 	}
@@ -138,39 +121,6 @@ are adopted again at the next start.`,
 	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the local instances join")
 	cmd.Flags().StringVar(&profile, "instance-profile", "ecsInstanceRole", "IAM instance profile the local instances act as; created with its role (AmazonEC2ContainerServiceforEC2Role) when missing; empty: the account's root keys")
 	return cmd
-}
-
-// superviseAgent runs one agent process and restarts it if it dies, as an
-// init system would. The agent dies with berth up (Pdeathsig), so a killed
-// berth up never leaves orphaned agents behind.
-func superviseAgent(ctx context.Context, self string, args []string, stderr io.Writer) {
-	for ctx.Err() == nil {
-		c := agentCommand(self, args, stderr)
-		if err := c.Start(); err != nil {
-			fmt.Fprintf(stderr, "berth up: start agent: %v\n", err)
-			return
-		}
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		select {
-		case <-ctx.Done():
-			c.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				c.Process.Kill()
-				<-done
-			}
-			return
-		case err := <-done:
-			fmt.Fprintf(stderr, "berth up: agent exited (%v); restarting in 1s\n", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}
 }
 
 // agentCommand is an agent process. Its keys come from its config file

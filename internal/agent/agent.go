@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
+	"github.com/berth-dev/berth/internal/instancetype"
 )
 
 // Version is the agent version reported at registration.
@@ -28,12 +30,15 @@ var Version = "1.0.0-berth"
 // Labels the agent puts on every container besides the standard ECS ones;
 // they let a restarted agent adopt its containers without local state.
 const (
-	labelTaskArn        = "com.amazonaws.ecs.task-arn"
-	labelCluster        = "com.amazonaws.ecs.cluster"
-	labelContainerName  = "com.amazonaws.ecs.container-name"
-	labelFamily         = "com.amazonaws.ecs.task-definition-family"
-	labelVersion        = "com.amazonaws.ecs.task-definition-version"
-	labelInstance       = "berth.container-instance-arn"
+	labelTaskArn       = "com.amazonaws.ecs.task-arn"
+	labelCluster       = "com.amazonaws.ecs.cluster"
+	labelContainerName = "com.amazonaws.ecs.container-name"
+	labelFamily        = "com.amazonaws.ecs.task-definition-family"
+	labelVersion       = "com.amazonaws.ecs.task-definition-version"
+	labelInstance      = "berth.container-instance-arn"
+	// LabelEC2Instance names the EC2 instance a container ran on, so its
+	// host can remove the instance's containers when it stops.
+	LabelEC2Instance    = "berth.ec2-instance-id"
 	labelEssential      = "berth.essential"
 	labelStopTimeout    = "berth.stop-timeout"
 	defaultPollInterval = 15 * time.Second
@@ -114,6 +119,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.state.Cluster != "" && a.state.Cluster != a.cfg.Cluster {
 		a.state = persisted{} // joined another cluster before: start afresh
 	}
+	if id := a.cfg.EC2.ID; id != "" && a.state.Ec2InstanceID != id {
+		a.state = persisted{Ec2InstanceID: id} // an EC2 instance's id is its own
+	}
 	if a.state.Ec2InstanceID == "" {
 		a.state.Ec2InstanceID = "i-" + randomHex(17)
 	}
@@ -158,13 +166,13 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 	st := a.state
 	cpu, mem := info.NCPU*1024, int(info.MemTotal>>20)
 	instanceType := a.cfg.InstanceType
-	if it, ok := InstanceTypes[instanceType]; ok {
+	if it, ok := instancetype.Lookup(instanceType); ok {
 		cpu, mem = it.VCPU*1024, it.MemoryMiB
 	}
 	mem -= a.cfg.ReservedMemory
 	doc, _ := json.Marshal(map[string]string{
 		"instanceId": st.Ec2InstanceID, "instanceType": instanceType, "availabilityZone": a.cfg.AvailabilityZone,
-		"region": a.cfg.Region, "imageId": "ami-berth0000000000",
+		"region": a.cfg.Region, "imageId": cmp.Or(a.cfg.EC2.ImageID, "ami-berth0000000000"), "privateIp": a.cfg.EC2.PrivateIP,
 	})
 	ports := []string{"22", "2375", "2376", "51678", "51679"}
 	for _, p := range a.cfg.ReservedPorts {
@@ -268,6 +276,7 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 	attrs := map[string]string{
 		"ecs.os-type": "linux", "ecs.os-family": "LINUX", "ecs.cpu-architecture": arch,
 		"ecs.availability-zone": a.cfg.AvailabilityZone, "ecs.instance-type": a.cfg.InstanceType,
+		"ecs.ami-id": a.cfg.EC2.ImageID, "ecs.subnet-id": a.cfg.EC2.SubnetID, "ecs.vpc-id": a.cfg.EC2.VpcID,
 		"ecs.capability.container-health-check": "", "ecs.capability.container-ordering": "",
 		"ecs.capability.docker-plugin.local": "",
 	}
@@ -300,7 +309,7 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		at := ecstypes.Attribute{Name: aws.String(k)}
 		if v != "" {
 			at.Value = aws.String(v)
-		} else if k == "ecs.availability-zone" || k == "ecs.instance-type" {
+		} else if k == "ecs.availability-zone" || k == "ecs.instance-type" || k == "ecs.ami-id" || k == "ecs.subnet-id" || k == "ecs.vpc-id" {
 			continue
 		}
 		out = append(out, at)

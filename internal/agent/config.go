@@ -8,35 +8,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// InstanceType is the CPU and memory an EC2 instance type registers.
-type InstanceType struct {
-	VCPU      int
-	MemoryMiB int
-}
-
-// InstanceTypes are the instance types a local instance can pretend to be.
-var InstanceTypes = map[string]InstanceType{
-	"t3.micro": {2, 1024}, "t3.small": {2, 2048}, "t3.medium": {2, 4096}, "t3.large": {2, 8192},
-	"t3.xlarge": {4, 16384}, "t3.2xlarge": {8, 32768},
-	"m5.large": {2, 8192}, "m5.xlarge": {4, 16384}, "m5.2xlarge": {8, 32768}, "m5.4xlarge": {16, 65536},
-	"c5.large": {2, 4096}, "c5.xlarge": {4, 8192}, "c5.2xlarge": {8, 16384},
-	"r5.large": {2, 16384}, "r5.xlarge": {4, 32768},
-}
-
-// InstanceTypeNames lists the known instance types.
-func InstanceTypeNames() string {
-	names := make([]string, 0, len(InstanceTypes))
-	for n := range InstanceTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+// EC2Instance is what an instance's agent knows of its EC2 instance, as
+// the ECS agent reads it from the instance metadata.
+type EC2Instance struct {
+	// ID is the instance id (i-...); the agent registers with it.
+	ID string
+	// PrivateIP is the instance's address: published host ports bind
+	// to it, and networkBindings report it.
+	PrivateIP string
+	// ImageID, SubnetID and VpcID are reported as ecs.ami-id,
+	// ecs.subnet-id and ecs.vpc-id.
+	ImageID, SubnetID, VpcID string
+	// CgroupParent is the instance's parent control group, which holds
+	// its containers to its instance type's size.
+	CgroupParent string
 }
 
 // Config is the agent's configuration.
@@ -61,6 +51,9 @@ type Config struct {
 	InstanceType string
 	// AvailabilityZone is reported as ecs.availability-zone.
 	AvailabilityZone string
+	// EC2 describes the EC2 instance the agent runs for, when it was
+	// launched with RunInstances: its id, address and network.
+	EC2 EC2Instance
 	// Attributes are custom attributes (ECS_INSTANCE_ATTRIBUTES).
 	Attributes map[string]string
 	// ReservedMemory MiB is held back from tasks (ECS_RESERVED_MEMORY).

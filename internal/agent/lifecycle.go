@@ -422,6 +422,9 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 	labels[labelFamily] = def.Family
 	labels[labelVersion] = def.Version
 	labels[labelInstance] = a.instanceArn
+	if a.cfg.EC2.ID != "" {
+		labels[LabelEC2Instance] = a.cfg.EC2.ID
+	}
 	labels[labelEssential] = fmt.Sprint(cd.Essential)
 	labels[labelStopTimeout] = c.stopTimeout.String()
 	mode := def.NetworkMode
@@ -443,10 +446,11 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 		WorkingDir: cfg.WorkingDir, User: cfg.User, Labels: labels, CPUShares: shares,
 		MemoryMiB: int64(cd.Memory), MemoryReservationMiB: host.MemoryReservation >> 20,
 		NetworkMode: mode, StopTimeout: c.stopTimeout, ReadonlyRootfs: host.ReadonlyRootfs, Privileged: host.Privileged,
-		DNSServers: host.DNS, ExtraHosts: host.ExtraHosts,
+		DNSServers: host.DNS, ExtraHosts: host.ExtraHosts, CgroupParent: a.cfg.EC2.CgroupParent,
 	}
 	for _, pm := range cd.PortMappings {
-		spec.Ports = append(spec.Ports, dockerrt.PortMapping{ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, Protocol: pm.Protocol})
+		// An EC2 instance's ports are its own address's.
+		spec.Ports = append(spec.Ports, dockerrt.PortMapping{ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, Protocol: pm.Protocol, HostIP: a.cfg.EC2.PrivateIP})
 	}
 	if hc := cfg.Healthcheck; hc != nil {
 		spec.HealthCheck = &dockerrt.HealthCheck{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, Retries: hc.Retries}

@@ -351,6 +351,16 @@ func (s *Service) UseProfiles(p Profiles) { s.profiles = p }
 // the live hosts, at least MinCount or none), each with an address of its
 // subnet, in state pending: the host they are given to starts them.
 func (s *Service) RunInstances(ctx context.Context, in *RunInstancesInput) (*Reservation, error) {
+	return s.runInstances(ctx, in, "")
+}
+
+// RunInstancesOn is RunInstances with every instance given to host, live
+// or not yet: berth up launches its own instances on itself.
+func (s *Service) RunInstancesOn(ctx context.Context, in *RunInstancesInput, host string) (*Reservation, error) {
+	return s.runInstances(ctx, in, host)
+}
+
+func (s *Service) runInstances(ctx context.Context, in *RunInstancesInput, pin string) (*Reservation, error) {
 	if err := s.authorize(ctx, "RunInstances", s.arn("instance", "*"), in.DryRun); err != nil {
 		return nil, err
 	}
@@ -366,6 +376,9 @@ func (s *Service) RunInstances(ctx context.Context, in *RunInstancesInput) (*Res
 	hosts, err := s.liveHosts(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if pin != "" {
+		hosts = []HostRecord{{ID: pin}}
 	}
 	if len(hosts) == 0 {
 		return nil, api.Errorf("InsufficientInstanceCapacity",

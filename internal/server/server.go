@@ -79,7 +79,9 @@ type Server struct {
 	// IAM is the IAM and STS service.
 	IAM *iam.Service
 	// Logs is the CloudWatch Logs service.
-	Logs   *logs.Service
+	Logs *logs.Service
+	// EC2 is the EC2 service.
+	EC2    *ec2.Service
 	stopBG context.CancelFunc
 	store  *store.Store
 	http   *http.Server
@@ -198,7 +200,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout
@@ -255,6 +257,9 @@ func slowBody(h http.Handler, d time.Duration) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// Store is the server's store, for the controllers that run beside it.
+func (s *Server) Store() *store.Store { return s.store }
 
 // Serve also serves the APIs on ln until Close, as on the main listener.
 // The placement benchmark connects its simulated agents through an

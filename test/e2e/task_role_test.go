@@ -47,7 +47,17 @@ func appURL(t *testing.T, tk task, path string) string {
 	if len(tk.Containers) != 1 || len(tk.Containers[0].NetworkBindings) == 0 {
 		t.Fatalf("task without a network binding: %s", pretty(tk))
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d%s", tk.Containers[0].NetworkBindings[0].HostPort, path)
+	nb := tk.Containers[0].NetworkBindings[0]
+	return fmt.Sprintf("http://%s:%d%s", bindAddr(nb.BindIP), nb.HostPort, path)
+}
+
+// bindAddr is where a host port is reached from this machine: the
+// instance's address it is bound to (all addresses: loopback).
+func bindAddr(bindIP string) string {
+	if bindIP == "" || bindIP == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return bindIP
 }
 
 // TestTaskRole: a container of a task with a task role calls STS through

@@ -149,7 +149,8 @@ func checkApp(t *testing.T, tk task, envName, envValue string) {
 		Hostname string            `json:"hostname"`
 		Env      map[string]string `json:"env"`
 	}
-	httpGetJSON(t, fmt.Sprintf("http://127.0.0.1:%d/", nb.HostPort), &got)
+	// The port is the instance's: it listens on the instance's address.
+	httpGetJSON(t, fmt.Sprintf("http://%s:%d/", bindAddr(nb.BindIP), nb.HostPort), &got)
 	if got.Env[envName] != envValue {
 		t.Errorf("the app on host port %d sees %s=%q, want %q (env %v)", nb.HostPort, envName, got.Env[envName], envValue, got.Env)
 	}
@@ -314,11 +315,11 @@ func TestRunTaskSDK(t *testing.T) {
 	if aws.ToString(tk.StartedBy) != "berth-e2e" || len(tk.Containers) != 1 || len(tk.Containers[0].NetworkBindings) != 1 {
 		t.Fatalf("running task: %s", pretty(tk))
 	}
-	hostPort := aws.ToInt32(tk.Containers[0].NetworkBindings[0].HostPort)
+	nb := tk.Containers[0].NetworkBindings[0]
 	var got struct {
 		Env map[string]string `json:"env"`
 	}
-	httpGetJSON(t, fmt.Sprintf("http://127.0.0.1:%d/", hostPort), &got)
+	httpGetJSON(t, fmt.Sprintf("http://%s:%d/", bindAddr(aws.ToString(nb.BindIP)), aws.ToInt32(nb.HostPort)), &got)
 	if got.Env["SDK_VALUE"] != value {
 		t.Errorf("app sees SDK_VALUE=%q, want %q", got.Env["SDK_VALUE"], value)
 	}

@@ -76,6 +76,7 @@ type ContainerSpec struct {
 	StopTimeout          time.Duration     // grace period between SIGTERM and SIGKILL, stored on the container; rounded up to whole seconds; 0 = Docker's default (10s)
 	ReadonlyRootfs       bool
 	Privileged           bool
+	CgroupParent         string       // parent control group (an instance's); "" = Docker's default
 	HealthCheck          *HealthCheck // nil = image default
 	Ulimits              []Ulimit
 	Mounts               []Mount
@@ -208,6 +209,7 @@ func createOptions(spec ContainerSpec) (client.ContainerCreateOptions, error) {
 		}
 	}
 
+	hc.CgroupParent = spec.CgroupParent
 	spec.Linux.apply(cfg, hc)
 	return client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: hc}, nil
 }

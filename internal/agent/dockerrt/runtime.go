@@ -77,6 +77,7 @@ type Info struct {
 	Architecture    string // as uname -m, e.g. "x86_64", "aarch64"
 	OperatingSystem string // e.g. "Debian GNU/Linux 12 (bookworm)"
 	KernelVersion   string
+	CgroupDriver    string // "cgroupfs" or "systemd"
 }
 
 // Info returns facts about the Docker host.
@@ -95,6 +96,7 @@ func (r *Runtime) Info(ctx context.Context) (Info, error) {
 		Architecture:    in.Architecture,
 		OperatingSystem: in.OperatingSystem,
 		KernelVersion:   in.KernelVersion,
+		CgroupDriver:    in.CgroupDriver,
 	}, nil
 }
 

@@ -1,0 +1,296 @@
+// Package ec2host runs on a machine the EC2 instances given to it: for
+// each it holds the instance's private address (on the VPC bridge, where
+// the instance's published ports listen), enforces its security groups,
+// gives it a parent control group of its type's size, and runs its agent
+// — started, stopped and terminated as the instance's record says. It is
+// the local instance provider; every `berth up` is one host.
+package ec2host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/cgroup"
+	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/instancetype"
+	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/vpc"
+)
+
+// AgentSpec is what an instance's agent is started with.
+type AgentSpec struct {
+	InstanceID   string
+	Cluster      string
+	InstanceType string
+	Zone         string
+	PrivateIP    string
+	ImageID      string
+	SubnetID     string
+	VpcID        string
+	// Profile is the instance profile's name ("" for none).
+	Profile string
+	// CgroupParent is the instance's parent control group ("" for none).
+	CgroupParent string
+	// Settings are the ECS_* settings its user data writes.
+	Settings map[string]string
+}
+
+// Runner starts and stops instances' agents on this machine.
+type Runner interface {
+	// Start starts the instance's agent, unless it runs, and keeps it
+	// running.
+	Start(spec AgentSpec) error
+	// Stop stops the instance's agent and waits for it to exit.
+	Stop(ctx context.Context, instanceID string) error
+	// RemoveContainers removes the containers the instance's agent ran.
+	RemoveContainers(ctx context.Context, instanceID string) error
+}
+
+// Config configures a host.
+type Config struct {
+	// ID names the host in the instance records.
+	ID  string
+	EC2 *ec2.Service
+	// Store is watched for changes to instances and security groups.
+	Store *store.Store
+	// VPC is the network data plane; nil runs instances without
+	// addresses of their own or security groups (their ports are then
+	// published on all of the host's addresses).
+	VPC    *vpc.Host
+	Agents Runner
+	// Terminated is told of each instance terminated here once its
+	// agent is gone (ECS deregisters its container instance).
+	Terminated func(ctx context.Context, ec2InstanceID string) (int, error)
+	// CgroupRoot is where instances' parent groups go; "" gives none.
+	CgroupRoot string
+	// Resync is how often the host checks everything even when nothing
+	// changed; 10s when zero.
+	Resync time.Duration
+	Log    *slog.Logger
+}
+
+// Host is a running host.
+type Host struct {
+	cfg  Config
+	mu   sync.Mutex
+	seen map[string]string // instance id → what was applied (for logs)
+}
+
+// New returns a host.
+func New(cfg Config) *Host {
+	if cfg.Resync <= 0 {
+		cfg.Resync = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Host{cfg: cfg, seen: map[string]string{}}
+}
+
+// Run beats the host's heart and brings its instances to their recorded
+// states, at every change of an instance or a security group and every
+// Resync, until ctx ends.
+func (h *Host) Run(ctx context.Context) {
+	kick := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	for _, prefix := range []string{h.cfg.EC2.InstancesPrefix(), h.cfg.EC2.GroupsPrefix()} {
+		go h.watch(ctx, prefix, notify)
+	}
+	tick := time.NewTicker(h.cfg.Resync)
+	defer tick.Stop()
+	for {
+		if err := h.cfg.EC2.Heartbeat(ctx, ec2.HostRecord{ID: h.cfg.ID}); err != nil && ctx.Err() == nil {
+			h.cfg.Log.Warn("ec2 host heartbeat", "err", err)
+		}
+		if err := h.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			h.cfg.Log.Warn("ec2 host: bring instances to their states", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-kick:
+		}
+	}
+}
+
+// watch calls notify at every change under prefix, opening the watch
+// again when it ends, until ctx ends.
+func (h *Host) watch(ctx context.Context, prefix string, notify func()) {
+	for ctx.Err() == nil {
+		for c := range h.cfg.Store.Watch(ctx, prefix, 0) {
+			if c.Err == nil {
+				notify()
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Reconcile brings every instance of this host to its recorded state
+// once.
+func (h *Host) Reconcile(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all, err := h.cfg.EC2.Instances(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, it := range all {
+		if it.Value.Host != h.cfg.ID {
+			continue
+		}
+		if err := h.apply(ctx, it); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", it.Value.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// terminatedKept is how long a terminated instance stays visible.
+const terminatedKept = time.Hour
+
+func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord]) error {
+	r := it.Value
+	switch r.State {
+	case ec2.StatePending, ec2.StateRunning:
+		if err := h.network(ctx, r); err != nil {
+			return err
+		}
+		parent, err := h.cgroup(r)
+		if err != nil {
+			return err
+		}
+		if err := h.cfg.Agents.Start(h.spec(r, parent)); err != nil {
+			return err
+		}
+		if r.State == ec2.StatePending {
+			h.cfg.Log.Info("instance running", "instance", r.ID, "address", r.PrivateIP, "type", r.InstanceType, "zone", r.Zone)
+			return h.cfg.EC2.SetInstanceState(ctx, r.ID, it.Rev, ec2.StateRunning, "")
+		}
+	case ec2.StateStopping:
+		if err := h.cfg.Agents.Stop(ctx, r.ID); err != nil {
+			return err
+		}
+		if err := h.cfg.Agents.RemoveContainers(ctx, r.ID); err != nil {
+			return err
+		}
+		h.cfg.Log.Info("instance stopped", "instance", r.ID)
+		return h.cfg.EC2.SetInstanceState(ctx, r.ID, it.Rev, ec2.StateStopped, "")
+	case ec2.StateShuttingDown:
+		if err := h.cfg.Agents.Stop(ctx, r.ID); err != nil {
+			return err
+		}
+		if err := h.cfg.Agents.RemoveContainers(ctx, r.ID); err != nil {
+			return err
+		}
+		if h.cfg.Terminated != nil {
+			if _, err := h.cfg.Terminated(ctx, r.ID); err != nil {
+				return err
+			}
+		}
+		if err := h.release(r); err != nil {
+			return err
+		}
+		h.cfg.Log.Info("instance terminated", "instance", r.ID)
+		return h.cfg.EC2.SetInstanceState(ctx, r.ID, it.Rev, ec2.StateTerminated, "")
+	case ec2.StateTerminated:
+		if time.Since(r.Changed) > terminatedKept {
+			return h.cfg.EC2.DeleteInstance(ctx, r.ID, it.Rev)
+		}
+	}
+	return nil
+}
+
+// network holds the instance's address and enforces its groups' ingress.
+func (h *Host) network(ctx context.Context, r ec2.InstanceRecord) error {
+	if h.cfg.VPC == nil {
+		return nil
+	}
+	addr, err := netip.ParseAddr(r.PrivateIP)
+	if err != nil {
+		return err
+	}
+	rules, members, err := h.cfg.EC2.IngressRules(ctx, r)
+	if err != nil {
+		return err
+	}
+	var out []vpc.Rule
+	for _, rule := range rules {
+		v := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
+		if rule.CIDR != "" {
+			v.Sources = []netip.Prefix{netip.MustParsePrefix(rule.CIDR)}
+		} else {
+			v.Sources = members[rule.Group]
+		}
+		if len(v.Sources) > 0 {
+			out = append(out, v)
+		}
+	}
+	// Rules first, then the address: the address is never open.
+	b, _ := json.Marshal(out)
+	if h.seen[r.ID] != string(b) {
+		if err := h.cfg.VPC.SetIngress(r.ID, addr, out); err != nil {
+			return err
+		}
+		h.seen[r.ID] = string(b)
+		h.cfg.Log.Debug("instance ingress", "instance", r.ID, "rules", len(out))
+	}
+	return h.cfg.VPC.AddAddress(addr)
+}
+
+func (h *Host) cgroup(r ec2.InstanceRecord) (string, error) {
+	if h.cfg.CgroupRoot == "" {
+		return "", nil
+	}
+	t, ok := instancetype.Lookup(r.InstanceType)
+	if !ok {
+		return "", fmt.Errorf("unknown instance type %s", r.InstanceType)
+	}
+	p, err := cgroup.Ensure(strings.TrimSuffix(h.cfg.CgroupRoot, "/")+"/"+r.ID, t.VCPU, t.MemoryMiB)
+	return p.Path, err
+}
+
+// release gives up what the instance held on this machine.
+func (h *Host) release(r ec2.InstanceRecord) error {
+	var errs []error
+	if h.cfg.VPC != nil {
+		if addr, err := netip.ParseAddr(r.PrivateIP); err == nil {
+			errs = append(errs, h.cfg.VPC.RemoveAddress(addr), h.cfg.VPC.RemoveIngress(r.ID, addr))
+		}
+		delete(h.seen, r.ID)
+	}
+	if h.cfg.CgroupRoot != "" {
+		errs = append(errs, cgroup.Remove(strings.TrimSuffix(h.cfg.CgroupRoot, "/")+"/"+r.ID))
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Host) spec(r ec2.InstanceRecord, parent string) AgentSpec {
+	settings := ec2.ECSConfig(r.UserData)
+	s := AgentSpec{InstanceID: r.ID, Cluster: settings["ECS_CLUSTER"], InstanceType: r.InstanceType, Zone: r.Zone, ImageID: r.ImageID,
+		SubnetID: r.SubnetID, VpcID: r.VpcID, CgroupParent: parent, Settings: settings}
+	if h.cfg.VPC != nil {
+		s.PrivateIP = r.PrivateIP
+	}
+	if r.Profile != nil {
+		s.Profile = r.Profile.Name
+	}
+	return s
+}
