@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/ecr"
+	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecs"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/server"
@@ -21,6 +22,7 @@ import (
 // serverFlags are shared by `berth server` and `berth up`.
 type serverFlags struct {
 	dataDir, listen, region, account, etcd, advertise, logLevel, registryHost string
+	defaultVPC                                                                string
 	tlsCert, tlsKey                                                           string
 	etcdCert, etcdKey, etcdCA, etcdUser, etcdPasswordFile                     string
 	alsoListen                                                                []string
@@ -50,6 +52,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
 	cmd.Flags().DurationVar(&f.roleCredentials, "role-credentials-duration", iam.DefaultServiceSessionDuration, "lifetime of the temporary credentials of instance, task and execution roles (renewed well before they expire)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&f.defaultVPC, "default-vpc-cidr", ec2.DefaultVPCCIDR, "range of the default VPC created at the first start (AWS's is 172.31.0.0/16; give another, /16 to /18, to run two Berths on one machine without their instance addresses meeting)")
 }
 
 func (f *serverFlags) config() (server.Config, error) {
@@ -67,7 +70,7 @@ func (f *serverFlags) config() (server.Config, error) {
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
 		EtcdEndpoints: eps, EtcdTLS: store.TLSFiles{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA}, EtcdUsername: f.etcdUser, EtcdPassword: password, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
-		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL},
+		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL}, DefaultVPCCIDR: f.defaultVPC,
 	}, nil
 }
 

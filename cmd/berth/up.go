@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/instancetype"
 	"github.com/berth-dev/berth/internal/server"
+	"github.com/berth-dev/berth/internal/vpc"
 )
 
 func upCmd() *cobra.Command {
@@ -26,6 +27,7 @@ func upCmd() *cobra.Command {
 		instanceType string
 		cluster      string
 		profile      string
+		hf           hostFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -99,7 +101,7 @@ are adopted again at the next start.`,
 			if err != nil {
 				return err
 			}
-			host, err := startHost(ctx, srv, f, self, cmd.ErrOrStderr())
+			host, err := startHost(ctx, srv, f, hf, self, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -119,6 +121,8 @@ are adopted again at the next start.`,
 	cmd.Flags().IntVar(&instances, "instances", 2, "number of local instances (berth agent processes) to start")
 	cmd.Flags().StringVar(&instanceType, "instance-type", "t3.medium", "instance type whose vCPUs and memory each instance registers")
 	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the local instances join")
+	cmd.Flags().StringVar(&hf.bridge, "vpc-bridge", vpc.DefaultBridge, "bridge that holds the instances' private addresses")
+	cmd.Flags().StringVar(&hf.chainPrefix, "vpc-chain-prefix", "BERTH", "prefix of the iptables chains that enforce security groups (at most 13 characters; another Berth on this machine needs its own)")
 	cmd.Flags().StringVar(&profile, "instance-profile", "ecsInstanceRole", "IAM instance profile the local instances act as; created with its role (AmazonEC2ContainerServiceforEC2Role) when missing; empty: the account's root keys")
 	return cmd
 }

@@ -50,7 +50,10 @@ const upTag = "berth:up"
 // group of their type's size and a `berth agent` process. Without root
 // (no bridge, iptables or control groups) instances still run, sharing
 // the host's ports.
-func startHost(ctx context.Context, srv *server.Server, f serverFlags, self string, stderr io.Writer) (*localHost, error) {
+// hostFlags say where this machine's instances' network lives.
+type hostFlags struct{ bridge, chainPrefix string }
+
+func startHost(ctx context.Context, srv *server.Server, f serverFlags, hf hostFlags, self string, stderr io.Writer) (*localHost, error) {
 	id, err := hostID(f.dataDir)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,7 @@ func startHost(ctx context.Context, srv *server.Server, f serverFlags, self stri
 		}
 	}
 	if os.Geteuid() == 0 {
-		if v, err := vpc.NewHost(vpc.DefaultBridge); err == nil {
+		if v, err := vpc.NewHost(hf.bridge, vpc.WithChainPrefix(hf.chainPrefix)); err == nil {
 			cfg.VPC = v
 		} else {
 			log.Warn("instances will share this host's ports and no security group is enforced", "err", err)

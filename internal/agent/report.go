@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -113,11 +114,15 @@ func (a *Agent) stateChange(t *task) *ecs.SubmitTaskStateChangeInput {
 			cs.Reason = aws.String(c.reason)
 		}
 		for _, p := range c.bindings {
-			if p.HostIP != "" && p.HostIP != "0.0.0.0" {
+			if strings.Contains(p.HostIP, ":") {
 				continue // Docker reports each binding per address family; ECS lists IPv4 only
 			}
+			bindIP := p.HostIP // an EC2 instance's address, or all of them
+			if bindIP == "" {
+				bindIP = "0.0.0.0"
+			}
 			cs.NetworkBindings = append(cs.NetworkBindings, ecstypes.NetworkBinding{
-				BindIP: aws.String("0.0.0.0"), ContainerPort: aws.Int32(int32(p.ContainerPort)),
+				BindIP: aws.String(bindIP), ContainerPort: aws.Int32(int32(p.ContainerPort)),
 				HostPort: aws.Int32(int32(p.HostPort)), Protocol: ecstypes.TransportProtocol(p.Protocol),
 			})
 		}

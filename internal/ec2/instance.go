@@ -396,13 +396,26 @@ func (s *Service) runInstances(ctx context.Context, in *RunInstancesInput, pin s
 				load[it.Value.Host]++
 			}
 		}
-		used, err := s.store.Keys(ctx, s.keys.addresses(plan.subnet.ID))
-		if err != nil {
-			return err
+		// Instance i goes to subnet i mod len(subnets), with the next
+		// free address of that subnet.
+		subnets, ips := plan.subnets(), make([]string, 0, in.MaxCount)
+		free := map[string][]string{}
+		for _, sub := range subnets {
+			used, err := s.store.Keys(ctx, s.keys.addresses(sub.ID))
+			if err != nil {
+				return err
+			}
+			if free[sub.ID], err = freeAddresses(sub, used, in.PrivateIpAddress, in.MaxCount); err != nil {
+				return err
+			}
 		}
-		ips, err := freeAddresses(plan.subnet, used, in.PrivateIpAddress, in.MaxCount)
-		if err != nil {
-			return err
+		for i := 0; i < in.MaxCount; i++ {
+			sub := subnets[i%len(subnets)]
+			if len(free[sub.ID]) == 0 {
+				break
+			}
+			ips = append(ips, free[sub.ID][0])
+			free[sub.ID] = free[sub.ID][1:]
 		}
 		n := len(ips)
 		if n < in.MinCount {
@@ -418,8 +431,9 @@ func (s *Service) runInstances(ctx context.Context, in *RunInstancesInput, pin s
 		for i := 0; i < n; i++ {
 			host := leastLoaded(hosts, load)
 			load[host]++
+			sub := subnets[i%len(subnets)]
 			r := InstanceRecord{ID: newID("i"), Reservation: resID, LaunchIndex: i, ImageID: plan.image, InstanceType: plan.instanceType,
-				KeyName: plan.keyName, SubnetID: plan.subnet.ID, VpcID: plan.subnet.VpcID, Zone: plan.subnet.Zone, PrivateIP: ips[i],
+				KeyName: plan.keyName, SubnetID: sub.ID, VpcID: sub.VpcID, Zone: sub.Zone, PrivateIP: ips[i],
 				Groups: plan.groups, Profile: plan.profile, ProfileID: plan.profileID, UserData: plan.userData, State: StatePending,
 				Launched: now, Changed: now, Host: host, ClientToken: in.ClientToken, NoTermination: plan.noTermination,
 				Shutdown: plan.shutdown, Template: plan.template, RequesterID: api.PrincipalFrom(ctx).ARN, Tags: plan.tags}
@@ -488,17 +502,28 @@ func usable(p netip.Prefix, a netip.Addr) bool {
 	return off >= 4 && off < uint32(subnetSize(p))-1
 }
 
+// subnets are where the plan's instances go, in turn.
+func (p launchPlan) subnets() []subnetRecord {
+	if len(p.spread) > 0 {
+		return p.spread
+	}
+	return []subnetRecord{p.subnet}
+}
+
 // launchPlan is a RunInstances request resolved against its template and
 // the account's resources.
 type launchPlan struct {
 	image, instanceType, keyName, userData, shutdown string
 	subnet                                           subnetRecord
-	groups                                           []string
-	profile                                          *InstanceProfileRef
-	profileID                                        string
-	noTermination                                    bool
-	template                                         *TemplateRef
-	tags                                             []Tag
+	// spread are the default VPC's default subnets, when the launch named
+	// no subnet nor zone: its instances go to them in turn.
+	spread        []subnetRecord
+	groups        []string
+	profile       *InstanceProfileRef
+	profileID     string
+	noTermination bool
+	template      *TemplateRef
+	tags          []Tag
 }
 
 func (s *Service) planLaunch(ctx context.Context, in *RunInstancesInput) (launchPlan, error) {
@@ -562,6 +587,17 @@ func (s *Service) planLaunch(ctx context.Context, in *RunInstancesInput) (launch
 			return p, err
 		}
 		subnetID = sub.ID
+		if zone == "" && in.MaxCount > 1 && in.PrivateIpAddress == "" {
+			// Unlike EC2, which puts a reservation in one zone, Berth
+			// spreads the instances of a launch that names no subnet
+			// over the default subnets, one zone after the other, as a
+			// cluster wants them.
+			for _, z := range s.Zones() {
+				if ds, err := s.defaultSubnet(ctx, z.Name); err == nil {
+					p.spread = append(p.spread, ds)
+				}
+			}
+		}
 	}
 	sub, err := get[subnetRecord](ctx, s, "subnet", subnetID, subnetNotFound(subnetID))
 	if err != nil {

@@ -2,7 +2,6 @@ package ec2
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"testing"
 
@@ -86,15 +85,12 @@ func TestRunInstancesRecords(t *testing.T) {
 		ids = append(ids, aws.ToString(in.InstanceId))
 		ips = append(ips, aws.ToString(in.PrivateIpAddress))
 	}
-	// Addresses of the default subnet, distinct, past the reserved four.
-	for _, ip := range ips {
-		a := netip.MustParseAddr(ip)
-		if !netip.MustParsePrefix("172.31.0.0/20").Contains(a) || a.As4()[3] < 4 && a.As4()[2] == 0 {
-			t.Fatalf("address %s", ip)
+	// Spread over the default subnets, one zone each, with addresses of
+	// their subnets past the four each subnet reserves.
+	for i, want := range []string{"172.31.0.4", "172.31.16.4"} {
+		if ips[i] != want || aws.ToString(res.Instances[i].Placement.AvailabilityZone) != "us-east-1"+string(rune('a'+i)) {
+			t.Fatalf("instance %d at %s in %s, want %s", i, ips[i], aws.ToString(res.Instances[i].Placement.AvailabilityZone), want)
 		}
-	}
-	if ips[0] == ips[1] {
-		t.Fatalf("both instances got %s", ips[0])
 	}
 	// The same client token answers the same reservation.
 	again := must[*ec2.RunInstancesOutput](t)(e.root.RunInstances(ctx, &ec2.RunInstancesInput{MinCount: aws.Int32(2), MaxCount: aws.Int32(2),

@@ -23,6 +23,9 @@ const Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
 // Config names where the service lives.
 type Config struct {
 	Region, Account string
+	// DefaultVPCCIDR is the range of the default VPC; DefaultVPCCIDR
+	// (AWS's 172.31.0.0/16) when empty.
+	DefaultVPCCIDR string
 }
 
 // Service is the EC2 API.

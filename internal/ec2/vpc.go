@@ -290,14 +290,18 @@ func (s *Service) EnsureDefaults(ctx context.Context) error {
 	if _, err := store.Get[defaultsRecord](ctx, s.store, s.keys.defaults()); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	vpc, group := s.newVpc(DefaultVPCCIDR, "default")
+	cidr, err := netip.ParsePrefix(cmpOr(s.cfg.DefaultVPCCIDR, DefaultVPCCIDR))
+	if err != nil || !cidr.Addr().Is4() || cidr.Masked() != cidr || cidr.Bits() < 16 || cidr.Bits() > 18 {
+		return fmt.Errorf("default VPC range %q: want an IPv4 CIDR block of /16 to /18 (three /20 subnets)", s.cfg.DefaultVPCCIDR)
+	}
+	vpc, group := s.newVpc(cidr.String(), "default")
 	vpc.IsDefault = true
 	txn := store.NewTxn().IfAbsent(s.keys.defaults()).Put(s.keys.defaults(), defaultsRecord{VpcID: vpc.ID})
-	base := netip.MustParsePrefix(DefaultVPCCIDR).Addr().As4()
+	base := cidr.Addr().As4()
 	vpc.Subnets = map[string]string{}
 	for i, z := range s.Zones() {
 		a := base
-		a[2] = byte(16 * i)
+		a[2] += byte(16 * i)
 		sub := subnetRecord{ID: newID("subnet"), VpcID: vpc.ID, CIDR: netip.PrefixFrom(netip.AddrFrom4(a), 20).String(), Zone: z.Name,
 			DefaultForAz: true, MapPublicIP: true, Association: newID("subnet-cidr-assoc")}
 		vpc.Subnets[sub.ID] = sub.CIDR

@@ -61,6 +61,9 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// Heartbeat is the ACS heartbeat interval.
 	Heartbeat time.Duration
+	// DefaultVPCCIDR is the range of the default VPC made at the first
+	// start; ec2.DefaultVPCCIDR when empty.
+	DefaultVPCCIDR string
 	// Scheduler tunes the service scheduler and its leader election.
 	Scheduler ecs.SchedulerOptions
 	Logger    *slog.Logger
@@ -175,7 +178,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go logsSvc.RunRetention(bg, time.Hour)
 	// EC2: the account's network (the default VPC is created at the first
 	// start), security groups and key pairs.
-	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID, DefaultVPCCIDR: cfg.DefaultVPCCIDR}, st, iamSvc, log)
 	ec2Svc.UseProfiles(iamSvc)
 	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
 		stopBG()

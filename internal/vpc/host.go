@@ -62,6 +62,12 @@ func NewHost(bridge string, opts ...Option) (*Host, error) {
 	for _, o := range opts {
 		o(h)
 	}
+	if len(bridge) == 0 || len(bridge) > 15 {
+		return nil, fmt.Errorf("bridge name %q: 1 to 15 characters", bridge)
+	}
+	if prefix := len(h.chain) - len("-INGRESS"); prefix < 1 || prefix > 13 {
+		return nil, fmt.Errorf("chain prefix of %q: 1 to 13 characters", h.chain)
+	}
 	if err := h.ensureBridge(); err != nil {
 		return nil, err
 	}

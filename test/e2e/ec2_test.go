@@ -36,7 +36,7 @@ func TestEC2NetworkWithCLI(t *testing.T) {
 				}
 			}
 			b.Run(t, cli, "ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true").MustSucceed(t).JSON(t, &vpcs)
-			if len(vpcs.Vpcs) != 1 || vpcs.Vpcs[0].CidrBlock != "172.31.0.0/16" {
+			if len(vpcs.Vpcs) != 1 || vpcs.Vpcs[0].CidrBlock != b.vpcCIDR { // 172.31.0.0/16 unless --default-vpc-cidr
 				t.Fatalf("default vpc: %+v", vpcs)
 			}
 			vpc := vpcs.Vpcs[0].VpcId

@@ -29,6 +29,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/internal/vpc"
 )
 
 // Timeouts of the harness. The machine may have only 2 cores, so they are
@@ -118,6 +119,11 @@ type Berth struct {
 	exited   chan struct{} // closed when cmd has exited
 	logF     *os.File
 
+	// vpcCIDR, vpcBridge and vpcChains keep this Berth's instance
+	// addresses and security-group chains apart from other Berths'
+	// running on this machine at the same time.
+	vpcCIDR, vpcBridge, vpcChains string
+
 	mu       sync.Mutex
 	taskARNs map[string]bool // tasks the tests started, for container cleanup
 	stopped  bool
@@ -205,6 +211,9 @@ func startOnce(bin string) (*Berth, error) {
 		bin:       bin,
 		listen:    fmt.Sprintf("127.0.0.1:%d", port),
 		taskARNs:  map[string]bool{},
+		vpcCIDR:   fmt.Sprintf("10.%d.0.0/16", 100+rand.IntN(150)),
+		vpcBridge: "be2e" + randomString("0123456789abcdef", 8),
+		vpcChains: "E2E" + randomString("0123456789ABCDEF", 8),
 	}
 	if err := b.launch(); err != nil {
 		b.Stop()
@@ -236,6 +245,9 @@ func (b *Berth) launch() error {
 		"--region", b.Region,
 		"--account-id", b.AccountID,
 		"--log-level", logLevel,
+		"--default-vpc-cidr", b.vpcCIDR,
+		"--vpc-bridge", b.vpcBridge,
+		"--vpc-chain-prefix", b.vpcChains,
 	)
 	b.cmd.Env = withoutAWSEnv(os.Environ())
 	if !b.launched {
@@ -342,7 +354,20 @@ func (b *Berth) Stop() error {
 		// Learn every task this Berth knows while it still answers.
 		b.collectTasks()
 	}
-	return errors.Join(b.kill(), b.removeContainers())
+	return errors.Join(b.kill(), b.removeContainers(), b.removeNetwork())
+}
+
+// removeNetwork takes this Berth's instance addresses, bridge and
+// security-group chains off the machine.
+func (b *Berth) removeNetwork() error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	h, err := vpc.NewHost(b.vpcBridge, vpc.WithChainPrefix(b.vpcChains))
+	if err != nil {
+		return err
+	}
+	return h.Close()
 }
 
 // Restart stops berth up, leaving its containers running, and starts it
