@@ -212,11 +212,8 @@ func (s *Service) PutImageTagMutability(ctx context.Context, in *PutImageTagMuta
 	if in.ImageTagMutability != "MUTABLE" && in.ImageTagMutability != "IMMUTABLE" {
 		return nil, api.InvalidParameter("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'")
 	}
-	it, err := s.repository(ctx, in.RepositoryName)
+	it, err := s.loadRepository(ctx, in.RegistryId, in.RepositoryName, "PutImageTagMutability")
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "PutImageTagMutability", it.Value.Repository.RepositoryArn); err != nil {
 		return nil, err
 	}
 	if _, err := store.Update(ctx, s.store, it.Key, func(r *repoRecord) error {

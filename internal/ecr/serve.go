@@ -69,6 +69,14 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		registryError(w, http.StatusBadRequest, "NAME_INVALID", fmt.Sprintf("Invalid repository name '%s': it must be 2-256 characters of lower case letters, digits and . _ - / separators", name))
 		return
 	}
+	// Authorized before the repository is looked up: a caller that may
+	// not act on it learns nothing of whether it exists.
+	for _, action := range route.actions(r.Method) {
+		if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
+			registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
+			return
+		}
+	}
 	repo, err := s.repository(ctx, name)
 	if err != nil {
 		if api.AsError(err).Code == "RepositoryNotFoundException" {
@@ -78,12 +86,6 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			registryError(w, http.StatusInternalServerError, "UNKNOWN", "unknown error")
 		}
 		return
-	}
-	for _, action := range route.actions(r.Method) {
-		if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
-			registryError(w, http.StatusForbidden, "DENIED", api.AsError(err).Message)
-			return
-		}
 	}
 	if r.Method == http.MethodPost && route.kind == routeUpload {
 		s.checkMount(ctx, r)

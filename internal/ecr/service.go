@@ -130,17 +130,18 @@ func (s *Service) repoArn(name string) string {
 	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.cfg.Region, s.cfg.Account, name)
 }
 
-// loadRepository checks the registry id, loads the repository record and
-// authorizes action on it: the preamble of every repository operation.
+// loadRepository checks the registry id, authorizes action on the
+// repository and loads its record: the preamble of every repository
+// operation. The caller is authorized first, so that one who may not act
+// on the repository learns nothing of whether it exists.
 func (s *Service) loadRepository(ctx context.Context, registryID, name, action string) (store.Item[repoRecord], error) {
 	if err := s.checkRegistry(registryID); err != nil {
 		return store.Item[repoRecord]{}, err
 	}
-	it, err := s.repository(ctx, name)
-	if err != nil {
-		return it, err
+	if err := s.authorize(ctx, action, s.repoArn(name)); err != nil {
+		return store.Item[repoRecord]{}, err
 	}
-	return it, s.authorize(ctx, action, it.Value.Repository.RepositoryArn)
+	return s.repository(ctx, name)
 }
 
 // openRepository is loadRepository for operations on a repository's
