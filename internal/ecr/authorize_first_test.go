@@ -26,7 +26,10 @@ func TestDeniedCallersLearnNothingOfExistence(t *testing.T) {
 				_, err := tr.PutImageTagMutability(ctx, &PutImageTagMutabilityInput{RepositoryName: name, ImageTagMutability: "IMMUTABLE"})
 				return err
 			},
-			"GetLifecyclePolicy": func() error { _, err := tr.GetLifecyclePolicy(ctx, &LifecyclePolicyInput{RepositoryName: name}); return err },
+			"GetLifecyclePolicy": func() error {
+				_, err := tr.GetLifecyclePolicy(ctx, &LifecyclePolicyInput{RepositoryName: name})
+				return err
+			},
 		} {
 			if got := code(call()); got != api.CodeAccessDenied {
 				t.Errorf("%s on %s: %s, want AccessDeniedException", op, name, got)
