@@ -2,6 +2,7 @@ package ecr
 
 import (
 	"context"
+	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -52,12 +53,11 @@ func validateTagKey(key string) error {
 
 // repoFromArn returns the name of the repository an ARN of this registry names.
 func (s *Service) repoFromArn(arn string) (string, error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecr" || parts[3] != s.cfg.Region || parts[4] != s.cfg.Account ||
-		!strings.HasPrefix(parts[5], "repository/") {
+	a, err := awsarn.Parse(arn)
+	if err != nil || a.Service != "ecr" || a.Region != s.cfg.Region || a.AccountID != s.cfg.Account || !strings.HasPrefix(a.Resource, "repository/") {
 		return "", api.InvalidParameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN %s for a repository of registry %s in %s'", arn, s.cfg.Account, s.cfg.Region)
 	}
-	return strings.TrimPrefix(parts[5], "repository/"), nil
+	return strings.TrimPrefix(a.Resource, "repository/"), nil
 }
 
 type TagResourceInput struct {

@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"strings"
 )
 
@@ -90,9 +91,8 @@ func validAWSPrincipal(v string) bool {
 	if strings.ContainsAny(v, "*?") {
 		return false
 	}
-	parts := strings.SplitN(v, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && (parts[2] == "iam" || parts[2] == "sts") &&
-		isAccountID(parts[4]) && parts[5] != ""
+	a, err := arn.Parse(v)
+	return err == nil && (a.Service == "iam" || a.Service == "sts") && isAccountID(a.AccountID) && a.Resource != ""
 }
 
 func isAccountID(s string) bool {
@@ -191,22 +191,22 @@ func PrincipalFromARN(s string) (Principal, error) {
 		}
 		return Principal{}, fmt.Errorf("principal %q is neither an ARN, an account ID nor a service principal", s)
 	}
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || !isAccountID(parts[4]) || parts[5] == "" {
+	a, err := arn.Parse(s)
+	if err != nil || !isAccountID(a.AccountID) || a.Resource == "" {
 		return Principal{}, fmt.Errorf("principal %q is not an IAM or STS ARN with an account ID", s)
 	}
-	p := Principal{ARN: s, Account: parts[4]}
+	p := Principal{ARN: s, Account: a.AccountID}
 	switch {
-	case parts[2] == "iam":
+	case a.Service == "iam":
 		return p, nil
-	case parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/"):
-		role, _, ok := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+	case a.Service == "sts" && strings.HasPrefix(a.Resource, "assumed-role/"):
+		role, _, ok := strings.Cut(strings.TrimPrefix(a.Resource, "assumed-role/"), "/")
 		if !ok || role == "" {
 			return Principal{}, fmt.Errorf("assumed-role ARN %q has no role and session name", s)
 		}
-		p.RoleARN = "arn:" + parts[1] + ":iam::" + p.Account + ":role/" + role
+		p.RoleARN = "arn:" + a.Partition + ":iam::" + p.Account + ":role/" + role
 		return p, nil
-	case parts[2] == "sts":
+	case a.Service == "sts":
 		return p, nil
 	}
 	return Principal{}, fmt.Errorf("principal %q is not an IAM or STS ARN", s)
