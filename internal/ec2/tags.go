@@ -30,21 +30,13 @@ type Filter struct {
 // maxTags is how many tags an EC2 resource may carry.
 const maxTags = 50
 
+// tagRules are EC2's; the count is checked once merged (TagLimitExceeded).
+var tagRules = api.TagRules{Code: "InvalidParameterValue", Field: "Tag"}
+
 // checkTags validates tags as EC2 does: keys 1–128 characters, values at
-// most 256, no "aws:" prefix, at most 50 per resource.
+// most 256, no "aws:" prefix.
 func checkTags(tags []Tag) error {
-	for _, t := range tags {
-		if t.Key == "" || len(t.Key) > 128 {
-			return invalidValue("Tag keys must be between 1 and 128 characters.")
-		}
-		if len(t.Value) > 256 {
-			return invalidValue("Tag values must be at most 256 characters.")
-		}
-		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return invalidValue("Value ( %s ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use", t.Key)
-		}
-	}
-	return nil
+	return tagRules.Check(len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value })
 }
 
 // mergeTags returns have with tags set over it, sorted by key.

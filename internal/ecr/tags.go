@@ -3,9 +3,7 @@ package ecr
 import (
 	"context"
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
-	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -14,41 +12,22 @@ import (
 // maxTags is how many tags a repository may carry.
 const maxTags = 50
 
-// tagCharsRE is the character set AWS allows in tag keys and values.
-var tagCharsRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-
 func tooManyTags() error {
 	return api.Errorf("TooManyTagsException", "A repository can have at most %d tags.", maxTags)
 }
 
-// validateTags checks tag keys (1-128 characters, not starting with the
-// reserved "aws:") and values (at most 256 characters), and that no key
-// appears twice.
+// tagRules are ECR's: keys once each, the model's characters.
+var tagRules = api.TagRules{Code: "InvalidTagParameterException", Field: "tags", Chars: true, Unique: true}
+
+// validateTags checks tags (their number is checked against what the
+// repository already carries, by the caller).
 func validateTags(tags []Tag) error {
-	seen := map[string]bool{}
-	for _, t := range tags {
-		if err := validateTagKey(t.Key); err != nil {
-			return err
-		}
-		if utf8.RuneCountInString(t.Value) > 256 || !tagCharsRE.MatchString(t.Value) {
-			return api.Errorf("InvalidTagParameterException", "Tag value of key '%s' must be at most 256 characters of letters, digits, spaces and _.:/=+-@.", t.Key)
-		}
-		if seen[t.Key] {
-			return api.Errorf("InvalidTagParameterException", "Tag key '%s' appears more than once.", t.Key)
-		}
-		seen[t.Key] = true
-	}
-	return nil
+	return tagRules.Check(len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value })
 }
 
+// validateTagKey checks a key given alone (UntagResource).
 func validateTagKey(key string) error {
-	if n := utf8.RuneCountInString(key); n < 1 || n > 128 || !tagCharsRE.MatchString(key) {
-		return api.Errorf("InvalidTagParameterException", "Tag key '%s' must be 1-128 characters of letters, digits, spaces and _.:/=+-@.", key)
-	}
-	if strings.HasPrefix(strings.ToLower(key), "aws:") {
-		return api.Errorf("InvalidTagParameterException", "Tag key '%s' uses the reserved prefix 'aws:'.", key)
-	}
-	return nil
+	return tagRules.Check(1, func(int) (string, string) { return key, "" })
 }
 
 // repoFromArn returns the name of the repository an ARN of this registry names.

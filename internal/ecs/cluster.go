@@ -66,19 +66,11 @@ func validateSettings(settings []ClusterSetting) error {
 	return nil
 }
 
+// tagRules are ECS's: 50 per resource, the model's characters.
+var tagRules = api.TagRules{Code: api.CodeInvalidParameterException, Field: "tags", Max: 50, Chars: true}
+
 func validateTags(tags []Tag) error {
-	if len(tags) > 50 {
-		return api.InvalidParameter("A resource can have at most 50 tags.")
-	}
-	for _, t := range tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return api.InvalidParameter("Tag keys must be 1-128 characters and values at most 256 characters.")
-		}
-		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return api.InvalidParameter("Tag keys beginning with 'aws:' are reserved.")
-		}
-	}
-	return nil
+	return tagRules.Check(len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value })
 }
 
 // CreateCluster creates a cluster, or returns the existing active one of that name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -15,34 +14,12 @@ import (
 // maxTags is IAM's quota of tags per user, role or policy.
 const maxTags = 50
 
-var (
-	tagKeyPattern   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
-	tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-)
+// tagRules are IAM's: keys unique regardless of case.
+var tagRules = api.TagRules{Code: "ValidationError", Field: "tags", Max: maxTags, Chars: true, Unique: true, CaseInsensitive: true, DuplicateCode: "InvalidInput"}
 
-// checkTags validates tags as the IAM model constrains them. Keys are
-// unique regardless of case, as IAM treats them.
+// checkTags validates tags as the IAM model constrains them.
 func checkTags(tags []Tag) error {
-	if len(tags) > maxTags {
-		return validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
-	}
-	seen := map[string]bool{}
-	for i, t := range tags {
-		switch {
-		case len(t.Key) < 1 || len(t.Key) > 128:
-			return validationError("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length between 1 and 128", t.Key, i+1)
-		case !tagKeyPattern.MatchString(t.Key):
-			return validationError("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", t.Key, i+1)
-		case len(t.Value) > 256:
-			return validationError("1 validation error detected: Value '%s' at 'tags.%d.member.value' failed to satisfy constraint: Member must have length less than or equal to 256", t.Value, i+1)
-		case !tagValuePattern.MatchString(t.Value):
-			return validationError("1 validation error detected: Value '%s' at 'tags.%d.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", t.Value, i+1)
-		case seen[strings.ToLower(t.Key)]:
-			return invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
-		}
-		seen[strings.ToLower(t.Key)] = true
-	}
-	return nil
+	return tagRules.Check(len(tags), func(i int) (string, string) { return tags[i].Key, tags[i].Value })
 }
 
 // requestTagKeys are the condition keys of a request that sets tags:
