@@ -73,6 +73,13 @@ func (r *Runtime) Register(cs ...Controller) {
 	r.controllers = append(r.controllers, cs...)
 }
 
+// Registered returns the controllers registered so far.
+func (r *Runtime) Registered() []Controller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Controller(nil), r.controllers...)
+}
+
 // IsLeader reports whether this server leads now: its OnLeader
 // controllers are running.
 func (r *Runtime) IsLeader() bool { return r.leader.Load() }

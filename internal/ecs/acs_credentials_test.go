@@ -27,7 +27,7 @@ func TestACSRoleCredentials(t *testing.T) {
 	e := newEnv(t)
 	idm := iam.New(testAccount, e.st, quietLogger())
 	idm.SetServiceSessionDuration(2 * time.Second)
-	e.svc.UseRoles(idm)
+	e.svc.roles = idm
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := e.svc.StartACS(ctx, ACSOptions{Heartbeat: time.Second}); err != nil {

@@ -61,6 +61,15 @@ const (
 	stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 )
 
+// Register serves IAM and STS on router, and the instance credentials
+// endpoint, which agents sign for iam with an instance's credentials (an
+// EC2 instance profile's stand-in).
+func (s *Service) Register(router *api.Router) {
+	router.AddQuery(s.QueryService())
+	router.AddQuery(s.STSQueryService())
+	router.Handle("GET /berth/instance-credentials", s.InstanceCredentialsHandler(router.AuthenticatorFor("iam")))
+}
+
 // QueryService returns the IAM API.
 func (s *Service) QueryService() *api.QueryService {
 	q := api.NewQueryService("iam", iamNamespace)
