@@ -95,6 +95,17 @@ type Server struct {
 	done        chan error
 }
 
+// service is what the server asks of every AWS service it serves.
+type service interface {
+	// Register serves the service's APIs and endpoints on router.
+	Register(router *api.Router)
+}
+
+// withControllers is a service with background loops.
+type withControllers interface {
+	Controllers() []controller.Controller
+}
+
 // Start opens the store, binds the listener and serves until Close.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	log := cfg.Logger
@@ -186,15 +197,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
-	iamSvc.Register(router)
-	ecsSvc.Register(router)
-	ecrSvc.Register(router)
-	logsSvc.Register(router)
-	ec2Svc.Register(router)
-	ssmSvc.Register(router)
-	controllers.Register(ecsSvc.Controllers()...)
-	controllers.Register(ecrSvc.Controllers()...)
-	controllers.Register(logsSvc.Controllers()...)
+	// Each service serves its APIs on the router, and hands its background
+	// loops, if it has any, to the runtime.
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, ssmSvc} {
+		svc.Register(router)
+		if c, ok := svc.(withControllers); ok {
+			controllers.Register(c.Controllers()...)
+		}
+	}
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
