@@ -63,20 +63,7 @@ func (r *Router) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, 
 // AuthenticatorFor authenticates the plain HTTP routes of service (the
 // agents' websockets and credentials endpoints) as the router's APIs are.
 func (r *Router) AuthenticatorFor(service string) Authenticator {
-	return routeAuth{r.auth, service}
-}
-
-type routeAuth struct {
-	v       Verifier
-	service string
-}
-
-func (a routeAuth) Authenticate(ctx context.Context, r *http.Request, body []byte) (Principal, error) {
-	finish, err := a.v.Begin(ctx, r, a.service)
-	if err != nil {
-		return Principal{}, err
-	}
-	return finish(body)
+	return ServiceAuthenticator(r.auth, service)
 }
 
 // SetReady flips /healthz to 200.
