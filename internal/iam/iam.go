@@ -38,10 +38,23 @@ type Service struct {
 	reused *expiringCache[RoleSession]
 }
 
+// Option changes a setting of the IAM service from its default.
+type Option func(*Service)
+
+// WithServiceSessionDuration sets how long ServiceSession credentials
+// last; DefaultServiceSessionDuration when zero.
+func WithServiceSessionDuration(d time.Duration) Option {
+	return func(s *Service) { s.serviceSession = d }
+}
+
 // New returns the IAM service of account.
-func New(account string, st *store.Store, log *slog.Logger) *Service {
-	return &Service{account: account, store: st, log: log, now: time.Now,
+func New(account string, st *store.Store, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{account: account, store: st, log: log, now: time.Now,
 		sessions: newExpiringCache[*sessionExtras](maxCachedSessions), reused: newExpiringCache[RoleSession](maxReusedSessions)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Store keys. Names are keyed in lower case: IAM names are unique

@@ -141,8 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// IAM keeps users, roles and policies: it resolves non-root access keys
 	// for the authenticator and authorizes every API call.
-	iamSvc := iam.New(acct.ID, st, log)
-	iamSvc.SetServiceSessionDuration(cfg.RoleCredentialsDuration)
+	iamSvc := iam.New(acct.ID, st, log, iam.WithServiceSessionDuration(cfg.RoleCredentialsDuration))
 	authn := auth.NewAuthenticator(acct, cfg.Region)
 	authn.UseKeys(iamSvc)
 	router := api.NewRouter(authn, log)
