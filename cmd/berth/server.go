@@ -49,7 +49,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.alsoListen, "also-listen", nil, "another IP address to serve the API port on (repeatable), e.g. the Docker bridge gateway 172.17.0.1 so that containers reach Berth; berth up adds the bridge gateway itself")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
-	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the scheduler leader among servers sharing etcd: a dead leader is replaced after about this long")
+	cmd.Flags().DurationVar(&f.leaderTTL, "leader-ttl", 5*time.Second, "lease of the leader among servers sharing etcd (it runs the schedulers and the other leader-only controllers): a dead leader is replaced after about this long")
 	cmd.Flags().DurationVar(&f.roleCredentials, "role-credentials-duration", iam.DefaultServiceSessionDuration, "lifetime of the temporary credentials of instance, task and execution roles (renewed well before they expire)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&f.defaultVPC, "default-vpc-cidr", ec2.DefaultVPCCIDR, "range of the default VPC created at the first start (AWS's is 172.31.0.0/16; give another, /16 to /18, to run two Berths on one machine without their instance addresses meeting)")
@@ -70,7 +70,7 @@ func (f *serverFlags) config() (server.Config, error) {
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
 		EtcdEndpoints: eps, EtcdTLS: store.TLSFiles{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA}, EtcdUsername: f.etcdUser, EtcdPassword: password, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
-		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace, LeaderTTL: f.leaderTTL}, DefaultVPCCIDR: f.defaultVPC,
+		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace}, LeaderTTL: f.leaderTTL, DefaultVPCCIDR: f.defaultVPC,
 	}, nil
 }
 

@@ -59,6 +59,12 @@ func (r *Router) AddQuery(s *QueryService) { r.queries[s.Name] = s }
 // Handle registers an extra route on the listener (Go 1.22 pattern syntax).
 func (r *Router) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, h) }
 
+// AuthenticatorFor authenticates the plain HTTP routes of service (the
+// agents' websockets and credentials endpoints) as the router's APIs are.
+func (r *Router) AuthenticatorFor(service string) Authenticator {
+	return ServiceAuthenticator(r.auth, service)
+}
+
 // SetReady flips /healthz to 200.
 func (r *Router) SetReady(ok bool) { r.ready.Store(ok) }
 

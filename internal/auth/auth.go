@@ -215,20 +215,8 @@ func (a *Authenticator) Begin(ctx context.Context, r *http.Request, service stri
 
 // For returns an api.Authenticator for the plain HTTP endpoints of service
 // (the agents' websockets and credentials endpoints).
-func (a *Authenticator) For(service string) api.Authenticator { return serviceAuth{a, service} }
-
-type serviceAuth struct {
-	a       *Authenticator
-	service string
-}
-
-// Authenticate implements api.Authenticator.
-func (s serviceAuth) Authenticate(ctx context.Context, r *http.Request, body []byte) (api.Principal, error) {
-	finish, err := s.a.Begin(ctx, r, s.service)
-	if err != nil {
-		return api.Principal{}, err
-	}
-	return finish(body)
+func (a *Authenticator) For(service string) api.Authenticator {
+	return api.ServiceAuthenticator(a, service)
 }
 
 func asAPIError(err error) error {

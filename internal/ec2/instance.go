@@ -344,9 +344,6 @@ type Profiles interface {
 	ProfileForLaunch(ctx context.Context, nameOrARN string) (name, arn, id string, err error)
 }
 
-// UseProfiles sets how RunInstances resolves instance profiles.
-func (s *Service) UseProfiles(p Profiles) { s.profiles = p }
-
 // RunInstances launches MinCount to MaxCount instances (as many as fit
 // the live hosts, at least MinCount or none), each with an address of its
 // subnet, in state pending: the host they are given to starts them.

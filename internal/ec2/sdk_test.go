@@ -52,8 +52,7 @@ func newEnv(t *testing.T) *env {
 	ids := iamsvc.New(testAccount.ID, st, log)
 	authn := auth.NewAuthenticator(testAccount, testRegion)
 	authn.UseKeys(ids)
-	svc := New(Config{Region: testRegion, Account: testAccount.ID}, st, ids, log)
-	svc.UseProfiles(ids)
+	svc := New(Config{Region: testRegion, Account: testAccount.ID, Profiles: ids}, st, ids, log)
 	if err := svc.EnsureDefaults(context.Background()); err != nil {
 		t.Fatal(err)
 	}

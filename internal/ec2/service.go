@@ -26,6 +26,8 @@ type Config struct {
 	// DefaultVPCCIDR is the range of the default VPC; DefaultVPCCIDR
 	// (AWS's 172.31.0.0/16) when empty.
 	DefaultVPCCIDR string
+	// Profiles resolves instance profiles for RunInstances (IAM).
+	Profiles Profiles
 }
 
 // Service is the EC2 API.
@@ -42,8 +44,12 @@ type Service struct {
 
 // New returns the EC2 service on st, authorizing every call with authz.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
-	return &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{"/berth/" + cfg.Region + "/ec2/"}, now: time.Now}
+	return &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{"/berth/" + cfg.Region + "/ec2/"}, now: time.Now,
+		profiles: cfg.Profiles}
 }
+
+// Register serves EC2 on router.
+func (s *Service) Register(router *api.Router) { router.AddQuery(s.QueryService()) }
 
 // QueryService exposes the actions over EC2's Query protocol.
 func (s *Service) QueryService() *api.QueryService {

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/distribution/distribution/v3"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -117,6 +119,45 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("StartLifecyclePolicyPreview", api.Op(s.StartLifecyclePolicyPreview))
 	js.Handle("GetLifecyclePolicyPreview", api.Op(s.GetLifecyclePolicyPreview))
 	return js
+}
+
+// Register serves ECR on router, and the registry under /v2/.
+func (s *Service) Register(router *api.Router) {
+	router.AddJSON(s.JSONService())
+	router.Handle("/v2/", slowBody(s.RegistryHandler(), RegistryBodyTimeout))
+}
+
+// RegistryBodyTimeout is how long a registry upload's body (an image
+// layer, possibly gigabytes on a slow link) may take, instead of the
+// listener's read timeout.
+const RegistryBodyTimeout = time.Hour
+
+// slowBody lets the body of a request that sends one (a registry upload)
+// take up to d instead of the listener's ReadTimeout.
+func slowBody(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			// Fails only on a connection without deadlines; keep serving.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// LifecycleInterval is how often the leader applies lifecycle policies
+// and removes abandoned uploads.
+const LifecycleInterval = time.Hour
+
+// Controllers are ECR's background loops: the lifecycle sweep, on the
+// leader.
+func (s *Service) Controllers() []controller.Controller {
+	return []controller.Controller{
+		controller.Leader("ecr-lifecycle", func(ctx context.Context) error {
+			s.RunLifecycle(ctx, LifecycleInterval)
+			return nil
+		}),
+	}
 }
 
 // RegistryHandler serves the OCI distribution API under /v2/.

@@ -25,9 +25,8 @@ import (
 // agent (taskCredentials=endpoint) gets none on its connection.
 func TestACSRoleCredentials(t *testing.T) {
 	e := newEnv(t)
-	idm := iam.New(testAccount, e.st, quietLogger())
-	idm.SetServiceSessionDuration(2 * time.Second)
-	e.svc.UseRoles(idm)
+	idm := iam.New(testAccount, e.st, quietLogger(), iam.WithServiceSessionDuration(2*time.Second))
+	e.svc.roles = idm
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := e.svc.StartACS(ctx, ACSOptions{Heartbeat: time.Second}); err != nil {

@@ -13,7 +13,7 @@ const StoppedTaskRetention = time.Hour
 
 // CollectStoppedTasks deletes tasks that stopped more than retention ago
 // and returns how many it removed. Deletion is conditional on the record's
-// revision, so concurrent collectors on several servers are harmless.
+// revision, so a collector racing an update leaves the task alone.
 func (s *Service) CollectStoppedTasks(ctx context.Context, now time.Time, retention time.Duration) (int, error) {
 	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.prefix+"task/")
 	if err != nil {
@@ -32,20 +32,12 @@ func (s *Service) CollectStoppedTasks(ctx context.Context, now time.Time, retent
 	return removed, nil
 }
 
-// RunCollector collects stopped tasks every interval until ctx ends.
-func (s *Service) RunCollector(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if n, err := s.CollectStoppedTasks(ctx, now, StoppedTaskRetention); err != nil {
-				s.log.Warn("collect stopped tasks", "err", err)
-			} else if n > 0 {
-				s.log.Info("collected stopped tasks", "count", n)
-			}
-		}
+// collectPass collects the tasks that stopped more than
+// StoppedTaskRetention ago.
+func (s *Service) collectPass(ctx context.Context) error {
+	n, err := s.CollectStoppedTasks(ctx, time.Now(), StoppedTaskRetention)
+	if n > 0 {
+		s.log.Info("collected stopped tasks", "count", n)
 	}
+	return err
 }

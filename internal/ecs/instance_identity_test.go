@@ -44,7 +44,7 @@ func newIdentityEnv(t testing.TB) *identityEnv {
 	e := &identityEnv{env: newEnv(t)}
 	e.idm = iam.New(testAccount, e.st, quietLogger())
 	e.svc.authz = e.idm
-	e.svc.UseRoles(e.idm)
+	e.svc.roles = e.idm
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := e.svc.StartACS(ctx, ACSOptions{Heartbeat: time.Second}); err != nil {

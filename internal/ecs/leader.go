@@ -2,11 +2,10 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
-
+	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -27,60 +26,33 @@ func newSchedulerState(opts SchedulerOptions) *schedulerState {
 		instances: map[string]*store.Mirror[instanceRecord]{}}
 }
 
-// IsLeader reports whether this server currently runs the schedulers.
-func (s *Service) IsLeader() bool { return s.leader.Load() }
+// CollectInterval is how often the leader collects stopped tasks.
+const CollectInterval = 5 * time.Minute
 
-// RunScheduler campaigns for leadership among the servers sharing the
-// store and, while leader, runs the service scheduler. Every write it makes
-// is fenced on the leader key, so a deposed leader cannot write. It returns
-// when ctx ends.
-func (s *Service) RunScheduler(ctx context.Context, opts SchedulerOptions) {
-	opts.defaults()
-	for ctx.Err() == nil {
-		if err := s.lead(ctx, opts); err != nil && ctx.Err() == nil {
-			s.log.Warn("scheduler leadership lost", "err", err)
-			select {
-			case <-time.After(time.Second):
-			case <-ctx.Done():
-			}
-		}
+// Controllers are ECS's background loops: the service scheduler and the
+// collection of stopped tasks on the leader (each term starts with fresh
+// scheduler state, and every write is fenced on the leadership), and the
+// instance cache on every server, as every server places tasks.
+func (s *Service) Controllers() []controller.Controller {
+	return []controller.Controller{
+		controller.Leader("ecs-service-scheduler", func(ctx context.Context) error {
+			opts := s.cfg.Scheduler
+			opts.defaults()
+			s.schedule(ctx, newSchedulerState(opts))
+			return nil
+		}),
+		controller.Leader("ecs-task-collector", controller.Periodic(CollectInterval, s.collectPass)),
+		controller.Every("ecs-instance-cache", func(ctx context.Context) error {
+			s.RunInstanceCache(ctx)
+			return nil
+		}),
 	}
-}
-
-func (s *Service) lead(ctx context.Context, opts SchedulerOptions) error {
-	sess, err := concurrency.NewSession(s.store.Client(), concurrency.WithTTL(max(1, int(opts.LeaderTTL/time.Second))), concurrency.WithContext(ctx))
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	el := concurrency.NewElection(sess, s.keys.prefix+"scheduler-leader")
-	if err := el.Campaign(ctx, s.cfg.Endpoint); err != nil {
-		return err
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done():
-			cancel()
-		case <-lctx.Done():
-		}
-	}()
-	s.leader.Store(true)
-	defer s.leader.Store(false)
-	s.log.Info("this server leads the schedulers", "endpoint", s.cfg.Endpoint)
-	fenced := store.WithFence(lctx, el.Key(), el.Rev())
-	s.schedule(fenced, newSchedulerState(opts))
-	rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
-	defer rcancel()
-	el.Resign(rctx)
-	return lctx.Err()
 }
 
 // schedule runs passes until ctx ends: on every change to services, tasks
 // or instances (batched for a moment), and every Interval regardless.
 func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	changes := make(chan struct{}, 1)
 	notify := func() {
@@ -90,7 +62,7 @@ func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
 		}
 	}
 	for _, prefix := range []string{s.keys.allServices(), s.keys.prefix + "task/", s.keys.prefix + "instance/", s.keys.connected("")} {
-		go s.watchChanges(wctx, prefix, notify)
+		go s.watchChanges(wctx, s.store.Watch, prefix, notify)
 	}
 	tick := time.NewTicker(sch.opts.Interval)
 	defer tick.Stop()
@@ -114,25 +86,44 @@ func (s *Service) schedule(ctx context.Context, sch *schedulerState) {
 	}
 }
 
+// watchFunc opens a watch of the changes under prefix from revision
+// fromRev (0: from now), as store.Watch does.
+type watchFunc func(ctx context.Context, prefix string, fromRev int64) <-chan store.Changes
+
 // watchChanges calls notify on every change under prefix until ctx ends.
-// A watch that ends (compacted, cut off from the etcd leader) is opened
-// again after a bounded backoff; as changes may have been missed
-// meanwhile, notify is called then too. It returns the number of watches
-// it opened, for tests.
-func (s *Service) watchChanges(ctx context.Context, prefix string, notify func()) int {
+// A watch that ends (compacted, cut off from the etcd leader, closed) is
+// opened again after a bounded backoff, from just after the last revision
+// it delivered so that nothing is missed; a compacted one from now, and as
+// changes may have been missed then, notify is called too. It returns the
+// number of watches it opened, for tests.
+func (s *Service) watchChanges(ctx context.Context, watch watchFunc, prefix string, notify func()) int {
 	opened := 0
-	for wait := watchRetryMin; ctx.Err() == nil && s.store.Client().Ctx().Err() == nil; wait = min(2*wait, watchRetryMax) {
+	var rev int64 // the last revision seen; 0 before any
+	for wait := watchRetryMin; ctx.Err() == nil; wait = min(2*wait, watchRetryMax) {
+		select {
+		case <-s.store.Done():
+			return opened
+		default:
+		}
 		opened++
 		start := time.Now()
+		from := int64(0)
+		if rev > 0 {
+			from = rev + 1
+		}
 		var err error
-		for wr := range s.store.Client().Watch(ctx, prefix, clientv3.WithPrefix()) {
-			if err = wr.Err(); err != nil {
+		for c := range watch(ctx, prefix, from) {
+			if err = c.Err; err != nil {
 				break
 			}
+			rev = max(rev, c.Rev)
 			notify()
 		}
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, store.ErrCompacted) {
+			rev = 0
 		}
 		s.log.Warn("scheduler: watch ended; watching again", "prefix", prefix, "err", err)
 		notify()

@@ -16,7 +16,8 @@ import (
 // The service scheduler: one pass reads every service with its tasks and
 // instances, decides (rollout.go) and acts — stops tasks, places new ones
 // through the same path as RunTask — then records counts, deployments and
-// events on the service. Only the elected leader runs passes (leader.go).
+// events on the service. Only the elected leader runs passes (leader.go, on the controller
+// runtime).
 
 // SchedulerOptions tune the service scheduler.
 type SchedulerOptions struct {
@@ -25,9 +26,6 @@ type SchedulerOptions struct {
 	// LostAgentGrace is how long an instance's agent may stay disconnected
 	// before its service tasks are replaced elsewhere (default 1m).
 	LostAgentGrace time.Duration
-	// LeaderTTL is the leader lease: a dead leader is replaced after
-	// about this long (default 5s).
-	LeaderTTL time.Duration
 }
 
 func (o *SchedulerOptions) defaults() {
@@ -36,9 +34,6 @@ func (o *SchedulerOptions) defaults() {
 	}
 	if o.LostAgentGrace <= 0 {
 		o.LostAgentGrace = time.Minute
-	}
-	if o.LeaderTTL <= 0 {
-		o.LeaderTTL = 5 * time.Second
 	}
 }
 

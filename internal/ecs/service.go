@@ -22,6 +22,11 @@ type Config struct {
 	Account string
 	// Endpoint is the URL agents reach this server at; DiscoverPollEndpoint returns it.
 	Endpoint string
+	// Roles is IAM, which issues the credentials of task and execution
+	// roles; without it task definitions with roles cannot run.
+	Roles RoleIssuer
+	// Scheduler tunes the service scheduler.
+	Scheduler SchedulerOptions
 }
 
 // Service is the ECS API backed by the store.
@@ -40,17 +45,26 @@ type Service struct {
 	// taskDefs caches revisions for the ACS stream (see taskDefinitionOf).
 	taskDefs     sync.Map // task definition key -> TaskDefinition
 	taskDefCount atomic.Int64
-	// kick asks the service scheduler for a pass; leader is set while this
-	// server runs the schedulers.
-	kick   chan struct{}
-	leader atomic.Bool
+	// kick asks the service scheduler for a pass.
+	kick chan struct{}
 }
 
 // New returns the ECS service.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
-	s := &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}, kick: make(chan struct{}, 1)}
+	s := &Service{cfg: cfg, store: st, authz: authz, log: log, roles: cfg.Roles,
+		keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}, kick: make(chan struct{}, 1)}
 	s.cache = newInstanceCache(s)
 	return s
+}
+
+// Register serves the ECS API on router, and the agents' endpoints, which
+// they sign for ecs as the ECS agent does.
+func (s *Service) Register(router *api.Router) {
+	router.AddJSON(s.JSONService())
+	agents := router.AuthenticatorFor("ecs")
+	router.Handle("GET /ws", s.ACSHandler(agents))
+	router.Handle("GET /tcs/ws", s.TelemetryHandler(agents))
+	router.Handle("GET /berth/task-credentials", s.TaskCredentialsHandler(agents))
 }
 
 // TargetPrefix is the X-Amz-Target prefix of ECS.

@@ -35,10 +35,6 @@ type RoleIssuer interface {
 	ServiceSession(ctx context.Context, service, roleARN, sessionName string) (iam.RoleSession, error)
 }
 
-// UseRoles gives ECS the IAM service; without it task definitions with
-// roles cannot run.
-func (s *Service) UseRoles(r RoleIssuer) { s.roles = r }
-
 // taskCredentials are the roles of a task and their credentials ids.
 type taskCredentials struct {
 	TaskRole        string `json:"taskRole,omitempty"`

@@ -20,7 +20,7 @@ func TestTaskRoles(t *testing.T) {
 	e := newEnv(t)
 	idm := iam.New(testAccount, e.st, quietLogger())
 	e.svc.authz = idm
-	e.svc.UseRoles(idm)
+	e.svc.roles = idm
 	trust := func(service string) string {
 		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`
 	}

@@ -38,10 +38,23 @@ type Service struct {
 	reused *expiringCache[RoleSession]
 }
 
+// Option changes a setting of the IAM service from its default.
+type Option func(*Service)
+
+// WithServiceSessionDuration sets how long ServiceSession credentials
+// last; DefaultServiceSessionDuration when zero.
+func WithServiceSessionDuration(d time.Duration) Option {
+	return func(s *Service) { s.serviceSession = d }
+}
+
 // New returns the IAM service of account.
-func New(account string, st *store.Store, log *slog.Logger) *Service {
-	return &Service{account: account, store: st, log: log, now: time.Now,
+func New(account string, st *store.Store, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{account: account, store: st, log: log, now: time.Now,
 		sessions: newExpiringCache[*sessionExtras](maxCachedSessions), reused: newExpiringCache[RoleSession](maxReusedSessions)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Store keys. Names are keyed in lower case: IAM names are unique
@@ -60,6 +73,15 @@ const (
 	iamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/"
 	stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 )
+
+// Register serves IAM and STS on router, and the instance credentials
+// endpoint, which agents sign for iam with an instance's credentials (an
+// EC2 instance profile's stand-in).
+func (s *Service) Register(router *api.Router) {
+	router.AddQuery(s.QueryService())
+	router.AddQuery(s.STSQueryService())
+	router.Handle("GET /berth/instance-credentials", s.InstanceCredentialsHandler(router.AuthenticatorFor("iam")))
+}
 
 // QueryService returns the IAM API.
 func (s *Service) QueryService() *api.QueryService {

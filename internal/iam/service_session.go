@@ -39,10 +39,6 @@ type RoleSession struct {
 	Issued time.Time
 }
 
-// SetServiceSessionDuration changes how long ServiceSession credentials
-// last (DefaultServiceSessionDuration when never called).
-func (s *Service) SetServiceSessionDuration(d time.Duration) { s.serviceSession = d }
-
 // maxReusedSessions bounds the service sessions kept for reuse; beyond it
 // the one due for renewal first is dropped early.
 const maxReusedSessions = 1 << 16

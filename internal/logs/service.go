@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -37,6 +38,23 @@ type Service struct {
 // New returns the Logs service on st, authorizing every call with authz.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
 	return &Service{cfg: cfg, store: st, authz: authz, log: log, keys: keys{"/berth/" + cfg.Region + "/logs/"}, now: time.Now}
+}
+
+// Register serves CloudWatch Logs on router.
+func (s *Service) Register(router *api.Router) { router.AddJSON(s.JSONService()) }
+
+// RetentionInterval is how often the leader expires events past their
+// groups' retention.
+const RetentionInterval = time.Hour
+
+// Controllers are the Logs background loops: retention, on the leader.
+func (s *Service) Controllers() []controller.Controller {
+	return []controller.Controller{
+		controller.Leader("logs-retention", func(ctx context.Context) error {
+			s.RunRetention(ctx, RetentionInterval)
+			return nil
+		}),
+	}
 }
 
 // JSONService exposes the operations over AWS JSON 1.1.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
@@ -64,8 +65,11 @@ type Config struct {
 	// DefaultVPCCIDR is the range of the default VPC made at the first
 	// start; ec2.DefaultVPCCIDR when empty.
 	DefaultVPCCIDR string
-	// Scheduler tunes the service scheduler and its leader election.
+	// Scheduler tunes the service scheduler.
 	Scheduler ecs.SchedulerOptions
+	// LeaderTTL is the lease of the leader among the servers sharing etcd:
+	// a leader that dies is replaced after about this long (default 5s).
+	LeaderTTL time.Duration
 	Logger    *slog.Logger
 }
 
@@ -84,13 +88,27 @@ type Server struct {
 	// Logs is the CloudWatch Logs service.
 	Logs *logs.Service
 	// EC2 is the EC2 service.
-	EC2    *ec2.Service
-	stopBG context.CancelFunc
-	store  *store.Store
-	http   *http.Server
-	ln     net.Listener
-	serve  func(net.Listener) error
-	done   chan error
+	EC2 *ec2.Service
+	// Controllers runs the background loops and the leader election.
+	Controllers *controller.Runtime
+	stopBG      context.CancelFunc
+	bgDone      chan struct{}
+	store       *store.Store
+	http        *http.Server
+	ln          net.Listener
+	serve       func(net.Listener) error
+	done        chan error
+}
+
+// service is what the server asks of every AWS service it serves.
+type service interface {
+	// Register serves the service's APIs and endpoints on router.
+	Register(router *api.Router)
+}
+
+// withControllers is a service with background loops.
+type withControllers interface {
+	Controllers() []controller.Controller
 }
 
 // Start opens the store, binds the listener and serves until Close.
@@ -128,28 +146,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// IAM keeps users, roles and policies: it resolves non-root access keys
 	// for the authenticator and authorizes every API call.
-	iamSvc := iam.New(acct.ID, st, log)
-	iamSvc.SetServiceSessionDuration(cfg.RoleCredentialsDuration)
+	iamSvc := iam.New(acct.ID, st, log, iam.WithServiceSessionDuration(cfg.RoleCredentialsDuration))
 	authn := auth.NewAuthenticator(acct, cfg.Region)
 	authn.UseKeys(iamSvc)
 	router := api.NewRouter(authn, log)
-	router.AddQuery(iamSvc.QueryService())
-	router.AddQuery(iamSvc.STSQueryService())
-	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint}, st, iamSvc, log)
-	ecsSvc.UseRoles(iamSvc)
-	router.AddJSON(ecsSvc.JSONService())
+	// The background loops: those on the leader (elected among the servers
+	// sharing etcd) and those on every server. The election key is the one
+	// the service scheduler has always campaigned on, so that servers of
+	// earlier releases and this one never lead at once.
+	controllers := controller.New(controller.Config{Store: st, ElectionKey: "/berth/" + cfg.Region + "/ecs/scheduler-leader",
+		ID: endpoint, LeaderTTL: cfg.LeaderTTL, Log: log})
+	controllers.Register(controller.Leader("store-maintenance", func(ctx context.Context) error {
+		st.RunMaintenance(ctx, time.Minute)
+		return nil
+	}))
+	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler}, st, iamSvc, log)
 	// Background work lives until Close, not until the caller's ctx ends.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
+	fail := func(err error) (*Server, error) {
 		stopBG()
 		ln.Close()
 		st.Close()
 		return nil, err
 	}
-	go ecsSvc.RunCollector(bg, 5*time.Minute)
-	go st.RunMaintenance(bg, time.Minute)
-	go ecsSvc.RunScheduler(bg, cfg.Scheduler)
-	go ecsSvc.RunInstanceCache(bg)
+	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
+		return fail(err)
+	}
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
@@ -157,14 +179,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ecrSvc, err := ecr.New(ctx, ecr.Config{Region: cfg.Region, Account: acct.ID, RegistryHost: registryHost, DataDir: cfg.DataDir, Storage: cfg.RegistryStorage},
 		st, iamSvc, authn.PrincipalForKey, log)
 	if err != nil {
-		stopBG()
-		ln.Close()
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
-	router.AddJSON(ecrSvc.JSONService())
+	// IAM authorizes ECR's resources by their repository policies, and
+	// ECR is authorized by IAM: this one link is made once both exist.
 	iamSvc.UseResourcePolicies("arn:aws:ecr:", ecrSvc.RepositoryPolicy)
-	go ecrSvc.RunLifecycle(bg, time.Hour)
 	// CloudWatch Logs receives the output of awslogs containers.
 	logsSvc := logs.New(logs.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
 	// Event batches stored by builds before stream-safe keys move once,
@@ -174,36 +193,35 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
 	}
-	router.AddJSON(logsSvc.JSONService())
-	go logsSvc.RunRetention(bg, time.Hour)
 	// EC2: the account's network (the default VPC is created at the first
 	// start), security groups and key pairs.
-	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID, DefaultVPCCIDR: cfg.DefaultVPCCIDR}, st, iamSvc, log)
-	ec2Svc.UseProfiles(iamSvc)
+	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID, Profiles: iamSvc, DefaultVPCCIDR: cfg.DefaultVPCCIDR}, st, iamSvc, log)
 	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
-		stopBG()
-		ln.Close()
-		st.Close()
-		return nil, fmt.Errorf("create the default VPC: %w", err)
+		return fail(fmt.Errorf("create the default VPC: %w", err))
 	}
-	router.AddQuery(ec2Svc.QueryService())
 	// Systems Manager answers the public parameters that name EC2's images.
-	router.AddJSON(ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log).JSONService())
-	router.Handle("/v2/", slowBody(ecrSvc.RegistryHandler(), RegistryBodyTimeout))
-	// The agents sign their endpoints as the ECS agent does: for ecs, and
-	// instance credentials (an EC2 instance profile's stand-in) for iam.
-	router.Handle("GET /ws", ecsSvc.ACSHandler(authn.For("ecs")))
-	router.Handle("GET /tcs/ws", ecsSvc.TelemetryHandler(authn.For("ecs")))
-	router.Handle("GET /berth/instance-credentials", iamSvc.InstanceCredentialsHandler(authn.For("iam")))
-	router.Handle("GET /berth/task-credentials", ecsSvc.TaskCredentialsHandler(authn.For("ecs")))
+	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
+	// Each service serves its APIs on the router, and hands its background
+	// loops, if it has any, to the runtime.
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, ssmSvc} {
+		svc.Register(router)
+		if c, ok := svc.(withControllers); ok {
+			controllers.Register(c.Controllers()...)
+		}
+	}
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		controllers.Run(bg)
+	}()
 	router.Handle("GET /healthz/leader", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !ecsSvc.IsLeader() {
+		if !controllers.IsLeader() {
 			http.Error(w, "follower", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, stopBG: stopBG, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout
@@ -237,29 +255,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // Timeouts of the listener (and every extra one). Headers must arrive
 // promptly, so a client trickling them (slowloris) holds no connection for
 // long; a body may take ReadTimeout, which only a caller whose key is known
-// gets to use (the router refuses the rest before reading a body); the
-// agents' websockets clear the deadline when they upgrade.
+// gets to use (the router refuses the rest before reading a body), or
+// ecr.RegistryBodyTimeout a registry upload; the agents' websockets clear
+// the deadline when they upgrade.
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	ReadTimeout              = 5 * time.Minute
 	IdleTimeout              = 2 * time.Minute
-	// RegistryBodyTimeout is how long a registry upload's body (an image
-	// layer, possibly gigabytes on a slow link) may take instead.
-	RegistryBodyTimeout = time.Hour
 )
-
-// slowBody lets the body of a request that sends one (a registry upload)
-// take up to d instead of the listener's ReadTimeout.
-func slowBody(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodPost, http.MethodPut, http.MethodPatch:
-			// Fails only on a connection without deadlines; keep serving.
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
-		}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // Store is the server's store, for the controllers that run beside it.
 func (s *Server) Store() *store.Store { return s.store }
@@ -303,6 +306,11 @@ func (s *Server) Close() error {
 	s.stopBG()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	// The controllers stop (a leader resigns) before the store closes.
+	select {
+	case <-s.bgDone:
+	case <-ctx.Done():
+	}
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = s.http.Close()

@@ -34,6 +34,9 @@ func New(region string, images func() []ec2.Image, authz api.Authorizer, log *sl
 	return &Service{region: region, images: images, authz: authz, log: log, published: time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)}
 }
 
+// Register serves Systems Manager on router.
+func (s *Service) Register(router *api.Router) { router.AddJSON(s.JSONService()) }
+
 // JSONService exposes the operations over AWS JSON 1.1.
 func (s *Service) JSONService() *api.JSONService {
 	js := api.NewJSONService("ssm", TargetPrefix)
