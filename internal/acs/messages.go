@@ -2,7 +2,11 @@
 // (ACS) websocket, shared by the server and the agent.
 package acs
 
-import "strings"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // Messages of the ECS Agent Communication Service (ACS) websocket, shaped as
 // in the model the open-source ECS agent ships
@@ -250,4 +254,33 @@ const ReservedLabelPrefix = "berth."
 // agent (compared without regard to case).
 func ReservedLabel(label string) bool {
 	return strings.HasPrefix(strings.ToLower(label), ReservedLabelPrefix)
+}
+
+// Incoming is a frame as read off the websocket: its type, and its
+// message still encoded until the reader knows what the type carries.
+type Incoming struct {
+	Type    string          `json:"type"`
+	Message json.RawMessage `json:"message"`
+}
+
+// Decode reads one websocket message as a frame. Both ends of ACS and TCS
+// read their frames with it.
+func Decode(data []byte) (Incoming, error) {
+	var f Incoming
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Incoming{}, fmt.Errorf("undecodable frame: %w", err)
+	}
+	if f.Type == "" {
+		return Incoming{}, fmt.Errorf("frame without a type")
+	}
+	return f, nil
+}
+
+// Into decodes the frame's message into v (a pointer to the type's
+// message struct).
+func (f Incoming) Into(v any) error {
+	if err := json.Unmarshal(f.Message, v); err != nil {
+		return fmt.Errorf("undecodable %s: %w", f.Type, err)
+	}
+	return nil
 }

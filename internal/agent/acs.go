@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -110,18 +109,15 @@ func (a *Agent) acsSession(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var frame struct {
-			Type    string          `json:"type"`
-			Message json.RawMessage `json:"message"`
-		}
-		if err := json.Unmarshal(data, &frame); err != nil {
+		frame, err := acs.Decode(data)
+		if err != nil {
 			a.log.Warn("undecodable ACS frame", "err", err)
 			continue
 		}
 		switch frame.Type {
 		case acs.TypePayload:
 			var m acs.PayloadMessage
-			if err := json.Unmarshal(frame.Message, &m); err != nil {
+			if err := frame.Into(&m); err != nil {
 				a.log.Warn("bad PayloadMessage", "err", err)
 				continue
 			}
@@ -131,7 +127,7 @@ func (a *Agent) acsSession(ctx context.Context) error {
 			}
 		case acs.TypeTaskManifest:
 			var m acs.TaskManifestMessage
-			if err := json.Unmarshal(frame.Message, &m); err != nil {
+			if err := frame.Into(&m); err != nil {
 				continue
 			}
 			a.applyManifest(ctx, m.Tasks)
@@ -140,7 +136,7 @@ func (a *Agent) acsSession(ctx context.Context) error {
 			}
 		case acs.TypeHeartbeat:
 			var m acs.HeartbeatMessage
-			json.Unmarshal(frame.Message, &m)
+			frame.Into(&m)
 			if err := send(acs.TypeHeartbeatAck, acs.HeartbeatAckRequest{MessageId: m.MessageId}); err != nil {
 				return err
 			}

@@ -293,16 +293,17 @@ func (a *acsSession) readLoop(ctx context.Context, cancel context.CancelFunc, he
 		if err != nil {
 			return
 		}
-		var frame struct {
-			Type    string          `json:"type"`
-			Message json.RawMessage `json:"message"`
+		data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+		if err != nil {
+			return
 		}
-		if err := json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(&frame); err != nil {
+		frame, err := acs.Decode(data)
+		if err != nil {
 			continue
 		}
 		if frame.Type == acs.TypeTaskStopVerification {
 			var m acs.TaskStopVerificationMessage
-			if json.Unmarshal(frame.Message, &m) == nil {
+			if frame.Into(&m) == nil {
 				if err := a.verifyStops(ctx, m); err != nil {
 					a.svc.log.Warn("answer stop verification", "err", err)
 				}

@@ -54,10 +54,7 @@ func TestACSRoleCredentials(t *testing.T) {
 
 	// A connection's frames arrive on a channel (a websocket read that
 	// timed out cannot be resumed); frames collects those of one type for d.
-	type frame struct {
-		Type    string          `json:"type"`
-		Message json.RawMessage `json:"message"`
-	}
+	type frame = acs.Incoming
 	type agentConn struct {
 		*websocket.Conn
 		in chan frame

@@ -223,10 +223,7 @@ func errorType(t testing.TB, resp *http.Response) string {
 	return e.Type
 }
 
-type acsFrame struct {
-	Type    string          `json:"type"`
-	Message json.RawMessage `json:"message"`
-}
+type acsFrame = acs.Incoming
 
 type agentConn struct {
 	Conn interface{ Close() error }

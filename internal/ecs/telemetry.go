@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -53,11 +52,8 @@ func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
 			if err != nil {
 				return
 			}
-			var frame struct {
-				Type    string          `json:"type"`
-				Message json.RawMessage `json:"message"`
-			}
-			if json.Unmarshal(data, &frame) != nil {
+			frame, err := acs.Decode(data)
+			if err != nil {
 				continue
 			}
 			ack, ok := telemetryAcks[frame.Type]
@@ -66,7 +62,7 @@ func (s *Service) TelemetryHandler(auth api.Authenticator) http.Handler {
 			}
 			if frame.Type == acs.TypePublishHealth {
 				var req acs.PublishHealthRequest
-				if err := json.Unmarshal(frame.Message, &req); err != nil {
+				if err := frame.Into(&req); err != nil {
 					s.log.Debug("undecodable health report", "containerInstance", inst.Value.Instance.ContainerInstanceArn, "err", err)
 				} else {
 					s.recordHealth(ctx, inst.Value, req)

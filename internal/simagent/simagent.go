@@ -6,7 +6,6 @@ package simagent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -110,11 +109,8 @@ func (a *Agent) serve(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		var frame struct {
-			Type    string          `json:"type"`
-			Message json.RawMessage `json:"message"`
-		}
-		if json.Unmarshal(data, &frame) != nil {
+		frame, err := acs.Decode(data)
+		if err != nil {
 			continue
 		}
 		switch frame.Type {
@@ -122,7 +118,7 @@ func (a *Agent) serve(ctx context.Context) {
 			// Only what a no-op agent uses is decoded: a full payload
 			// costs the benchmark's one process more than the placement.
 			var m payload
-			json.Unmarshal(frame.Message, &m)
+			frame.Into(&m)
 			a.count(m.Tasks)
 			a.write(acs.Frame{Type: acs.TypeAck, Message: acs.AckRequest{Cluster: a.cluster, ContainerInstance: a.InstanceArn, MessageId: m.MessageId}})
 			if a.silent {
@@ -135,7 +131,7 @@ func (a *Agent) serve(ctx context.Context) {
 			}
 		case acs.TypeHeartbeat:
 			var m acs.HeartbeatMessage
-			json.Unmarshal(frame.Message, &m)
+			frame.Into(&m)
 			a.write(acs.Frame{Type: acs.TypeHeartbeatAck, Message: acs.HeartbeatAckRequest{MessageId: m.MessageId}})
 		}
 	}
