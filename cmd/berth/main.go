@@ -1,4 +1,5 @@
-// Command berth runs Amazon ECS, ECR and Fargate on your own machines.
+// Command berth runs Amazon ECS, ECR and the EC2 instances under them on your
+// own machines.
 package main
 
 import (
@@ -21,10 +22,11 @@ func main() {
 	syscall.Umask(0o077)
 	root := &cobra.Command{
 		Use:   "berth",
-		Short: "Amazon ECS, ECR and Fargate on your own machines",
-		Long: `Berth runs the Amazon ECS control plane, its node agent and real Docker
-containers on hardware you own. The aws CLI, the AWS SDKs and docker work
-against it unchanged with --endpoint-url.
+		Short: "Amazon ECS, ECR and EC2 instances on your own machines",
+		Long: `Berth runs the Amazon ECS control plane, ECR, IAM, CloudWatch Logs and the
+EC2 instances (in a VPC, with security groups) that run the tasks as real
+Docker containers, on hardware you own. The aws CLI, the AWS SDKs and docker
+work against it unchanged with --endpoint-url. Fargate is not offered yet.
 
 Start everything on this machine:    berth up
 Then, in another shell:              source ~/.berth/berth.env

@@ -31,11 +31,19 @@ func upCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run everything on this machine: control plane plus N local EC2-style instances",
-		Long: `berth up starts the control plane (all AWS APIs, embedded etcd) and
---instances local "EC2" instances, each its own 'berth agent' process that
-registers in --cluster over HTTP and runs tasks with Docker. Instances are
-spread over the region's availability zones (us-east-1a, -b, -c, ...).
+		Short: "Run everything on this machine: control plane, and EC2 instances that run tasks",
+		Long: `berth up starts the control plane (all AWS APIs, embedded etcd) and makes
+this machine an EC2 host: every instance RunInstances gives it gets a
+private address of its subnet (on the bridge --vpc-bridge, where its
+published ports listen), its security groups enforced in iptables, a
+control group of its instance type's size, and a 'berth agent' process that
+joins the cluster its user data names and runs tasks with Docker.
+
+At the first start it launches --instances such instances itself, into the
+default VPC's subnets one zone after the other (us-east-1a, -b, -c), in
+security group berth-up (all inbound traffic allowed), joining --cluster;
+later starts launch only the missing ones. Reach a task at its
+networkBindings' bindIP and hostPort.
 
 At every start it prints the endpoint, region, account id and access key
 (the secret key at the first start only), and writes the credentials to the
@@ -57,7 +65,8 @@ and a task with a taskRoleArn gets that role's credentials from
 (this needs root; without it the instances offer no task roles).
 
 Stopping berth up (Ctrl-C) stops the agents; containers keep running and
-are adopted again at the next start.`,
+are adopted again at the next start. Without root, instances share this
+machine's ports and security groups are not enforced.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, ok := instancetype.Lookup(instanceType); !ok {
 				return fmt.Errorf("unknown --instance-type %q; known: %s", instanceType, strings.Join(instancetype.Names(), ", "))
@@ -118,7 +127,7 @@ are adopted again at the next start.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&instances, "instances", 2, "number of local instances (berth agent processes) to start")
+	cmd.Flags().IntVar(&instances, "instances", 2, "number of instances berth up launches on this machine (with RunInstances) and keeps")
 	cmd.Flags().StringVar(&instanceType, "instance-type", "t3.medium", "instance type whose vCPUs and memory each instance registers")
 	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the local instances join")
 	cmd.Flags().StringVar(&hf.bridge, "vpc-bridge", vpc.DefaultBridge, "bridge that holds the instances' private addresses")
