@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/placement"
@@ -337,8 +336,8 @@ func mergeAttributes(old, sent []Attribute, doc identityDocument) []Attribute {
 
 // isConnected reports whether an agent holds an ACS connection for the instance.
 func (s *Service) isConnected(ctx context.Context, id string) bool {
-	resp, err := s.store.Client().Get(ctx, s.keys.connected(id), clientv3.WithCountOnly())
-	return err == nil && resp.Count > 0
+	ok, err := s.store.Exists(ctx, s.keys.connected(id))
+	return err == nil && ok
 }
 
 // findInstance resolves an instance reference (ARN or id) in a cluster.

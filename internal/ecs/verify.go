@@ -2,12 +2,11 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // PlacementAudit is what VerifyPlacements read and what it found wrong.
@@ -25,12 +24,11 @@ type PlacementAudit struct {
 // every live task is on an instance of the cluster. It writes nothing.
 func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (PlacementAudit, error) {
 	var audit PlacementAudit
-	cli := s.store.Client()
-	instResp, err := cli.Get(ctx, s.keys.instances(cluster), clientv3.WithPrefix())
+	instances, rev, err := store.ListAt[instanceRecord](ctx, s.store, s.keys.instances(cluster), 0)
 	if err != nil {
 		return audit, fmt.Errorf("read instances: %w", err)
 	}
-	taskResp, err := cli.Get(ctx, s.keys.tasks(cluster), clientv3.WithPrefix(), clientv3.WithRev(instResp.Header.Revision))
+	tasks, _, err := store.ListAt[taskRecord](ctx, s.store, s.keys.tasks(cluster), rev)
 	if err != nil {
 		return audit, fmt.Errorf("read tasks: %w", err)
 	}
@@ -38,11 +36,8 @@ func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (Placeme
 		audit.Problems = append(audit.Problems, fmt.Sprintf(format, args...))
 	}
 	live := map[string]taskRecord{}
-	for _, kv := range taskResp.Kvs {
-		var t taskRecord
-		if err := json.Unmarshal(kv.Value, &t); err != nil {
-			return audit, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
+	for _, it := range tasks {
+		t := it.Value
 		audit.Tasks++
 		if t.Task.LastStatus != "STOPPED" {
 			live[t.ID] = t
@@ -73,11 +68,8 @@ func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (Placeme
 		u.add(res)
 		u.move(res, "PENDING", t.Task.LastStatus)
 	}
-	for _, kv := range instResp.Kvs {
-		var r instanceRecord
-		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			return audit, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
+	for _, it := range instances {
+		r := it.Value
 		audit.Instances++
 		audit.Reservations += r.Usage.tasks()
 		for _, proto := range []string{"PORTS", "PORTS_UDP"} {
