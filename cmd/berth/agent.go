@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -18,6 +19,8 @@ func agentCmd() *cobra.Command {
 		attrs      []string
 		configFile string
 		logLevel   string
+		// identityFiles are the identity document's and signature's files.
+		identityFiles [2]string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -76,6 +79,16 @@ adopts the containers it started before, by their Docker labels.`,
 			if err := cfg.ApplyECSEnv(file); err != nil {
 				return err
 			}
+			for i, dst := range []*string{&cfg.EC2.IdentityDocument, &cfg.EC2.IdentitySignature} {
+				if identityFiles[i] == "" {
+					continue
+				}
+				b, err := os.ReadFile(identityFiles[i])
+				if err != nil {
+					return fmt.Errorf("read the instance identity: %w", err)
+				}
+				*dst = strings.TrimSpace(string(b))
+			}
 			if cfg.DataDir == "" {
 				cfg.DataDir = "/var/lib/ecs/data"
 			}
@@ -98,6 +111,8 @@ adopts the containers it started before, by their Docker labels.`,
 	f.StringVar(&cfg.EC2.SubnetID, "subnet-id", "", "reported as attribute ecs.subnet-id")
 	f.StringVar(&cfg.EC2.VpcID, "vpc-id", "", "reported as attribute ecs.vpc-id")
 	f.StringVar(&cfg.EC2.CgroupParent, "cgroup-parent", "", "parent control group of every container (the instance's size)")
+	f.StringVar(&identityFiles[0], "identity-document", "", "file holding the instance's identity document, to register with")
+	f.StringVar(&identityFiles[1], "identity-signature", "", "file holding the identity document's signature")
 	f.StringArrayVar(&attrs, "attribute", nil, "custom attribute name=value (repeatable; also ECS_INSTANCE_ATTRIBUTES)")
 	f.StringVar(&configFile, "config-file", "/etc/ecs/ecs.config", "ECS agent config file of KEY=VALUE lines")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

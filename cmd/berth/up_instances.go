@@ -122,6 +122,15 @@ func instanceAgent(self string, srv *server.Server, f serverFlags, spec ec2host.
 	if err != nil {
 		return nil, err
 	}
+	// The signed identity document, where the instance's metadata would
+	// serve it.
+	docFile, sigFile := filepath.Join(dir, "identity-document.json"), filepath.Join(dir, "identity-signature")
+	if err := os.WriteFile(docFile, []byte(spec.IdentityDocument), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(sigFile, []byte(spec.IdentitySignature), 0o600); err != nil {
+		return nil, err
+	}
 	cluster := spec.Cluster
 	if cluster == "" {
 		cluster = "default"
@@ -129,7 +138,7 @@ func instanceAgent(self string, srv *server.Server, f serverFlags, spec ec2host.
 	args := []string{"agent", "--endpoint", srv.Endpoint, "--cluster", cluster, "--region", f.region,
 		"--data-dir", dir, "--config-file", keys, "--instance-type", spec.InstanceType, "--availability-zone", spec.Zone,
 		"--instance-id", spec.InstanceID, "--ami-id", spec.ImageID, "--subnet-id", spec.SubnetID, "--vpc-id", spec.VpcID,
-		"--log-level", f.logLevel}
+		"--identity-document", docFile, "--identity-signature", sigFile, "--log-level", f.logLevel}
 	if spec.PrivateIP != "" {
 		args = append(args, "--private-ip", spec.PrivateIP)
 	}

@@ -174,13 +174,17 @@ func (a *Agent) register(ctx context.Context, info dockerrt.Info) error {
 		"instanceId": st.Ec2InstanceID, "instanceType": instanceType, "availabilityZone": a.cfg.AvailabilityZone,
 		"region": a.cfg.Region, "imageId": cmp.Or(a.cfg.EC2.ImageID, "ami-berth0000000000"), "privateIp": a.cfg.EC2.PrivateIP,
 	})
+	if a.cfg.EC2.IdentityDocument != "" {
+		doc = []byte(a.cfg.EC2.IdentityDocument)
+	}
 	ports := []string{"22", "2375", "2376", "51678", "51679"}
 	for _, p := range a.cfg.ReservedPorts {
 		ports = append(ports, strconv.Itoa(p))
 	}
 	in := &ecs.RegisterContainerInstanceInput{
-		Cluster:                  aws.String(a.cfg.Cluster),
-		InstanceIdentityDocument: aws.String(string(doc)),
+		Cluster:                           aws.String(a.cfg.Cluster),
+		InstanceIdentityDocument:          aws.String(string(doc)),
+		InstanceIdentityDocumentSignature: signature(a.cfg.EC2.IdentitySignature),
 		TotalResources: []ecstypes.Resource{
 			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: int32(cpu)},
 			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: int32(mem)},
@@ -315,4 +319,12 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		out = append(out, at)
 	}
 	return out
+}
+
+// signature is the identity document's signature to send, if any.
+func signature(sig string) *string {
+	if sig == "" {
+		return nil
+	}
+	return aws.String(sig)
 }

@@ -27,6 +27,10 @@ type EC2Instance struct {
 	// CgroupParent is the instance's parent control group, which holds
 	// its containers to its instance type's size.
 	CgroupParent string
+	// IdentityDocument and IdentitySignature are the instance's signed
+	// identity document, as its metadata service gives them; the agent
+	// registers with them.
+	IdentityDocument, IdentitySignature string
 }
 
 // Config is the agent's configuration.

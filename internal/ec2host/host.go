@@ -40,6 +40,9 @@ type AgentSpec struct {
 	CgroupParent string
 	// Settings are the ECS_* settings its user data writes.
 	Settings map[string]string
+	// IdentityDocument and IdentitySignature are the instance's signed
+	// identity document, which its agent registers with.
+	IdentityDocument, IdentitySignature string
 }
 
 // Runner starts and stops instances' agents on this machine.
@@ -177,7 +180,11 @@ func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord]) err
 		if err != nil {
 			return err
 		}
-		if err := h.cfg.Agents.Start(h.spec(r, parent)); err != nil {
+		spec, err := h.spec(ctx, r, parent)
+		if err != nil {
+			return err
+		}
+		if err := h.cfg.Agents.Start(spec); err != nil {
 			return err
 		}
 		if r.State == ec2.StatePending {
@@ -282,15 +289,19 @@ func (h *Host) release(r ec2.InstanceRecord) error {
 	return errors.Join(errs...)
 }
 
-func (h *Host) spec(r ec2.InstanceRecord, parent string) AgentSpec {
+func (h *Host) spec(ctx context.Context, r ec2.InstanceRecord, parent string) (AgentSpec, error) {
+	doc, sig, err := h.cfg.EC2.InstanceIdentity(ctx, r)
+	if err != nil {
+		return AgentSpec{}, err
+	}
 	settings := ec2.ECSConfig(r.UserData)
 	s := AgentSpec{InstanceID: r.ID, Cluster: settings["ECS_CLUSTER"], InstanceType: r.InstanceType, Zone: r.Zone, ImageID: r.ImageID,
-		SubnetID: r.SubnetID, VpcID: r.VpcID, CgroupParent: parent, Settings: settings}
+		SubnetID: r.SubnetID, VpcID: r.VpcID, CgroupParent: parent, Settings: settings, IdentityDocument: doc, IdentitySignature: sig}
 	if h.cfg.VPC != nil {
 		s.PrivateIP = r.PrivateIP
 	}
 	if r.Profile != nil {
 		s.Profile = r.Profile.Name
 	}
-	return s
+	return s, nil
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
@@ -121,13 +120,15 @@ func (r *instanceRecord) view(connected bool) ContainerInstance {
 }
 
 type RegisterContainerInstanceInput struct {
-	Cluster                  string      `json:"cluster"`
-	InstanceIdentityDocument string      `json:"instanceIdentityDocument"`
-	TotalResources           []Resource  `json:"totalResources"`
-	VersionInfo              VersionInfo `json:"versionInfo"`
-	ContainerInstanceArn     string      `json:"containerInstanceArn"`
-	Attributes               []Attribute `json:"attributes"`
-	Tags                     []Tag       `json:"tags"`
+	Cluster                  string `json:"cluster"`
+	InstanceIdentityDocument string `json:"instanceIdentityDocument"`
+	// InstanceIdentityDocumentSignature vouches for the document.
+	InstanceIdentityDocumentSignature string      `json:"instanceIdentityDocumentSignature"`
+	TotalResources                    []Resource  `json:"totalResources"`
+	VersionInfo                       VersionInfo `json:"versionInfo"`
+	ContainerInstanceArn              string      `json:"containerInstanceArn"`
+	Attributes                        []Attribute `json:"attributes"`
+	Tags                              []Tag       `json:"tags"`
 }
 
 type ContainerInstanceOutput struct {
@@ -163,6 +164,9 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 		if err := json.Unmarshal([]byte(in.InstanceIdentityDocument), &doc); err != nil {
 			return nil, api.InvalidParameter("instanceIdentityDocument is not a valid JSON document.")
 		}
+	}
+	if err := s.verifyIdentity(ctx, in, doc); err != nil {
+		return nil, err
 	}
 	resources, err := validateTotalResources(in.TotalResources)
 	if err != nil {

@@ -59,3 +59,32 @@ func checkRegistration(ctx context.Context, doc identityDocument, clusterARN str
 		return "", notThisInstance(p, "RegisterContainerInstance", clusterARN)
 	}
 }
+
+// verifyIdentity believes an identity document's EC2 instance id only with
+// its signature: a signed document must verify, and a document naming an
+// EC2 instance of the account must be signed. Other documents (instances
+// outside EC2, as ECS Anywhere's) are taken at their word.
+func (s *Service) verifyIdentity(ctx context.Context, in *RegisterContainerInstanceInput, doc identityDocument) error {
+	v := s.cfg.Identity
+	if v == nil {
+		return nil
+	}
+	if in.InstanceIdentityDocumentSignature == "" {
+		if doc.InstanceID == "" {
+			return nil
+		}
+		isEC2, err := v.IsInstance(ctx, doc.InstanceID)
+		if err != nil || !isEC2 {
+			return err
+		}
+		return api.InvalidParameter("The instance identity document names EC2 instance %s but carries no instanceIdentityDocumentSignature.", doc.InstanceID)
+	}
+	id, err := v.VerifyIdentity(ctx, in.InstanceIdentityDocument, in.InstanceIdentityDocumentSignature)
+	if err != nil {
+		return err
+	}
+	if id != doc.InstanceID {
+		return api.InvalidParameter("The instance identity document signature is not valid for this document.")
+	}
+	return nil
+}

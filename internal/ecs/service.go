@@ -27,6 +27,18 @@ type Config struct {
 	Roles RoleIssuer
 	// Scheduler tunes the service scheduler.
 	Scheduler SchedulerOptions
+	// Identity verifies EC2 instance identity documents (EC2); without it
+	// every document is taken at its word.
+	Identity IdentityVerifier
+}
+
+// IdentityVerifier checks the identity documents instances register with.
+type IdentityVerifier interface {
+	// VerifyIdentity checks a document's signature and returns the
+	// instance id it vouches for.
+	VerifyIdentity(ctx context.Context, doc, signature string) (string, error)
+	// IsInstance reports whether id names an EC2 instance of the account.
+	IsInstance(ctx context.Context, id string) (bool, error)
 }
 
 // Service is the ECS API backed by the store.

@@ -160,7 +160,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.RunMaintenance(ctx, time.Minute)
 		return nil
 	}))
-	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler}, st, iamSvc, log)
 	// Background work lives until Close, not until the caller's ctx ends.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	fail := func(err error) (*Server, error) {
@@ -169,6 +168,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// EC2: the account's network (the default VPC is created at the first
+	// start), security groups, key pairs and instances, whose signed
+	// identity documents ECS believes.
+	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID, Profiles: iamSvc, DefaultVPCCIDR: cfg.DefaultVPCCIDR}, st, iamSvc, log)
+	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
+		return fail(fmt.Errorf("create the default VPC: %w", err))
+	}
+	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
@@ -192,12 +199,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		log.Warn("migrate log event keys", "err", err)
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
-	}
-	// EC2: the account's network (the default VPC is created at the first
-	// start), security groups and key pairs.
-	ec2Svc := ec2.New(ec2.Config{Region: cfg.Region, Account: acct.ID, Profiles: iamSvc, DefaultVPCCIDR: cfg.DefaultVPCCIDR}, st, iamSvc, log)
-	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
-		return fail(fmt.Errorf("create the default VPC: %w", err))
 	}
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
