@@ -31,8 +31,9 @@ const (
 	shipMaxBytes      = 1 << 20
 	shipEventOverhead = 26
 	shipMaxSpan       = 24 * time.Hour
-	// shipRetry is how long a shipper waits after a failed call before it
-	// tries again; logCredentialsTTL how long it reuses credentials.
+	// shipRetry is the longest a shipper waits after a failed call before
+	// it tries again (it starts at 1s and doubles); logCredentialsTTL how
+	// long it reuses credentials.
 	shipRetry         = 30 * time.Second
 	logCredentialsTTL = 10 * time.Minute
 )
@@ -169,12 +170,13 @@ func (s *logShipper) run(ctx context.Context) {
 		return
 	}
 	s.last = s.a.loadLogPosition(s.id)
+	backoff := retryBackoff()
 	for {
 		err := s.prepare(ctx)
 		if err == nil {
 			break
 		}
-		wait := shipRetry
+		wait := backoff()
 		if errors.Is(err, errNoDefinition) {
 			wait = time.Second // it comes with the first payload
 		} else {
@@ -336,6 +338,7 @@ func (s *logShipper) put(ctx context.Context, batch []dockerrt.LogLine) bool {
 		events[i], last = types.InputLogEvent{Timestamp: aws.Int64(ts), Message: aws.String(l.Text)}, ts
 	}
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(s.opts.Group), LogStreamName: aws.String(s.stream), LogEvents: events}
+	backoff := retryBackoff()
 	for {
 		creds, err := s.credentials(ctx)
 		if err == nil {
@@ -357,8 +360,9 @@ func (s *logShipper) put(ctx context.Context, batch []dockerrt.LogLine) bool {
 			continue
 		default:
 			s.failed(err)
-			s.log.Error("awslogs: cannot deliver the container's output to CloudWatch Logs; retrying", "err", err, "retryIn", shipRetry)
-			if !sleepCtx(ctx, shipRetry) {
+			wait := backoff()
+			s.log.Error("awslogs: cannot deliver the container's output to CloudWatch Logs; retrying", "err", err, "retryIn", wait)
+			if !sleepCtx(ctx, wait) {
 				return false
 			}
 			continue
@@ -394,4 +398,16 @@ func awslogsOf(cd *acs.Container) (awslogsOptions, bool) {
 		return awslogsFrom(lc.Config), true
 	}
 	return awslogsOptions{}, false
+}
+
+// retryBackoff returns the waits between delivery attempts: 1s, doubling
+// up to shipRetry, so that a short outage (the server restarting, the
+// credentials being issued) delays the output by seconds, not shipRetry.
+func retryBackoff() func() time.Duration {
+	next := time.Second
+	return func() time.Duration {
+		d := next
+		next = min(2*next, shipRetry)
+		return d
+	}
 }
