@@ -92,3 +92,12 @@ func (RootOnly) Authorize(_ context.Context, p Principal, action, resource strin
 	}
 	return Errorf(CodeAccessDenied, "User: %s is not authorized to perform: %s on resource: %s", p.ARN, action, resource)
 }
+
+// ServicePrincipal is an AWS service acting in-process through its
+// service-linked role (Auto Scaling launching a group's instances, say):
+// the session ARN names the role, as CloudTrail and requesterId would, and
+// the services trust it with everything, as the role's AWS-managed policy
+// grants the service what it needs.
+func ServicePrincipal(account, role, session string) Principal {
+	return Principal{Account: account, ARN: "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session, Root: true, UserID: account}
+}

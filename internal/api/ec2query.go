@@ -37,7 +37,19 @@ func NewEC2QueryService(name, namespace string) *QueryService {
 // As EC2 does, it refuses a parameter v has no field for
 // (UnknownParameter), so that no input is silently ignored.
 func DecodeEC2Query(params url.Values, v any) error {
-	d := queryDecoder{member: ".", used: map[string]bool{"Action": true, "Version": true}}
+	return decodeStrict(params, v, ".", "UnknownParameter", "The parameter %s is not recognized")
+}
+
+// DecodeStrictQuery is DecodeQuery that refuses, with a ValidationError, a
+// parameter v has no field for: the services that answer it (Auto
+// Scaling) accept more of AWS's parameters than Berth acts on, and none
+// is silently ignored.
+func DecodeStrictQuery(params url.Values, v any) error {
+	return decodeStrict(params, v, ".member.", CodeValidation, "The parameter %s is not supported by Berth.")
+}
+
+func decodeStrict(params url.Values, v any, member, code, format string) error {
+	d := queryDecoder{member: member, used: map[string]bool{"Action": true, "Version": true}}
 	if err := d.decode(params, v); err != nil {
 		return err
 	}
@@ -49,7 +61,7 @@ func DecodeEC2Query(params url.Values, v any) error {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return Errorf("UnknownParameter", "The parameter %s is not recognized", unknown[0])
+		return Errorf(code, format, unknown[0])
 	}
 	return nil
 }
@@ -57,17 +69,12 @@ func DecodeEC2Query(params url.Values, v any) error {
 // EC2Op adapts a typed function to a QueryHandler of the EC2 dialect, as
 // QueryOp does for awsQuery.
 func EC2Op[Req any, Resp any](fn func(context.Context, *Req) (*Resp, error)) QueryHandler {
-	return func(ctx context.Context, params url.Values) (any, error) {
-		req := new(Req)
-		if err := DecodeEC2Query(params, req); err != nil {
-			return nil, err
-		}
-		resp, err := fn(ctx, req)
-		if err != nil || resp == nil {
-			return nil, err
-		}
-		return resp, nil
-	}
+	return typedOp(DecodeEC2Query, fn)
+}
+
+// StrictQueryOp is QueryOp with DecodeStrictQuery.
+func StrictQueryOp[Req any, Resp any](fn func(context.Context, *Req) (*Resp, error)) QueryHandler {
+	return typedOp(DecodeStrictQuery, fn)
 }
 
 // Items is a list encoded the EC2 way: one <item> element per entry

@@ -68,9 +68,13 @@ const (
 // QueryOp adapts a typed function to a QueryHandler: the form parameters
 // are decoded into Req (see DecodeQuery). A nil *Resp means no result element.
 func QueryOp[Req any, Resp any](fn func(context.Context, *Req) (*Resp, error)) QueryHandler {
+	return typedOp(DecodeQuery, fn)
+}
+
+func typedOp[Req any, Resp any](decode func(url.Values, any) error, fn func(context.Context, *Req) (*Resp, error)) QueryHandler {
 	return func(ctx context.Context, params url.Values) (any, error) {
 		req := new(Req)
-		if err := DecodeQuery(params, req); err != nil {
+		if err := decode(params, req); err != nil {
 			return nil, err
 		}
 		resp, err := fn(ctx, req)
@@ -193,6 +197,12 @@ func (d queryDecoder) decodeValue(params url.Values, key string, v reflect.Value
 			return Errorf(CodeValidation, "Invalid value for %s: %q is not an integer.", key, s)
 		}
 		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return Errorf(CodeValidation, "Invalid value for %s: %q is not a number.", key, s)
+		}
+		v.SetFloat(f)
 	default:
 		return fmt.Errorf("DecodeQuery: unsupported field kind %s for %s", v.Kind(), key)
 	}

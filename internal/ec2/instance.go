@@ -107,6 +107,30 @@ func (s *Service) liveHosts(ctx context.Context) ([]HostRecord, error) {
 	return out, nil
 }
 
+// LiveHosts returns the ids of the hosts whose heart beats: the
+// instances of any other host are impaired.
+func (s *Service) LiveHosts(ctx context.Context) (map[string]bool, error) {
+	hosts, err := s.liveHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		live[h.ID] = true
+	}
+	return live, nil
+}
+
+// SubnetZone returns the availability zone and VPC of a subnet, or EC2's
+// InvalidSubnetID.NotFound.
+func (s *Service) SubnetZone(ctx context.Context, id string) (zone, vpc string, err error) {
+	sub, err := get[subnetRecord](ctx, s, "subnet", id, subnetNotFound(id))
+	if err != nil {
+		return "", "", err
+	}
+	return sub.Value.Zone, sub.Value.VpcID, nil
+}
+
 // Instances lists every instance record.
 func (s *Service) Instances(ctx context.Context) ([]store.Item[InstanceRecord], error) {
 	return store.List[InstanceRecord](ctx, s.store, s.keys.of("instance"))
@@ -204,6 +228,9 @@ type RunInstancesInput struct {
 	InstanceInitiatedShutdownBehavior string
 	Monitoring                        *struct{ Enabled bool }
 	DryRun                            bool
+	// ReservedTags are tags of AWS's own ("aws:autoscaling:groupName")
+	// that a service launching the instances sets; no caller can.
+	ReservedTags []Tag `query:"-"`
 }
 
 // LaunchTemplateSpec names a launch template and version to launch from.
@@ -433,7 +460,7 @@ func (s *Service) runInstances(ctx context.Context, in *RunInstancesInput, pin s
 				KeyName: plan.keyName, SubnetID: sub.ID, VpcID: sub.VpcID, Zone: sub.Zone, PrivateIP: ips[i],
 				Groups: plan.groups, Profile: plan.profile, ProfileID: plan.profileID, UserData: plan.userData, State: StatePending,
 				Launched: now, Changed: now, Host: host, ClientToken: in.ClientToken, NoTermination: plan.noTermination,
-				Shutdown: plan.shutdown, Template: plan.template, RequesterID: api.PrincipalFrom(ctx).ARN, Tags: plan.tags}
+				Shutdown: plan.shutdown, Template: plan.template, RequesterID: api.PrincipalFrom(ctx).ARN, Tags: append(slices.Clone(plan.tags), in.ReservedTags...)}
 			txn.IfAbsent(s.keys.address(r.SubnetID, r.PrivateIP)).Put(s.keys.address(r.SubnetID, r.PrivateIP), r.ID).
 				Put(s.keys.res("instance", r.ID), r)
 			records = append(records, r)

@@ -660,3 +660,13 @@ func (s *Service) DescribeLaunchTemplateVersions(ctx context.Context, in *Descri
 	}
 	return &DescribeLaunchTemplateVersionsOutput{LaunchTemplateVersions: api.Items[LaunchTemplateVersion](page), NextToken: next}, nil
 }
+
+// LaunchTemplateRef returns the id and name of the launch template named
+// by id or by name, or EC2's not-found error.
+func (s *Service) LaunchTemplateRef(ctx context.Context, id, name string) (string, string, error) {
+	t, err := s.template(ctx, id, name)
+	if err != nil {
+		return "", "", err
+	}
+	return t.Value.ID, t.Value.Name, nil
+}

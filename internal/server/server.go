@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
+	"github.com/berth-dev/berth/internal/autoscaling"
 	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecr"
@@ -65,6 +66,9 @@ type Config struct {
 	// DefaultVPCCIDR is the range of the default VPC made at the first
 	// start; ec2.DefaultVPCCIDR when empty.
 	DefaultVPCCIDR string
+	// AutoScalingInterval is how often the Auto Scaling group controller
+	// reconciles every group; autoscaling.DefaultInterval when zero.
+	AutoScalingInterval time.Duration
 	// Scheduler tunes the service scheduler.
 	Scheduler ecs.SchedulerOptions
 	// LeaderTTL is the lease of the leader among the servers sharing etcd:
@@ -89,6 +93,8 @@ type Server struct {
 	Logs *logs.Service
 	// EC2 is the EC2 service.
 	EC2 *ec2.Service
+	// AutoScaling is EC2 Auto Scaling.
+	AutoScaling *autoscaling.Service
 	// Controllers runs the background loops and the leader election.
 	Controllers *controller.Runtime
 	stopBG      context.CancelFunc
@@ -200,11 +206,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
 	}
+	// EC2 Auto Scaling keeps groups of instances at their desired capacity.
+	asSvc := autoscaling.New(autoscaling.Config{Region: cfg.Region, Account: acct.ID, Interval: cfg.AutoScalingInterval}, st, ec2Svc, iamSvc, log)
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
 	// loops, if it has any, to the runtime.
-	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, ssmSvc} {
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, ssmSvc} {
 		svc.Register(router)
 		if c, ok := svc.(withControllers); ok {
 			controllers.Register(c.Controllers()...)
@@ -222,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, AutoScaling: asSvc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout

@@ -1,0 +1,242 @@
+package autoscaling
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// fixture makes the article's launch template (ECS user data) and returns
+// the default subnets of the first two zones.
+func fixture(t *testing.T, e *env) (subnetA, subnetB string) {
+	t.Helper()
+	ctx := context.Background()
+	must[*sdkec2.CreateLaunchTemplateOutput](t)(e.ec2c.CreateLaunchTemplate(ctx, &sdkec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("demo-lt"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(e.ec2.Images()[0].ID), InstanceType: ec2types.InstanceTypeT3Medium,
+			UserData: aws.String("IyEvYmluL2Jhc2gKZWNobyBFQ1NfQ0xVU1RFUj1kZW1vID4+IC9ldGMvZWNzL2Vjcy5jb25maWcK")}}))
+	subs := must[*sdkec2.DescribeSubnetsOutput](t)(e.ec2c.DescribeSubnets(ctx, &sdkec2.DescribeSubnetsInput{}))
+	byZone := map[string]string{}
+	for _, s := range subs.Subnets {
+		byZone[aws.ToString(s.AvailabilityZone)] = aws.ToString(s.SubnetId)
+	}
+	return byZone[testRegion+"a"], byZone[testRegion+"b"]
+}
+
+// TestGroupKeepsDesiredCapacity is the first scenario and what
+// follows it: a group of two over two subnets launches one instance in
+// each zone, tagged with its name; an instance terminated outside the
+// group is replaced; scaling out keeps the zones balanced; scaling in
+// never terminates a protected instance; the activities say why, in AWS's
+// words.
+func TestGroupKeepsDesiredCapacity(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("demo-asg"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(2), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2), VPCZoneIdentifier: aws.String(a + "," + b),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("web"), PropagateAtLaunch: aws.Bool(true)},
+			{Key: aws.String("cost"), Value: aws.String("x"), PropagateAtLaunch: aws.Bool(false)}}}))
+	e.pass(t)
+	g := e.group(t, "demo-asg")
+	if len(g.byState["Pending"]) != 2 || g.zone[g.all[0]] == g.zone[g.all[1]] {
+		t.Fatalf("after the first pass: %+v, want two Pending instances in two zones", g)
+	}
+	insts := must[*sdkec2.DescribeInstancesOutput](t)(e.ec2c.DescribeInstances(ctx, &sdkec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{"demo-asg"}}}}))
+	var launched []string
+	for _, r := range insts.Reservations {
+		for _, in := range r.Instances {
+			launched = append(launched, aws.ToString(in.InstanceId))
+			tags := map[string]string{}
+			for _, tg := range in.Tags {
+				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			if tags["team"] != "web" || tags["cost"] != "" {
+				t.Errorf("instance tags %v: want team=web propagated and cost not", tags)
+			}
+		}
+	}
+	slices.Sort(launched)
+	if !slices.Equal(launched, slices.Sorted(slices.Values(g.all))) {
+		t.Fatalf("EC2 instances tagged with the group %v, group has %v", launched, g.all)
+	}
+	e.runAll(t)
+	e.pass(t)
+	if g = e.group(t, "demo-asg"); len(g.byState["InService"]) != 2 {
+		t.Fatalf("once running: %+v, want two InService", g)
+	}
+	acts := must[*sdk.DescribeScalingActivitiesOutput](t)(e.as.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("demo-asg")})).Activities
+	if len(acts) != 2 {
+		t.Fatalf("%d activities, want 2 launches", len(acts))
+	}
+	for _, act := range acts {
+		if !strings.HasPrefix(aws.ToString(act.Description), "Launching a new EC2 instance: i-") || act.StatusCode != types.ScalingActivityStatusCodeSuccessful ||
+			!strings.Contains(aws.ToString(act.Cause), "a user request created an AutoScalingGroup changing the desired capacity from 0 to 2.") ||
+			!strings.Contains(aws.ToString(act.Cause), "an instance was started in response to a difference between desired and actual capacity, increasing the capacity from") {
+			t.Errorf("launch activity %q / %q / %s", aws.ToString(act.Description), aws.ToString(act.Cause), act.StatusCode)
+		}
+	}
+
+	// Terminated behind the group's back: replaced in the same zone.
+	victim := g.all[0]
+	must[*sdkec2.TerminateInstancesOutput](t)(e.ec2c.TerminateInstances(ctx, &sdkec2.TerminateInstancesInput{InstanceIds: []string{victim}}))
+	e.runAll(t)
+	e.pass(t)
+	g = e.group(t, "demo-asg")
+	if slices.Contains(g.all, victim) || len(g.all) != 2 {
+		t.Fatalf("after terminating %s: %+v, want it replaced", victim, g)
+	}
+	acts = must[*sdk.DescribeScalingActivitiesOutput](t)(e.as.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("demo-asg")})).Activities
+	if !slices.ContainsFunc(acts, func(a types.Activity) bool {
+		return aws.ToString(a.Description) == "Terminating EC2 instance: "+victim &&
+			strings.Contains(aws.ToString(a.Cause), "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.")
+	}) {
+		t.Errorf("no activity says why %s went: %+v", victim, acts)
+	}
+	zones := map[string]int{}
+	for _, id := range g.all {
+		zones[g.zone[id]]++
+	}
+	if len(zones) != 2 {
+		t.Errorf("the replacement unbalanced the zones: %v", zones)
+	}
+
+	// Scale out to 4: two per zone.
+	must[*sdk.SetDesiredCapacityOutput](t)(e.as.SetDesiredCapacity(ctx, &sdk.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("demo-asg"), DesiredCapacity: aws.Int32(4)}))
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	g = e.group(t, "demo-asg")
+	zones = map[string]int{}
+	for _, id := range g.byState["InService"] {
+		zones[g.zone[id]]++
+	}
+	if len(g.byState["InService"]) != 4 || zones[testRegion+"a"] != 2 || zones[testRegion+"b"] != 2 {
+		t.Fatalf("after scaling out to 4: %+v (zones %v)", g, zones)
+	}
+
+	// Protect one instance, then scale in as far as the minimum allows
+	// and further by terminating the rest: the protected one stays.
+	protected := g.all[3]
+	must[*sdk.SetInstanceProtectionOutput](t)(e.as.SetInstanceProtection(ctx, &sdk.SetInstanceProtectionInput{AutoScalingGroupName: aws.String("demo-asg"),
+		InstanceIds: []string{protected}, ProtectedFromScaleIn: aws.Bool(true)}))
+	must[*sdk.UpdateAutoScalingGroupOutput](t)(e.as.UpdateAutoScalingGroup(ctx, &sdk.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("demo-asg"),
+		MinSize: aws.Int32(0), DesiredCapacity: aws.Int32(1)}))
+	e.pass(t)
+	g = e.group(t, "demo-asg")
+	if len(g.byState["Terminating"]) != 3 || !slices.Contains(g.byState["InService"], protected) {
+		t.Fatalf("after scaling in to 1: %+v, want the protected %s kept", g, protected)
+	}
+	e.runAll(t)
+	e.pass(t)
+	if g = e.group(t, "demo-asg"); !slices.Equal(g.all, []string{protected}) {
+		t.Fatalf("after the terminations: %+v, want only %s", g, protected)
+	}
+	acts = must[*sdk.DescribeScalingActivitiesOutput](t)(e.as.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("demo-asg"), MaxRecords: aws.Int32(1)})).Activities
+	if len(acts) != 1 || !strings.Contains(aws.ToString(acts[0].Cause), "a user request update of AutoScalingGroup constraints to min: 0, max: 4, desired: 1 changing the desired capacity from 4 to 1.") ||
+		!strings.Contains(aws.ToString(acts[0].Cause), "shrinking the capacity from 4 to 1") {
+		t.Errorf("newest activity %+v", acts)
+	}
+
+	// A protected instance still goes when the group is force-deleted.
+	_, err := e.as.DeleteAutoScalingGroup(ctx, &sdk.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("demo-asg")})
+	if code(err) != "ResourceInUse" {
+		t.Fatalf("delete with instances: %v, want ResourceInUse", err)
+	}
+	must[*sdk.DeleteAutoScalingGroupOutput](t)(e.as.DeleteAutoScalingGroup(ctx, &sdk.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("demo-asg"), ForceDelete: aws.Bool(true)}))
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	out := must[*sdk.DescribeAutoScalingGroupsOutput](t)(e.as.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{}))
+	if len(out.AutoScalingGroups) != 0 {
+		t.Fatalf("force-deleted group still there: %+v", out.AutoScalingGroups)
+	}
+	all := must[[]store.Item[ec2.InstanceRecord]](t)(e.ec2.Instances(ctx))
+	for _, it := range all {
+		if it.Value.State != ec2.StateTerminated {
+			t.Errorf("instance %s is %s after its group was deleted", it.Value.ID, it.Value.State)
+		}
+	}
+}
+
+// TestImpairedInstanceIsReplaced: an instance whose host stops beating
+// fails EC2's status checks and is replaced once the grace period is over.
+func TestImpairedInstanceIsReplaced(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt"), Version: aws.String("$Latest")},
+		MinSize:        aws.Int32(1), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(a), HealthCheckGracePeriod: aws.Int32(60)}))
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	first := e.group(t, "g").all[0]
+	// The host dies; another one lives.
+	if err := store.Put(ctx, e.st, "/berth/"+testRegion+"/ec2/host/host-a", ec2.HostRecord{ID: "host-a", Heartbeat: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ec2.Heartbeat(ctx, ec2.HostRecord{ID: "host-b"}); err != nil {
+		t.Fatal(err)
+	}
+	e.pass(t)
+	if g := e.group(t, "g"); !slices.Equal(g.all, []string{first}) {
+		t.Fatalf("within the grace period: %+v, want %s kept", g, first)
+	}
+	e.svc.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	e.pass(t)
+	g := e.group(t, "g")
+	if !slices.Equal(g.byState["Terminating"], []string{first}) || len(g.byState["Pending"]) != 1 {
+		t.Fatalf("after the grace period: %+v, want %s terminating and a replacement pending", g, first)
+	}
+}
+
+// TestLaunchSurvivesACutPass: a launch recorded but not run (the leader
+// died between the two) is run by the next pass with the same client
+// token, and running it twice launches one instance.
+func TestLaunchSurvivesACutPass(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(1), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(a)}))
+	// Plan only, as a pass cut short after its first commit.
+	var pending []member
+	var g *groupRecord
+	if err := e.svc.mutate(ctx, "g", func(r *groupRecord) error {
+		fx := e.svc.plan(r, world{instances: map[string]ec2.InstanceRecord{}, live: map[string]bool{}})
+		pending, g = fx.launch, r
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("planned %d launches, want 1", len(pending))
+	}
+	// The cut pass had also run its launch.
+	if err := e.svc.launch(ctx, g, pending); err != nil {
+		t.Fatal(err)
+	}
+	e.pass(t)
+	e.pass(t)
+	all := must[[]store.Item[ec2.InstanceRecord]](t)(e.ec2.Instances(ctx))
+	if len(all) != 1 {
+		t.Fatalf("%d instances launched, want 1", len(all))
+	}
+	if got := e.group(t, "g").all; !slices.Equal(got, []string{all[0].Value.ID}) {
+		t.Fatalf("group holds %v, EC2 has %s", got, all[0].Value.ID)
+	}
+}
