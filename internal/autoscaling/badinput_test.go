@@ -48,12 +48,18 @@ func TestBadInputIsRefused(t *testing.T) {
 		{"unknown template version", group(func(in *sdk.CreateAutoScalingGroupInput) {
 			in.LaunchTemplate = &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt"), Version: aws.String("9")}
 		}), "ValidationError"},
-		{"unknown configuration", group(func(in *sdk.CreateAutoScalingGroupInput) { in.LaunchTemplate, in.LaunchConfigurationName = nil, aws.String("nope") }), "ValidationError"},
+		{"unknown configuration", group(func(in *sdk.CreateAutoScalingGroupInput) {
+			in.LaunchTemplate, in.LaunchConfigurationName = nil, aws.String("nope")
+		}), "ValidationError"},
 		{"template and configuration", group(func(in *sdk.CreateAutoScalingGroupInput) { in.LaunchConfigurationName = aws.String("lc") }), "ValidationError"},
 		{"neither", group(func(in *sdk.CreateAutoScalingGroupInput) { in.LaunchTemplate = nil }), "ValidationError"},
-		{"unknown subnet", group(func(in *sdk.CreateAutoScalingGroupInput) { in.VPCZoneIdentifier = aws.String(a + ",subnet-00000000000000000") }), "ValidationError"},
+		{"unknown subnet", group(func(in *sdk.CreateAutoScalingGroupInput) {
+			in.VPCZoneIdentifier = aws.String(a + ",subnet-00000000000000000")
+		}), "ValidationError"},
 		{"no subnet or zone", group(func(in *sdk.CreateAutoScalingGroupInput) { in.VPCZoneIdentifier = nil }), "ValidationError"},
-		{"unknown zone", group(func(in *sdk.CreateAutoScalingGroupInput) { in.VPCZoneIdentifier, in.AvailabilityZones = nil, []string{"mars-1a"} }), "ValidationError"},
+		{"unknown zone", group(func(in *sdk.CreateAutoScalingGroupInput) {
+			in.VPCZoneIdentifier, in.AvailabilityZones = nil, []string{"mars-1a"}
+		}), "ValidationError"},
 		{"ELB health checks", group(func(in *sdk.CreateAutoScalingGroupInput) { in.HealthCheckType = aws.String("ELB") }), "ValidationError"},
 		{"unknown termination policy", group(func(in *sdk.CreateAutoScalingGroupInput) { in.TerminationPolicies = []string{"Whimsy"} }), "ValidationError"},
 		{"reserved tag", group(func(in *sdk.CreateAutoScalingGroupInput) {
