@@ -224,3 +224,39 @@ func TestTerminationOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeAutoScalingInstances: every group's instances, with the
+// group's name, health in capitals as AWS writes it there, paged.
+func TestDescribeAutoScalingInstances(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := fixture(t, e)
+	for _, name := range []string{"one", "two"} {
+		must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String(name),
+			LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+			MinSize:        aws.Int32(2), MaxSize: aws.Int32(2), VPCZoneIdentifier: aws.String(a + "," + b)}))
+	}
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	seen := map[string]int{}
+	var token *string
+	for pages := 0; ; pages++ {
+		out := must[*sdk.DescribeAutoScalingInstancesOutput](t)(e.as.DescribeAutoScalingInstances(ctx, &sdk.DescribeAutoScalingInstancesInput{MaxRecords: aws.Int32(3), NextToken: token}))
+		for _, in := range out.AutoScalingInstances {
+			seen[aws.ToString(in.AutoScalingGroupName)]++
+			if aws.ToString(in.HealthStatus) != "HEALTHY" || aws.ToString(in.LifecycleState) != "InService" || aws.ToString(in.InstanceId) == "" {
+				t.Errorf("instance %+v", in)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			if pages != 1 {
+				t.Errorf("%d pages of 3 for 4 instances", pages+1)
+			}
+			break
+		}
+	}
+	if seen["one"] != 2 || seen["two"] != 2 {
+		t.Fatalf("instances per group %v", seen)
+	}
+}

@@ -789,16 +789,10 @@ type DescribeAutoScalingInstancesInput struct {
 	NextToken   string
 }
 
+// AutoScalingInstanceDetails is an Instance with its group's name.
 type AutoScalingInstanceDetails struct {
-	InstanceId              string
-	InstanceType            string
-	AutoScalingGroupName    string
-	AvailabilityZone        string
-	LifecycleState          string
-	HealthStatus            string
-	LaunchConfigurationName string                       `xml:",omitempty"`
-	LaunchTemplate          *LaunchTemplateSpecification `xml:",omitempty"`
-	ProtectedFromScaleIn    bool
+	AutoScalingGroupName string
+	Instance
 }
 
 type DescribeAutoScalingInstancesOutput struct {
@@ -821,9 +815,11 @@ func (s *Service) DescribeAutoScalingInstances(ctx context.Context, in *Describe
 			if len(in.InstanceIds) > 0 && !slices.Contains(in.InstanceIds, m.ID) {
 				continue
 			}
-			all = append(all, AutoScalingInstanceDetails{InstanceId: m.ID, InstanceType: m.Type, AutoScalingGroupName: g.Value.Name,
-				AvailabilityZone: m.Zone, LifecycleState: strings.ToUpper(m.State), HealthStatus: strings.ToUpper(m.Health),
-				LaunchConfigurationName: m.LaunchConfiguration, LaunchTemplate: m.Template.spec(), ProtectedFromScaleIn: m.Protected})
+			// Here, unlike in DescribeAutoScalingGroups, AWS writes the
+			// health in capitals.
+			d := AutoScalingInstanceDetails{AutoScalingGroupName: g.Value.Name, Instance: m.describe()}
+			d.HealthStatus = strings.ToUpper(d.HealthStatus)
+			all = append(all, d)
 		}
 	}
 	slices.SortFunc(all, func(a, b AutoScalingInstanceDetails) int { return strings.Compare(a.InstanceId, b.InstanceId) })
