@@ -170,8 +170,10 @@ func (s *Service) DeleteInstance(ctx context.Context, id string, rev int64) erro
 }
 
 // IngressRules returns the ingress rules of an instance's groups, with a
-// source group expanded to the addresses of the instances in it.
-func (s *Service) IngressRules(ctx context.Context, inst InstanceRecord) ([]Rule, map[string][]netip.Prefix, error) {
+// source group expanded to the addresses of the instances in it; all is
+// every instance record (Instances), read once by a caller that asks for
+// many instances.
+func (s *Service) IngressRules(ctx context.Context, inst InstanceRecord, all []store.Item[InstanceRecord]) ([]Rule, map[string][]netip.Prefix, error) {
 	var rules []Rule
 	for _, g := range inst.Groups {
 		in, _, err := s.Group(ctx, g)
@@ -184,16 +186,9 @@ func (s *Service) IngressRules(ctx context.Context, inst InstanceRecord) ([]Rule
 		rules = append(rules, in...)
 	}
 	members := map[string][]netip.Prefix{}
-	var all []store.Item[InstanceRecord]
 	for _, r := range rules {
 		if r.Group == "" || members[r.Group] != nil {
 			continue
-		}
-		if all == nil {
-			var err error
-			if all, err = s.Instances(ctx); err != nil {
-				return nil, nil, err
-			}
 		}
 		members[r.Group] = []netip.Prefix{}
 		for _, o := range all {

@@ -84,6 +84,9 @@ type Host struct {
 	cfg  Config
 	mu   sync.Mutex
 	seen map[string]string // instance id → what was applied (for logs)
+	// identities are the instances' signed identity documents, made once
+	// per instance: what they sign never changes.
+	identities map[string][2]string
 }
 
 // New returns a host.
@@ -94,7 +97,7 @@ func New(cfg Config) *Host {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Host{cfg: cfg, seen: map[string]string{}}
+	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}}
 }
 
 // Run beats the host's heart and brings its instances to their recorded
@@ -159,7 +162,7 @@ func (h *Host) Reconcile(ctx context.Context) error {
 		if it.Value.Host != h.cfg.ID {
 			continue
 		}
-		if err := h.apply(ctx, it); err != nil {
+		if err := h.apply(ctx, it, all); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", it.Value.ID, err))
 		}
 	}
@@ -169,11 +172,11 @@ func (h *Host) Reconcile(ctx context.Context) error {
 // terminatedKept is how long a terminated instance stays visible.
 const terminatedKept = time.Hour
 
-func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord]) error {
+func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], all []store.Item[ec2.InstanceRecord]) error {
 	r := it.Value
 	switch r.State {
 	case ec2.StatePending, ec2.StateRunning:
-		if err := h.network(ctx, r); err != nil {
+		if err := h.network(ctx, r, all); err != nil {
 			return err
 		}
 		parent, err := h.cgroup(r)
@@ -226,7 +229,7 @@ func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord]) err
 }
 
 // network holds the instance's address and enforces its groups' ingress.
-func (h *Host) network(ctx context.Context, r ec2.InstanceRecord) error {
+func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, all []store.Item[ec2.InstanceRecord]) error {
 	if h.cfg.VPC == nil {
 		return nil
 	}
@@ -234,7 +237,7 @@ func (h *Host) network(ctx context.Context, r ec2.InstanceRecord) error {
 	if err != nil {
 		return err
 	}
-	rules, members, err := h.cfg.EC2.IngressRules(ctx, r)
+	rules, members, err := h.cfg.EC2.IngressRules(ctx, r, all)
 	if err != nil {
 		return err
 	}
@@ -283,6 +286,7 @@ func (h *Host) release(r ec2.InstanceRecord) error {
 		}
 		delete(h.seen, r.ID)
 	}
+	delete(h.identities, r.ID)
 	if h.cfg.CgroupRoot != "" {
 		errs = append(errs, cgroup.Remove(strings.TrimSuffix(h.cfg.CgroupRoot, "/")+"/"+r.ID))
 	}
@@ -290,10 +294,16 @@ func (h *Host) release(r ec2.InstanceRecord) error {
 }
 
 func (h *Host) spec(ctx context.Context, r ec2.InstanceRecord, parent string) (AgentSpec, error) {
-	doc, sig, err := h.cfg.EC2.InstanceIdentity(ctx, r)
-	if err != nil {
-		return AgentSpec{}, err
+	id, ok := h.identities[r.ID]
+	if !ok {
+		doc, sig, err := h.cfg.EC2.InstanceIdentity(ctx, r)
+		if err != nil {
+			return AgentSpec{}, err
+		}
+		id = [2]string{doc, sig}
+		h.identities[r.ID] = id
 	}
+	doc, sig := id[0], id[1]
 	settings := ec2.ECSConfig(r.UserData)
 	s := AgentSpec{InstanceID: r.ID, Cluster: settings["ECS_CLUSTER"], InstanceType: r.InstanceType, Zone: r.Zone, ImageID: r.ImageID,
 		SubnetID: r.SubnetID, VpcID: r.VpcID, CgroupParent: parent, Settings: settings, IdentityDocument: doc, IdentitySignature: sig}
