@@ -91,6 +91,12 @@ func (s *Service) CreateCluster(ctx context.Context, in *CreateClusterInput) (*C
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
+	for i, p := range in.CapacityProviders {
+		in.CapacityProviders[i] = providerName(p)
+	}
+	if _, err := s.checkAssociation(ctx, name, in.CapacityProviders, in.DefaultCapacityProviderStrategy); err != nil {
+		return nil, err
+	}
 	rec, err := s.ensureCluster(ctx, clusterRecord{
 		Name: name, Status: "ACTIVE", Settings: in.Settings, Tags: in.Tags,
 		CapacityProviders: in.CapacityProviders, DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy,
