@@ -70,6 +70,17 @@ type CapacityProviderOutput struct {
 func (k keys) capacityProvider(name string) string { return k.prefix + "capacity-provider/" + name }
 func (k keys) capacityProviders() string           { return k.prefix + "capacity-provider/" }
 
+// providerCluster indexes the cluster a capacity provider is associated with.
+func (k keys) providerCluster(name string) string {
+	return k.prefix + "capacity-provider-cluster/" + name
+}
+
+// groupProvider indexes the active capacity provider of an Auto Scaling
+// group, so that two providers cannot claim one group.
+func (k keys) groupProvider(groupARN string) string {
+	return k.prefix + "capacity-provider-group/" + groupARN
+}
+
 // reservedProviders are AWS's own capacity providers; Berth has no Fargate.
 var reservedProviders = []string{"FARGATE", "FARGATE_SPOT"}
 
@@ -120,42 +131,37 @@ func (s *Service) CreateCapacityProvider(ctx context.Context, in *CreateCapacity
 		return nil, err
 	}
 	prov.AutoScalingGroupArn = groupARN
-	all, err := store.List[CapacityProvider](ctx, s.store, s.keys.capacityProviders())
-	if err != nil {
-		return nil, err
-	}
-	key := s.keys.capacityProvider(in.Name)
-	txn := store.NewTxn()
-	var rev int64
-	for _, it := range all {
-		cp := it.Value
-		if cp.Name == in.Name {
-			if cp.Status == "ACTIVE" {
-				return nil, api.ClientError("The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.")
-			}
-			rev = it.Rev // the name of a deleted provider may be reused
-			continue
-		}
-		if cp.Status == "ACTIVE" && cp.AutoScalingGroupProvider != nil && cp.AutoScalingGroupProvider.AutoScalingGroupArn == groupARN {
-			return nil, api.ClientError("The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again.")
-		}
-		// Another request may claim the group meanwhile: its provider
-		// must still be as read.
-		txn.IfRev(it.Key, it.Rev)
-	}
-	if rev == 0 {
-		txn.IfAbsent(key)
-	} else {
-		txn.IfRev(key, rev)
-	}
 	cp := CapacityProvider{
 		CapacityProviderArn: s.arn("capacity-provider/" + in.Name), Name: in.Name, Status: "ACTIVE",
 		AutoScalingGroupProvider: &prov, Tags: orEmpty(in.Tags),
 	}
-	if err := s.store.Commit(ctx, txn.Put(key, cp)); errors.Is(err, store.ErrConflict) {
-		return nil, api.Errorf("UpdateInProgressException", "Another request is changing capacity providers; try again.")
-	} else if err != nil {
-		return nil, err
+	key, gkey := s.keys.capacityProvider(in.Name), s.keys.groupProvider(groupARN)
+	for attempt := 0; ; attempt++ {
+		old, err := store.Get[CapacityProvider](ctx, s.store, key)
+		switch {
+		case err == nil && old.Value.Status == "ACTIVE":
+			return nil, api.ClientError("The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.")
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		// gkey names the active provider of the group, while there is one.
+		if _, err := store.Get[string](ctx, s.store, gkey); err == nil {
+			return nil, api.ClientError("The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		// The name of a deleted provider may be reused.
+		err = s.store.Commit(ctx, store.NewTxn().IfRev(key, old.Rev).IfAbsent(gkey).Put(key, cp).Put(gkey, in.Name))
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			continue // look again at what the other request did
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return nil, api.Errorf("UpdateInProgressException", "Another request is changing capacity providers; try again.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	s.log.Info("capacity provider created", "capacityProvider", cp.CapacityProviderArn, "autoScalingGroup", groupARN)
 	return &CapacityProviderOutput{CapacityProvider: &cp}, nil
@@ -387,19 +393,13 @@ func (s *Service) DeleteCapacityProvider(ctx context.Context, in *DeleteCapacity
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := store.List[clusterRecord](ctx, s.store, s.keys.clusters())
-	if err != nil {
-		return nil, err
-	}
-	txn := store.NewTxn()
-	for _, c := range clusters {
-		if c.Value.Status != "ACTIVE" {
-			continue
-		}
-		if slices.Contains(c.Value.CapacityProviders, name) {
-			return nil, api.Errorf("ResourceInUseException", "The specified capacity provider is associated with cluster %s and cannot be deleted. Remove it from the cluster with PutClusterCapacityProviders and try again.", c.Value.Name)
-		}
-		svcs, err := store.List[serviceRecord](ctx, s.store, s.keys.services(c.Value.Name))
+	// A service can use only a provider of its cluster, and a provider a
+	// service uses cannot leave its cluster: a provider associated with no
+	// cluster is used by no service.
+	akey := s.keys.providerCluster(name)
+	owner, err := store.Get[string](ctx, s.store, akey)
+	if err == nil {
+		svcs, err := store.List[serviceRecord](ctx, s.store, s.keys.services(owner.Value))
 		if err != nil {
 			return nil, err
 		}
@@ -408,12 +408,19 @@ func (s *Service) DeleteCapacityProvider(ctx context.Context, in *DeleteCapacity
 				return nil, api.Errorf("ResourceInUseException", "The specified capacity provider is in use by service %s and cannot be deleted. Remove it from the service's capacity provider strategy and try again.", sv.Value.Service.ServiceArn)
 			}
 		}
-		// An association made meanwhile must fail this deletion.
-		txn.IfRev(c.Key, c.Rev)
+		return nil, api.Errorf("ResourceInUseException", "The specified capacity provider is associated with cluster %s and cannot be deleted. Remove it from the cluster with PutClusterCapacityProviders and try again.", owner.Value)
 	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	txn := store.NewTxn().IfAbsent(akey)
 	cp := it.Value
 	cp.Status, cp.UpdateStatus, cp.UpdateStatusReason = "INACTIVE", "DELETE_COMPLETE", ""
-	if err := s.store.Commit(ctx, txn.IfRev(it.Key, it.Rev).Put(it.Key, cp)); errors.Is(err, store.ErrConflict) {
+	txn.IfRev(it.Key, it.Rev).Put(it.Key, cp)
+	if cp.AutoScalingGroupProvider != nil {
+		txn.Delete(s.keys.groupProvider(cp.AutoScalingGroupProvider.AutoScalingGroupArn))
+	}
+	if err := s.store.Commit(ctx, txn); errors.Is(err, store.ErrConflict) {
 		return nil, api.Errorf("UpdateInProgressException", "The capacity provider or a cluster is being changed by another request; try again.")
 	} else if err != nil {
 		return nil, err

@@ -350,6 +350,10 @@ func TestClusterCapacityProviderAssociation(t *testing.T) {
 	if len(c.Cluster.CapacityProviders) != 1 || c.Cluster.DefaultCapacityProviderStrategy[0].Weight != 2 {
 		t.Fatalf("created %+v", c.Cluster)
 	}
+	// Deleting a cluster frees its providers for another.
+	e.rejected("ResourceInUseException", put("two", []string{"cp-free"}))
+	must[*ClusterOutput](t)(e.svc.DeleteCluster(e.ctx, &ClusterRefInput{Cluster: "three"}))
+	e.associate("two", []string{"cp-free"}, nil)
 
 	// A provider a service's strategy or a running task uses cannot leave
 	// the cluster or be deleted.

@@ -152,55 +152,61 @@ type PutClusterCapacityProvidersInput struct {
 	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
 }
 
-// checkAssociation checks the providers a cluster is to have and its
-// default strategy: each provider must exist, be ACTIVE and be associated
-// with no other cluster; the default strategy may name only them. It
-// returns the provider records read, for the caller's transaction to be
-// conditional on.
-func (s *Service) checkAssociation(ctx context.Context, cluster string, providers []string, strategy []CapacityProviderStrategyItem) ([]store.Item[CapacityProvider], error) {
+// checkAssociation checks, before reading the store, the providers a
+// cluster is to have and its default strategy: no Fargate, no provider
+// twice, a default strategy naming only the cluster's providers.
+func checkAssociation(providers []string, strategy []CapacityProviderStrategyItem) error {
 	if err := checkStrategyShape(strategy); err != nil {
-		return nil, err
+		return err
 	}
-	var items []store.Item[CapacityProvider]
 	for i, name := range providers {
 		if slices.Contains(reservedProviders, name) {
-			return nil, api.InvalidParameter("The %s capacity provider is not available in Berth, which has no Fargate; use Auto Scaling group capacity providers.", name)
+			return api.InvalidParameter("The %s capacity provider is not available in Berth, which has no Fargate; use Auto Scaling group capacity providers.", name)
 		}
 		if slices.Contains(providers[:i], name) {
-			return nil, api.InvalidParameter("The capacity provider %s is specified more than once.", name)
+			return api.InvalidParameter("The capacity provider %s is specified more than once.", name)
 		}
-		it, err := store.Get[CapacityProvider](ctx, s.store, s.keys.capacityProvider(providerName(name)))
-		if errors.Is(err, store.ErrNotFound) || err == nil && it.Value.Status != "ACTIVE" {
-			return nil, api.InvalidParameter("The specified capacity provider %s does not exist. Specify a valid capacity provider and try again.", name)
-		}
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
 	}
 	for _, it := range strategy {
 		if !slices.Contains(providers, it.CapacityProvider) {
-			return nil, api.InvalidParameter("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.")
+			return api.InvalidParameter("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.")
 		}
 	}
-	if len(providers) == 0 {
-		return nil, nil
-	}
-	clusters, err := store.List[clusterRecord](ctx, s.store, s.keys.clusters())
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range clusters {
-		if c.Value.Name == cluster || c.Value.Status != "ACTIVE" {
+	return nil
+}
+
+// associate adds to txn the change of cluster's providers from before to
+// after: each provider added must be ACTIVE and associated with no other
+// cluster (an Auto Scaling group provider serves one cluster), and txn is
+// made conditional on what was read; each provider removed is released.
+func (s *Service) associate(ctx context.Context, txn *store.Txn, cluster string, before, after []string) error {
+	for _, name := range after {
+		if slices.Contains(before, name) {
 			continue
 		}
-		for _, name := range providers {
-			if slices.Contains(c.Value.CapacityProviders, name) {
-				return nil, api.Errorf("ResourceInUseException", "The specified capacity provider %s is already associated with cluster %s. An Auto Scaling group capacity provider can be associated with only one cluster.", name, c.Value.Name)
-			}
+		cp, err := store.Get[CapacityProvider](ctx, s.store, s.keys.capacityProvider(name))
+		if errors.Is(err, store.ErrNotFound) || err == nil && cp.Value.Status != "ACTIVE" {
+			return api.InvalidParameter("The specified capacity provider %s does not exist. Specify a valid capacity provider and try again.", name)
+		}
+		if err != nil {
+			return err
+		}
+		key := s.keys.providerCluster(name)
+		owner, err := store.Get[string](ctx, s.store, key)
+		if err == nil && owner.Value != cluster {
+			return api.Errorf("ResourceInUseException", "The specified capacity provider %s is already associated with cluster %s. An Auto Scaling group capacity provider can be associated with only one cluster.", name, owner.Value)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		txn.IfRev(cp.Key, cp.Rev).IfRev(key, owner.Rev).Put(key, cluster)
+	}
+	for _, name := range before {
+		if !slices.Contains(after, name) {
+			txn.Delete(s.keys.providerCluster(name))
 		}
 	}
-	return items, nil
+	return nil
 }
 
 // PutClusterCapacityProviders replaces a cluster's capacity providers and
@@ -222,8 +228,7 @@ func (s *Service) PutClusterCapacityProviders(ctx context.Context, in *PutCluste
 	for i, p := range in.CapacityProviders {
 		providers[i] = providerName(p)
 	}
-	read, err := s.checkAssociation(ctx, name, providers, in.DefaultCapacityProviderStrategy)
-	if err != nil {
+	if err := checkAssociation(providers, in.DefaultCapacityProviderStrategy); err != nil {
 		return nil, err
 	}
 	var removed []string
@@ -240,8 +245,8 @@ func (s *Service) PutClusterCapacityProviders(ctx context.Context, in *PutCluste
 	rec := it.Value
 	rec.CapacityProviders, rec.DefaultCapacityProviderStrategy = providers, in.DefaultCapacityProviderStrategy
 	txn := store.NewTxn().IfRev(it.Key, it.Rev)
-	for _, p := range read {
-		txn.IfRev(p.Key, p.Rev) // a provider deleted meanwhile fails this
+	if err := s.associate(ctx, txn, name, it.Value.CapacityProviders, providers); err != nil {
+		return nil, err
 	}
 	if err := s.store.Commit(ctx, txn.Put(it.Key, rec)); errors.Is(err, store.ErrConflict) {
 		return nil, api.Errorf("UpdateInProgressException", "The cluster or one of its capacity providers is being changed by another request; try again.")
@@ -286,9 +291,10 @@ func (s *Service) checkUnused(ctx context.Context, cluster string, providers []s
 // placeShares places each share's tasks on the instances of its provider
 // only (providerOf names an instance's provider), reserving on views as
 // placement.Place does. It returns the placed instances, the provider of
-// each, and the failures; a provider without instances fails with an
-// empty ARN and the provider's name as the reason.
-func placeShares(views []placement.Instance, shares []providerShare, req placement.Request, providerOf func(int) string, rng *rand.Rand) (placed []int, providers []string, failures []placement.Failure) {
+// each, and the failures: placement's for a provider whose instances
+// cannot take the task, and one naming the provider (arnOf) when it has
+// no instances in the cluster.
+func placeShares(views []placement.Instance, shares []providerShare, req placement.Request, providerOf func(int) string, arnOf func(string) string, rng *rand.Rand) (placed []int, providers []string, failures []Failure) {
 	for _, sh := range shares {
 		var idx []int
 		for i := range views {
@@ -297,7 +303,7 @@ func placeShares(views []placement.Instance, shares []providerShare, req placeme
 			}
 		}
 		if len(idx) == 0 {
-			failures = append(failures, placement.Failure{Reason: sh.provider})
+			failures = append(failures, Failure{Arn: arnOf(sh.provider), Reason: "No Container Instances were found in capacity provider " + sh.provider + "."})
 			continue
 		}
 		sub := make([]placement.Instance, len(idx))
@@ -312,7 +318,9 @@ func placeShares(views []placement.Instance, shares []providerShare, req placeme
 			placed = append(placed, idx[k])
 			providers = append(providers, sh.provider)
 		}
-		failures = append(failures, res.Failures...)
+		for _, f := range res.Failures {
+			failures = append(failures, Failure{Arn: f.ARN, Reason: f.Reason})
+		}
 	}
 	return placed, providers, failures
 }

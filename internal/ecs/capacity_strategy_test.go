@@ -22,6 +22,9 @@ func providerCluster(t *testing.T, def []CapacityProviderStrategyItem) (*env, ma
 			asg.join(in.group, in.id)
 		}
 		ci := e.ec2Instance("cp", in.id, 4096, 4096)
+		if d := e.describeInstance("cp", ci.ContainerInstanceArn); d.CapacityProviderName != ci.CapacityProviderName {
+			t.Fatalf("described with provider %q, registered with %q", d.CapacityProviderName, ci.CapacityProviderName)
+		}
 		providerOf[ci.ContainerInstanceArn] = ci.CapacityProviderName
 	}
 	e.simpleTaskDef("web", 64, 64)

@@ -439,16 +439,10 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 			placed = append(placed, i)
 		}
 	} else if len(in.shares) > 0 {
-		var fs []placement.Failure
+		var fs []Failure
 		placed, providers, fs = placeShares(views, in.shares, req, func(i int) string { return candidates[i].rec.Instance.CapacityProviderName },
-			rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
-		for _, f := range fs {
-			if f.ARN == "" { // the provider has no instances in the cluster
-				f.ARN = s.arn("capacity-provider/" + f.Reason)
-				f.Reason = "No Container Instances were found in the capacity provider " + f.Reason + "."
-			}
-			out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
-		}
+			func(p string) string { return s.arn("capacity-provider/" + p) }, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		out.Failures = append(out.Failures, fs...)
 	} else {
 		result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 		placed = result.Placed
