@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 // memAutoScaling is an in-memory EC2 Auto Scaling: groups by name and the
@@ -398,6 +400,65 @@ func TestNextProvider(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Fatalf("shares %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// denyAction refuses one action and lets the root principal do the rest,
+// recording what each call asked.
+type denyAction struct {
+	mu     sync.Mutex
+	action string
+	asked  map[string]string // action -> resource
+}
+
+func (d *denyAction) Authorize(ctx context.Context, p api.Principal, action, resource string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.asked[action] = resource
+	if action == d.action {
+		return api.Errorf(api.CodeAccessDenied, "User: %s is not authorized to perform: %s on resource: %s", p.ARN, action, resource)
+	}
+	return api.RootOnly{}.Authorize(ctx, p, action, resource)
+}
+
+func TestCapacityProviderAuthorization(t *testing.T) {
+	e, _ := cpEnv(t, "asg-a", "asg-b")
+	authz := &denyAction{asked: map[string]string{}}
+	e.svc.authz = authz
+	e.provider("cp", "asg-a")
+	e.cluster("auth")
+	for _, tc := range []struct {
+		action, resource string
+		call             func() error
+	}{
+		{"ecs:CreateCapacityProvider", arn("capacity-provider/new"), func() error {
+			_, err := e.svc.CreateCapacityProvider(e.ctx, &CreateCapacityProviderInput{Name: "new", AutoScalingGroupProvider: &AutoScalingGroupProvider{AutoScalingGroupArn: "asg-b"}})
+			return err
+		}},
+		{"ecs:UpdateCapacityProvider", arn("capacity-provider/cp"), func() error {
+			_, err := e.svc.UpdateCapacityProvider(e.ctx, &UpdateCapacityProviderInput{Name: "cp", AutoScalingGroupProvider: &AutoScalingGroupProvider{ManagedTerminationProtection: "ENABLED"}})
+			return err
+		}},
+		{"ecs:DeleteCapacityProvider", arn("capacity-provider/cp"), func() error {
+			_, err := e.svc.DeleteCapacityProvider(e.ctx, &DeleteCapacityProviderInput{CapacityProvider: "cp"})
+			return err
+		}},
+		{"ecs:DescribeCapacityProviders", "*", func() error {
+			_, err := e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{})
+			return err
+		}},
+		{"ecs:PutClusterCapacityProviders", arn("cluster/auth"), func() error {
+			_, err := e.svc.PutClusterCapacityProviders(e.ctx, &PutClusterCapacityProvidersInput{Cluster: "auth", CapacityProviders: []string{"cp"}, DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{}})
+			return err
+		}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			authz.action = tc.action
+			e.with(t).rejected(api.CodeAccessDenied, tc.call)
+			if got := authz.asked[tc.action]; got != tc.resource {
+				t.Fatalf("authorized on %q, want %q", got, tc.resource)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -67,6 +68,18 @@ func TestRunTaskWithStrategy(t *testing.T) {
 		t.Fatalf("tasks by provider %v, want base 2 on cp-a then 1:1", counts)
 	}
 	e.checkNoOvercommit("cp")
+	// A retry with the same client token gets the same tasks back.
+	tokened := RunTaskInput{Count: ptr(3), ClientToken: "tok-1", CapacityProviderStrategy: []CapacityProviderStrategyItem{{CapacityProvider: "cp-a", Weight: 1}, {CapacityProvider: "cp-b", Weight: 1}}}
+	first := must[*RunTaskOutput](t)(run(tokened))
+	again := must[*RunTaskOutput](t)(run(tokened))
+	if len(first.Tasks) != 3 || fmt.Sprint(taskArns(first.Tasks)) != fmt.Sprint(taskArns(again.Tasks)) {
+		t.Fatalf("token replay: %v then %v", taskArns(first.Tasks), taskArns(again.Tasks))
+	}
+	// Providers whose tasks still run cannot leave the cluster.
+	e.rejected("ResourceInUseException", func() error {
+		_, err := e.svc.PutClusterCapacityProviders(e.ctx, &PutClusterCapacityProvidersInput{Cluster: "cp", CapacityProviders: []string{"cp-a"}, DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{}})
+		return err
+	})
 
 	for _, tc := range []struct {
 		name string
