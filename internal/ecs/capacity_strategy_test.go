@@ -178,8 +178,22 @@ func TestServiceWithStrategy(t *testing.T) {
 	if len(def.CapacityProviderStrategy) != 1 || def.CapacityProviderStrategy[0].CapacityProvider != "cp-a" {
 		t.Fatalf("default strategy %+v", def.CapacityProviderStrategy)
 	}
+	// A daemon takes no strategy: it runs on every instance.
+	daemon := must[*ServiceOutput](t)(e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "cp", ServiceName: "agent", TaskDefinition: "web", SchedulingStrategy: "DAEMON"})).Service
+	if daemon.LaunchType != "EC2" || len(daemon.CapacityProviderStrategy) != 0 {
+		t.Fatalf("daemon %s %+v", daemon.LaunchType, daemon.CapacityProviderStrategy)
+	}
 	s := newSched(e, "cp")
 	s.pass()
+	daemons := 0
+	for _, task := range s.tasks() {
+		if task.Task.Group == "service:agent" {
+			daemons++
+		}
+	}
+	if daemons != 5 {
+		t.Fatalf("%d daemon tasks, want one on each of 5 instances", daemons)
+	}
 	counts := map[string]int{}
 	for _, task := range s.tasks() {
 		if task.Task.Group != "service:api" {

@@ -122,10 +122,15 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	// Without a launch type or strategy the service takes the cluster's
 	// default strategy, which it then reports as its own.
 	cps := effectiveStrategy(&cl.Value, in.LaunchType, in.CapacityProviderStrategy)
-	if len(cps) > 0 {
-		if strategy == "DAEMON" {
+	if strategy == "DAEMON" {
+		// A daemon runs on every instance, whatever its provider: it
+		// takes no strategy, and the cluster's default does not apply.
+		if len(in.CapacityProviderStrategy) > 0 {
 			return nil, api.InvalidParameter("The daemon scheduling strategy does not support capacity providers. Specify a launch type and try again.")
 		}
+		cps = nil
+	}
+	if len(cps) > 0 {
 		if err := checkStrategyFor(&cl.Value, cps); err != nil {
 			return nil, err
 		}
