@@ -3,6 +3,8 @@ package ecs
 import (
 	"fmt"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 // providerCluster is a cluster with providers cp-a and cp-b over groups
@@ -230,4 +232,56 @@ func TestServiceWithStrategy(t *testing.T) {
 	if len(up.CapacityProviderStrategy) != 1 || up.Deployments[0].CapacityProviderStrategy[0].CapacityProvider != "cp-b" || len(up.Deployments) != 2 {
 		t.Fatalf("updated %+v %+v", up.CapacityProviderStrategy, up.Deployments)
 	}
+}
+
+// FuzzShareTasks checks the split of tasks across an accepted strategy:
+// every task goes to a provider of the strategy, the provider with a base
+// gets its base first, and with several providers one of weight 0 gets no
+// more than its base.
+func FuzzShareTasks(f *testing.F) {
+	for _, s := range []string{
+		`[{"capacityProvider":"a","base":2,"weight":1},{"capacityProvider":"b","weight":1}]`,
+		`[{"capacityProvider":"a","weight":1},{"capacityProvider":"b","weight":4}]`,
+		`[{"capacityProvider":"a","base":3},{"capacityProvider":"b","weight":1000}]`,
+		`[{"capacityProvider":"a"}]`,
+		`[{"capacityProvider":"a","weight":-1}]`,
+		`[{"capacityProvider":"a","base":1},{"capacityProvider":"b","base":1,"weight":1}]`,
+	} {
+		f.Add([]byte(s), uint8(10))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, n uint8) {
+		var strategy []CapacityProviderStrategyItem
+		if err := api.Decode(body, &strategy); err != nil || len(strategy) == 0 {
+			return
+		}
+		cluster := &clusterRecord{}
+		for _, it := range strategy {
+			cluster.CapacityProviders = append(cluster.CapacityProviders, it.CapacityProvider)
+		}
+		if err := checkStrategyFor(cluster, strategy); err != nil {
+			wantClientError(t, err)
+			return
+		}
+		got := map[string]int{}
+		total := 0
+		for _, sh := range shareTasks(strategy, int(n), nil) {
+			got[sh.provider] += sh.count
+			total += sh.count
+		}
+		if total != int(n) {
+			t.Fatalf("shared %d tasks of %d", total, n)
+		}
+		for _, it := range strategy {
+			if c := got[it.CapacityProvider]; c < min(it.Base, int(n)) {
+				t.Fatalf("%s got %d tasks, below its base %d", it.CapacityProvider, c, it.Base)
+			}
+			if len(strategy) > 1 && it.Weight == 0 && got[it.CapacityProvider] > it.Base {
+				t.Fatalf("%s of weight 0 got %d tasks beyond its base %d", it.CapacityProvider, got[it.CapacityProvider], it.Base)
+			}
+			delete(got, it.CapacityProvider)
+		}
+		if len(got) > 0 {
+			t.Fatalf("tasks shared to providers outside the strategy: %v", got)
+		}
+	})
 }
