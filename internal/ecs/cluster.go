@@ -91,6 +91,12 @@ func (s *Service) CreateCluster(ctx context.Context, in *CreateClusterInput) (*C
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
+	for i, p := range in.CapacityProviders {
+		in.CapacityProviders[i] = providerName(p)
+	}
+	if err := checkAssociation(in.CapacityProviders, in.DefaultCapacityProviderStrategy); err != nil {
+		return nil, err
+	}
 	rec, err := s.ensureCluster(ctx, clusterRecord{
 		Name: name, Status: "ACTIVE", Settings: in.Settings, Tags: in.Tags,
 		CapacityProviders: in.CapacityProviders, DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy,
@@ -117,7 +123,11 @@ func (s *Service) ensureCluster(ctx context.Context, rec clusterRecord) (cluster
 		if rec.Settings == nil {
 			rec.Settings = []ClusterSetting{{Name: "containerInsights", Value: "disabled"}}
 		}
-		err = s.store.Commit(ctx, store.NewTxn().IfRev(key, it.Rev).Put(key, rec))
+		txn := store.NewTxn().IfRev(key, it.Rev)
+		if err := s.associate(ctx, txn, rec.Name, nil, rec.CapacityProviders); err != nil {
+			return rec, err
+		}
+		err = s.store.Commit(ctx, txn.Put(key, rec))
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -328,7 +338,12 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ClusterRefInput) (*Clus
 	}
 	rec := it.Value
 	rec.Status = "INACTIVE"
-	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, rec)); err != nil {
+	txn := store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, rec)
+	// A deleted cluster's capacity providers are free for another.
+	if err := s.associate(ctx, txn, rec.Name, rec.CapacityProviders, nil); err != nil {
+		return nil, err
+	}
+	if err := s.store.Commit(ctx, txn); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, api.Errorf("UpdateInProgressException", "The cluster is being changed by another request; try again.")
 		}

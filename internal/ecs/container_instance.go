@@ -222,6 +222,11 @@ func (s *Service) RegisterContainerInstance(ctx context.Context, in *RegisterCon
 			// every restart) must not undo an operator's DRAINING.
 			rec.Instance.Status = "ACTIVE"
 		}
+		if rec.Instance.CapacityProviderName == "" {
+			if rec.Instance.CapacityProviderName, err = s.providerOfInstance(ctx, name, rec.Instance.Ec2InstanceId); err != nil {
+				return nil, err
+			}
+		}
 		rec.Instance.Version++
 		rec.Instance.VersionInfo = in.VersionInfo
 		rec.Instance.RegisteredResources = resources

@@ -209,7 +209,14 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	if len(stopped) > 0 {
 		addEvent(&rec, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", rec.Name, len(stopped), taskList(stopped)))
 	}
-	started := s.startTasks(ctx, &rec, plan.Start, daemonTargets, now)
+	// A strategy's base and weights count the service's tasks that stay.
+	counts := map[string]int{}
+	for _, t := range live {
+		if !slices.Contains(plan.Stop, t.ID) {
+			counts[byID[t.ID].Task.CapacityProviderName]++
+		}
+	}
+	started := s.startTasks(ctx, &rec, plan.Start, daemonTargets, counts, now)
 	s.tally(&rec, mine, started, len(plan.Stop) == 0 && plan.Start == 0 && len(daemonTargets) == 0, now)
 	if svc.Status == "DRAINING" && len(live) == 0 {
 		svc.Status = "INACTIVE"
@@ -238,7 +245,7 @@ func (s *Service) stopTask(ctx context.Context, rec *serviceRecord, t *taskRecor
 
 // startTasks launches n tasks of the primary deployment (or one on each
 // daemon target) through the RunTask path and says so in the events.
-func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, targets []string, now time.Time) []Task {
+func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, targets []string, counts map[string]int, now time.Time) []Task {
 	svc := &rec.Service
 	if n == 0 && len(targets) == 0 {
 		return nil
@@ -252,6 +259,7 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 		Cluster: rec.Cluster, TaskDefinition: primary.TaskDefinition, Group: "service:" + rec.Name, StartedBy: primary.Id,
 		PlacementConstraints: svc.PlacementConstraints, PlacementStrategy: svc.PlacementStrategy,
 		EnableECSManagedTags: svc.EnableECSManagedTags,
+		LaunchType:           svc.LaunchType, CapacityProviderStrategy: svc.CapacityProviderStrategy,
 	}
 	if svc.PropagateTags == "SERVICE" {
 		in.Tags = svc.Tags
@@ -271,10 +279,14 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 		} else {
 			n -= count
 		}
+		batch.providerCounts = counts
 		out, err := s.launch(ctx, "", &batch, count)
 		if err != nil {
 			failures = append(failures, Failure{Reason: api.AsError(err).Message})
 			break
+		}
+		for _, t := range out.Tasks {
+			counts[t.CapacityProviderName]++
 		}
 		started = append(started, out.Tasks...)
 		failures = append(failures, out.Failures...)

@@ -30,6 +30,9 @@ type Config struct {
 	// Identity verifies EC2 instance identity documents (EC2); without it
 	// every document is taken at its word.
 	Identity IdentityVerifier
+	// AutoScaling is EC2 Auto Scaling, whose groups capacity providers
+	// scale; without it there are no groups to create providers over.
+	AutoScaling AutoScaling
 }
 
 // IdentityVerifier checks the identity documents instances register with.
@@ -116,6 +119,11 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("PutAttributes", api.Op(s.PutAttributes))
 	js.Handle("ListAttributes", api.Op(s.ListAttributes))
 	js.Handle("DeleteAttributes", api.Op(s.DeleteAttributes))
+	js.Handle("CreateCapacityProvider", api.Op(s.CreateCapacityProvider))
+	js.Handle("DescribeCapacityProviders", api.Op(s.DescribeCapacityProviders))
+	js.Handle("UpdateCapacityProvider", api.Op(s.UpdateCapacityProvider))
+	js.Handle("DeleteCapacityProvider", api.Op(s.DeleteCapacityProvider))
+	js.Handle("PutClusterCapacityProviders", api.Op(s.PutClusterCapacityProviders))
 	js.Handle("TagResource", api.Op(s.TagResource))
 	js.Handle("UntagResource", api.Op(s.UntagResource))
 	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))

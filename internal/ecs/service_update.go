@@ -40,13 +40,21 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
 		return nil, err
 	}
-	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
-		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
 		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
-	if err := checkLaunchType("", in.CapacityProviderStrategy); err != nil {
-		return nil, err
+	if len(in.CapacityProviderStrategy) > 0 {
+		if it.Value.Service.SchedulingStrategy == "DAEMON" {
+			return nil, api.InvalidParameter("The daemon scheduling strategy does not support capacity providers.")
+		}
+		cl, err := s.activeCluster(ctx, it.Value.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkStrategyFor(&cl.Value, in.CapacityProviderStrategy); err != nil {
+			return nil, err
+		}
 	}
 	var td *TaskDefinition
 	if in.TaskDefinition != "" {
@@ -84,7 +92,9 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if err := checkServicePlacement(svc.SchedulingStrategy, cons, strats); err != nil {
 			return nil, err
 		}
-		redeploy := in.ForceNewDeployment ||
+		// A new strategy places the service's tasks anew.
+		newStrategy := len(in.CapacityProviderStrategy) > 0 && !slices.Equal(in.CapacityProviderStrategy, svc.CapacityProviderStrategy)
+		redeploy := in.ForceNewDeployment || newStrategy ||
 			td != nil && td.TaskDefinitionArn != svc.TaskDefinition ||
 			!slices.Equal(cons, svc.PlacementConstraints) || !slices.Equal(strats, svc.PlacementStrategy)
 		svc.DeploymentConfiguration = dc
@@ -109,7 +119,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 			svc.PropagateTags = in.PropagateTags
 		}
 		if len(in.CapacityProviderStrategy) > 0 {
-			svc.CapacityProviderStrategy = in.CapacityProviderStrategy
+			svc.LaunchType, svc.CapacityProviderStrategy = "", in.CapacityProviderStrategy
 		}
 		if td != nil {
 			svc.TaskDefinition = td.TaskDefinitionArn
@@ -164,7 +174,11 @@ func startDeployment(rec *serviceRecord, td string) {
 			svc.Deployments[i].UpdatedAt = api.Now()
 		}
 	}
-	svc.Deployments = append([]Deployment{newDeployment(td, svc.DesiredCount)}, svc.Deployments...)
+	dep := newDeployment(td, svc.DesiredCount)
+	if len(svc.CapacityProviderStrategy) > 0 {
+		dep.LaunchType, dep.CapacityProviderStrategy = "", svc.CapacityProviderStrategy
+	}
+	svc.Deployments = append([]Deployment{dep}, svc.Deployments...)
 	rec.Steady, rec.Failures = false, 0
 }
 

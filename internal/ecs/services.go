@@ -112,13 +112,28 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
-	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
-		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
 		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
 	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err
+	}
+	// Without a launch type or strategy the service takes the cluster's
+	// default strategy, which it then reports as its own.
+	cps := effectiveStrategy(&cl.Value, in.LaunchType, in.CapacityProviderStrategy)
+	if strategy == "DAEMON" {
+		// A daemon runs on every instance, whatever its provider: it
+		// takes no strategy, and the cluster's default does not apply.
+		if len(in.CapacityProviderStrategy) > 0 {
+			return nil, api.InvalidParameter("The daemon scheduling strategy does not support capacity providers. Specify a launch type and try again.")
+		}
+		cps = nil
+	}
+	if len(cps) > 0 {
+		if err := checkStrategyFor(&cl.Value, cps); err != nil {
+			return nil, err
+		}
 	}
 	if in.DeploymentController != nil && in.DeploymentController.Type != "ECS" {
 		return nil, api.InvalidParameter("Deployment controller type %q is not supported; Berth services use the ECS (rolling update) controller.", in.DeploymentController.Type)
@@ -153,8 +168,9 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		CreatedBy: api.PrincipalFrom(ctx).ARN, EnableECSManagedTags: in.EnableECSManagedTags,
 		PropagateTags: cmp.Or(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
 	}
-	if len(in.CapacityProviderStrategy) > 0 {
-		svc.LaunchType, svc.CapacityProviderStrategy = "", in.CapacityProviderStrategy
+	if len(cps) > 0 {
+		svc.LaunchType, svc.CapacityProviderStrategy = "", cps
+		svc.Deployments[0].LaunchType, svc.Deployments[0].CapacityProviderStrategy = "", cps
 	}
 	if svc.HealthCheckGracePeriodSeconds == nil {
 		svc.HealthCheckGracePeriodSeconds = new(int)

@@ -44,6 +44,14 @@ func (s *Service) tagsOf(ctx context.Context, arn string, fn func(*[]Tag) error)
 			return fn(&r.Tags)
 		})
 		return update(err)
+	case "capacity-provider":
+		_, err := store.Update(ctx, s.store, s.keys.capacityProvider(path), func(r *CapacityProvider) error {
+			if r.Status != "ACTIVE" {
+				return notFound
+			}
+			return fn(&r.Tags)
+		})
+		return update(err)
 	case "task-definition":
 		family, rev, ok := parseTaskDefRef(path)
 		if !ok || rev == 0 {

@@ -113,14 +113,13 @@ func TestTags(t *testing.T) {
 	t.Run("BadARNs", func(t *testing.T) {
 		for _, resource := range []string{
 			"", "not-an-arn", "arn:aws:ecs:eu-west-1:123456789012:cluster/tagged", "arn:aws:ecs:us-east-1:999999999999:cluster/tagged",
-			arn("capacity-provider/cp"),
 		} {
 			e.with(t).rejected("InvalidParameterException", func() error {
 				_, err := e.svc.TagResource(e.ctx, &TagResourceInput{ResourceArn: resource, Tags: []Tag{{Key: "a", Value: "b"}}})
 				return err
 			})
 		}
-		for _, resource := range []string{tdArn("tagged-app", 0), arn("task-definition/tagged-app"), arn("task/tagged"), arn("container-instance/noid"), arn("service/tagged/web")} {
+		for _, resource := range []string{tdArn("tagged-app", 0), arn("task-definition/tagged-app"), arn("task/tagged"), arn("container-instance/noid"), arn("service/tagged/web"), arn("capacity-provider/cp")} {
 			e.with(t).rejected("ResourceNotFoundException", func() error {
 				_, err := e.svc.TagResource(e.ctx, &TagResourceInput{ResourceArn: resource, Tags: []Tag{{Key: "a", Value: "b"}}})
 				return err

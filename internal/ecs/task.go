@@ -62,6 +62,11 @@ type RunTaskInput struct {
 	PlatformVersion          string                         `json:"platformVersion"`
 	// ContainerInstances is StartTask's explicit target list.
 	ContainerInstances []string `json:"containerInstances"`
+	// providerCounts are the tasks each capacity provider already has in
+	// the task group (a service's), from which its strategy's base and
+	// weights go on; shares is how launch split the tasks by provider.
+	providerCounts map[string]int
+	shares         []providerShare
 }
 
 type RunTaskOutput struct {
@@ -116,15 +121,21 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 			return nil, err
 		}
 	}
-	if err := refuseNotYet(map[string]bool{"capacityProviderStrategy": len(in.CapacityProviderStrategy) > 0,
-		"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != ""}); err != nil {
+	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != ""}); err != nil {
 		return nil, err
 	}
-	if in.LaunchType != "" && in.LaunchType != "EC2" {
-		if slices.Contains([]string{"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, in.LaunchType) {
-			return nil, api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", in.LaunchType)
+	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
+		return nil, err
+	}
+	if len(in.ContainerInstances) > 0 {
+		if len(in.CapacityProviderStrategy) > 0 {
+			return nil, api.InvalidParameter("capacityProviderStrategy is not a StartTask parameter: StartTask places on the container instances it names.")
 		}
-		return nil, api.InvalidParameter("Invalid launchType %q: valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES.", in.LaunchType)
+	} else if strategy := effectiveStrategy(&cl.Value, in.LaunchType, in.CapacityProviderStrategy); len(strategy) > 0 {
+		if err := checkStrategyFor(&cl.Value, strategy); err != nil {
+			return nil, err
+		}
+		in.shares = shareTasks(strategy, count, in.providerCounts)
 	}
 	if len(in.StartedBy) > 128 {
 		return nil, api.InvalidParameter("startedBy can be at most 128 characters.")
@@ -333,7 +344,9 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 	if err := s.cache.start(ctx); err != nil {
 		return nil, err
 	}
-	if batch {
+	// The batch shares one view of the cluster among requests; a request
+	// limited to its capacity providers' instances places on its own.
+	if batch && len(in.shares) == 0 {
 		return s.launchBatched(cluster, &placeRequest{ctx: ctx, in: in, count: count, td: td, overrides: overrides, req: req, res: res, done: make(chan placeResult, 1)})
 	}
 	p := s.placer(cluster)
@@ -412,6 +425,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		views[i].Connected = candConnected[i]
 	}
 	var placed []int
+	var providers []string // with a strategy, the provider of each placed task
 	if len(in.ContainerInstances) > 0 {
 		for _, i := range targets {
 			if reason := placement.Explain(&views[i], req); reason != "" || views[i].Status != "ACTIVE" {
@@ -424,6 +438,11 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 			placement.Reserve(&views[i], req)
 			placed = append(placed, i)
 		}
+	} else if len(in.shares) > 0 {
+		var fs []Failure
+		placed, providers, fs = placeShares(views, in.shares, req, func(i int) string { return candidates[i].rec.Instance.CapacityProviderName },
+			func(p string) string { return s.arn("capacity-provider/" + p) }, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		out.Failures = append(out.Failures, fs...)
 	} else {
 		result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 		placed = result.Placed
@@ -437,9 +456,12 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	txn := store.NewTxn()
 	touched := map[int]*instanceRecord{}
 	var ids []string
-	for _, idx := range placed {
+	for n, idx := range placed {
 		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(cluster, inst, in, td, overrides, res)
+		if providers != nil {
+			rec.Task.CapacityProviderName = providers[n]
+		}
 		inst.Usage.add(res)
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})

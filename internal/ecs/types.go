@@ -441,18 +441,20 @@ type DeploymentController struct {
 
 // Deployment is one task definition revision a service is rolling to or from.
 type Deployment struct {
-	Id                 string         `json:"id"`
-	Status             string         `json:"status"`
-	TaskDefinition     string         `json:"taskDefinition"`
-	DesiredCount       int            `json:"desiredCount"`
-	PendingCount       int            `json:"pendingCount"`
-	RunningCount       int            `json:"runningCount"`
-	FailedTasks        int            `json:"failedTasks"`
-	CreatedAt          *api.Timestamp `json:"createdAt,omitempty"`
-	UpdatedAt          *api.Timestamp `json:"updatedAt,omitempty"`
-	LaunchType         string         `json:"launchType,omitempty"`
-	RolloutState       string         `json:"rolloutState,omitempty"`
-	RolloutStateReason string         `json:"rolloutStateReason,omitempty"`
+	Id             string         `json:"id"`
+	Status         string         `json:"status"`
+	TaskDefinition string         `json:"taskDefinition"`
+	DesiredCount   int            `json:"desiredCount"`
+	PendingCount   int            `json:"pendingCount"`
+	RunningCount   int            `json:"runningCount"`
+	FailedTasks    int            `json:"failedTasks"`
+	CreatedAt      *api.Timestamp `json:"createdAt,omitempty"`
+	UpdatedAt      *api.Timestamp `json:"updatedAt,omitempty"`
+	LaunchType     string         `json:"launchType,omitempty"`
+	// CapacityProviderStrategy is the strategy the deployment's tasks are placed with.
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	RolloutState             string                         `json:"rolloutState,omitempty"`
+	RolloutStateReason       string                         `json:"rolloutStateReason,omitempty"`
 }
 
 // ServiceEvent is one line of a service's event log.

@@ -14,7 +14,6 @@ func TestNotYetSupportedInputs(t *testing.T) {
 	td := e.taskDef("nyi", container("app", 64, 64))
 	must[*ServiceOutput](t)(e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "nyi", ServiceName: "existing", TaskDefinition: td.TaskDefinitionArn, DesiredCount: ptr(0)}))
 
-	cps := []CapacityProviderStrategyItem{{CapacityProvider: "spot", Weight: 1}}
 	netcfg := &NetworkConfiguration{AwsvpcConfiguration: &AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
 	regs := []ServiceRegistry{{RegistryArn: "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1"}}
 	lbs := []LoadBalancer{{TargetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", ContainerName: "app", ContainerPort: ptr(80)}}
@@ -48,7 +47,6 @@ func TestNotYetSupportedInputs(t *testing.T) {
 		call  func() error
 		field string // "" = accepted
 	}{
-		{"RunTask capacityProviderStrategy", run(func(in *RunTaskInput) { in.CapacityProviderStrategy = cps }), "capacityProviderStrategy"},
 		{"RunTask networkConfiguration", run(func(in *RunTaskInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
 		{"RunTask platformVersion", run(func(in *RunTaskInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"RunTask empty", run(func(in *RunTaskInput) {
@@ -58,7 +56,6 @@ func TestNotYetSupportedInputs(t *testing.T) {
 			_, err := e.svc.StartTask(e.ctx, &RunTaskInput{Cluster: "nyi", TaskDefinition: td.TaskDefinitionArn, ContainerInstances: []string{"x"}, PlatformVersion: "1.4.0"})
 			return err
 		}, "platformVersion"},
-		{"CreateService capacityProviderStrategy", create(func(in *CreateServiceInput) { in.CapacityProviderStrategy = cps }), "capacityProviderStrategy"},
 		{"CreateService networkConfiguration", create(func(in *CreateServiceInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
 		{"CreateService platformVersion", create(func(in *CreateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"CreateService serviceRegistries", create(func(in *CreateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
@@ -67,7 +64,6 @@ func TestNotYetSupportedInputs(t *testing.T) {
 			in.ServiceName = "empty"
 			in.LoadBalancers, in.ServiceRegistries, in.CapacityProviderStrategy = []LoadBalancer{}, []ServiceRegistry{}, []CapacityProviderStrategyItem{}
 		}), ""},
-		{"UpdateService capacityProviderStrategy", update(func(in *UpdateServiceInput) { in.CapacityProviderStrategy = cps }), "capacityProviderStrategy"},
 		{"UpdateService networkConfiguration", update(func(in *UpdateServiceInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
 		{"UpdateService platformVersion", update(func(in *UpdateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"UpdateService serviceRegistries", update(func(in *UpdateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
