@@ -181,7 +181,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := ec2Svc.EnsureDefaults(ctx); err != nil {
 		return fail(fmt.Errorf("create the default VPC: %w", err))
 	}
-	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc}, st, iamSvc, log)
+	// EC2 Auto Scaling keeps groups of instances at their desired
+	// capacity; ECS's capacity providers scale them.
+	asSvc := autoscaling.New(autoscaling.Config{Region: cfg.Region, Account: acct.ID, Interval: cfg.AutoScalingInterval}, st, ec2Svc, iamSvc, log)
+	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
+		AutoScaling: asSvc}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
@@ -206,8 +210,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
 	}
-	// EC2 Auto Scaling keeps groups of instances at their desired capacity.
-	asSvc := autoscaling.New(autoscaling.Config{Region: cfg.Region, Account: acct.ID, Interval: cfg.AutoScalingInterval}, st, ec2Svc, iamSvc, log)
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
