@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/ec2"
 )
 
 // TestBadInputIsRefused: each bad request gets Auto Scaling's error code
@@ -258,5 +259,47 @@ func TestDescribeAutoScalingInstances(t *testing.T) {
 	}
 	if seen["one"] != 2 || seen["two"] != 2 {
 		t.Fatalf("instances per group %v", seen)
+	}
+}
+
+// TestGroupOfInstance: ECS learns an instance's group from its membership,
+// or, before the launch is recorded in the group, from its name tag.
+func TestGroupOfInstance(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(1), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(a)}))
+	arn, ok, err := e.svc.GroupARN(ctx, "g")
+	if err != nil || !ok {
+		t.Fatalf("GroupARN(g) = %v %v", ok, err)
+	}
+	if byARN, ok, _ := e.svc.GroupARN(ctx, arn); !ok || byARN != arn {
+		t.Fatalf("GroupARN(%s) = %s %v", arn, byARN, ok)
+	}
+	// The launch ran but the group has not recorded it yet.
+	var pending []member
+	var g *groupRecord
+	if err := e.svc.mutate(ctx, "g", func(r *groupRecord) error {
+		pending, g = e.svc.plan(r, world{instances: map[string]ec2.InstanceRecord{}, live: map[string]bool{}}).launch, r
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.svc.runInput(ctx, g, pending[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.ec2.RunInstances(e.svc.asService(ctx), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Instances[0].InstanceID
+	if got, _ := e.svc.GroupOfInstance(ctx, id); got != arn {
+		t.Fatalf("GroupOfInstance(%s) before the group recorded it = %q, want %s", id, got, arn)
+	}
+	if got, _ := e.svc.GroupOfInstance(ctx, "i-00000000000000000"); got != "" {
+		t.Fatalf("GroupOfInstance(stranger) = %q", got)
 	}
 }

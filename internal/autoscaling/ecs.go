@@ -43,6 +43,21 @@ func (s *Service) GroupOfInstance(ctx context.Context, instanceID string) (strin
 			return g.Value.ARN, nil
 		}
 	}
+	// An instance whose agent registers before its launch is recorded in
+	// the group still carries the group's name tag.
+	r, err := s.ec2.Instance(ctx, instanceID)
+	if err != nil {
+		return "", nil
+	}
+	for _, t := range r.Tags {
+		if t.Key == "aws:autoscaling:groupName" {
+			for _, g := range groups {
+				if g.Value.Name == t.Value && !g.Value.Deleting {
+					return g.Value.ARN, nil
+				}
+			}
+		}
+	}
 	return "", nil
 }
 

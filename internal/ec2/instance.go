@@ -131,6 +131,12 @@ func (s *Service) SubnetZone(ctx context.Context, id string) (zone, vpc string, 
 	return sub.Value.Zone, sub.Value.VpcID, nil
 }
 
+// Instance returns one instance record, or EC2's not-found error.
+func (s *Service) Instance(ctx context.Context, id string) (InstanceRecord, error) {
+	it, err := get[InstanceRecord](ctx, s, "instance", id, instanceNotFound(id))
+	return it.Value, err
+}
+
 // Instances lists every instance record.
 func (s *Service) Instances(ctx context.Context) ([]store.Item[InstanceRecord], error) {
 	return store.List[InstanceRecord](ctx, s.store, s.keys.of("instance"))

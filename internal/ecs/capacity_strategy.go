@@ -293,8 +293,11 @@ func (s *Service) checkUnused(ctx context.Context, cluster string, providers []s
 // placement.Place does. It returns the placed instances, the provider of
 // each, and the failures: placement's for a provider whose instances
 // cannot take the task, and one naming the provider (arnOf) when it has
-// no instances in the cluster.
-func placeShares(views []placement.Instance, shares []providerShare, req placement.Request, providerOf func(int) string, arnOf func(string) string, rng *rand.Rand) (placed []int, providers []string, failures []Failure) {
+// no instances in the cluster. A provider whose group ECS scales
+// (scales) fails no task: the tasks that fit nowhere are returned in
+// waiting, one provider name per task, to wait in PROVISIONING.
+func placeShares(views []placement.Instance, shares []providerShare, req placement.Request, providerOf func(int) string, arnOf func(string) string,
+	scales func(string) bool, rng *rand.Rand) (placed []int, providers []string, failures []Failure, waiting []string) {
 	for _, sh := range shares {
 		var idx []int
 		for i := range views {
@@ -302,15 +305,14 @@ func placeShares(views []placement.Instance, shares []providerShare, req placeme
 				idx = append(idx, i)
 			}
 		}
-		if len(idx) == 0 {
-			failures = append(failures, Failure{Arn: arnOf(sh.provider), Reason: "No Container Instances were found in capacity provider " + sh.provider + "."})
-			continue
-		}
 		sub := make([]placement.Instance, len(idx))
 		for k, i := range idx {
 			sub[k] = views[i]
 		}
-		res := placement.Place(sub, req, sh.count, rng)
+		var res placement.Result
+		if len(idx) > 0 {
+			res = placement.Place(sub, req, sh.count, rng)
+		}
 		for k, i := range idx {
 			views[i] = sub[k]
 		}
@@ -318,9 +320,19 @@ func placeShares(views []placement.Instance, shares []providerShare, req placeme
 			placed = append(placed, idx[k])
 			providers = append(providers, sh.provider)
 		}
+		if scales(sh.provider) {
+			for range sh.count - len(res.Placed) {
+				waiting = append(waiting, sh.provider)
+			}
+			continue
+		}
+		if len(idx) == 0 {
+			failures = append(failures, Failure{Arn: arnOf(sh.provider), Reason: "No Container Instances were found in capacity provider " + sh.provider + "."})
+			continue
+		}
 		for _, f := range res.Failures {
 			failures = append(failures, Failure{Arn: f.ARN, Reason: f.Reason})
 		}
 	}
-	return placed, providers, failures
+	return placed, providers, failures, waiting
 }

@@ -175,7 +175,9 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 		running := t.Task.LastStatus == "RUNNING"
 		healthy := running && (t.Task.HealthStatus != "UNHEALTHY" || t.Task.StartedAt != nil && now.Sub(t.Task.StartedAt.Time) < grace)
 		failing := running && !healthy
-		current := t.Task.StartedBy == primary.Id && !failing && inst != nil && inst.Instance.Status == "ACTIVE"
+		// A task waiting in PROVISIONING for its group to scale out is
+		// current too: it will run where the group makes room.
+		current := t.Task.StartedBy == primary.Id && !failing && (inst != nil && inst.Instance.Status == "ACTIVE" || t.Task.LastStatus == "PROVISIONING")
 		byID[t.ID] = t
 		unhealthy[t.ID] = failing
 		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli())})

@@ -28,6 +28,9 @@ type taskRecord struct {
 	Task        Task        `json:"task"`
 	// Credentials are the task's roles and their credentials ids.
 	Credentials *taskCredentials `json:"credentials,omitempty"`
+	// Provisioning is set while the task waits in PROVISIONING for its
+	// capacity provider's group to scale: what it is to be placed with.
+	Provisioning *provisioning `json:"provisioning,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
@@ -415,7 +418,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 				candConnected = append(candConnected, connected[i])
 			}
 		}
-		if len(candidates) == 0 {
+		if len(candidates) == 0 && !s.anyScales(in.shares) {
 			return nil, errNoInstances
 		}
 	}
@@ -426,6 +429,7 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	}
 	var placed []int
 	var providers []string // with a strategy, the provider of each placed task
+	var waiting []string   // the provider of each task to wait in PROVISIONING
 	if len(in.ContainerInstances) > 0 {
 		for _, i := range targets {
 			if reason := placement.Explain(&views[i], req); reason != "" || views[i].Status != "ACTIVE" {
@@ -440,8 +444,8 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		}
 	} else if len(in.shares) > 0 {
 		var fs []Failure
-		placed, providers, fs = placeShares(views, in.shares, req, func(i int) string { return candidates[i].rec.Instance.CapacityProviderName },
-			func(p string) string { return s.arn("capacity-provider/" + p) }, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		placed, providers, fs, waiting = placeShares(views, in.shares, req, func(i int) string { return candidates[i].rec.Instance.CapacityProviderName },
+			func(p string) string { return s.arn("capacity-provider/" + p) }, s.scalesFunc(ctx), rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 		out.Failures = append(out.Failures, fs...)
 	} else {
 		result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
@@ -450,7 +454,10 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 			out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
 		}
 	}
-	if len(out.Failures) > 0 && !final {
+	if (len(out.Failures) > 0 || len(waiting) > 0) && !final {
+		// A task that would wait is a failure on the cache: the fresh
+		// read may find it room.
+		out.Failures = append(out.Failures, Failure{Reason: "RESOURCE:PROVISIONING"})
 		return out, nil
 	}
 	txn := store.NewTxn()
@@ -465,6 +472,14 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 		inst.Usage.add(res)
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})
+		out.Tasks = append(out.Tasks, rec.Task)
+		ids = append(ids, rec.ID)
+	}
+	for _, provider := range waiting {
+		rec := s.newTask(cluster, nil, in, td, overrides, res)
+		rec.Task.CapacityProviderName = provider
+		rec.Provisioning = &provisioning{Constraints: in.PlacementConstraints, Strategies: in.PlacementStrategy}
+		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		out.Tasks = append(out.Tasks, rec.Task)
 		ids = append(ids, rec.ID)
 	}
@@ -584,11 +599,16 @@ func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput
 	}
 	now := api.Now()
 	t := Task{
-		Attachments: []any{}, ClusterArn: s.arn("cluster/" + cluster), ContainerInstanceArn: inst.Instance.ContainerInstanceArn,
-		CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PENDING", LaunchType: "EC2", Group: group,
-		Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
+		Attachments: []any{}, ClusterArn: s.arn("cluster/" + cluster), CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PROVISIONING",
+		LaunchType: "EC2", Group: group, Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
 		TaskDefinitionArn: td.TaskDefinitionArn, Version: 1, Cpu: strconv.Itoa(res.CPU), Memory: strconv.Itoa(res.Memory),
-		HealthStatus: "UNKNOWN", AvailabilityZone: attributeValue(inst.Instance.Attributes, "ecs.availability-zone"),
+		HealthStatus: "UNKNOWN",
+	}
+	instanceID := ""
+	if inst != nil {
+		// Placed: it goes to the instance's agent at once.
+		instanceID, t.LastStatus = inst.ID, "PENDING"
+		t.ContainerInstanceArn, t.AvailabilityZone = inst.Instance.ContainerInstanceArn, attributeValue(inst.Instance.Attributes, "ecs.availability-zone")
 	}
 	if td.Cpu != "" {
 		t.Cpu = td.Cpu
@@ -618,7 +638,7 @@ func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput
 		}
 		t.Containers = append(t.Containers, ct)
 	}
-	return taskRecord{ID: id, Cluster: cluster, InstanceID: inst.ID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t,
+	return taskRecord{ID: id, Cluster: cluster, InstanceID: instanceID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t,
 		Credentials: newTaskCredentials(td, &overrides)}
 }
 
@@ -701,6 +721,13 @@ func (s *Service) requestStop(ctx context.Context, key, code, reason string) (ta
 		rec := it.Value
 		if rec.Task.DesiredStatus == "STOPPED" {
 			return rec, nil
+		}
+		if rec.InstanceID == "" {
+			// Waiting in PROVISIONING: no agent to tell, it stops here.
+			if err := s.markStopped(ctx, key, code, reason); err != nil {
+				return rec, err
+			}
+			continue
 		}
 		rec.Task.DesiredStatus = "STOPPED"
 		rec.Task.StopCode = code

@@ -39,7 +39,7 @@ func (s *Service) VerifyPlacements(ctx context.Context, cluster string) (Placeme
 	for _, it := range tasks {
 		t := it.Value
 		audit.Tasks++
-		if t.Task.LastStatus != "STOPPED" {
+		if t.Task.LastStatus != "STOPPED" && t.InstanceID != "" {
 			live[t.ID] = t
 		}
 	}
