@@ -132,7 +132,9 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 	if len(waiting) == 0 {
 		return nil
 	}
-	sort.Slice(waiting, func(i, j int) bool { return waiting[i].Value.Task.CreatedAt.Before(waiting[j].Value.Task.CreatedAt.Time) })
+	sort.Slice(waiting, func(i, j int) bool {
+		return waiting[i].Value.Task.CreatedAt.Before(waiting[j].Value.Task.CreatedAt.Time)
+	})
 	p := s.placer(cluster)
 	p.mu.Lock()
 	defer p.mu.Unlock()
