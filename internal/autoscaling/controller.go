@@ -91,6 +91,7 @@ func (s *Service) reconcileAll(ctx context.Context) error {
 // record says it will.
 type effects struct {
 	launch    []member
+	draining  []member // in Terminating:Wait
 	terminate []string
 	started   []Activity
 	finished  []finished
@@ -133,6 +134,11 @@ func (s *Service) reconcile(ctx context.Context, name string, w world) error {
 	}
 	if len(fx.launch) > 0 {
 		if err := s.launch(ctx, cfg, fx.launch); err != nil {
+			return err
+		}
+	}
+	if len(fx.draining) > 0 {
+		if err := s.drain(ctx, name, fx.draining); err != nil {
 			return err
 		}
 	}
@@ -184,6 +190,11 @@ func (s *Service) plan(g *groupRecord, w world) effects {
 		if !m.active() {
 			if gone {
 				fx.finished = append(fx.finished, finished{m.Activity, "Successful", ""})
+				continue
+			}
+			if m.State == stateTerminatingWait {
+				fx.draining = append(fx.draining, m)
+				keep = append(keep, m)
 				continue
 			}
 			if r.State != ec2.StateShuttingDown {
@@ -244,9 +255,15 @@ func (s *Service) plan(g *groupRecord, w world) effects {
 				cause = g.Cause + "  " + cause
 			}
 			act := s.newActivity(g, "Terminating EC2 instance: "+m.ID, cause)
-			fx.started = append(fx.started, act)
-			fx.terminate = append(fx.terminate, m.ID)
 			victims[i].State, victims[i].Activity = stateTerminating, act.ActivityId
+			if s.drainer != nil {
+				act.StatusCode = "MidLifecycleAction"
+				victims[i].State, victims[i].Waiting = stateTerminatingWait, now
+				fx.draining = append(fx.draining, *victims[i])
+			} else {
+				fx.terminate = append(fx.terminate, m.ID)
+			}
+			fx.started = append(fx.started, act)
 		}
 	case active < g.Desired && !g.suspended("Launch") && !now.Before(g.RetryAfter):
 		for active < g.Desired {
@@ -482,4 +499,39 @@ func (s *Service) runInput(ctx context.Context, g *groupRecord, m member) (*ec2.
 		}
 	}
 	return in, nil
+}
+
+// drain asks ECS about each instance waiting in Terminating:Wait and
+// terminates those it lets go, or that waited DrainTimeout.
+func (s *Service) drain(ctx context.Context, group string, waiting []member) error {
+	var done []string
+	for _, m := range waiting {
+		ok := s.drainer == nil || s.now().Sub(m.Waiting) > DrainTimeout
+		if !ok {
+			var err error
+			if ok, err = s.drainer.DrainBeforeTermination(ctx, m.ID); err != nil {
+				return err
+			}
+		}
+		if ok {
+			done = append(done, m.ID)
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	if err := s.mutate(ctx, group, func(g *groupRecord) error {
+		for _, id := range done {
+			if m := g.member(id); m != nil && m.State == stateTerminatingWait {
+				m.State = stateTerminating
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := s.ec2.TerminateInstances(s.asService(ctx), &ec2.InstanceIdsInput{InstanceIds: done}); err != nil {
+		s.log.Warn("terminate drained instances", "group", group, "instances", done, "err", err)
+	}
+	return nil
 }

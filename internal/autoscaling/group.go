@@ -18,6 +18,9 @@ const (
 	statePending     = "Pending"
 	stateInService   = "InService"
 	stateTerminating = "Terminating"
+	// stateTerminatingWait is an instance chosen for scale-in that waits
+	// for ECS to drain it (AWS's managed draining lifecycle hook).
+	stateTerminatingWait = "Terminating:Wait"
 	stateDetaching   = "Detaching"
 	healthy          = "Healthy"
 	unhealthy        = "Unhealthy"
@@ -82,10 +85,14 @@ type member struct {
 	Token string `json:"token,omitempty"`
 	// Cause is why the instance was launched, for its launch activity.
 	Cause string `json:"cause,omitempty"`
+	// Waiting is since when a Terminating:Wait instance waits.
+	Waiting time.Time `json:"waiting"`
 }
 
 // active reports whether m counts toward the group's capacity.
-func (m member) active() bool { return m.State != stateTerminating && m.State != stateDetaching }
+func (m member) active() bool {
+	return m.State != stateTerminating && m.State != stateTerminatingWait && m.State != stateDetaching
+}
 
 func (g *groupRecord) activeCount() int {
 	n := 0

@@ -240,3 +240,61 @@ func TestLaunchSurvivesACutPass(t *testing.T) {
 		t.Fatalf("group holds %v, EC2 has %s", got, all[0].Value.ID)
 	}
 }
+
+// drainer is ECS's managed draining as a map: the instances it lets go.
+type drainer struct {
+	asked map[string]int
+	done  map[string]bool
+}
+
+func (d *drainer) DrainBeforeTermination(_ context.Context, id string) (bool, error) {
+	d.asked[id]++
+	return d.done[id], nil
+}
+
+// TestScaleInWaitsForDrain: with managed draining, an instance chosen for
+// scale-in waits in Terminating:Wait, still running, until ECS lets it go
+// (or DrainTimeout passes), and only then is terminated.
+func TestScaleInWaitsForDrain(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d := &drainer{asked: map[string]int{}, done: map[string]bool{}}
+	e.svc.UseDrainer(d)
+	a, b := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(0), MaxSize: aws.Int32(3), DesiredCapacity: aws.Int32(3), VPCZoneIdentifier: aws.String(a + "," + b)}))
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	must[*sdk.SetDesiredCapacityOutput](t)(e.as.SetDesiredCapacity(ctx, &sdk.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("g"), DesiredCapacity: aws.Int32(1)}))
+	e.pass(t)
+	g := e.group(t, "g")
+	waiting := g.byState["Terminating:Wait"]
+	if len(waiting) != 2 || len(g.byState["InService"]) != 1 {
+		t.Fatalf("after scaling in to 1: %+v, want 2 in Terminating:Wait", g)
+	}
+	e.pass(t)
+	for _, id := range waiting {
+		r := must[ec2.InstanceRecord](t)(e.ec2.Instance(ctx, id))
+		if r.State != ec2.StateRunning || d.asked[id] < 2 {
+			t.Fatalf("%s is %s after %d questions; want it running while ECS drains it", id, r.State, d.asked[id])
+		}
+	}
+	d.done[waiting[0]] = true
+	e.pass(t)
+	if r := must[ec2.InstanceRecord](t)(e.ec2.Instance(ctx, waiting[0])); r.State != ec2.StateShuttingDown {
+		t.Fatalf("drained %s is %s, want shutting-down", waiting[0], r.State)
+	}
+	if r := must[ec2.InstanceRecord](t)(e.ec2.Instance(ctx, waiting[1])); r.State != ec2.StateRunning {
+		t.Fatalf("undrained %s is %s, want running", waiting[1], r.State)
+	}
+	defer func(d time.Duration) { DrainTimeout = d }(DrainTimeout)
+	DrainTimeout = 0
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	if g := e.group(t, "g"); len(g.all) != 1 {
+		t.Fatalf("after the drain timeout: %+v, want 1 instance", g)
+	}
+}

@@ -51,7 +51,26 @@ type Service struct {
 	now   func() time.Time
 	// kick wakes the group controller after an API change.
 	kick chan struct{}
+	// drainer, when set, drains an instance before scale-in ends it.
+	drainer Drainer
 }
+
+// Drainer is ECS's managed draining, asked before an instance chosen for
+// scale-in is terminated.
+type Drainer interface {
+	// DrainBeforeTermination starts draining the EC2 instance and reports
+	// whether it may be terminated now.
+	DrainBeforeTermination(ctx context.Context, ec2InstanceID string) (bool, error)
+}
+
+// DrainTimeout is how long a scale-in waits for an instance to drain
+// before it terminates it anyway.
+var DrainTimeout = time.Hour
+
+// UseDrainer makes scale-in wait, in Terminating:Wait, until d lets each
+// instance go: ECS's managed draining. This one link is made once both
+// services exist.
+func (s *Service) UseDrainer(d Drainer) { s.drainer = d }
 
 // New returns Auto Scaling on st, launching instances through ec2.
 func New(cfg Config, st *store.Store, ec2Svc *ec2.Service, authz api.Authorizer, log *slog.Logger) *Service {

@@ -256,3 +256,47 @@ func TestBinsFor(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedDraining: before scale-in ends an instance, ECS drains it
+// when its provider has managed draining, and lets it go once no task but
+// a daemon's is left; without managed draining it lets it go at once.
+func TestManagedDraining(t *testing.T) {
+	e, asg := cpEnv(t, "asg-d", "asg-n")
+	for _, p := range []struct{ name, group, draining string }{{"cp-d", "asg-d", "ENABLED"}, {"cp-n", "asg-n", "DISABLED"}} {
+		must[*CapacityProviderOutput](t)(e.svc.CreateCapacityProvider(e.ctx, &CreateCapacityProviderInput{Name: p.name,
+			AutoScalingGroupProvider: &AutoScalingGroupProvider{AutoScalingGroupArn: p.group, ManagedDraining: p.draining}}))
+	}
+	e.cluster("md")
+	e.associate("md", []string{"cp-d", "cp-n"}, nil)
+	asg.join("asg-d", "i-0d0000000000000d1")
+	asg.join("asg-n", "i-0e0000000000000e1")
+	drained := e.ec2Instance("md", "i-0d0000000000000d1", 2048, 4096)
+	e.ec2Instance("md", "i-0e0000000000000e1", 2048, 4096)
+	e.simpleTaskDef("web", 128, 128)
+	out := must[*RunTaskOutput](t)(e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "md", TaskDefinition: "web", Count: ptr(1),
+		CapacityProviderStrategy: []CapacityProviderStrategyItem{{CapacityProvider: "cp-d", Weight: 1}}}))
+	if len(out.Tasks) != 1 {
+		t.Fatalf("RunTask %+v", out)
+	}
+	if ok := must[bool](t)(e.svc.DrainBeforeTermination(e.ctx, "i-0e0000000000000e1")); !ok {
+		t.Fatal("an instance of a provider without managed draining was held")
+	}
+	if ok := must[bool](t)(e.svc.DrainBeforeTermination(e.ctx, "i-0d0000000000000d1")); ok {
+		t.Fatal("an instance running a task was let go")
+	}
+	if st := e.describeInstance("md", drained.ContainerInstanceArn).Status; st != "DRAINING" {
+		t.Fatalf("instance is %s, want DRAINING", st)
+	}
+	if ok := must[bool](t)(e.svc.DrainBeforeTermination(e.ctx, "i-0d0000000000000d1")); ok {
+		t.Fatal("let go while its task runs")
+	}
+	if err := e.svc.markStopped(e.ctx, e.svc.keys.task("md", lastSegment(out.Tasks[0].TaskArn)), "UserInitiated", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if ok := must[bool](t)(e.svc.DrainBeforeTermination(e.ctx, "i-0d0000000000000d1")); !ok {
+		t.Fatal("held after its last task stopped")
+	}
+	if ok := must[bool](t)(e.svc.DrainBeforeTermination(e.ctx, "i-00000000000000000")); !ok {
+		t.Fatal("an instance ECS does not know was held")
+	}
+}

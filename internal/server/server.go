@@ -189,6 +189,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
+	// Scale-in waits for ECS to drain what managed draining covers.
+	asSvc.UseDrainer(ecsSvc)
 	registryHost := cfg.RegistryHost
 	if registryHost == "" {
 		registryHost = defaultRegistryHost(ln.Addr().(*net.TCPAddr))
