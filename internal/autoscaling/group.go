@@ -21,9 +21,9 @@ const (
 	// stateTerminatingWait is an instance chosen for scale-in that waits
 	// for ECS to drain it (AWS's managed draining lifecycle hook).
 	stateTerminatingWait = "Terminating:Wait"
-	stateDetaching   = "Detaching"
-	healthy          = "Healthy"
-	unhealthy        = "Unhealthy"
+	stateDetaching       = "Detaching"
+	healthy              = "Healthy"
+	unhealthy            = "Unhealthy"
 )
 
 // groupRecord is an Auto Scaling group as stored, with its instances.
