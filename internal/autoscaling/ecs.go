@@ -44,17 +44,16 @@ func (s *Service) GroupOfInstance(ctx context.Context, instanceID string) (strin
 		}
 	}
 	// An instance whose agent registers before its launch is recorded in
-	// the group still carries the group's name tag.
+	// the group was launched with the client token of a member still
+	// without an id.
 	r, err := s.ec2.Instance(ctx, instanceID)
-	if err != nil {
+	if err != nil || r.ClientToken == "" {
 		return "", nil
 	}
-	for _, t := range r.Tags {
-		if t.Key == "aws:autoscaling:groupName" {
-			for _, g := range groups {
-				if g.Value.Name == t.Value && !g.Value.Deleting {
-					return g.Value.ARN, nil
-				}
+	for _, g := range groups {
+		for _, m := range g.Value.Instances {
+			if m.ID == "" && m.Token == r.ClientToken {
+				return g.Value.ARN, nil
 			}
 		}
 	}

@@ -298,3 +298,54 @@ func TestScaleInWaitsForDrain(t *testing.T) {
 		t.Fatalf("after the drain timeout: %+v, want 1 instance", g)
 	}
 }
+
+// TestAttachDetachAndSuspend: an instance run outside the group joins it
+// and raises its capacity, leaves it without being terminated, and a
+// suspended Launch process launches nothing until resumed.
+func TestAttachDetachAndSuspend(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := fixture(t, e)
+	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(0), VPCZoneIdentifier: aws.String(a)}))
+	res := must[*sdkec2.RunInstancesOutput](t)(e.ec2c.RunInstances(ctx, &sdkec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")}, SubnetId: aws.String(a)}))
+	id := aws.ToString(res.Instances[0].InstanceId)
+	if _, err := e.as.AttachInstances(ctx, &sdk.AttachInstancesInput{AutoScalingGroupName: aws.String("g"), InstanceIds: []string{id}}); code(err) != "ValidationError" {
+		t.Fatalf("attach a pending instance: %v, want ValidationError", err)
+	}
+	e.runAll(t)
+	must[*sdk.AttachInstancesOutput](t)(e.as.AttachInstances(ctx, &sdk.AttachInstancesInput{AutoScalingGroupName: aws.String("g"), InstanceIds: []string{id}}))
+	if g := e.group(t, "g"); g.desired != 1 || !slices.Equal(g.byState["InService"], []string{id}) {
+		t.Fatalf("after attaching %s: %+v", id, g)
+	}
+	det := must[*sdk.DetachInstancesOutput](t)(e.as.DetachInstances(ctx, &sdk.DetachInstancesInput{AutoScalingGroupName: aws.String("g"), InstanceIds: []string{id},
+		ShouldDecrementDesiredCapacity: aws.Bool(true)}))
+	if len(det.Activities) != 1 || !strings.Contains(aws.ToString(det.Activities[0].Cause), "was detached in response to a user request, shrinking the capacity from 1 to 0") {
+		t.Fatalf("detach activities %+v", det.Activities)
+	}
+	e.pass(t)
+	if g := e.group(t, "g"); g.desired != 0 || len(g.all) != 0 {
+		t.Fatalf("after detaching: %+v", g)
+	}
+	if r := must[ec2.InstanceRecord](t)(e.ec2.Instance(ctx, id)); r.State != ec2.StateRunning {
+		t.Fatalf("detached instance is %s, want running", r.State)
+	}
+
+	must[*sdk.SuspendProcessesOutput](t)(e.as.SuspendProcesses(ctx, &sdk.SuspendProcessesInput{AutoScalingGroupName: aws.String("g"), ScalingProcesses: []string{"Launch"}}))
+	must[*sdk.SetDesiredCapacityOutput](t)(e.as.SetDesiredCapacity(ctx, &sdk.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("g"), DesiredCapacity: aws.Int32(2)}))
+	e.pass(t)
+	if g := e.group(t, "g"); len(g.all) != 0 {
+		t.Fatalf("launched with Launch suspended: %+v", g)
+	}
+	out := must[*sdk.DescribeAutoScalingGroupsOutput](t)(e.as.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"g"}}))
+	if sp := out.AutoScalingGroups[0].SuspendedProcesses; len(sp) != 1 || aws.ToString(sp[0].ProcessName) != "Launch" {
+		t.Fatalf("suspended processes %+v", sp)
+	}
+	must[*sdk.ResumeProcessesOutput](t)(e.as.ResumeProcesses(ctx, &sdk.ResumeProcessesInput{AutoScalingGroupName: aws.String("g")}))
+	e.pass(t)
+	if g := e.group(t, "g"); len(g.all) != 2 {
+		t.Fatalf("after resuming: %+v, want 2 launched", g)
+	}
+}
