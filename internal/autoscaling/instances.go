@@ -265,4 +265,3 @@ func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput)
 	}
 	return &DetachInstancesOutput{Activities: api.Members[Activity](orEmpty(acts))}, nil
 }
-
