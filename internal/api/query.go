@@ -118,6 +118,13 @@ func (d queryDecoder) decodeStruct(params url.Values, prefix string, v reflect.V
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.IsExported() {
+			// An embedded struct's fields are the outer struct's.
+			if err := d.decodeStruct(params, prefix, v.Field(i)); err != nil {
+				return err
+			}
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}

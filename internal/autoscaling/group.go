@@ -159,7 +159,9 @@ type SuspendedProcess struct {
 	SuspensionReason string `json:"reason"`
 }
 
-type CreateAutoScalingGroupInput struct {
+// GroupSettings are the parameters CreateAutoScalingGroup and
+// UpdateAutoScalingGroup share.
+type GroupSettings struct {
 	AutoScalingGroupName             string
 	LaunchConfigurationName          string
 	LaunchTemplate                   *LaunchTemplateSpecification
@@ -172,9 +174,13 @@ type CreateAutoScalingGroupInput struct {
 	HealthCheckType                  string
 	HealthCheckGracePeriod           *int
 	TerminationPolicies              []string
-	NewInstancesProtectedFromScaleIn bool
-	Tags                             []Tag
+	NewInstancesProtectedFromScaleIn *bool
 	ServiceLinkedRoleARN             string
+}
+
+type CreateAutoScalingGroupInput struct {
+	GroupSettings
+	Tags []Tag
 }
 
 // CreateAutoScalingGroup creates a group; the controller then launches
@@ -185,7 +191,7 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *CreateAutoScal
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	g := groupRecord{Name: in.AutoScalingGroupName, ARN: s.arn("autoScalingGroup", "autoScalingGroupName/"+in.AutoScalingGroupName),
-		Cooldown: 300, HealthCheckType: "EC2", TerminationPolicies: []string{"Default"}, Created: now, ProtectNew: in.NewInstancesProtectedFromScaleIn}
+		Cooldown: 300, HealthCheckType: "EC2", TerminationPolicies: []string{"Default"}, Created: now, ProtectNew: in.NewInstancesProtectedFromScaleIn != nil && *in.NewInstancesProtectedFromScaleIn}
 	if err := s.authorize(ctx, "CreateAutoScalingGroup", g.ARN); err != nil {
 		return nil, err
 	}
@@ -424,20 +430,7 @@ func (s *Service) update(ctx context.Context, action, name string, change func(*
 }
 
 type UpdateAutoScalingGroupInput struct {
-	AutoScalingGroupName             string
-	LaunchConfigurationName          string
-	LaunchTemplate                   *LaunchTemplateSpecification
-	MinSize                          *int
-	MaxSize                          *int
-	DesiredCapacity                  *int
-	DefaultCooldown                  *int
-	AvailabilityZones                []string
-	VPCZoneIdentifier                string
-	HealthCheckType                  string
-	HealthCheckGracePeriod           *int
-	TerminationPolicies              []string
-	NewInstancesProtectedFromScaleIn *bool
-	ServiceLinkedRoleARN             string
+	GroupSettings
 }
 
 // UpdateAutoScalingGroup changes a group. As on AWS, a new minimum above
