@@ -39,6 +39,10 @@ type instanceCache struct {
 	hmu      sync.Mutex
 	inflight map[string]int       // keys this process is committing -> commits in flight
 	held     map[string]heldEvent // newest watch event of an inflight key, undecoded
+
+	// instRev and connRev are the store revisions the two watches have
+	// delivered everything up to: the cache is as fresh as the smaller.
+	instRev, connRev atomic.Int64
 }
 
 // writtenRecord is an instance record this process committed, with the
@@ -235,6 +239,8 @@ func (c *instanceCache) keepFollowing(ctx context.Context, rev int64) {
 		if c.onLoaded != nil {
 			c.onLoaded(rev)
 		}
+		c.instRev.Store(rev)
+		c.connRev.Store(rev)
 		err := c.follow(ctx, rev)
 		wait := watchRetryMin
 		for {
@@ -277,6 +283,7 @@ func (c *instanceCache) follow(ctx context.Context, rev int64) error {
 					}
 					c.apply(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
 				}
+				advance(&c.instRev, wr.Header.Revision)
 			}
 		case wr, ok = <-conns:
 			if ok && wr.Err() == nil {
@@ -285,6 +292,7 @@ func (c *instanceCache) follow(ctx context.Context, rev int64) error {
 					c.setConnected(lastSegment(string(ev.Kv.Key)), ev.Type == clientv3.EventTypePut)
 				}
 				c.mu.Unlock()
+				advance(&c.connRev, wr.Header.Revision)
 			}
 		}
 		switch {
@@ -476,6 +484,54 @@ func (c *instanceCache) refresh(ctx context.Context, keys []string) {
 			c.put(k, it.Value, it.Rev)
 		}
 	}
+}
+
+// advance raises v to rev, never lowers it.
+func advance(v *atomic.Int64, rev int64) {
+	for {
+		cur := v.Load()
+		if rev <= cur || v.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
+}
+
+// catchUpWait is how long catchUp waits for the watches to deliver what
+// the store holds before it reads the store instead.
+const catchUpWait = time.Second
+
+// catchUp makes the cache at least as fresh as the store is now, so that
+// an instance that registered or connected a moment ago is never missed
+// because its watch event is still on the way: it reads the store's
+// current revision (one key, whatever the cluster's size) and waits for
+// both watches to have delivered it, asking etcd for a progress
+// notification when they have nothing to say. Only when that does not
+// come soon does it read the cluster's keys (reload).
+func (c *instanceCache) catchUp(ctx context.Context, cluster string) error {
+	if c.loaded.Load() {
+		resp, err := c.svc.store.Client().Get(ctx, c.svc.keys.prefix+"cache-probe")
+		if err != nil {
+			return err
+		}
+		rev := resp.Header.Revision
+		fresh := func() bool { return c.instRev.Load() >= rev && c.connRev.Load() >= rev }
+		if fresh() {
+			return nil
+		}
+		if err := c.svc.store.Client().RequestProgress(c.bg); err == nil {
+			for deadline, wait := time.Now().Add(catchUpWait), 50*time.Microsecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Millisecond) {
+				if fresh() {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(wait):
+				}
+			}
+		}
+	}
+	return c.reload(ctx, cluster)
 }
 
 // reload reads a cluster's instances and the connection markers straight

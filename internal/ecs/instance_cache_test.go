@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 func TestClusterEntriesStayInKeyOrder(t *testing.T) {
@@ -133,4 +135,25 @@ func TestInstanceCacheResyncsWhenItsWatchEnds(t *testing.T) {
 	want := []string{lastSegment(b.ContainerInstanceArn) + ":false", lastSegment(c.ContainerInstanceArn) + ":true"}
 	slices.Sort(want)
 	waitFor("after the resync", want)
+}
+
+// TestPlacementSeesAnotherServersInstance: an instance that registered and
+// connected through another server a moment ago is placed on at once,
+// whether or not this server's watch has delivered it yet: a placement
+// that finds no room catches the cache up to the store before it answers.
+func TestPlacementSeesAnotherServersInstance(t *testing.T) {
+	a := newEnv(t)
+	b := &env{t: t, st: a.st, ctx: a.ctx, svc: New(Config{Region: testRegion, Account: testAccount, Endpoint: "http://127.0.0.1:1"}, a.st, api.RootOnly{}, quietLogger())}
+	a.cluster("shared")
+	a.simpleTaskDef("web", 128, 128)
+	if err := a.svc.cache.start(a.ctx); err != nil { // following the empty cluster
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		ci := b.instance("shared", 128, 128)
+		out := a.run("shared", "web", 1)
+		if len(out.Tasks) != 1 || out.Tasks[0].ContainerInstanceArn != ci.ContainerInstanceArn {
+			t.Fatalf("round %d: RunTask right after %s registered elsewhere: %+v", i, ci.ContainerInstanceArn, out)
+		}
+	}
 }

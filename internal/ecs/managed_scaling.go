@@ -141,7 +141,7 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 	if err := s.cache.start(ctx); err != nil {
 		return err
 	}
-	if err := s.cache.reload(ctx, cluster); err != nil {
+	if err := s.cache.catchUp(ctx, cluster); err != nil {
 		return err
 	}
 	items, connected := s.cache.snapshot(cluster)

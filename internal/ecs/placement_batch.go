@@ -162,7 +162,7 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 	// and the commits of those answered first are in the cache already.
 	var reloadErr error
 	if len(slow) > 0 {
-		reloadErr = s.cache.reload(context.WithoutCancel(slow[0].ctx), cluster)
+		reloadErr = s.cache.catchUp(context.WithoutCancel(slow[0].ctx), cluster)
 	}
 	for _, r := range slow {
 		if reloadErr != nil {

@@ -368,7 +368,7 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 // ago is never missed. The caller holds the cluster's placer lock.
 func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, reload bool) (*RunTaskOutput, error) {
 	if reload {
-		if err := s.cache.reload(ctx, cluster); err != nil {
+		if err := s.cache.catchUp(ctx, cluster); err != nil {
 			return nil, err
 		}
 	}
