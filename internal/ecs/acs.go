@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -33,13 +32,13 @@ type ACSOptions struct {
 // the lease is lost (etcd unreachable past its TTL) a new one is granted
 // and the live connections' markers are written again.
 type acsHub struct {
-	ctx  context.Context // ends when the server shuts down
-	opts ACSOptions
-	cli  *clientv3.Client
-	log  interface{ Warn(string, ...any) }
+	ctx   context.Context // ends when the server shuts down
+	opts  ACSOptions
+	store *store.Store
+	log   interface{ Warn(string, ...any) }
 
 	mu      sync.Mutex
-	lease   clientv3.LeaseID
+	session *store.Session    // nil when lost
 	markers map[string]string // live connection's marker key -> connection id
 }
 
@@ -51,38 +50,33 @@ func (s *Service) StartACS(ctx context.Context, opts ACSOptions) error {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 15 * time.Second
 	}
-	s.hub = &acsHub{ctx: ctx, opts: opts, cli: s.store.Client(), log: s.log, markers: map[string]string{}}
+	s.hub = &acsHub{ctx: ctx, opts: opts, store: s.store, log: s.log, markers: map[string]string{}}
 	if _, err := s.hub.currentLease(); err != nil {
 		return fmt.Errorf("grant agent-connection lease: %w", err)
 	}
 	return nil
 }
 
-// currentLease returns the live lease, granting (and keeping alive) a new
-// one when there is none.
-func (h *acsHub) currentLease() (clientv3.LeaseID, error) {
+// currentLease returns the live lease, starting a session (a lease kept
+// alive) when there is none.
+func (h *acsHub) currentLease() (store.Lease, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.lease != 0 {
-		return h.lease, nil
+	if h.session != nil {
+		return h.session.Lease(), nil
 	}
-	grant, err := h.cli.Grant(h.ctx, int64(h.opts.LeaseTTL/time.Second))
+	sess, err := h.store.NewSession(h.ctx, h.opts.LeaseTTL)
 	if err != nil {
 		return 0, err
 	}
-	ka, err := h.cli.KeepAlive(h.ctx, grant.ID)
-	if err != nil {
-		return 0, err
-	}
-	h.lease = grant.ID
+	h.session = sess
 	go func() {
-		for range ka {
-		}
+		<-sess.Done()
 		// The keep-alive ended: the lease is gone or going. Forget it so
-		// the next marker write grants a new one.
+		// the next marker write starts a new one.
 		h.mu.Lock()
-		if h.lease == grant.ID {
-			h.lease = 0
+		if h.session == sess {
+			h.session = nil
 		}
 		h.mu.Unlock()
 		if h.ctx.Err() == nil {
@@ -90,7 +84,17 @@ func (h *acsHub) currentLease() (clientv3.LeaseID, error) {
 			h.rewriteMarkers()
 		}
 	}()
-	return grant.ID, nil
+	return sess.Lease(), nil
+}
+
+// forget drops the session whose lease a write found gone.
+func (h *acsHub) forget(lease store.Lease) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.session != nil && h.session.Lease() == lease {
+		h.session.Close()
+		h.session = nil
+	}
 }
 
 // mark writes a connection's marker on the current lease.
@@ -101,12 +105,8 @@ func (h *acsHub) mark(key, connID string) error {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
 	defer cancel()
-	if _, err := h.cli.Put(ctx, key, connID, clientv3.WithLease(lease)); err != nil {
-		h.mu.Lock()
-		if h.lease == lease {
-			h.lease = 0 // most likely "requested lease not found"
-		}
-		h.mu.Unlock()
+	if err := h.store.Commit(ctx, store.NewTxn().PutLeased(key, connID, lease)); err != nil {
+		h.forget(lease) // most likely "requested lease not found"
 		return err
 	}
 	h.mu.Lock()
@@ -124,7 +124,8 @@ func (h *acsHub) unmark(key, connID string) {
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	h.cli.Txn(ctx).If(clientv3.Compare(clientv3.Value(key), "=", connID)).Then(clientv3.OpDelete(key)).Commit()
+	raw, _ := json.Marshal(connID)
+	h.store.Commit(ctx, store.NewTxn().IfValue(key, raw).Delete(key))
 }
 
 // rewriteMarkers puts every live connection's marker on a fresh lease,
@@ -373,16 +374,13 @@ func (a *acsSession) heartbeats(ctx context.Context, every time.Duration) {
 func (a *acsSession) streamAssignments(ctx context.Context) error {
 	s := a.svc
 	prefix := s.keys.assignments(a.inst.ID)
-	resp, err := s.store.Client().Get(ctx, prefix, clientv3.WithPrefix())
+	items, rev, err := store.ListRev[assignment](ctx, s.store, prefix)
 	if err != nil {
 		return err
 	}
-	var ids []assignment
-	for _, kv := range resp.Kvs {
-		var as assignment
-		if json.Unmarshal(kv.Value, &as) == nil {
-			ids = append(ids, as)
-		}
+	ids := make([]assignment, len(items))
+	for i, it := range items {
+		ids[i] = it.Value
 	}
 	if err := a.sendTasks(ctx, ids, true); err != nil {
 		return err
@@ -391,7 +389,7 @@ func (a *acsSession) streamAssignments(ctx context.Context) error {
 	// it stops containers of tasks the cluster no longer knows.
 	manifest := acs.TaskManifestMessage{
 		ContainerInstanceArn: a.inst.Instance.ContainerInstanceArn, ClusterArn: s.arn("cluster/" + a.inst.Cluster),
-		Tasks: []acs.TaskIdentifier{}, GeneratedAt: time.Now().UnixMilli(), MessageId: api.NewRequestID(), Timeline: resp.Header.Revision,
+		Tasks: []acs.TaskIdentifier{}, GeneratedAt: time.Now().UnixMilli(), MessageId: api.NewRequestID(), Timeline: rev,
 	}
 	for _, x := range ids {
 		manifest.Tasks = append(manifest.Tasks, acs.TaskIdentifier{
@@ -401,18 +399,17 @@ func (a *acsSession) streamAssignments(ctx context.Context) error {
 	if err := a.send(acs.TypeTaskManifest, manifest); err != nil {
 		return err
 	}
-	wch := s.store.Client().Watch(clientv3.WithRequireLeader(ctx), prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
-	for wr := range wch {
-		if err := wr.Err(); err != nil {
-			return err
+	for ch := range s.store.Watch(ctx, prefix, rev+1) {
+		if ch.Err != nil {
+			return ch.Err
 		}
 		var changed []assignment
-		for _, ev := range wr.Events {
-			if ev.Type != clientv3.EventTypePut {
+		for _, ev := range ch.Events {
+			if ev.Delete {
 				continue
 			}
 			var as assignment
-			if json.Unmarshal(ev.Kv.Value, &as) == nil {
+			if json.Unmarshal(ev.Value, &as) == nil {
 				changed = append(changed, as)
 			}
 		}

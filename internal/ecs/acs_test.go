@@ -22,13 +22,13 @@ func TestACSLeaseRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	old, _ := hub.currentLease()
-	if _, err := e.st.Client().Revoke(ctx, old); err != nil {
+	if err := e.st.Revoke(ctx, old); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := e.st.Client().Get(ctx, key)
-		if err == nil && len(resp.Kvs) == 1 && string(resp.Kvs[0].Value) == "conn-1" && resp.Kvs[0].Lease != int64(old) {
+		if err == nil && len(resp.Kvs) == 1 && string(resp.Kvs[0].Value) == `"conn-1"` && resp.Kvs[0].Lease != int64(old) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -186,25 +184,23 @@ func (c *instanceCache) start(ctx context.Context) error {
 // the cache match them, dropping entries that are gone; it returns the
 // revision read.
 func (c *instanceCache) load(ctx context.Context) (int64, error) {
-	cli := c.svc.store.Client()
 	instPrefix, connPrefix := c.svc.keys.prefix+"instance/", c.svc.keys.connected("")
-	resp, err := cli.Get(ctx, instPrefix, clientv3.WithPrefix())
+	recs, rev, err := c.svc.store.ListRaw(ctx, instPrefix, 0, false)
 	if err != nil {
 		return 0, err
 	}
-	rev := resp.Header.Revision
-	conns, err := cli.Get(ctx, connPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithRev(rev))
+	conns, _, err := c.svc.store.ListRaw(ctx, connPrefix, rev, true)
 	if err != nil {
 		return 0, err
 	}
-	present := make(map[string]bool, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		present[string(kv.Key)] = true
-		c.apply(string(kv.Key), kv.Value, kv.ModRevision)
+	present := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		present[r.Key] = true
+		c.apply(r.Key, r.Value, r.Rev)
 	}
-	connected := make(map[string]bool, len(conns.Kvs))
-	for _, kv := range conns.Kvs {
-		connected[lastSegment(string(kv.Key))] = true
+	connected := make(map[string]bool, len(conns))
+	for _, r := range conns {
+		connected[lastSegment(r.Key)] = true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -244,7 +240,7 @@ func (c *instanceCache) keepFollowing(ctx context.Context, rev int64) {
 		err := c.follow(ctx, rev)
 		wait := watchRetryMin
 		for {
-			if ctx.Err() != nil || c.svc.store.Client().Ctx().Err() != nil {
+			if ctx.Err() != nil || c.svc.store.Closed() {
 				return
 			}
 			c.svc.log.Warn("instance cache: watch ended; reloading", "err", err)
@@ -266,40 +262,38 @@ func (c *instanceCache) keepFollowing(ctx context.Context, rev int64) {
 func (c *instanceCache) follow(ctx context.Context, rev int64) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cli := c.svc.store.Client()
-	from := clientv3.WithRev(rev + 1)
-	insts := cli.Watch(wctx, c.svc.keys.prefix+"instance/", clientv3.WithPrefix(), from)
-	conns := cli.Watch(wctx, c.svc.keys.connected(""), clientv3.WithPrefix(), from)
+	insts := c.svc.store.Watch(wctx, c.svc.keys.prefix+"instance/", rev+1)
+	conns := c.svc.store.Watch(wctx, c.svc.keys.connected(""), rev+1)
 	for {
-		var wr clientv3.WatchResponse
+		var ch store.Changes
 		var ok bool
 		select {
-		case wr, ok = <-insts:
-			if ok && wr.Err() == nil {
-				for _, ev := range wr.Events {
-					if ev.Type == clientv3.EventTypeDelete {
-						c.remove(string(ev.Kv.Key))
+		case ch, ok = <-insts:
+			if ok && ch.Err == nil {
+				for _, ev := range ch.Events {
+					if ev.Delete {
+						c.remove(ev.Key)
 						continue
 					}
-					c.apply(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+					c.apply(ev.Key, ev.Value, ev.Rev)
 				}
-				advance(&c.instRev, wr.Header.Revision)
+				advance(&c.instRev, ch.Rev)
 			}
-		case wr, ok = <-conns:
-			if ok && wr.Err() == nil {
+		case ch, ok = <-conns:
+			if ok && ch.Err == nil {
 				c.mu.Lock()
-				for _, ev := range wr.Events {
-					c.setConnected(lastSegment(string(ev.Kv.Key)), ev.Type == clientv3.EventTypePut)
+				for _, ev := range ch.Events {
+					c.setConnected(lastSegment(ev.Key), !ev.Delete)
 				}
 				c.mu.Unlock()
-				advance(&c.connRev, wr.Header.Revision)
+				advance(&c.connRev, ch.Rev)
 			}
 		}
 		switch {
 		case !ok:
 			return errors.New("watch closed")
-		case wr.Err() != nil:
-			return wr.Err()
+		case ch.Err != nil:
+			return ch.Err
 		}
 	}
 }
@@ -509,16 +503,15 @@ const catchUpWait = time.Second
 // come soon does it read the cluster's keys (reload).
 func (c *instanceCache) catchUp(ctx context.Context, cluster string) error {
 	if c.loaded.Load() {
-		resp, err := c.svc.store.Client().Get(ctx, c.svc.keys.prefix+"cache-probe")
+		rev, err := c.svc.store.CurrentRev(ctx)
 		if err != nil {
 			return err
 		}
-		rev := resp.Header.Revision
 		fresh := func() bool { return c.instRev.Load() >= rev && c.connRev.Load() >= rev }
 		if fresh() {
 			return nil
 		}
-		if err := c.svc.store.Client().RequestProgress(c.bg); err == nil {
+		if err := c.svc.store.RequestProgress(c.bg); err == nil {
 			for deadline, wait := time.Now().Add(catchUpWait), 50*time.Microsecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Millisecond) {
 				if fresh() {
 					return nil
@@ -541,19 +534,19 @@ func (c *instanceCache) catchUp(ctx context.Context, cluster string) error {
 // only and reads (and decodes) just the records newer than the cache's:
 // on a full cluster most failing placements find nothing new.
 func (c *instanceCache) reload(ctx context.Context, cluster string) error {
-	resp, err := c.svc.store.Client().Get(ctx, c.svc.keys.instances(cluster), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	keys, _, err := c.svc.store.ListRaw(ctx, c.svc.keys.instances(cluster), 0, true)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", c.svc.keys.instances(cluster), err)
+		return err
 	}
 	var newer []string
-	ids := make([]string, 0, len(resp.Kvs))
+	ids := make([]string, 0, len(keys))
 	c.mu.RLock()
 	ce := c.clusters[cluster]
-	for _, kv := range resp.Kvs {
-		id := lastSegment(string(kv.Key))
+	for _, k := range keys {
+		id := lastSegment(k.Key)
 		ids = append(ids, id)
-		if e := ce.get(id); e == nil || e.rev < kv.ModRevision {
-			newer = append(newer, string(kv.Key))
+		if e := ce.get(id); e == nil || e.rev < k.Rev {
+			newer = append(newer, k.Key)
 		}
 	}
 	c.mu.RUnlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 type counter struct{ N int }
@@ -237,4 +238,39 @@ func TestMirror(t *testing.T) {
 	delete(want, "/m/010")
 	check(want)
 	check(want) // nothing changed
+}
+
+// TestRequestProgressReachesIdleWatches: a watch with nothing to say under
+// its prefix still learns, on request, that the store has moved on, so a
+// watcher can tell it has seen everything up to now.
+func TestRequestProgressReachesIdleWatches(t *testing.T) {
+	s := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := s.Watch(ctx, "/idle/", 0)
+	if err := Put(ctx, s, "/elsewhere", 1); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.CurrentRev(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		if err := s.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-ch:
+			if len(c.Events) != 0 || c.Err != nil {
+				t.Fatalf("idle watch got %+v", c)
+			}
+			if c.Rev >= rev {
+				return
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no progress to revision %d within 5s", rev)
+		}
+	}
 }

@@ -115,3 +115,40 @@ func (s *Store) KeysAt(ctx context.Context, prefix string, rev int64) ([]string,
 	}
 	return keys, resp.Header.Revision, nil
 }
+
+// ListRaw reads the records under prefix as they are stored, undecoded,
+// each with the revision it was last written at (Event.Rev), at revision
+// rev (0: now); it returns the revision read. keysOnly leaves the values
+// out, for a caller that only compares revisions.
+func (s *Store) ListRaw(ctx context.Context, prefix string, rev int64, keysOnly bool) ([]Event, int64, error) {
+	opts := []clientv3.OpOption{clientv3.WithPrefix()}
+	if rev > 0 {
+		opts = append(opts, clientv3.WithRev(rev))
+	}
+	if keysOnly {
+		opts = append(opts, clientv3.WithKeysOnly())
+	}
+	resp, err := s.cli.Get(ctx, prefix, opts...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	out := make([]Event, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		out[i] = Event{Key: string(kv.Key), Value: kv.Value, Rev: kv.ModRevision}
+	}
+	return out, resp.Header.Revision, nil
+}
+
+// RequestProgress asks every watch of this store to report the store's
+// current revision (a Changes without events) even when nothing changed
+// under its prefix, so a watcher can tell it has seen everything up to
+// now.
+func (s *Store) RequestProgress(ctx context.Context) error {
+	// The request goes down the stream the watches share, which etcd's
+	// client picks by the context's metadata: Watch's, with the
+	// require-leader mark.
+	return s.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
+}
+
+// Closed reports whether the store's connection has been closed.
+func (s *Store) Closed() bool { return s.cli.Ctx().Err() != nil }
