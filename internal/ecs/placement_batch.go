@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -26,14 +25,9 @@ type clusterPlacer struct {
 
 // placeRequest is one RunTask call waiting in a cluster's queue.
 type placeRequest struct {
-	ctx       context.Context
-	in        *RunTaskInput
-	count     int
-	td        *TaskDefinition
-	overrides TaskOverride
-	req       placement.Request
-	res       reservation
-	done      chan placeResult // buffered: the leader never blocks on it
+	ctx context.Context
+	*launchPlan
+	done chan placeResult // buffered: the leader never blocks on it
 }
 
 type placeResult struct {
@@ -169,7 +163,7 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 			r.done <- placeResult{err: reloadErr}
 			continue
 		}
-		out, err := s.placeFinal(r.ctx, cluster, r.in, r.count, r.td, r.overrides, r.req, r.res, false)
+		out, err := s.placeFinal(r.ctx, r.launchPlan, false)
 		r.done <- placeResult{out: out, err: err}
 	}
 	return later
@@ -187,7 +181,7 @@ func (s *Service) commitBatch(batch []*placeRequest, picks [][]int, candidates [
 		var ids []string
 		for _, idx := range picks[n] {
 			inst := writable(touched, candidates, idx, txn)
-			rec := s.newTask(cluster, inst, r.in, r.td, r.overrides, r.res)
+			rec := s.newTask(r.launchPlan, inst)
 			inst.Usage.add(r.res)
 			txn.Put(s.keys.task(cluster, rec.ID), rec)
 			txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})

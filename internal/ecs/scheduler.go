@@ -282,7 +282,7 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 			n -= count
 		}
 		batch.providerCounts = counts
-		out, err := s.launch(ctx, "", &batch, count)
+		out, err := s.Launch(ctx, LaunchRequest{Caller: CallerScheduler, Input: &batch, Count: count})
 		if err != nil {
 			failures = append(failures, Failure{Reason: api.AsError(err).Message})
 			break

@@ -96,7 +96,7 @@ func (s *Service) RunTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutput
 	if len(in.ContainerInstances) > 0 {
 		return nil, api.InvalidParameter("containerInstances is not a RunTask parameter; use StartTask.")
 	}
-	return s.launch(ctx, "RunTask", in, count)
+	return s.Launch(ctx, LaunchRequest{Caller: CallerRunTask, Input: in, Count: count})
 }
 
 // StartTask starts one task on each named container instance.
@@ -104,12 +104,56 @@ func (s *Service) StartTask(ctx context.Context, in *RunTaskInput) (*RunTaskOutp
 	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
 		return nil, api.InvalidParameter("containerInstances must name between 1 and 10 container instances.")
 	}
-	return s.launch(ctx, "StartTask", in, len(in.ContainerInstances))
+	return s.Launch(ctx, LaunchRequest{Caller: CallerStartTask, Input: in, Count: len(in.ContainerInstances)})
 }
 
-// launch validates and places count tasks; op names the API operation to
-// authorize.
-func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count int) (*RunTaskOutput, error) {
+// Caller is who asks for a launch: a caller of an API operation, which
+// is authorized as the caller, or the service scheduler on a service's
+// behalf, which is not.
+type Caller int
+
+const (
+	CallerRunTask Caller = iota
+	CallerStartTask
+	CallerScheduler
+)
+
+// operation is the API operation the caller is authorized for, "" for
+// the scheduler.
+func (c Caller) operation() string {
+	switch c {
+	case CallerRunTask:
+		return "RunTask"
+	case CallerStartTask:
+		return "StartTask"
+	}
+	return ""
+}
+
+// LaunchRequest asks for Count tasks as Input describes them.
+type LaunchRequest struct {
+	Caller Caller
+	Input  *RunTaskInput
+	Count  int
+}
+
+// launchPlan is a launch validated and ready to place: the task
+// definition and overrides resolved, what each task needs of an instance
+// (req) and what it reserves there (res).
+type launchPlan struct {
+	cluster   string
+	in        *RunTaskInput
+	count     int
+	td        *TaskDefinition
+	overrides TaskOverride
+	req       placement.Request
+	res       reservation
+}
+
+// Launch validates a request and places its tasks: the one way tasks are
+// created, for RunTask, StartTask and the service scheduler.
+func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, error) {
+	in, count, op := r.Input, r.Count, r.Caller.operation()
 	if in.TaskDefinition == "" {
 		return nil, api.InvalidParameter("taskDefinition is required.")
 	}
@@ -118,8 +162,8 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		return nil, err
 	}
 	cluster := cl.Value.Name
-	// The service scheduler launches on a service's behalf (op "").
-	if op != "" {
+	// The service scheduler launches on a service's behalf.
+	if r.Caller != CallerScheduler {
 		if err := s.authorize(ctx, op, s.arn("task-definition/"+strings.TrimPrefix(in.TaskDefinition, s.arn("task-definition/")))); err != nil {
 			return nil, err
 		}
@@ -182,7 +226,7 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 	if err := validateOverrides(&td, &overrides); err != nil {
 		return nil, err
 	}
-	if op != "" {
+	if r.Caller != CallerScheduler {
 		task, execution := runRoles(&td, &overrides)
 		if err := s.checkPassRoles(ctx, task, execution); err != nil {
 			return nil, err
@@ -199,11 +243,12 @@ func (s *Service) launch(ctx context.Context, op string, in *RunTaskInput, count
 		req.Group = "family:" + td.Family
 	}
 	res.Group = req.Group
+	plan := &launchPlan{cluster: cluster, in: in, count: count, td: &td, overrides: overrides, req: req, res: res}
 	// Racing placements retry for a while rather than a fixed number of
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; ; attempt++ {
-		out, err := s.tryLaunch(ctx, cluster, in, count, &td, overrides, req, res, op == "RunTask")
+		out, err := s.tryLaunch(ctx, plan, r.Caller == CallerRunTask)
 		if !errors.Is(err, store.ErrConflict) || time.Now().After(deadline) {
 			return out, err
 		}
@@ -343,21 +388,21 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 // return ErrConflict. RunTask calls (batch) are grouped with concurrent
 // ones into one transaction; StartTask and the service scheduler, whose
 // commits are fenced by its leadership, commit on their own.
-func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, batch bool) (*RunTaskOutput, error) {
+func (s *Service) tryLaunch(ctx context.Context, plan *launchPlan, batch bool) (*RunTaskOutput, error) {
 	if err := s.cache.start(ctx); err != nil {
 		return nil, err
 	}
 	// The batch shares one view of the cluster among requests; a request
 	// limited to its capacity providers' instances places on its own.
-	if batch && len(in.shares) == 0 {
-		return s.launchBatched(cluster, &placeRequest{ctx: ctx, in: in, count: count, td: td, overrides: overrides, req: req, res: res, done: make(chan placeResult, 1)})
+	if batch && len(plan.in.shares) == 0 {
+		return s.launchBatched(plan.cluster, &placeRequest{ctx: ctx, launchPlan: plan, done: make(chan placeResult, 1)})
 	}
-	p := s.placer(cluster)
+	p := s.placer(plan.cluster)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, false)
+	out, err := s.placeAndCommit(ctx, plan, false)
 	if err == nil && len(out.Failures) > 0 || errors.Is(err, errNoInstances) {
-		return s.placeFinal(ctx, cluster, in, count, td, overrides, req, res, true)
+		return s.placeFinal(ctx, plan, true)
 	}
 	return out, err
 }
@@ -366,13 +411,13 @@ func (s *Service) tryLaunch(ctx context.Context, cluster string, in *RunTaskInpu
 // read of the store (made here with reload, else by the caller after the
 // request arrived), so an instance that registered or connected a moment
 // ago is never missed. The caller holds the cluster's placer lock.
-func (s *Service) placeFinal(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, reload bool) (*RunTaskOutput, error) {
+func (s *Service) placeFinal(ctx context.Context, plan *launchPlan, reload bool) (*RunTaskOutput, error) {
 	if reload {
-		if err := s.cache.catchUp(ctx, cluster); err != nil {
+		if err := s.cache.catchUp(ctx, plan.cluster); err != nil {
 			return nil, err
 		}
 	}
-	out, err := s.placeAndCommit(ctx, cluster, in, count, td, overrides, req, res, true)
+	out, err := s.placeAndCommit(ctx, plan, true)
 	if errors.Is(err, errNoInstances) {
 		return nil, api.InvalidParameter("No Container Instances were found in your cluster.")
 	}
@@ -385,7 +430,8 @@ var errNoInstances = errors.New("no container instances")
 // placeAndCommit places on the cached view of the cluster and commits.
 // Unless final, it gives up early when anything fails to place, so the
 // caller can retry on fresh data; nothing is written then.
-func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTaskInput, count int, td *TaskDefinition, overrides TaskOverride, req placement.Request, res reservation, final bool) (*RunTaskOutput, error) {
+func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bool) (*RunTaskOutput, error) {
+	cluster, in, count, req := plan.cluster, plan.in, plan.count, plan.req
 	items, connected := s.cache.snapshot(cluster)
 	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
 	var candidates []*cachedInstance
@@ -465,18 +511,18 @@ func (s *Service) placeAndCommit(ctx context.Context, cluster string, in *RunTas
 	var ids []string
 	for n, idx := range placed {
 		inst := writable(touched, candidates, idx, txn)
-		rec := s.newTask(cluster, inst, in, td, overrides, res)
+		rec := s.newTask(plan, inst)
 		if providers != nil {
 			rec.Task.CapacityProviderName = providers[n]
 		}
-		inst.Usage.add(res)
+		inst.Usage.add(plan.res)
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		txn.Put(s.keys.assignment(inst.ID, rec.ID), assignment{TaskID: rec.ID, Cluster: cluster, DesiredStatus: "RUNNING"})
 		out.Tasks = append(out.Tasks, rec.Task)
 		ids = append(ids, rec.ID)
 	}
 	for _, provider := range waiting {
-		rec := s.newTask(cluster, nil, in, td, overrides, res)
+		rec := s.newTask(plan, nil)
 		rec.Task.CapacityProviderName = provider
 		rec.Provisioning = &provisioning{Constraints: in.PlacementConstraints, Strategies: in.PlacementStrategy}
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
@@ -590,7 +636,8 @@ func (s *Service) connectedInstances(ctx context.Context) (map[string]bool, erro
 }
 
 // newTask builds the record of a task placed on inst.
-func (s *Service) newTask(cluster string, inst *instanceRecord, in *RunTaskInput, td *TaskDefinition, overrides TaskOverride, res reservation) taskRecord {
+func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
+	cluster, in, td, overrides, res := plan.cluster, plan.in, plan.td, plan.overrides, plan.res
 	id := newID()
 	taskArn := s.arn("task/" + cluster + "/" + id)
 	group := in.Group
