@@ -115,7 +115,7 @@ func (r *instanceRecord) view(connected bool) ContainerInstance {
 	ci.RunningTasksCount, ci.PendingTasksCount = r.Usage.Running, r.Usage.Pending
 	ci.Attributes = orEmpty(ci.Attributes)
 	ci.Tags = orEmpty(ci.Tags)
-	ci.Attachments = []any{}
+	ci.Attachments = []Attachment{}
 	return ci
 }
 

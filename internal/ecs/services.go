@@ -159,7 +159,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	dep := newDeployment(td.TaskDefinitionArn, desired)
 	svc := ECSService{
 		ServiceArn: arn, ServiceName: in.ServiceName, ClusterArn: s.arn("cluster/" + cluster),
-		LoadBalancers: orEmpty(in.LoadBalancers), ServiceRegistries: []any{}, Status: "ACTIVE",
+		LoadBalancers: orEmpty(in.LoadBalancers), ServiceRegistries: []ServiceRegistry{}, Status: "ACTIVE",
 		DesiredCount: desired, LaunchType: "EC2", TaskDefinition: td.TaskDefinitionArn,
 		DeploymentConfiguration: dc, Deployments: []Deployment{dep}, RoleArn: in.Role, Events: []ServiceEvent{},
 		CreatedAt: now, PlacementConstraints: orEmpty(in.PlacementConstraints), PlacementStrategy: orEmpty(in.PlacementStrategy),

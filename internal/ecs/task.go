@@ -646,7 +646,7 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 	}
 	now := api.Now()
 	t := Task{
-		Attachments: []any{}, ClusterArn: s.arn("cluster/" + cluster), CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PROVISIONING",
+		Attachments: []Attachment{}, ClusterArn: s.arn("cluster/" + cluster), CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PROVISIONING",
 		LaunchType: "EC2", Group: group, Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
 		TaskDefinitionArn: td.TaskDefinitionArn, Version: 1, Cpu: strconv.Itoa(res.CPU), Memory: strconv.Itoa(res.Memory),
 		HealthStatus: "UNKNOWN",
@@ -672,7 +672,7 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 	for _, c := range td.ContainerDefinitions {
 		ct := Container{
 			ContainerArn: s.arn("container/" + cluster + "/" + id + "/" + newUUID()), TaskArn: taskArn, Name: c.Name, Image: c.Image,
-			LastStatus: "PENDING", NetworkBindings: []NetworkBinding{}, NetworkInterfaces: []any{}, Cpu: strconv.Itoa(c.Cpu),
+			LastStatus: "PENDING", NetworkBindings: []NetworkBinding{}, NetworkInterfaces: []NetworkInterface{}, Cpu: strconv.Itoa(c.Cpu),
 		}
 		if c.HealthCheck != nil {
 			ct.HealthStatus = "UNKNOWN"

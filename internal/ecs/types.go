@@ -325,7 +325,7 @@ type ContainerInstance struct {
 	PendingTasksCount    int            `json:"pendingTasksCount"`
 	Attributes           []Attribute    `json:"attributes"`
 	RegisteredAt         *api.Timestamp `json:"registeredAt,omitempty"`
-	Attachments          []any          `json:"attachments"`
+	Attachments          []Attachment   `json:"attachments"`
 	Tags                 []Tag          `json:"tags"`
 }
 
@@ -349,7 +349,7 @@ type Container struct {
 	ExitCode          *int             `json:"exitCode,omitempty"`
 	Reason            string           `json:"reason,omitempty"`
 	NetworkBindings   []NetworkBinding `json:"networkBindings"`
-	NetworkInterfaces []any            `json:"networkInterfaces"`
+	NetworkInterfaces []NetworkInterface `json:"networkInterfaces"`
 	HealthStatus      string           `json:"healthStatus,omitempty"`
 	Cpu               string           `json:"cpu,omitempty"`
 	Memory            string           `json:"memory,omitempty"`
@@ -378,7 +378,7 @@ type TaskOverride struct {
 
 // Task is a task as DescribeTasks reports it.
 type Task struct {
-	Attachments          []any          `json:"attachments"`
+	Attachments          []Attachment   `json:"attachments"`
 	Attributes           []Attribute    `json:"attributes,omitempty"`
 	AvailabilityZone     string         `json:"availabilityZone,omitempty"`
 	CapacityProviderName string         `json:"capacityProviderName,omitempty"`
@@ -471,7 +471,7 @@ type ECSService struct {
 	ServiceName                   string                         `json:"serviceName"`
 	ClusterArn                    string                         `json:"clusterArn"`
 	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
-	ServiceRegistries             []any                          `json:"serviceRegistries"`
+	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
 	Status                        string                         `json:"status"`
 	DesiredCount                  int                            `json:"desiredCount"`
 	RunningCount                  int                            `json:"runningCount"`
@@ -494,4 +494,20 @@ type ECSService struct {
 	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
 	PropagateTags                 string                         `json:"propagateTags,omitempty"`
 	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+}
+
+// Attachment is ECS's Attachment shape: an elastic network interface (or
+// another resource) attached to a task or container instance.
+type Attachment struct {
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Status  string         `json:"status"`
+	Details []KeyValuePair `json:"details"`
+}
+
+// NetworkInterface is a container's interface in awsvpc mode.
+type NetworkInterface struct {
+	AttachmentID       string `json:"attachmentId,omitempty"`
+	PrivateIpv4Address string `json:"privateIpv4Address,omitempty"`
+	Ipv6Address        string `json:"ipv6Address,omitempty"`
 }
