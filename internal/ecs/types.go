@@ -339,21 +339,21 @@ type NetworkBinding struct {
 
 // Container is a container of a task as DescribeTasks reports it.
 type Container struct {
-	ContainerArn      string           `json:"containerArn"`
-	TaskArn           string           `json:"taskArn"`
-	Name              string           `json:"name"`
-	Image             string           `json:"image"`
-	ImageDigest       string           `json:"imageDigest,omitempty"`
-	RuntimeId         string           `json:"runtimeId,omitempty"`
-	LastStatus        string           `json:"lastStatus"`
-	ExitCode          *int             `json:"exitCode,omitempty"`
-	Reason            string           `json:"reason,omitempty"`
-	NetworkBindings   []NetworkBinding `json:"networkBindings"`
+	ContainerArn      string             `json:"containerArn"`
+	TaskArn           string             `json:"taskArn"`
+	Name              string             `json:"name"`
+	Image             string             `json:"image"`
+	ImageDigest       string             `json:"imageDigest,omitempty"`
+	RuntimeId         string             `json:"runtimeId,omitempty"`
+	LastStatus        string             `json:"lastStatus"`
+	ExitCode          *int               `json:"exitCode,omitempty"`
+	Reason            string             `json:"reason,omitempty"`
+	NetworkBindings   []NetworkBinding   `json:"networkBindings"`
 	NetworkInterfaces []NetworkInterface `json:"networkInterfaces"`
-	HealthStatus      string           `json:"healthStatus,omitempty"`
-	Cpu               string           `json:"cpu,omitempty"`
-	Memory            string           `json:"memory,omitempty"`
-	MemoryReservation string           `json:"memoryReservation,omitempty"`
+	HealthStatus      string             `json:"healthStatus,omitempty"`
+	Cpu               string             `json:"cpu,omitempty"`
+	Memory            string             `json:"memory,omitempty"`
+	MemoryReservation string             `json:"memoryReservation,omitempty"`
 }
 
 // ContainerOverride overrides parts of one container for one task.
