@@ -35,27 +35,29 @@ var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 // "1 validation error detected" wording: keys of 1 to 128 characters not
 // starting with "aws:" (any case), values of at most 256.
 func (r TagRules) Check(n int, tag func(i int) (key, value string)) error {
+	check := Validation{Code: r.Code}
 	if r.Max > 0 && n > r.Max {
 		if r.TooMany != nil {
 			return r.TooMany()
 		}
-		return Errorf(r.Code, "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", r.Field, r.Max)
+		return check.Items(r.Field, n, 0, r.Max)
 	}
 	seen := map[string]bool{}
+	const pattern = "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"
 	for i := 0; i < n; i++ {
 		k, v := tag(i)
 		at := func(part string) string { return r.Field + "." + strconv.Itoa(i+1) + ".member." + part }
 		switch {
 		case utf8.RuneCountInString(k) < 1 || utf8.RuneCountInString(k) > 128:
-			return Errorf(r.Code, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length between 1 and 128", k, at("key"))
+			return check.Fail(at("key"), k, "Member must have length between 1 and 128")
 		case r.Chars && !tagChars.MatchString(k):
-			return Errorf(r.Code, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", k, at("key"))
+			return check.Fail(at("key"), k, pattern)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return Errorf(r.Code, "Tag keys beginning with 'aws:' are reserved for AWS use; '%s' cannot be set.", k)
 		case utf8.RuneCountInString(v) > 256:
-			return Errorf(r.Code, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to 256", v, at("value"))
+			return check.Fail(at("value"), v, "Member must have length less than or equal to 256")
 		case r.Chars && !tagChars.MatchString(v):
-			return Errorf(r.Code, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", v, at("value"))
+			return check.Fail(at("value"), v, pattern)
 		}
 		if r.Unique {
 			id := k

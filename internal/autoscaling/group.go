@@ -196,7 +196,7 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *CreateAutoScal
 		return nil, err
 	}
 	if in.MinSize == nil || in.MaxSize == nil {
-		return nil, validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", map[bool]string{true: "minSize", false: "maxSize"}[in.MinSize == nil])
+		return nil, check.Null(map[bool]string{true: "minSize", false: "maxSize"}[in.MinSize == nil])
 	}
 	if in.ServiceLinkedRoleARN != "" && !strings.HasSuffix(in.ServiceLinkedRoleARN, "/"+ServiceRole) {
 		return nil, validation("ARN specified is not a valid service-linked role: %s", in.ServiceLinkedRoleARN)
@@ -238,9 +238,9 @@ func (s *Service) CreateAutoScalingGroup(ctx context.Context, in *CreateAutoScal
 func checkBounds(lo, hi, desired int) error {
 	switch {
 	case lo < 0:
-		return validation("1 validation error detected: Value '%d' at 'minSize' failed to satisfy constraint: Member must have value greater than or equal to 0", lo)
+		return check.AtLeast("minSize", lo, 0)
 	case hi < 0:
-		return validation("1 validation error detected: Value '%d' at 'maxSize' failed to satisfy constraint: Member must have value greater than or equal to 0", hi)
+		return check.AtLeast("maxSize", hi, 0)
 	case lo > hi:
 		return validation("Max bound, %d, must be greater than or equal to min bound, %d", hi, lo)
 	case desired < lo || desired > hi:
@@ -337,8 +337,8 @@ func (s *Service) setPlacement(ctx context.Context, g *groupRecord, zones []stri
 
 func (g *groupRecord) setOptions(cooldown *int, healthCheckType string, grace *int, policies []string) error {
 	if cooldown != nil {
-		if *cooldown < 0 {
-			return validation("1 validation error detected: Value '%d' at 'defaultCooldown' failed to satisfy constraint: Member must have value greater than or equal to 0", *cooldown)
+		if err := check.AtLeast("defaultCooldown", *cooldown, 0); err != nil {
+			return err
 		}
 		g.Cooldown = *cooldown
 	}
@@ -352,8 +352,8 @@ func (g *groupRecord) setOptions(cooldown *int, healthCheckType string, grace *i
 		return validation("Invalid health check type: %s", healthCheckType)
 	}
 	if grace != nil {
-		if *grace < 0 {
-			return validation("1 validation error detected: Value '%d' at 'healthCheckGracePeriod' failed to satisfy constraint: Member must have value greater than or equal to 0", *grace)
+		if err := check.AtLeast("healthCheckGracePeriod", *grace, 0); err != nil {
+			return err
 		}
 		g.GracePeriod = *grace
 	}
@@ -657,7 +657,7 @@ type SetDesiredCapacityInput struct {
 // SetDesiredCapacity changes how many instances the group keeps.
 func (s *Service) SetDesiredCapacity(ctx context.Context, in *SetDesiredCapacityInput) (*struct{}, error) {
 	if in.DesiredCapacity == nil {
-		return nil, validation("1 validation error detected: Value null at 'desiredCapacity' failed to satisfy constraint: Member must not be null")
+		return nil, check.Null("desiredCapacity")
 	}
 	n := *in.DesiredCapacity
 	err := s.update(ctx, "SetDesiredCapacity", in.AutoScalingGroupName, func(g *groupRecord) error {

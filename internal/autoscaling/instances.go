@@ -23,7 +23,7 @@ type SetInstanceProtectionInput struct {
 // SetInstanceProtection protects instances from scale-in, or stops.
 func (s *Service) SetInstanceProtection(ctx context.Context, in *SetInstanceProtectionInput) (*struct{}, error) {
 	if in.ProtectedFromScaleIn == nil {
-		return nil, validation("1 validation error detected: Value null at 'protectedFromScaleIn' failed to satisfy constraint: Member must not be null")
+		return nil, check.Null("protectedFromScaleIn")
 	}
 	if len(in.InstanceIds) > 50 {
 		return nil, api.Errorf(codeLimitExceeded, "The number of instances (%d) exceeds the limit of 50.", len(in.InstanceIds))
@@ -57,7 +57,7 @@ type ActivityOutput struct {
 // lowering the desired capacity or not (then a replacement launches).
 func (s *Service) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *TerminateInstanceInAutoScalingGroupInput) (*ActivityOutput, error) {
 	if in.ShouldDecrementDesiredCapacity == nil {
-		return nil, validation("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
+		return nil, check.Null("shouldDecrementDesiredCapacity")
 	}
 	name, err := s.groupOf(ctx, in.InstanceId)
 	if err != nil {
@@ -224,7 +224,7 @@ type DetachInstancesOutput struct {
 // DetachInstances takes instances out of a group; they keep running.
 func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput) (*DetachInstancesOutput, error) {
 	if in.ShouldDecrementDesiredCapacity == nil {
-		return nil, validation("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
+		return nil, check.Null("shouldDecrementDesiredCapacity")
 	}
 	var acts []Activity
 	err := s.update(ctx, "DetachInstances", in.AutoScalingGroupName, func(g *groupRecord) error {

@@ -66,7 +66,7 @@ func (s *Service) CreateLaunchConfiguration(ctx context.Context, in *CreateLaunc
 		return nil, validation("The image id '[%s]' does not exist", rec.ImageID)
 	}
 	if len(rec.UserData) > 21847 {
-		return nil, validation("1 validation error detected: Value at 'userData' failed to satisfy constraint: Member must have length less than or equal to 21847")
+		return nil, check.Fail("userData", api.List, "Member must have length less than or equal to 21847")
 	}
 	err := s.store.Commit(ctx, store.NewTxn().IfAbsent(s.keys.config(rec.Name)).Put(s.keys.config(rec.Name), rec))
 	if errors.Is(err, store.ErrConflict) {

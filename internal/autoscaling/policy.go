@@ -263,7 +263,7 @@ func (s *Service) DeletePolicy(ctx context.Context, in *DeletePolicyInput) (*str
 // policy finds a policy by group and name, or by ARN alone.
 func (s *Service) policy(ctx context.Context, group, nameOrARN string) (store.Item[policyRecord], error) {
 	if nameOrARN == "" {
-		return store.Item[policyRecord]{}, validation("1 validation error detected: Value null at 'policyName' failed to satisfy constraint: Member must not be null")
+		return store.Item[policyRecord]{}, check.Null("policyName")
 	}
 	items, err := store.List[policyRecord](ctx, s.store, s.keys.prefix+"policy/")
 	if err != nil {

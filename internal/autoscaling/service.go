@@ -163,6 +163,9 @@ const (
 	codeInvalidNextToken   = "InvalidNextToken"
 )
 
+// check words the errors of values that break the model's constraints.
+var check = api.QueryValidation
+
 func validation(format string, args ...any) error {
 	return api.Errorf(api.CodeValidation, format, args...)
 }
@@ -172,9 +175,9 @@ func validation(format string, args ...any) error {
 func checkName(param, name string) error {
 	switch {
 	case name == "":
-		return validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(param))
+		return check.Null(lowerFirst(param))
 	case len(name) > 255:
-		return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to 255", name, lowerFirst(param))
+		return check.Length(lowerFirst(param), name, 1, 255)
 	case strings.ContainsRune(name, ':'):
 		return validation("%s cannot contain ':'.", param)
 	}
@@ -204,8 +207,8 @@ func page[T any](items []T, key func(T) string, token string, maxRecords int) ([
 	}
 	limit := 50
 	if maxRecords != 0 {
-		if maxRecords < 1 || maxRecords > 100 {
-			return nil, "", validation("1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100", maxRecords)
+		if err := check.Range("maxRecords", maxRecords, 1, 100); err != nil {
+			return nil, "", err
 		}
 		limit = maxRecords
 	}

@@ -140,7 +140,7 @@ type UpdateAccessKeyInput struct {
 // authenticates nobody until made Active again.
 func (s *Service) UpdateAccessKey(ctx context.Context, in *UpdateAccessKeyInput) (*struct{}, error) {
 	if in.Status != "Active" && in.Status != "Inactive" {
-		return nil, validationError("1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", in.Status)
+		return nil, check.Fail("status", in.Status, "Member must satisfy enum value set: [Active, Inactive]")
 	}
 	_, k, err := s.userKey(ctx, "UpdateAccessKey", in.UserName, in.AccessKeyId)
 	if err != nil {

@@ -128,7 +128,7 @@ func (s *Service) AssumeRole(ctx context.Context, in *AssumeRoleInput) (*AssumeR
 		limit = 3600 // role chaining
 	}
 	if duration < 900 {
-		return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", duration)
+		return nil, check.AtLeast("durationSeconds", int(duration), 900)
 	}
 	if duration > limit {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
@@ -163,7 +163,7 @@ func checkAssumeRole(in *AssumeRoleInput) error {
 		return err
 	}
 	if len(in.RoleArn) < 20 {
-		return validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", in.RoleArn)
+		return check.Fail("roleArn", in.RoleArn, "Member must have length greater than or equal to 20")
 	}
 	if in.Policy != "" {
 		if err := checkIdentityPolicy(in.Policy); err != nil {
@@ -171,10 +171,10 @@ func checkAssumeRole(in *AssumeRoleInput) error {
 		}
 	}
 	if len(in.PolicyArns) > maxSessionPolicyArns {
-		return validationError("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionPolicyArns)
+		return check.Fail("policyArns", api.List, fmt.Sprintf("Member must have length less than or equal to %d", maxSessionPolicyArns))
 	}
 	if len(in.Tags) > maxSessionTags {
-		return validationError("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionTags)
+		return check.Fail("tags", api.List, fmt.Sprintf("Member must have length less than or equal to %d", maxSessionTags))
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return err
@@ -185,10 +185,10 @@ func checkAssumeRole(in *AssumeRoleInput) error {
 		}
 	}
 	if n := len(in.ExternalId); in.ExternalId != "" && (n < 2 || n > 1224 || !externalIDPattern.MatchString(in.ExternalId)) {
-		return validationError("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length between 2 and 1224", in.ExternalId)
+		return check.Fail("externalId", in.ExternalId, "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length between 2 and 1224")
 	}
 	if n := len(in.SourceIdentity); in.SourceIdentity != "" && (n < 2 || n > 64 || !sourceIdentityPattern.MatchString(in.SourceIdentity)) {
-		return validationError("1 validation error detected: Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64", in.SourceIdentity)
+		return check.Fail("sourceIdentity", in.SourceIdentity, "Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64")
 	}
 	return nil
 }
@@ -250,11 +250,11 @@ func packedSize(inline string, arns []PolicyDescriptor, tags []Tag) int {
 
 func checkSessionName(name string) error {
 	if len(name) < 2 || len(name) > 64 {
-		return validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64", name)
+		return check.Fail("roleSessionName", name, "Member must have length between 2 and 64")
 	}
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)) {
-			return validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", name)
+			return check.Fail("roleSessionName", name, "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 		}
 	}
 	return nil

@@ -67,7 +67,7 @@ func (s *Service) attach(ctx context.Context, kind entityKind, action string, in
 		return err
 	}
 	if in.PolicyArn == "" {
-		return validationError("1 validation error detected: Value null at 'policyArn' failed to satisfy constraint: Member must not be null")
+		return check.Null("policyArn")
 	}
 	return s.updateEntity(ctx, kind, in.target(kind), func(e *entity, txn *store.Txn) error {
 		i := slices.Index(e.Attached, in.PolicyArn)

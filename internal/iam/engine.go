@@ -26,7 +26,7 @@ func parsePolicy(doc string, kind policy.Kind) (*policy.Document, error) {
 // checkIdentityPolicy validates an inline, managed or session policy.
 func checkIdentityPolicy(doc string) error {
 	if doc == "" {
-		return validationError("1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
+		return check.Null("policyDocument")
 	}
 	_, err := parsePolicy(doc, policy.KindIdentity)
 	return err

@@ -178,7 +178,7 @@ func page[T any](items []T, key func(T) string, marker string, maxItems *int32) 
 	limit := 100
 	if maxItems != nil {
 		if *maxItems < 1 || *maxItems > 1000 {
-			return nil, false, "", validationError("1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", *maxItems)
+			return nil, false, "", check.Range("maxItems", int(*maxItems), 1, 1000)
 		}
 		limit = int(*maxItems)
 	}

@@ -160,14 +160,14 @@ func validationError(format string, args ...any) error {
 // checkName validates an IAM name ([\w+=,.@-]+ of 1..max characters).
 func checkName(field, name string, max int) error {
 	if name == "" {
-		return validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(field))
+		return check.Null(lowerFirst(field))
 	}
 	if len(name) > max {
-		return validationError("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", name, lowerFirst(field), max)
+		return check.Fail(lowerFirst(field), name, fmt.Sprintf("Member must have length less than or equal to %d", max))
 	}
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)) {
-			return validationError("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name, lowerFirst(field))
+			return check.Fail(lowerFirst(field), name, "Member must satisfy regular expression pattern: [\\w+=,.@-]+")
 		}
 	}
 	return nil
@@ -231,3 +231,6 @@ type Tag struct {
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
+
+// check words the errors of values that break the model's constraints.
+var check = api.QueryValidation

@@ -51,10 +51,10 @@ var versionIDPattern = regexp.MustCompile(`^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$`)
 
 func checkVersionID(id string) error {
 	if id == "" {
-		return validationError("1 validation error detected: Value null at 'versionId' failed to satisfy constraint: Member must not be null")
+		return check.Null("versionId")
 	}
 	if !versionIDPattern.MatchString(id) {
-		return validationError("1 validation error detected: Value '%s' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?", id)
+		return check.Fail("versionId", id, "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?")
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *PolicyArnInput) (
 // policies are read-only.
 func (s *Service) updatePolicy(ctx context.Context, action, arn string, keys map[string][]string, fn func(*managedPolicy) error) error {
 	if arn == "" {
-		return validationError("1 validation error detected: Value null at 'policyArn' failed to satisfy constraint: Member must not be null")
+		return check.Null("policyArn")
 	}
 	if err := s.authorizeWith(ctx, action, arn, keys); err != nil {
 		return err

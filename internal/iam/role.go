@@ -63,11 +63,11 @@ func (s *Service) CreateRole(ctx context.Context, in *CreateRoleInput) (*RoleOut
 	if in.MaxSessionDuration != nil {
 		maxSession = *in.MaxSessionDuration
 		if maxSession < 3600 || maxSession > 43200 {
-			return nil, validationError("1 validation error detected: Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200", maxSession)
+			return nil, check.Range("maxSessionDuration", int(maxSession), 3600, 43200)
 		}
 	}
 	if in.AssumeRolePolicyDocument == "" {
-		return nil, validationError("1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null")
+		return nil, check.Null("assumeRolePolicyDocument")
 	}
 	if err := checkTrustPolicy(in.AssumeRolePolicyDocument); err != nil {
 		return nil, err

@@ -66,10 +66,10 @@ func (s *Service) GetSessionToken(ctx context.Context, in *GetSessionTokenInput)
 	if in.DurationSeconds != nil {
 		duration = *in.DurationSeconds
 		if duration < minSessionTokenDuration {
-			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", duration, minSessionTokenDuration)
+			return nil, check.AtLeast("durationSeconds", int(duration), minSessionTokenDuration)
 		}
 		if duration > maxSessionTokenDuration {
-			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", duration, maxSessionTokenDuration)
+			return nil, check.AtMost("durationSeconds", int(duration), maxSessionTokenDuration)
 		}
 	}
 	if p.Root {

@@ -110,7 +110,7 @@ func (s *Service) handleTags(q *api.QueryService) {
 
 func checkTagKeys(keys []string) error {
 	if len(keys) > maxTags {
-		return validationError("1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
+		return check.Fail("tagKeys", api.List, fmt.Sprintf("Member must have length less than or equal to %d", maxTags))
 	}
 	tags := make([]Tag, len(keys))
 	for i, k := range keys {

@@ -62,19 +62,19 @@ type PutLogEventsOutput struct {
 // events' presence and their chronological order.
 func checkBatch(in []InputLogEvent) ([]event, error) {
 	if len(in) == 0 {
-		return nil, api.InvalidParameter("1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		return nil, check.Fail("logEvents", api.List, "Member must have length greater than or equal to 1")
 	}
 	if len(in) > maxBatchEvents {
-		return nil, api.InvalidParameter("1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to %d", maxBatchEvents)
+		return nil, check.Fail("logEvents", api.List, fmt.Sprintf("Member must have length less than or equal to %d", maxBatchEvents))
 	}
 	events := make([]event, len(in))
 	size := 0
 	for i, e := range in {
 		if e.Timestamp == nil || e.Message == nil {
-			return nil, api.InvalidParameter("1 validation error detected: Value null at 'logEvents.%d.member' failed to satisfy constraint: Member must not be null", i+1)
+			return nil, check.Null(fmt.Sprintf("logEvents.%d.member", i+1))
 		}
 		if *e.Message == "" {
-			return nil, api.InvalidParameter("1 validation error detected: Value '' at 'logEvents.%d.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1", i+1)
+			return nil, check.Length(fmt.Sprintf("logEvents.%d.member.message", i+1), "", 1, 0)
 		}
 		if len(*e.Message) > maxEventBytes {
 			return nil, api.InvalidParameter("Log event too large: %d bytes exceeds limit of %d", len(*e.Message)+eventOverhead, maxBatchBytes)

@@ -71,10 +71,10 @@ func (s *Service) CreateLogGroup(ctx context.Context, in *CreateLogGroupInput) (
 		return nil, api.InvalidParameter("Log group names can't start with 'aws/'.")
 	}
 	if len(in.Tags) > maxTags {
-		return nil, api.InvalidParameter("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
+		return nil, check.Fail("tags", api.List, fmt.Sprintf("Member must have length less than or equal to %d", maxTags))
 	}
 	if c := in.LogGroupClass; c != "" && c != "STANDARD" && c != "INFREQUENT_ACCESS" {
-		return nil, api.InvalidParameter("1 validation error detected: Value '%s' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS]", c)
+		return nil, check.Fail("logGroupClass", c, "Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS]")
 	}
 	if err := s.authorize(ctx, "CreateLogGroup", s.groupArn(in.LogGroupName)); err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func (s *Service) PutRetentionPolicy(ctx context.Context, in *PutRetentionPolicy
 		return nil, err
 	}
 	if !slices.Contains(retentionDays, in.RetentionInDays) {
-		return nil, api.InvalidParameter("1 validation error detected: Value '%d' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: %v", in.RetentionInDays, retentionDays)
+		return nil, check.Fail("retentionInDays", in.RetentionInDays, fmt.Sprintf("Member must satisfy enum value set: %v", retentionDays))
 	}
 	return s.setRetention(ctx, "PutRetentionPolicy", in.LogGroupName, in.RetentionInDays)
 }

@@ -145,7 +145,7 @@ func (s *Service) DescribeLogStreams(ctx context.Context, in *DescribeLogStreams
 		}
 		byTime = true
 	default:
-		return nil, api.InvalidParameter("1 validation error detected: Value '%s' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]", in.OrderBy)
+		return nil, check.Fail("orderBy", in.OrderBy, "Member must satisfy enum value set: [LogStreamName, LastEventTime]")
 	}
 	n, err := checkLimit(in.Limit, 50)
 	if err != nil {

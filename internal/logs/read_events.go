@@ -233,7 +233,7 @@ func (s *Service) FilterLogEvents(ctx context.Context, in *FilterLogEventsInput)
 		return nil, api.InvalidParameter("Cannot specify both logStreamNames and logStreamNamePrefix.")
 	}
 	if len(in.LogStreamNames) > 100 {
-		return nil, api.InvalidParameter("1 validation error detected: Value at 'logStreamNames' failed to satisfy constraint: Member must have length less than or equal to 100")
+		return nil, check.Fail("logStreamNames", api.List, "Member must have length less than or equal to 100")
 	}
 	n, err := checkLimit(in.Limit, maxBatchEvents)
 	if err != nil {

@@ -140,10 +140,10 @@ var groupNameRE = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]+$`)
 // validGroupName checks a log group name against the model's constraints.
 func validGroupName(field, name string) error {
 	if name == "" {
-		return api.InvalidParameter("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		return check.Null(field)
 	}
 	if len(name) > 512 || !groupNameRE.MatchString(name) {
-		return api.InvalidParameter("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+ and have length between 1 and 512", name, field)
+		return check.Fail(field, name, "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+ and have length between 1 and 512")
 	}
 	return nil
 }
@@ -151,10 +151,10 @@ func validGroupName(field, name string) error {
 // validStreamName checks a log stream name against the model's constraints.
 func validStreamName(field, name string) error {
 	if name == "" {
-		return api.InvalidParameter("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		return check.Null(field)
 	}
 	if len(name) > 512 || strings.ContainsAny(name, ":*") {
-		return api.InvalidParameter("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]* and have length between 1 and 512", name, field)
+		return check.Fail(field, name, "Member must satisfy regular expression pattern: [^:*]* and have length between 1 and 512")
 	}
 	return nil
 }
@@ -187,7 +187,10 @@ func checkLimit(limit *int, max int) (int, error) {
 		return max, nil
 	}
 	if *limit < 1 || *limit > max {
-		return 0, api.InvalidParameter("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value between 1 and %d", *limit, max)
+		return 0, check.Fail("limit", *limit, fmt.Sprintf("Member must have value between 1 and %d", max))
 	}
 	return *limit, nil
 }
+
+// check words the errors of values that break the model's constraints.
+var check = api.ParameterValidation

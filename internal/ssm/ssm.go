@@ -125,7 +125,7 @@ type GetParameterOutput struct {
 // GetParameter answers one parameter, or ParameterNotFound.
 func (s *Service) GetParameter(ctx context.Context, in *GetParameterInput) (*GetParameterOutput, error) {
 	if in.Name == "" {
-		return nil, api.Errorf("ValidationException", "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+		return nil, api.JSONValidation.Null("name")
 	}
 	name := s.nameOf(in.Name)
 	if err := s.authorize(ctx, "GetParameter", name); err != nil {
@@ -152,7 +152,7 @@ type GetParametersOutput struct {
 // as invalid rather than failing the call.
 func (s *Service) GetParameters(ctx context.Context, in *GetParametersInput) (*GetParametersOutput, error) {
 	if len(in.Names) == 0 || len(in.Names) > 10 {
-		return nil, api.Errorf("ValidationException", "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1")
+		return nil, api.JSONValidation.Fail("names", api.List, "Member must have length less than or equal to 10 and greater than or equal to 1")
 	}
 	params := s.parameters()
 	out := &GetParametersOutput{Parameters: []Parameter{}, InvalidParameters: []string{}}
