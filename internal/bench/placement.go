@@ -1,6 +1,3 @@
-// Package bench holds Berth's built-in benchmarks that need a control plane
-// of their own: they start one in the process, drive it through the public
-// API and report figures. `berth bench` is their command line.
 package bench
 
 import (
