@@ -1,9 +1,7 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -14,10 +12,9 @@ import (
 
 func benchPlacementCmd() *cobra.Command {
 	var (
-		sizes                    string
-		calls, concurrency, runs int
-		verify                   bool
-		cpuProfile               string
+		sizes string
+		runs  int
+		cfg   bench.PlacementConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "placement",
@@ -50,42 +47,22 @@ not the setup) to FILE.<instances>, for 'go tool pprof'. The placement
 engine alone is measured by 'go test -bench BenchmarkPlace10
 ./internal/placement'.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			w := cmd.OutOrStdout()
+			var ns []int
 			for _, f := range strings.Split(sizes, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(f))
 				if err != nil {
 					return fmt.Errorf("--instances: %w", err)
 				}
-				var results []bench.PlacementResult
-				for run := 0; run < max(runs, 1); run++ {
-					cfg := bench.PlacementConfig{Instances: n, Calls: calls, Concurrency: concurrency, Verify: verify}
-					if cpuProfile != "" {
-						cfg.CPUProfile = fmt.Sprintf("%s.%d", cpuProfile, n)
-					}
-					r, err := bench.Placement(cmd.Context(), cfg)
-					if r.Audit != nil {
-						fmt.Fprintf(w, "verify: %d instances, %d tasks, %d reservations: %d problems\n",
-							r.Audit.Instances, r.Audit.Tasks, r.Audit.Reservations, len(r.Audit.Problems))
-					}
-					if err != nil {
-						return err
-					}
-					fmt.Fprintln(w, r)
-					results = append(results, r)
-				}
-				if len(results) > 1 {
-					slices.SortFunc(results, func(a, b bench.PlacementResult) int { return cmp.Compare(a.Rate(), b.Rate()) })
-					fmt.Fprintf(w, "median of %d: %s\n", len(results), results[len(results)/2])
-				}
+				ns = append(ns, n)
 			}
-			return nil
+			return bench.Placements(cmd.Context(), cmd.OutOrStdout(), ns, runs, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&sizes, "instances", "100,1000", "comma-separated cluster sizes")
-	cmd.Flags().IntVar(&calls, "calls", 0, "RunTask calls (10 tasks each) per run; 0 offers 5 tasks per instance")
-	cmd.Flags().IntVar(&concurrency, "concurrency", 32, "concurrent API clients")
+	cmd.Flags().IntVar(&cfg.Calls, "calls", 0, "RunTask calls (10 tasks each) per run; 0 offers 5 tasks per instance")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 32, "concurrent API clients")
 	cmd.Flags().IntVar(&runs, "runs", 1, "runs per cluster size")
-	cmd.Flags().BoolVar(&verify, "verify", false, "audit every instance and task in etcd afterwards for over-commitment")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each size's timed phase to this path + .<instances>")
+	cmd.Flags().BoolVar(&cfg.Verify, "verify", false, "audit every instance and task in etcd afterwards for over-commitment")
+	cmd.Flags().StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each size's timed phase to this path + .<instances>")
 	return cmd
 }

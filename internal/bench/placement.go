@@ -1,9 +1,7 @@
-// Package bench holds Berth's built-in benchmarks that need a control plane
-// of their own: they start one in the process, drive it through the public
-// API and report figures. `berth bench` is their command line.
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -104,6 +102,39 @@ func (r PlacementResult) String() string {
 		r.Instances, r.Setup.Round(time.Millisecond), r.Calls, r.Placed, r.Unplaced, strings.Join(reasons, " "),
 		r.Returned.Round(time.Millisecond), r.Delivered.Round(time.Millisecond), r.Rate(),
 		float64(r.CPU.Microseconds())/float64(max(r.Placed, 1)))
+}
+
+// Placements runs the placement benchmark runs times (at least once) at
+// each cluster size of sizes, writing each run's line, preceded by its
+// audit's with cfg.Verify, and with more than one run the median run by
+// rate. cfg.CPUProfile, when set, is the prefix of each size's profile
+// file, which ends in .<instances>.
+func Placements(ctx context.Context, w io.Writer, sizes []int, runs int, cfg PlacementConfig) error {
+	profile := cfg.CPUProfile
+	for _, n := range sizes {
+		var results []PlacementResult
+		for run := 0; run < max(runs, 1); run++ {
+			cfg.Instances = n
+			if profile != "" {
+				cfg.CPUProfile = fmt.Sprintf("%s.%d", profile, n)
+			}
+			r, err := Placement(ctx, cfg)
+			if r.Audit != nil {
+				fmt.Fprintf(w, "verify: %d instances, %d tasks, %d reservations: %d problems\n",
+					r.Audit.Instances, r.Audit.Tasks, r.Audit.Reservations, len(r.Audit.Problems))
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, r)
+			results = append(results, r)
+		}
+		if len(results) > 1 {
+			slices.SortFunc(results, func(a, b PlacementResult) int { return cmp.Compare(a.Rate(), b.Rate()) })
+			fmt.Fprintf(w, "median of %d: %s\n", len(results), results[len(results)/2])
+		}
+	}
+	return nil
 }
 
 // Placement starts a control plane with embedded etcd in a temporary

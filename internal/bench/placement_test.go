@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,5 +38,30 @@ func TestPlacementDeliversAndFills(t *testing.T) {
 	}
 	if r.Delivered < r.Returned {
 		t.Errorf("delivered in %s, before the last call returned in %s", r.Delivered, r.Returned)
+	}
+}
+
+// TestPlacementsPrintsRunsAndMedian checks the lines a series writes: per
+// size, an audit line and a result line per run, then the median run.
+func TestPlacementsPrintsRunsAndMedian(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts control planes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var b strings.Builder
+	if err := Placements(ctx, &b, []int{2, 3}, 2, PlacementConfig{Concurrency: 2, Verify: true, DeliveryTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{"verify: 2 ", "instances=2 ", "verify: 2 ", "instances=2 ", "median of 2: instances=2 ",
+		"verify: 3 ", "instances=3 ", "verify: 3 ", "instances=3 ", "median of 2: instances=3 "}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), b.String())
+	}
+	for i, prefix := range want {
+		if !strings.HasPrefix(lines[i], prefix) {
+			t.Errorf("line %d = %q, want it to start %q", i+1, lines[i], prefix)
+		}
 	}
 }
