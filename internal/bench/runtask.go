@@ -37,6 +37,9 @@ type RunTaskResult struct {
 func RunTask(ctx context.Context, cfg RunTaskConfig) (RunTaskResult, error) {
 	var r RunTaskResult
 	var err error
+	if cfg.Runs < 1 {
+		return r, fmt.Errorf("--runs must be at least 1, not %d", cfg.Runs)
+	}
 	if r.Berth, err = timeRunTasks(ctx, cfg.ecs(), cfg.Cluster, cfg.Image, cfg.Runs); err != nil {
 		return r, err
 	}
