@@ -133,3 +133,24 @@ func paginate[T any](items []T, key func(T) string, nextToken *string, maxResult
 	tok := store.EncodeCursor(*last)
 	return page, &tok, nil
 }
+
+// fields answers a filter's name with a resource's values for it.
+type fields = func(name string) ([]string, bool)
+
+// filtered is what the Describe calls share once they have their records:
+// it views each one, keeps those whose fields (or tags) match every
+// filter, and returns the page after token, of 5 to 1000 (all by default).
+func filtered[R, V any](items []R, filters []Filter, view func(R) (V, []Tag, fields), id func(V) string, token *string, maxResults *int) ([]V, *string, error) {
+	var keep []V
+	for _, r := range items {
+		v, tags, f := view(r)
+		ok, err := matchFilters(filters, withTags(f, tags))
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			keep = append(keep, v)
+		}
+	}
+	return paginate(keep, id, token, maxResults, 5, 1000)
+}

@@ -826,17 +826,9 @@ func (s *Service) DescribeInstances(ctx context.Context, in *DescribeInstancesIn
 	if err != nil {
 		return nil, err
 	}
-	var keep []InstanceRecord
-	for _, r := range items {
-		ok, err := matchFilters(in.Filters, withTags(s.instanceFilter(r), r.Tags))
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			keep = append(keep, r)
-		}
-	}
-	page, next, err := paginate(keep, func(r InstanceRecord) string { return r.ID }, in.NextToken, in.MaxResults, 5, 1000)
+	page, next, err := filtered(items, in.Filters, func(r InstanceRecord) (InstanceRecord, []Tag, fields) {
+		return r, r.Tags, s.instanceFilter(r)
+	}, func(r InstanceRecord) string { return r.ID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}

@@ -587,8 +587,7 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *DescribeSecuri
 	if err != nil {
 		return nil, err
 	}
-	var groups []SecurityGroup
-	for _, r := range items {
+	page, next, err := filtered(items, in.Filters, func(r groupRecord) (SecurityGroup, []Tag, fields) {
 		g := SecurityGroup{Description: r.Description, GroupName: r.Name, IpPermissions: permissions(r.Ingress), OwnerID: s.cfg.Account,
 			GroupID: r.ID, IpPermissionsEgress: permissions(r.Egress), Tags: r.Tags, VpcID: r.VpcID, SecurityGroupArn: s.arn("security-group", r.ID)}
 		if g.IpPermissions == nil {
@@ -597,7 +596,7 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *DescribeSecuri
 		if g.IpPermissionsEgress == nil {
 			g.IpPermissionsEgress = api.Items[IpPermission]{}
 		}
-		keep, err := matchFilters(in.Filters, withTags(func(name string) ([]string, bool) {
+		return g, r.Tags, func(name string) ([]string, bool) {
 			rules, field, found := r.Ingress, name, true
 			if f, isEgress := strings.CutPrefix(name, "egress."); isEgress {
 				rules, field = r.Egress, f
@@ -642,15 +641,8 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *DescribeSecuri
 				found = false
 			}
 			return vals, found
-		}, r.Tags))
-		if err != nil {
-			return nil, err
 		}
-		if keep {
-			groups = append(groups, g)
-		}
-	}
-	page, next, err := paginate(groups, func(g SecurityGroup) string { return g.GroupID }, in.NextToken, in.MaxResults, 5, 1000)
+	}, func(g SecurityGroup) string { return g.GroupID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}

@@ -430,10 +430,9 @@ func (s *Service) DescribeVpcs(ctx context.Context, in *DescribeVpcsInput) (*Des
 	if err != nil {
 		return nil, err
 	}
-	var vpcs []Vpc
-	for _, r := range items {
+	page, next, err := filtered(items, in.Filters, func(r vpcRecord) (Vpc, []Tag, fields) {
 		v := s.vpc(r)
-		keep, err := matchFilters(in.Filters, withTags(func(name string) ([]string, bool) {
+		return v, r.Tags, func(name string) ([]string, bool) {
 			switch name {
 			case "vpc-id":
 				return []string{v.VpcID}, true
@@ -453,15 +452,8 @@ func (s *Service) DescribeVpcs(ctx context.Context, in *DescribeVpcsInput) (*Des
 				return []string{v.DhcpOptionsID}, true
 			}
 			return nil, false
-		}, r.Tags))
-		if err != nil {
-			return nil, err
 		}
-		if keep {
-			vpcs = append(vpcs, v)
-		}
-	}
-	page, next, err := paginate(vpcs, func(v Vpc) string { return v.VpcID }, in.NextToken, in.MaxResults, 5, 1000)
+	}, func(v Vpc) string { return v.VpcID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
@@ -699,10 +691,9 @@ func (s *Service) DescribeSubnets(ctx context.Context, in *DescribeSubnetsInput)
 	if err != nil {
 		return nil, err
 	}
-	var subnets []Subnet
-	for _, r := range items {
+	page, next, err := filtered(items, in.Filters, func(r subnetRecord) (Subnet, []Tag, fields) {
 		v := s.subnet(r)
-		keep, err := matchFilters(in.Filters, withTags(func(name string) ([]string, bool) {
+		return v, r.Tags, func(name string) ([]string, bool) {
 			switch name {
 			case "subnet-id":
 				return []string{v.SubnetID}, true
@@ -728,15 +719,8 @@ func (s *Service) DescribeSubnets(ctx context.Context, in *DescribeSubnetsInput)
 				return []string{strconv.Itoa(v.AvailableIPAddressCount)}, true
 			}
 			return nil, false
-		}, r.Tags))
-		if err != nil {
-			return nil, err
 		}
-		if keep {
-			subnets = append(subnets, v)
-		}
-	}
-	page, next, err := paginate(subnets, func(v Subnet) string { return v.SubnetID }, in.NextToken, in.MaxResults, 5, 1000)
+	}, func(v Subnet) string { return v.SubnetID }, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
