@@ -268,9 +268,7 @@ func TestGroupOfInstance(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	a, _ := fixture(t, e)
-	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
-		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
-		MinSize:        aws.Int32(1), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(a)}))
+	e.createGroup(t, "g", 1, 1, 1, a)
 	arn, ok, err := e.svc.GroupARN(ctx, "g")
 	if err != nil || !ok {
 		t.Fatalf("GroupARN(g) = %v %v", ok, err)

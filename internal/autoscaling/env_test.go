@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
@@ -148,4 +149,15 @@ func code(err error) string {
 		return "<" + err.Error() + ">"
 	}
 	return ""
+}
+
+// createGroup makes a group from the fixture's launch template over
+// subnets (a VPCZoneIdentifier).
+func (e *env) createGroup(t *testing.T, name string, lo, hi, desired int32, subnets string) {
+	t.Helper()
+	if _, err := e.as.CreateAutoScalingGroup(context.Background(), &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String(name),
+		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
+		MinSize:        aws.Int32(lo), MaxSize: aws.Int32(hi), DesiredCapacity: aws.Int32(desired), VPCZoneIdentifier: aws.String(subnets)}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -210,9 +210,7 @@ func TestLaunchSurvivesACutPass(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	a, _ := fixture(t, e)
-	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
-		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
-		MinSize:        aws.Int32(1), MaxSize: aws.Int32(1), VPCZoneIdentifier: aws.String(a)}))
+	e.createGroup(t, "g", 1, 1, 1, a)
 	// Plan only, as a pass cut short after its first commit.
 	var pending []member
 	var g *groupRecord
@@ -261,9 +259,7 @@ func TestScaleInWaitsForDrain(t *testing.T) {
 	d := &drainer{asked: map[string]int{}, done: map[string]bool{}}
 	e.svc.UseDrainer(d)
 	a, b := fixture(t, e)
-	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
-		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
-		MinSize:        aws.Int32(0), MaxSize: aws.Int32(3), DesiredCapacity: aws.Int32(3), VPCZoneIdentifier: aws.String(a + "," + b)}))
+	e.createGroup(t, "g", 0, 3, 3, a + "," + b)
 	e.pass(t)
 	e.runAll(t)
 	e.pass(t)
@@ -306,9 +302,7 @@ func TestAttachDetachAndSuspend(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	a, _ := fixture(t, e)
-	must[*sdk.CreateAutoScalingGroupOutput](t)(e.as.CreateAutoScalingGroup(ctx, &sdk.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"),
-		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")},
-		MinSize:        aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(0), VPCZoneIdentifier: aws.String(a)}))
+	e.createGroup(t, "g", 0, 2, 0, a)
 	res := must[*sdkec2.RunInstancesOutput](t)(e.ec2c.RunInstances(ctx, &sdkec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("demo-lt")}, SubnetId: aws.String(a)}))
 	id := aws.ToString(res.Instances[0].InstanceId)
