@@ -259,7 +259,7 @@ func TestScaleInWaitsForDrain(t *testing.T) {
 	d := &drainer{asked: map[string]int{}, done: map[string]bool{}}
 	e.svc.UseDrainer(d)
 	a, b := fixture(t, e)
-	e.createGroup(t, "g", 0, 3, 3, a + "," + b)
+	e.createGroup(t, "g", 0, 3, 3, a+","+b)
 	e.pass(t)
 	e.runAll(t)
 	e.pass(t)
