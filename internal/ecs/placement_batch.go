@@ -28,6 +28,9 @@ type placeRequest struct {
 	ctx context.Context
 	*launchPlan
 	done chan placeResult // buffered: the leader never blocks on it
+	// nowhere holds why no task of the request fit the batch's view, when
+	// none did: the answer, if the store holds nothing newer.
+	nowhere []Failure
 }
 
 type placeResult struct {
@@ -110,6 +113,12 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 		}
 		if len(result.Failures) > 0 {
 			undo()
+			r.nowhere = nil
+			if len(result.Placed) == 0 {
+				for _, f := range result.Failures {
+					r.nowhere = append(r.nowhere, Failure{Arn: f.ARN, Reason: f.Reason})
+				}
+			}
 			slow = append(slow, r)
 			continue
 		}
@@ -155,12 +164,25 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 	// queued before it started, so it is as fresh as a read of its own,
 	// and the commits of those answered first are in the cache already.
 	var reloadErr error
+	unchanged := false
 	if len(slow) > 0 {
-		reloadErr = s.cache.catchUp(context.WithoutCancel(slow[0].ctx), cluster)
+		if reloadErr = s.cache.catchUp(context.WithoutCancel(slow[0].ctx), cluster); reloadErr == nil {
+			// When the store holds nothing the view does not, a request
+			// none of whose tasks fit is answered from the view: a fresh
+			// placement would find the same (and on a full cluster of
+			// thousands this is most requests).
+			d := s.cache.since(cluster, view.gen, view.stale)
+			unchanged = !d.full && len(d.positions) == 0
+			view.sync(d)
+		}
 	}
 	for _, r := range slow {
 		if reloadErr != nil {
 			r.done <- placeResult{err: reloadErr}
+			continue
+		}
+		if unchanged && len(r.nowhere) > 0 {
+			r.done <- placeResult{out: &RunTaskOutput{Tasks: []Task{}, Failures: r.nowhere}}
 			continue
 		}
 		out, err := s.placeFinal(r.ctx, r.launchPlan, false)

@@ -48,14 +48,7 @@ func (c *Cluster) Place(r Request, count int, rng *rand.Rand) Result {
 	for n := 0; n < count; n++ {
 		pick := x.Pick(rng)
 		if pick < 0 {
-			// Only now, on the slow path, collect each instance's reason.
-			reasons := map[string]string{}
-			for i := range c.Instances {
-				if c.Instances[i].Status == "ACTIVE" {
-					reasons[c.Instances[i].ARN] = explain(&c.Instances[i], &r)
-				}
-			}
-			res.Failures = failures(reasons)
+			res.Failures = failures(c.Instances, &r)
 			return res
 		}
 		Reserve(&c.Instances[pick], r)

@@ -22,7 +22,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 )
 
@@ -191,14 +191,7 @@ func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	sc := newScorer(instances, &r)
 	for n := 0; n < count; n++ {
 		if len(feasible) == 0 {
-			// Only now, on the slow path, collect each instance's reason.
-			reasons := map[string]string{}
-			for i := range instances {
-				if instances[i].Status == "ACTIVE" {
-					reasons[instances[i].ARN] = explain(&instances[i], &r)
-				}
-			}
-			res.Failures = failures(reasons)
+			res.Failures = failures(instances, &r)
 			return res
 		}
 		pick := sc.rank(feasible, rng)
@@ -212,13 +205,20 @@ func Place(instances []Instance, r Request, count int, rng *rand.Rand) Result {
 	return res
 }
 
-func failures(reasons map[string]string) []Failure {
-	out := make([]Failure, 0, len(reasons))
-	for arn, reason := range reasons {
-		out = append(out, Failure{ARN: arn, Reason: reason})
+func failures(instances []Instance, r *Request) []Failure {
+	// Only now, on the slow path, collect each ACTIVE instance's reason,
+	// in ARN order (the order callers hold instances in already, by key).
+	out := make([]Failure, 0, len(instances))
+	for i := range instances {
+		if instances[i].Status == "ACTIVE" {
+			out = append(out, Failure{ARN: instances[i].ARN, Reason: explain(&instances[i], r)})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
-	return out
+	if !slices.IsSortedFunc(out, func(a, b Failure) int { return strings.Compare(a.ARN, b.ARN) }) {
+		slices.SortFunc(out, func(a, b Failure) int { return strings.Compare(a.ARN, b.ARN) })
+	}
+	// An instance listed twice (never, from the ECS cache) is reported once.
+	return slices.CompactFunc(out, func(a, b Failure) bool { return a.ARN == b.ARN })
 }
 
 // Unreserve gives back what Reserve deducted for r, so a caller placing
