@@ -48,7 +48,7 @@ const (
 type Agent struct {
 	cfg   Config
 	log   *slog.Logger
-	rt    *dockerrt.Runtime
+	rt    Runtime
 	ecs   *ecs.Client
 	creds aws.CredentialsProvider
 	// registry supplies ECR credentials for images of the cluster's registry.
@@ -110,7 +110,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer rt.Close()
 	a.rt = rt
-	info, err := rt.Info(ctx)
+	info, err := a.rt.Info(ctx)
 	if err != nil {
 		return err
 	}
