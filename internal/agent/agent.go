@@ -49,6 +49,7 @@ type Agent struct {
 	cfg   Config
 	log   *slog.Logger
 	rt    Runtime
+	hooks []TaskHook // set up and tear down what a task's containers share
 	ecs   *ecs.Client
 	creds aws.CredentialsProvider
 	// registry supplies ECR credentials for images of the cluster's registry.
@@ -109,7 +110,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer rt.Close()
-	a.rt = rt
+	a.useRuntime(rt)
 	info, err := a.rt.Info(ctx)
 	if err != nil {
 		return err
