@@ -48,7 +48,8 @@ const (
 type Agent struct {
 	cfg   Config
 	log   *slog.Logger
-	rt    *dockerrt.Runtime
+	rt    Runtime
+	hooks []TaskHook // set up and tear down what a task's containers share
 	ecs   *ecs.Client
 	creds aws.CredentialsProvider
 	// registry supplies ECR credentials for images of the cluster's registry.
@@ -109,8 +110,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer rt.Close()
-	a.rt = rt
-	info, err := rt.Info(ctx)
+	a.useRuntime(rt)
+	info, err := a.rt.Info(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,8 +33,10 @@ type env struct {
 	cluster string
 	dataDir string
 	image   string
-	stop    context.CancelFunc
-	done    chan error
+	// cleanupWait is the agent's CleanupWait; an hour when unset.
+	cleanupWait time.Duration
+	stop        context.CancelFunc
+	done        chan error
 }
 
 func newEnv(t *testing.T) *env {
@@ -73,7 +76,7 @@ func (e *env) startAgent() {
 	if err := cfg.ApplyECSEnv(nil); err != nil {
 		e.t.Fatal(err)
 	}
-	cfg.CleanupWait = time.Hour
+	cfg.CleanupWait = cmp.Or(e.cleanupWait, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop, e.done = cancel, make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -57,6 +57,10 @@ func (a *Agent) startTask(ctx context.Context, t *task) {
 	a.mu.Unlock()
 	a.kickReporter()
 
+	if err := a.prerun(ctx, t, def); err != nil {
+		a.failTask(ctx, t, nil, "ResourceInitializationError: "+err.Error())
+		return
+	}
 	for _, c := range cs {
 		id, err := a.createContainer(ctx, t, def, c)
 		if err != nil {
@@ -486,19 +490,8 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 		spec.VolumesFrom = append(spec.VolumesFrom, ref)
 	}
 	for _, mp := range cd.MountPoints {
-		m := dockerrt.Mount{Target: mp.ContainerPath, ReadOnly: mp.ReadOnly != nil && *mp.ReadOnly, Type: "volume",
-			Source: "ecs-" + lastSegment(t.arn) + "-" + mp.SourceVolume}
-		for _, v := range def.Volumes {
-			if v.Name != mp.SourceVolume {
-				continue
-			}
-			switch {
-			case v.Host != nil && v.Host.SourcePath != "":
-				m.Type, m.Source = "bind", v.Host.SourcePath
-			case v.DockerVolumeConfiguration != nil && v.DockerVolumeConfiguration.Scope == "shared":
-				m.Source = v.Name
-			}
-		}
+		m, _ := taskVolume(t.arn, def, mp.SourceVolume)
+		m.Target, m.ReadOnly = mp.ContainerPath, mp.ReadOnly != nil && *mp.ReadOnly
 		spec.Mounts = append(spec.Mounts, m)
 	}
 	return spec, nil

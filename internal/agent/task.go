@@ -187,7 +187,7 @@ func (a *Agent) reconcile(ctx context.Context, t *task) {
 }
 
 // scheduleCleanup removes a stopped task's containers after the cleanup
-// wait and forgets the task.
+// wait, runs the task hooks' Postrun and forgets the task.
 func (a *Agent) scheduleCleanup(ctx context.Context, t *task) {
 	select {
 	case <-ctx.Done():
@@ -195,6 +195,7 @@ func (a *Agent) scheduleCleanup(ctx context.Context, t *task) {
 	case <-time.After(a.cfg.CleanupWait):
 	}
 	a.mu.Lock()
+	def := t.def
 	ids := make([]string, 0, len(t.containers))
 	for _, c := range t.containers {
 		if c.id != "" {
@@ -209,6 +210,7 @@ func (a *Agent) scheduleCleanup(ctx context.Context, t *task) {
 		}
 		os.Remove(a.logPositionPath(id))
 	}
+	a.postrun(ctx, t, def)
 	a.mu.Lock()
 	delete(a.tasks, t.arn)
 	a.mu.Unlock()

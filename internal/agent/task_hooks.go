@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/acs"
+)
+
+// TaskHook sets up and tears down what belongs to a whole task rather than
+// to one of its containers, as the hooks of Nomad's allocation runner do.
+// The agent runs every hook's Prerun, in order, before it creates the
+// task's first container, and every hook's Postrun, in order, once it has
+// removed the task's containers. Either may run more than once for a task,
+// or Postrun without Prerun (a restarted agent starts a task it adopted
+// again; a task stopped before it started is cleaned up all the same), so
+// both must be idempotent. def is the task's latest payload; it is nil
+// for a task adopted from Docker that no payload has named since.
+type TaskHook interface {
+	// Name names the hook in errors and logs.
+	Name() string
+	// Prerun prepares the task; an error fails the task before any of
+	// its containers is created.
+	Prerun(ctx context.Context, taskArn string, def *acs.Task) error
+	// Postrun releases what the task held; an error is logged, and the
+	// hooks after it still run.
+	Postrun(ctx context.Context, taskArn string, def *acs.Task) error
+}
+
+// taskHooks are the hooks every task runs, in order, on rt.
+func taskHooks(rt Runtime) []TaskHook {
+	return []TaskHook{
+		// The task's own Docker volumes; they outlive its containers.
+		volumeHook{rt: rt},
+	}
+}
+
+// useRuntime makes rt the agent's container runtime and builds the task
+// hooks on it.
+func (a *Agent) useRuntime(rt Runtime) {
+	a.rt = rt
+	a.hooks = taskHooks(rt)
+}
+
+// prerun runs the hooks' Prerun in order, stopping at the first failure.
+func (a *Agent) prerun(ctx context.Context, t *task, def *acs.Task) error {
+	for _, h := range a.hooks {
+		if err := h.Prerun(ctx, t.arn, def); err != nil {
+			return fmt.Errorf("%s: %w", h.Name(), err)
+		}
+	}
+	return nil
+}
+
+// postrun runs every hook's Postrun in order; one failing does not keep
+// the others from running.
+func (a *Agent) postrun(ctx context.Context, t *task, def *acs.Task) {
+	for _, h := range a.hooks {
+		if err := h.Postrun(ctx, t.arn, def); err != nil {
+			a.log.Warn("task clean-up", "task", t.arn, "hook", h.Name(), "err", err)
+		}
+	}
+}
