@@ -203,18 +203,53 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	return &ServiceOutput{Service: &rec.Service}, nil
 }
 
-// checkLaunchType accepts the EC2 launch type (the default) only.
+// launchType is where ECS runs a task. Berth runs tasks on the cluster's
+// instances (EC2); AWS's other launch types are known by name, so that
+// asking for one is refused for what it is rather than as a typo.
+type launchType string
+
+const (
+	launchEC2              launchType = "EC2"
+	launchFargate          launchType = "FARGATE"
+	launchExternal         launchType = "EXTERNAL"
+	launchManagedInstances launchType = "MANAGED_INSTANCES"
+)
+
+// parseLaunchType reads a request's launchType; "" is EC2.
+func parseLaunchType(s string) (launchType, error) {
+	switch lt := launchType(s); lt {
+	case "":
+		return launchEC2, nil
+	case launchEC2, launchFargate, launchExternal, launchManagedInstances:
+		return lt, nil
+	}
+	return "", api.InvalidParameter("Invalid launchType %q: valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES.", s)
+}
+
+// available says whether Berth can run tasks of the launch type.
+func (lt launchType) available() error {
+	if lt == launchEC2 {
+		return nil
+	}
+	return api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", lt)
+}
+
+// runs reports whether tasks of td may run with the launch type.
+func (lt launchType) runs(td *TaskDefinition) bool {
+	return len(td.RequiresCompatibilities) == 0 || slices.Contains(td.Compatibilities, string(lt))
+}
+
+// checkLaunchType accepts a launch type Berth provides (EC2, the
+// default), never together with a capacity provider strategy.
 func checkLaunchType(lt string, cps []CapacityProviderStrategyItem) error {
 	if lt != "" && len(cps) > 0 {
 		return api.InvalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
 	}
-	switch lt {
-	case "", "EC2":
-		return nil
-	case "FARGATE", "EXTERNAL", "MANAGED_INSTANCES":
-		return api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", lt)
+	t, err := parseLaunchType(lt)
+	if err != nil {
+		return err
 	}
-	return api.InvalidParameter("Invalid launchType %q: valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES.", lt)
+	return t.available()
 }
 
 // deploymentConfig fills defaults (REPLICA: 100/200, DAEMON: 0/100) into

@@ -215,7 +215,7 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 	if td.Status != "ACTIVE" {
 		return nil, api.ClientError("TaskDefinition is inactive.")
 	}
-	if len(td.RequiresCompatibilities) > 0 && !slices.Contains(td.Compatibilities, "EC2") {
+	if !launchEC2.runs(&td) {
 		return nil, api.InvalidParameter("Task definition does not support launch_type EC2.")
 	}
 	overrides := TaskOverride{ContainerOverrides: []ContainerOverride{}}
