@@ -23,6 +23,9 @@ type liveTask struct {
 	Running, Healthy bool
 	// Order breaks ties among tasks to stop: lower goes first.
 	Order int
+	// Protected tasks (task scale-in protection) are stopped neither to
+	// scale in nor to replace them with a newer deployment's.
+	Protected bool
 }
 
 // rolloutPlan is what one scheduler pass does to a service.
@@ -48,13 +51,21 @@ func planReplica(desired, minPercent, maxPercent int, tasks []liveTask) rolloutP
 		}
 	}
 	var plan rolloutPlan
-	// Scale in: stop the least useful current tasks first.
+	// Scale in: stop the least useful current tasks first, never a
+	// protected one.
 	if len(current) > desired {
 		sortForStop(current)
-		for _, t := range current[:len(current)-desired] {
-			plan.Stop = append(plan.Stop, t.ID)
+		var keep []liveTask
+		extra := len(current) - desired
+		for _, t := range current {
+			if extra > 0 && !t.Protected {
+				plan.Stop = append(plan.Stop, t.ID)
+				extra--
+				continue
+			}
+			keep = append(keep, t)
 		}
-		current = current[len(current)-desired:]
+		current = keep
 	}
 	total := len(current) + len(stale)
 	if need := desired - len(current); need > 0 {
@@ -75,6 +86,9 @@ func planReplica(desired, minPercent, maxPercent int, tasks []liveTask) rolloutP
 	}
 	sortForStop(stale)
 	for _, t := range stale {
+		if t.Protected {
+			continue
+		}
 		if t.Healthy {
 			if healthy-1 < minHealthy {
 				break

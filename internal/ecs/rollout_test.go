@@ -11,7 +11,8 @@ import (
 
 // tasks builds live tasks from a compact spec: each letter is one task,
 // "N" current and running, "n" current and pending, "O" old (stale) and
-// running, "o" old and pending, "U" current but running unhealthy.
+// running, "o" old and pending, "U" current but running unhealthy, "P"
+// and "Q" as "N" and "O" but protected from scale-in.
 func tasksOf(spec string) []liveTask {
 	var ts []liveTask
 	for i, c := range spec {
@@ -26,6 +27,10 @@ func tasksOf(spec string) []liveTask {
 		case 'o':
 		case 'U':
 			t.Running = true
+		case 'P':
+			t.Current, t.Running, t.Healthy, t.Protected = true, true, true, true
+		case 'Q':
+			t.Running, t.Healthy, t.Protected = true, true, true
 		}
 		ts = append(ts, t)
 	}
@@ -62,6 +67,10 @@ func TestPlanReplica(t *testing.T) {
 		{"unhealthy is replaced and stopped", 2, 100, 200, "NU", 1, []string{"U1"}},
 		{"max bounds starts", 3, 100, 150, "OOO", 1, nil},
 		{"rounding: max floors, min ceils", 3, 50, 150, "OOO", 1, []string{"O0"}},
+		// Task scale-in protection.
+		{"scale in passes over protected", 1, 100, 200, "PNN", 0, []string{"N1", "N2"}},
+		{"scale to zero keeps protected", 0, 100, 200, "PN", 0, []string{"N1"}},
+		{"roll keeps protected old tasks", 2, 100, 200, "QONN", 0, []string{"O1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Unhealthy running tasks are not current for the scheduler.

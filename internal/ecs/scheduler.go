@@ -180,7 +180,8 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 		current := t.Task.StartedBy == primary.Id && !failing && (inst != nil && inst.Instance.Status == "ACTIVE" || t.Task.LastStatus == "PROVISIONING")
 		byID[t.ID] = t
 		unhealthy[t.ID] = failing
-		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli())})
+		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli()),
+			Protected: t.protected(now)})
 	}
 	var plan rolloutPlan
 	var daemonTargets []string

@@ -112,6 +112,8 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("RunTask", api.Op(s.RunTask))
 	js.Handle("StartTask", api.Op(s.StartTask))
 	js.Handle("StopTask", api.Op(s.StopTask))
+	js.Handle("UpdateTaskProtection", api.Op(s.UpdateTaskProtection))
+	js.Handle("GetTaskProtection", api.Op(s.GetTaskProtection))
 	js.Handle("DescribeTasks", api.Op(s.DescribeTasks))
 	js.Handle("ListTasks", api.Op(s.ListTasks))
 	js.Handle("SubmitTaskStateChange", api.Op(s.SubmitTaskStateChange))

@@ -31,6 +31,8 @@ type taskRecord struct {
 	// Provisioning is set while the task waits in PROVISIONING for its
 	// capacity provider's group to scale: what it is to be placed with.
 	Provisioning *provisioning `json:"provisioning,omitempty"`
+	// ProtectedUntil is when the task's scale-in protection ends.
+	ProtectedUntil *time.Time `json:"protectedUntil,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
