@@ -1,8 +1,17 @@
 package ecs
 
 import (
+	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/auth"
 )
 
 // TestTaskProtection: a service's tasks can be protected (for 120 minutes
@@ -78,5 +87,37 @@ func TestTaskProtection(t *testing.T) {
 		if tk.Task.Group == "service:web" && tk.Task.DesiredStatus != "STOPPED" {
 			t.Errorf("task %s still desired %s after protection ended", tk.Task.TaskArn, tk.Task.DesiredStatus)
 		}
+	}
+}
+
+// TestTaskProtectionThroughSDK: the shapes are the ones aws-sdk-go-v2's
+// ECS client decodes (the expiration date a timestamp, failures a list).
+func TestTaskProtectionThroughSDK(t *testing.T) {
+	e := newEnv(t)
+	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAPROTECTIONSDK001", RootSecretAccessKey: "protectionSdkSecretKey/0123456789abcdefgh"}
+	router := api.NewRouter(auth.NewAuthenticator(acct, testRegion), quietLogger())
+	router.AddJSON(e.svc.JSONService())
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+	client := awsecs.New(awsecs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(acct.RootAccessKeyID, acct.RootSecretAccessKey, "")})
+	cluster := e.cluster("psdk")
+	e.instance(cluster, 2048, 2048)
+	e.simpleTaskDef("web", 128, 128)
+	must[*ServiceOutput](t)(e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: cluster, ServiceName: "web", TaskDefinition: "web", DesiredCount: ptr(1)}))
+	s := newSched(e, cluster)
+	s.pass()
+	task := s.tasks()[0].Task.TaskArn
+	up, err := client.UpdateTaskProtection(context.Background(), &awsecs.UpdateTaskProtectionInput{Cluster: aws.String(cluster), Tasks: []string{task, "nope"},
+		ProtectionEnabled: true, ExpiresInMinutes: aws.Int32(30)})
+	if err != nil || len(up.ProtectedTasks) != 1 || !up.ProtectedTasks[0].ProtectionEnabled || len(up.Failures) != 1 || aws.ToString(up.Failures[0].Reason) != "MISSING" {
+		t.Fatalf("UpdateTaskProtection %+v %v", up, err)
+	}
+	if exp := aws.ToTime(up.ProtectedTasks[0].ExpirationDate); exp.Before(time.Now().Add(29*time.Minute)) || exp.After(time.Now().Add(31*time.Minute)) {
+		t.Fatalf("expiration %v, want in 30 minutes", exp)
+	}
+	got, err := client.GetTaskProtection(context.Background(), &awsecs.GetTaskProtectionInput{Cluster: aws.String(cluster), Tasks: []string{task}})
+	if err != nil || len(got.ProtectedTasks) != 1 || !got.ProtectedTasks[0].ProtectionEnabled {
+		t.Fatalf("GetTaskProtection %+v %v", got, err)
 	}
 }
