@@ -121,7 +121,13 @@ func (s *Service) ensureCluster(ctx context.Context, rec clusterRecord) (cluster
 			return rec, err
 		}
 		if rec.Settings == nil {
-			rec.Settings = []ClusterSetting{{Name: "containerInsights", Value: "disabled"}}
+			// A new cluster takes the containerInsights account setting
+			// of the account (its root's), as ECS does.
+			ci, _, err := s.effectiveSetting(ctx, s.rootARN(), "containerInsights", true)
+			if err != nil {
+				return rec, err
+			}
+			rec.Settings = []ClusterSetting{{Name: "containerInsights", Value: ci.Value}}
 		}
 		txn := store.NewTxn().IfRev(key, it.Rev)
 		if err := s.associate(ctx, txn, rec.Name, nil, rec.CapacityProviders); err != nil {
