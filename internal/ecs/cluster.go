@@ -26,6 +26,8 @@ type clusterRecord struct {
 	Tags                            []Tag                          `json:"tags"`
 	CapacityProviders               []string                       `json:"capacityProviders"`
 	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+	Configuration                   *ClusterConfiguration          `json:"configuration,omitempty"`
+	ServiceConnectDefaults          *ServiceConnectDefaults        `json:"serviceConnectDefaults,omitempty"`
 }
 
 type CreateClusterInput struct {
@@ -34,6 +36,32 @@ type CreateClusterInput struct {
 	Settings                        []ClusterSetting               `json:"settings"`
 	CapacityProviders               []string                       `json:"capacityProviders"`
 	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+	Configuration                   *ClusterConfiguration          `json:"configuration"`
+	ServiceConnectDefaults          *ServiceConnectDefaults        `json:"serviceConnectDefaults"`
+}
+
+// checkClusterConfiguration checks a cluster's configuration and Service
+// Connect defaults as ECS does.
+func checkClusterConfiguration(c *ClusterConfiguration, sc *ServiceConnectDefaults) error {
+	if c != nil && c.ExecuteCommandConfiguration != nil {
+		x := c.ExecuteCommandConfiguration
+		switch x.Logging {
+		case "", "NONE", "DEFAULT":
+			if x.LogConfiguration != nil {
+				return api.InvalidParameter("logConfiguration can be set only when logging is OVERRIDE.")
+			}
+		case "OVERRIDE":
+			if x.LogConfiguration == nil {
+				return api.InvalidParameter("logConfiguration is required when logging is OVERRIDE.")
+			}
+		default:
+			return api.InvalidParameter("Invalid logging %q: valid values are NONE, DEFAULT and OVERRIDE.", x.Logging)
+		}
+	}
+	if sc != nil && sc.Namespace == "" {
+		return api.InvalidParameter("serviceConnectDefaults.namespace is required.")
+	}
+	return nil
 }
 
 type ClusterOutput struct {
@@ -97,9 +125,13 @@ func (s *Service) CreateCluster(ctx context.Context, in *CreateClusterInput) (*C
 	if err := checkAssociation(in.CapacityProviders, in.DefaultCapacityProviderStrategy); err != nil {
 		return nil, err
 	}
+	if err := checkClusterConfiguration(in.Configuration, in.ServiceConnectDefaults); err != nil {
+		return nil, err
+	}
 	rec, err := s.ensureCluster(ctx, clusterRecord{
 		Name: name, Status: "ACTIVE", Settings: in.Settings, Tags: in.Tags,
 		CapacityProviders: in.CapacityProviders, DefaultCapacityProviderStrategy: in.DefaultCapacityProviderStrategy,
+		Configuration: in.Configuration, ServiceConnectDefaults: in.ServiceConnectDefaults,
 	})
 	if err != nil {
 		return nil, err
@@ -161,6 +193,7 @@ func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []
 		ClusterArn: s.arn("cluster/" + rec.Name), ClusterName: rec.Name, Status: rec.Status,
 		Statistics: []KeyValuePair{}, Tags: []Tag{}, Settings: rec.Settings,
 		CapacityProviders: orEmpty(rec.CapacityProviders), DefaultCapacityProviderStrategy: orEmpty(rec.DefaultCapacityProviderStrategy),
+		Configuration: rec.Configuration, ServiceConnectDefaults: rec.ServiceConnectDefaults,
 	}
 	if slices.Contains(include, "TAGS") || include == nil {
 		c.Tags = orEmpty(rec.Tags)
@@ -364,19 +397,48 @@ func (s *Service) UpdateClusterSettings(ctx context.Context, in *ClusterRefInput
 	if in.Cluster == "" || len(in.Settings) == 0 {
 		return nil, api.InvalidParameter("cluster and settings are required.")
 	}
+	return s.updateCluster(ctx, "UpdateClusterSettings", &UpdateClusterInput{Cluster: in.Cluster, Settings: in.Settings})
+}
+
+type UpdateClusterInput struct {
+	Cluster                string                  `json:"cluster"`
+	Settings               []ClusterSetting        `json:"settings"`
+	Configuration          *ClusterConfiguration   `json:"configuration"`
+	ServiceConnectDefaults *ServiceConnectDefaults `json:"serviceConnectDefaults"`
+}
+
+// UpdateCluster changes a cluster's settings, its execute command
+// configuration and its Service Connect defaults.
+func (s *Service) UpdateCluster(ctx context.Context, in *UpdateClusterInput) (*ClusterOutput, error) {
+	if in.Cluster == "" {
+		return nil, api.InvalidParameter("cluster is required.")
+	}
+	return s.updateCluster(ctx, "UpdateCluster", in)
+}
+
+func (s *Service) updateCluster(ctx context.Context, action string, in *UpdateClusterInput) (*ClusterOutput, error) {
 	if err := validateSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	if err := checkClusterConfiguration(in.Configuration, in.ServiceConnectDefaults); err != nil {
 		return nil, err
 	}
 	it, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, "UpdateClusterSettings", s.arn("cluster/"+it.Value.Name)); err != nil {
+	if err := s.authorize(ctx, action, s.arn("cluster/"+it.Value.Name)); err != nil {
 		return nil, err
 	}
 	rec, err := store.Update(ctx, s.store, it.Key, func(r *clusterRecord) error {
 		if r.Status != "ACTIVE" {
 			return errClusterNotFound()
+		}
+		if in.Configuration != nil {
+			r.Configuration = in.Configuration
+		}
+		if in.ServiceConnectDefaults != nil {
+			r.ServiceConnectDefaults = in.ServiceConnectDefaults
 		}
 		for _, st := range in.Settings {
 			i := slices.IndexFunc(r.Settings, func(x ClusterSetting) bool { return x.Name == st.Name })

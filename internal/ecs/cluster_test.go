@@ -314,3 +314,48 @@ func TestListClustersPagination(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateCluster: a cluster's execute command configuration, Service
+// Connect defaults and settings are stored and returned; bad logging
+// configurations are refused and change nothing.
+func TestUpdateCluster(t *testing.T) {
+	e := newEnv(t)
+	e.cluster("cfg")
+	conf := &ClusterConfiguration{ExecuteCommandConfiguration: &ExecuteCommandConfiguration{Logging: "OVERRIDE",
+		LogConfiguration: &ExecuteCommandLogConfiguration{CloudWatchLogGroupName: "/exec", CloudWatchEncryptionEnabled: true}}}
+	out := must[*ClusterOutput](t)(e.svc.UpdateCluster(e.ctx, &UpdateClusterInput{Cluster: "cfg", Configuration: conf,
+		ServiceConnectDefaults: &ServiceConnectDefaults{Namespace: "internal"}, Settings: []ClusterSetting{{Name: "containerInsights", Value: "enabled"}}}))
+	c := out.Cluster
+	if c.Configuration == nil || c.Configuration.ExecuteCommandConfiguration.LogConfiguration.CloudWatchLogGroupName != "/exec" ||
+		c.ServiceConnectDefaults == nil || c.ServiceConnectDefaults.Namespace != "internal" || c.Settings[0].Value != "enabled" {
+		t.Fatalf("updated cluster %+v", c)
+	}
+	before := e.snapshot()
+	for _, bad := range []*ClusterConfiguration{
+		{ExecuteCommandConfiguration: &ExecuteCommandConfiguration{Logging: "LOUD"}},
+		{ExecuteCommandConfiguration: &ExecuteCommandConfiguration{Logging: "OVERRIDE"}},
+		{ExecuteCommandConfiguration: &ExecuteCommandConfiguration{Logging: "NONE", LogConfiguration: &ExecuteCommandLogConfiguration{S3BucketName: "b"}}},
+	} {
+		e.rejected("InvalidParameterException", func() error {
+			_, err := e.svc.UpdateCluster(e.ctx, &UpdateClusterInput{Cluster: "cfg", Configuration: bad})
+			return err
+		})
+	}
+	e.unchanged(before)
+	d := must[*DescribeClustersOutput](t)(e.svc.DescribeClusters(e.ctx, &DescribeClustersInput{Clusters: []string{"cfg"}}))
+	if d.Clusters[0].Configuration == nil || d.Clusters[0].ServiceConnectDefaults == nil {
+		t.Fatalf("described %+v", d.Clusters[0])
+	}
+}
+
+// TestUpdateContainerAgent: there is never an update for Berth's agent,
+// and ECS's answer says so; an unknown instance is refused.
+func TestUpdateContainerAgent(t *testing.T) {
+	e := newEnv(t)
+	cluster := e.cluster("agents")
+	ci := e.instance(cluster, 1024, 1024)
+	_, err := e.svc.UpdateContainerAgent(e.ctx, &UpdateContainerAgentInput{Cluster: cluster, ContainerInstance: ci.ContainerInstanceArn})
+	wantCode(t, err, "NoUpdateAvailableException")
+	_, err = e.svc.UpdateContainerAgent(e.ctx, &UpdateContainerAgentInput{Cluster: cluster, ContainerInstance: "0123456789abcdef0123456789abcdef"})
+	wantCode(t, err, "InvalidParameterException")
+}

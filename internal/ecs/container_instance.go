@@ -593,3 +593,35 @@ func (s *Service) DiscoverPollEndpoint(ctx context.Context, in *DiscoverPollEndp
 	base := strings.TrimSuffix(s.cfg.Endpoint, "/")
 	return &DiscoverPollEndpointOutput{Endpoint: base, TelemetryEndpoint: base + "/tcs", ServiceConnectEndpoint: base}, nil
 }
+
+type UpdateContainerAgentInput struct {
+	Cluster           string `json:"cluster"`
+	ContainerInstance string `json:"containerInstance"`
+}
+
+// UpdateContainerAgent answers as ECS does for an agent it has nothing
+// newer for: an instance's agent is the Berth binary that runs it, which
+// Berth upgrades with itself, so there is never an update to apply.
+func (s *Service) UpdateContainerAgent(ctx context.Context, in *UpdateContainerAgentInput) (*DescribeContainerInstancesOutput, error) {
+	if in.ContainerInstance == "" {
+		return nil, api.InvalidParameter("containerInstance is required.")
+	}
+	cl, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	it, found, err := s.findInstance(ctx, cl.Value.Name, in.ContainerInstance)
+	if err != nil {
+		return nil, err
+	}
+	if !found || it.Value.Instance.Status == "INACTIVE" {
+		return nil, api.InvalidParameter("The referenced container instance %s was not found.", in.ContainerInstance)
+	}
+	if err := s.authorize(ctx, "UpdateContainerAgent", it.Value.Instance.ContainerInstanceArn); err != nil {
+		return nil, err
+	}
+	if it.Value.Instance.VersionInfo.AgentVersion == "" {
+		return nil, api.Errorf("MissingVersionException", "Amazon ECS is unable to determine the current version of the Amazon ECS container agent on the container instance and does not have enough information to proceed with an update.")
+	}
+	return nil, api.Errorf("NoUpdateAvailableException", "There is no update available for your Amazon ECS container agent.")
+}

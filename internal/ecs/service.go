@@ -93,6 +93,8 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("ListClusters", api.Op(s.ListClusters))
 	js.Handle("DeleteCluster", api.Op(s.DeleteCluster))
 	js.Handle("UpdateClusterSettings", api.Op(s.UpdateClusterSettings))
+	js.Handle("UpdateCluster", api.Op(s.UpdateCluster))
+	js.Handle("UpdateContainerAgent", api.Op(s.UpdateContainerAgent))
 	js.Handle("RegisterTaskDefinition", api.Op(s.RegisterTaskDefinition))
 	js.Handle("DescribeTaskDefinition", api.Op(s.DescribeTaskDefinition))
 	js.Handle("ListTaskDefinitions", api.Op(s.ListTaskDefinitions))

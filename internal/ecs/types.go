@@ -55,6 +55,34 @@ type Cluster struct {
 	Settings                          []ClusterSetting               `json:"settings,omitempty"`
 	CapacityProviders                 []string                       `json:"capacityProviders"`
 	DefaultCapacityProviderStrategy   []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+	Configuration                     *ClusterConfiguration          `json:"configuration,omitempty"`
+	ServiceConnectDefaults            *ServiceConnectDefaults        `json:"serviceConnectDefaults,omitempty"`
+}
+
+// ClusterConfiguration is a cluster's execute command configuration,
+// stored and returned (Berth has no ECS Exec yet).
+type ClusterConfiguration struct {
+	ExecuteCommandConfiguration *ExecuteCommandConfiguration `json:"executeCommandConfiguration,omitempty"`
+}
+
+type ExecuteCommandConfiguration struct {
+	KmsKeyId         string                          `json:"kmsKeyId,omitempty"`
+	Logging          string                          `json:"logging,omitempty"`
+	LogConfiguration *ExecuteCommandLogConfiguration `json:"logConfiguration,omitempty"`
+}
+
+type ExecuteCommandLogConfiguration struct {
+	CloudWatchLogGroupName      string `json:"cloudWatchLogGroupName,omitempty"`
+	CloudWatchEncryptionEnabled bool   `json:"cloudWatchEncryptionEnabled,omitempty"`
+	S3BucketName                string `json:"s3BucketName,omitempty"`
+	S3EncryptionEnabled         bool   `json:"s3EncryptionEnabled,omitempty"`
+	S3KeyPrefix                 string `json:"s3KeyPrefix,omitempty"`
+}
+
+// ServiceConnectDefaults names the cluster's default Service Connect
+// namespace, stored and returned (Berth has no Cloud Map yet).
+type ServiceConnectDefaults struct {
+	Namespace string `json:"namespace"`
 }
 
 // PortMapping maps a container port to a host port.
