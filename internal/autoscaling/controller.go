@@ -208,7 +208,14 @@ func (s *Service) plan(g *groupRecord, w world) effects {
 			fx.finished = append(fx.finished, finished{m.Activity, "Successful", ""})
 			m.Activity = ""
 		}
-		if reason := unhealthyReason(m, r, ok, w.live, g.GracePeriod, now); reason != "" && !g.suspended("HealthCheck") {
+		reason := ""
+		if !g.suspended("HealthCheck") {
+			reason = unhealthyReason(m, r, ok, w.live, g.GracePeriod, now)
+		}
+		if reason == "" && m.Health == unhealthy {
+			reason = "a user health-check" // SetInstanceHealth
+		}
+		if reason != "" {
 			m.Health = unhealthy
 			if !g.suspended("ReplaceUnhealthy") {
 				if m.Activity != "" {

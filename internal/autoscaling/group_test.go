@@ -343,3 +343,54 @@ func TestAttachDetachAndSuspend(t *testing.T) {
 		t.Fatalf("after resuming: %+v, want 2 launched", g)
 	}
 }
+
+// TestTagsLimitsAndHealth: tags change after creation and are listed by
+// filter; the fixed lists and quotas answer; an instance set Unhealthy by
+// hand is replaced, and the activity says it was a user health check.
+func TestTagsLimitsAndHealth(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := fixture(t, e)
+	e.createGroup(t, "g", 1, 1, 1, a)
+	must[*sdk.CreateOrUpdateTagsOutput](t)(e.as.CreateOrUpdateTags(ctx, &sdk.CreateOrUpdateTagsInput{Tags: []types.Tag{
+		{ResourceId: aws.String("g"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("env"), Value: aws.String("dev"), PropagateAtLaunch: aws.Bool(true)},
+		{ResourceId: aws.String("g"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("team"), Value: aws.String("web")}}}))
+	must[*sdk.CreateOrUpdateTagsOutput](t)(e.as.CreateOrUpdateTags(ctx, &sdk.CreateOrUpdateTagsInput{Tags: []types.Tag{
+		{ResourceId: aws.String("g"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("env"), Value: aws.String("prod"), PropagateAtLaunch: aws.Bool(true)}}}))
+	tags := must[*sdk.DescribeTagsOutput](t)(e.as.DescribeTags(ctx, &sdk.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("propagate-at-launch"), Values: []string{"true"}}}})).Tags
+	if len(tags) != 1 || aws.ToString(tags[0].Value) != "prod" || aws.ToString(tags[0].ResourceId) != "g" {
+		t.Fatalf("DescribeTags(propagate-at-launch=true) = %+v", tags)
+	}
+	must[*sdk.DeleteTagsOutput](t)(e.as.DeleteTags(ctx, &sdk.DeleteTagsInput{Tags: []types.Tag{{ResourceId: aws.String("g"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("team")}}}))
+	if all := must[*sdk.DescribeTagsOutput](t)(e.as.DescribeTags(ctx, &sdk.DescribeTagsInput{})).Tags; len(all) != 1 {
+		t.Fatalf("after DeleteTags: %+v", all)
+	}
+	if _, err := e.as.CreateOrUpdateTags(ctx, &sdk.CreateOrUpdateTagsInput{Tags: []types.Tag{{ResourceId: aws.String("nope"), ResourceType: aws.String("auto-scaling-group"), Key: aws.String("k")}}}); code(err) != "ValidationError" {
+		t.Fatalf("tagging a missing group: %v", err)
+	}
+	lim := must[*sdk.DescribeAccountLimitsOutput](t)(e.as.DescribeAccountLimits(ctx, &sdk.DescribeAccountLimitsInput{}))
+	if aws.ToInt32(lim.NumberOfAutoScalingGroups) != 1 || aws.ToInt32(lim.MaxNumberOfAutoScalingGroups) != 500 {
+		t.Fatalf("limits %+v", lim)
+	}
+	if ts := must[*sdk.DescribeTerminationPolicyTypesOutput](t)(e.as.DescribeTerminationPolicyTypes(ctx, &sdk.DescribeTerminationPolicyTypesInput{})).TerminationPolicyTypes; !slices.Contains(ts, "OldestInstance") {
+		t.Fatalf("termination policy types %v", ts)
+	}
+	if at := must[*sdk.DescribeAdjustmentTypesOutput](t)(e.as.DescribeAdjustmentTypes(ctx, &sdk.DescribeAdjustmentTypesInput{})).AdjustmentTypes; len(at) != 3 {
+		t.Fatalf("adjustment types %+v", at)
+	}
+
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	first := e.group(t, "g").all[0]
+	must[*sdk.SetInstanceHealthOutput](t)(e.as.SetInstanceHealth(ctx, &sdk.SetInstanceHealthInput{InstanceId: aws.String(first), HealthStatus: aws.String("Unhealthy")}))
+	e.pass(t)
+	g := e.group(t, "g")
+	if !slices.Equal(g.byState["Terminating"], []string{first}) || len(g.byState["Pending"]) != 1 {
+		t.Fatalf("after SetInstanceHealth Unhealthy: %+v", g)
+	}
+	acts := must[*sdk.DescribeScalingActivitiesOutput](t)(e.as.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("g")})).Activities
+	if !slices.ContainsFunc(acts, func(a types.Activity) bool { return strings.Contains(aws.ToString(a.Cause), "in response to a user health-check") }) {
+		t.Fatalf("no activity names the user health check: %+v", acts)
+	}
+}

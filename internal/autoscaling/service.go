@@ -114,6 +114,13 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DescribePolicies", api.StrictQueryOp(s.DescribePolicies))
 	q.Handle("DeletePolicy", api.StrictQueryOp(s.DeletePolicy))
 	q.Handle("ExecutePolicy", api.StrictQueryOp(s.ExecutePolicy))
+	q.Handle("CreateOrUpdateTags", api.StrictQueryOp(s.CreateOrUpdateTags))
+	q.Handle("DeleteTags", api.StrictQueryOp(s.DeleteTags))
+	q.Handle("DescribeTags", api.StrictQueryOp(s.DescribeTags))
+	q.Handle("DescribeAdjustmentTypes", api.StrictQueryOp(s.DescribeAdjustmentTypes))
+	q.Handle("DescribeTerminationPolicyTypes", api.StrictQueryOp(s.DescribeTerminationPolicyTypes))
+	q.Handle("DescribeAccountLimits", api.StrictQueryOp(s.DescribeAccountLimits))
+	q.Handle("SetInstanceHealth", api.StrictQueryOp(s.SetInstanceHealth))
 	return q
 }
 
