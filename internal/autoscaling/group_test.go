@@ -390,7 +390,9 @@ func TestTagsLimitsAndHealth(t *testing.T) {
 		t.Fatalf("after SetInstanceHealth Unhealthy: %+v", g)
 	}
 	acts := must[*sdk.DescribeScalingActivitiesOutput](t)(e.as.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("g")})).Activities
-	if !slices.ContainsFunc(acts, func(a types.Activity) bool { return strings.Contains(aws.ToString(a.Cause), "in response to a user health-check") }) {
+	if !slices.ContainsFunc(acts, func(a types.Activity) bool {
+		return strings.Contains(aws.ToString(a.Cause), "in response to a user health-check")
+	}) {
 		t.Fatalf("no activity names the user health check: %+v", acts)
 	}
 }
