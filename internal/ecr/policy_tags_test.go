@@ -141,3 +141,34 @@ func TestRepositoryPolicy(t *testing.T) {
 		t.Fatalf("unknown repository: %v", err)
 	}
 }
+
+// TestRegistryPolicyAndDescribeRegistry: the registry's policy is
+// validated, stored, returned and deleted with ECR's errors; the
+// registry has no replication rules.
+func TestRegistryPolicyAndDescribeRegistry(t *testing.T) {
+	s, ctx := newService(t)
+	if _, err := s.GetRegistryPolicy(ctx, &struct{}{}); code(err) != "RegistryPolicyNotFoundException" {
+		t.Fatalf("get before put: %v", err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Sid":"replicate","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":["ecr:CreateRepository","ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:123456789012:repository/*"}]}`
+	if _, err := s.PutRegistryPolicy(ctx, &RegistryPolicyInput{PolicyText: `{"Statement":[]}`}); code(err) != "InvalidParameterException" {
+		t.Fatalf("an empty policy: %v", err)
+	}
+	put, err := s.PutRegistryPolicy(ctx, &RegistryPolicyInput{PolicyText: policy})
+	if err != nil || put.PolicyText != policy || put.RegistryId != "123456789012" {
+		t.Fatalf("put: %+v %v", put, err)
+	}
+	if got, err := s.GetRegistryPolicy(ctx, &struct{}{}); err != nil || got.PolicyText != policy {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if del, err := s.DeleteRegistryPolicy(ctx, &struct{}{}); err != nil || del.PolicyText != policy {
+		t.Fatalf("delete: %+v %v", del, err)
+	}
+	if _, err := s.DeleteRegistryPolicy(ctx, &struct{}{}); code(err) != "RegistryPolicyNotFoundException" {
+		t.Fatalf("delete again: %v", err)
+	}
+	d, err := s.DescribeRegistry(ctx, &struct{}{})
+	if err != nil || d.RegistryId != "123456789012" || d.ReplicationConfiguration.Rules == nil {
+		t.Fatalf("describe registry: %+v %v", d, err)
+	}
+}

@@ -1,0 +1,98 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// The registry's own settings: its policy (which, on AWS, governs
+// replication and pull-through cache; Berth has neither yet, so it is
+// validated, stored and returned) and what DescribeRegistry reports.
+
+func (s *Service) registryPolicyKey() string { return s.prefix + "registry-policy" }
+
+// registryARN is the resource the registry-wide actions are authorized on.
+func (s *Service) registryARN() string {
+	return "arn:aws:ecr:" + s.cfg.Region + ":" + s.cfg.Account + ":registry/" + s.cfg.Account
+}
+
+type RegistryPolicyInput struct {
+	PolicyText string `json:"policyText"`
+}
+
+type RegistryPolicyOutput struct {
+	RegistryId string `json:"registryId"`
+	PolicyText string `json:"policyText"`
+}
+
+func (s *Service) noRegistryPolicy() error {
+	return api.Errorf("RegistryPolicyNotFoundException", "Registry policy does not exist in the registry with id '%s'", s.cfg.Account)
+}
+
+// PutRegistryPolicy sets the registry's policy.
+func (s *Service) PutRegistryPolicy(ctx context.Context, in *RegistryPolicyInput) (*RegistryPolicyOutput, error) {
+	if err := s.authorize(ctx, "PutRegistryPolicy", s.registryARN()); err != nil {
+		return nil, err
+	}
+	if err := validatePolicy(in.PolicyText); err != nil {
+		return nil, err
+	}
+	if err := store.Put(ctx, s.store, s.registryPolicyKey(), in.PolicyText); err != nil {
+		return nil, err
+	}
+	return &RegistryPolicyOutput{RegistryId: s.cfg.Account, PolicyText: in.PolicyText}, nil
+}
+
+// GetRegistryPolicy returns the registry's policy.
+func (s *Service) GetRegistryPolicy(ctx context.Context, _ *struct{}) (*RegistryPolicyOutput, error) {
+	if err := s.authorize(ctx, "GetRegistryPolicy", s.registryARN()); err != nil {
+		return nil, err
+	}
+	it, err := store.Get[string](ctx, s.store, s.registryPolicyKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.noRegistryPolicy()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RegistryPolicyOutput{RegistryId: s.cfg.Account, PolicyText: it.Value}, nil
+}
+
+// DeleteRegistryPolicy removes the registry's policy and returns it.
+func (s *Service) DeleteRegistryPolicy(ctx context.Context, _ *struct{}) (*RegistryPolicyOutput, error) {
+	if err := s.authorize(ctx, "DeleteRegistryPolicy", s.registryARN()); err != nil {
+		return nil, err
+	}
+	it, err := store.Get[string](ctx, s.store, s.registryPolicyKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.noRegistryPolicy()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Delete(it.Key)); err != nil {
+		return nil, err
+	}
+	return &RegistryPolicyOutput{RegistryId: s.cfg.Account, PolicyText: it.Value}, nil
+}
+
+type ReplicationConfiguration struct {
+	Rules []any `json:"rules"`
+}
+
+type DescribeRegistryOutput struct {
+	RegistryId               string                   `json:"registryId"`
+	ReplicationConfiguration ReplicationConfiguration `json:"replicationConfiguration"`
+}
+
+// DescribeRegistry reports the registry's id and its replication rules
+// (none: Berth does not replicate).
+func (s *Service) DescribeRegistry(ctx context.Context, _ *struct{}) (*DescribeRegistryOutput, error) {
+	if err := s.authorize(ctx, "DescribeRegistry", s.registryARN()); err != nil {
+		return nil, err
+	}
+	return &DescribeRegistryOutput{RegistryId: s.cfg.Account, ReplicationConfiguration: ReplicationConfiguration{Rules: []any{}}}, nil
+}
