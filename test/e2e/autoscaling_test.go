@@ -29,7 +29,9 @@ func TestAutoScalingGroupWithCLI(t *testing.T) {
 		"IamInstanceProfile": map[string]string{"Name": "ecsInstanceRole"}})
 	template := uniqueName("e2e-asg-lt")
 	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(data)).MustSucceed(t)
-	var subnets struct{ Subnets []struct{ SubnetId, AvailabilityZone string } }
+	var subnets struct {
+		Subnets []struct{ SubnetId, AvailabilityZone string }
+	}
 	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
 	if len(subnets.Subnets) < 2 {
 		t.Fatalf("default subnets: %+v", subnets)
@@ -88,7 +90,9 @@ func TestAutoScalingGroupWithCLI(t *testing.T) {
 		return n == 2, ""
 	})
 	waitForInstances(t, b, cli, cluster, 2)
-	var acts struct{ Activities []struct{ Description, Cause, StatusCode string } }
+	var acts struct {
+		Activities []struct{ Description, Cause, StatusCode string }
+	}
 	b.Run(t, cli, "autoscaling", "describe-scaling-activities", "--auto-scaling-group-name", group).MustSucceed(t).JSON(t, &acts)
 	if !slices.ContainsFunc(acts.Activities, func(a struct{ Description, Cause, StatusCode string }) bool {
 		return a.Description == "Terminating EC2 instance: "+victim && strings.Contains(a.Cause, "EC2 health check indicating it has been terminated or stopped")
