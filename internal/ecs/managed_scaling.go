@@ -359,6 +359,16 @@ func (s *Service) scaleProvider(ctx context.Context, st *scalingState, cluster, 
 		reservationPct = 200 // AWS's value for a group of none that needs some
 	}
 	capacityReservation.WithLabelValues(cluster, name).Set(reservationPct)
+	// Until Berth has CloudWatch metrics, DescribeCapacityProviders shows
+	// the metric as the provider's status reason; written when it moves.
+	if reason := fmt.Sprintf("CapacityProviderReservation %.0f (target %d)", reservationPct, target); cp.UpdateStatusReason != reason {
+		if _, err := store.Update(ctx, s.store, cpIt.Key, func(r *CapacityProvider) error {
+			r.UpdateStatusReason = reason
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	desired := (m*100 + target - 1) / target
 	desired = max(group.Min, min(desired, group.Max))
 	if cp.AutoScalingGroupProvider.ManagedTerminationProtection == "ENABLED" {

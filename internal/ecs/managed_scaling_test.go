@@ -155,6 +155,10 @@ func TestClusterAutoScaling(t *testing.T) {
 	if d := sc.desired("asg"); d != 3 {
 		t.Fatalf("desired capacity %d, want 3 t3.medium for 20 × 512 MiB", d)
 	}
+	cps := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{CapacityProviders: []string{"cp"}}))
+	if got := cps.CapacityProviders[0].UpdateStatusReason; got != "CapacityProviderReservation 200 (target 100)" {
+		t.Fatalf("the provider's status reason %q, want the metric (200 for an empty group that needs instances)", got)
+	}
 	pass() // nothing joined yet: no more than that
 	if d := sc.desired("asg"); d != 3 {
 		t.Fatalf("desired capacity %d on a second pass, want 3", d)
