@@ -197,6 +197,10 @@ func (s *Service) plan(g *groupRecord, w world) effects {
 				keep = append(keep, m)
 				continue
 			}
+			if m.State == stateStandby {
+				keep = append(keep, m)
+				continue
+			}
 			if r.State != ec2.StateShuttingDown {
 				fx.terminate = append(fx.terminate, m.ID)
 			}
@@ -240,7 +244,7 @@ func (s *Service) plan(g *groupRecord, w world) effects {
 	if g.Deleting {
 		for i := range g.Instances {
 			m := &g.Instances[i]
-			if m.active() && m.ID != "" {
+			if (m.active() || m.State == stateStandby) && m.ID != "" {
 				act := s.newActivity(g, "Terminating EC2 instance: "+m.ID,
 					fmt.Sprintf("At %s an instance was taken out of service in response to a user request to delete the group.", stamp(now)))
 				fx.started = append(fx.started, act)

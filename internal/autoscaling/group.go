@@ -21,8 +21,12 @@ const (
 	// for ECS to drain it (AWS's managed draining lifecycle hook).
 	stateTerminatingWait = "Terminating:Wait"
 	stateDetaching       = "Detaching"
-	healthy              = "Healthy"
-	unhealthy            = "Unhealthy"
+	// stateStandby is an instance taken out of service by hand: it keeps
+	// running, counts toward no capacity and is neither checked nor
+	// replaced until it leaves standby.
+	stateStandby = "Standby"
+	healthy      = "Healthy"
+	unhealthy    = "Unhealthy"
 )
 
 // groupRecord is an Auto Scaling group as stored, with its instances.
@@ -90,7 +94,7 @@ type member struct {
 
 // active reports whether m counts toward the group's capacity.
 func (m member) active() bool {
-	return m.State != stateTerminating && m.State != stateTerminatingWait && m.State != stateDetaching
+	return m.State != stateTerminating && m.State != stateTerminatingWait && m.State != stateDetaching && m.State != stateStandby
 }
 
 func (g *groupRecord) activeCount() int {

@@ -396,3 +396,53 @@ func TestTagsLimitsAndHealth(t *testing.T) {
 		t.Fatalf("no activity names the user health check: %+v", acts)
 	}
 }
+
+// TestStandby: an instance put in standby keeps running, out of the
+// group's capacity (a replacement launches when the desired capacity
+// stays), is not replaced when its host fails, and comes back in service
+// raising the desired capacity; the bounds are kept.
+func TestStandby(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := fixture(t, e)
+	e.createGroup(t, "g", 1, 3, 2, a+","+b)
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	ids := e.group(t, "g").all
+	out := must[*sdk.EnterStandbyOutput](t)(e.as.EnterStandby(ctx, &sdk.EnterStandbyInput{AutoScalingGroupName: aws.String("g"), InstanceIds: ids[:1],
+		ShouldDecrementDesiredCapacity: aws.Bool(false)}))
+	if len(out.Activities) != 1 || !strings.HasPrefix(aws.ToString(out.Activities[0].Description), "Moving EC2 instance to Standby: ") {
+		t.Fatalf("EnterStandby activities %+v", out.Activities)
+	}
+	e.pass(t)
+	g := e.group(t, "g")
+	if !slices.Equal(g.byState["Standby"], ids[:1]) || len(g.byState["Pending"]) != 1 || g.desired != 2 {
+		t.Fatalf("after standby without decrement: %+v, want a replacement", g)
+	}
+	if r := must[ec2.InstanceRecord](t)(e.ec2.Instance(ctx, ids[0])); r.State != ec2.StateRunning {
+		t.Fatalf("the standby instance is %s, want running", r.State)
+	}
+	if _, err := e.as.ExitStandby(ctx, &sdk.ExitStandbyInput{AutoScalingGroupName: aws.String("g"), InstanceIds: ids[1:2]}); code(err) != "ValidationError" {
+		t.Fatalf("ExitStandby of an instance in service: %v", err)
+	}
+	must[*sdk.ExitStandbyOutput](t)(e.as.ExitStandby(ctx, &sdk.ExitStandbyInput{AutoScalingGroupName: aws.String("g"), InstanceIds: ids[:1]}))
+	g = e.group(t, "g")
+	if g.desired != 3 || len(g.byState["Standby"]) != 0 {
+		t.Fatalf("after ExitStandby: %+v, want desired 3 and none in standby", g)
+	}
+	// At the maximum, a standby instance cannot come back.
+	must[*sdk.EnterStandbyOutput](t)(e.as.EnterStandby(ctx, &sdk.EnterStandbyInput{AutoScalingGroupName: aws.String("g"), InstanceIds: ids[:1],
+		ShouldDecrementDesiredCapacity: aws.Bool(false)}))
+	if _, err := e.as.ExitStandby(ctx, &sdk.ExitStandbyInput{AutoScalingGroupName: aws.String("g"), InstanceIds: ids[:1]}); code(err) != "ValidationError" {
+		t.Fatalf("ExitStandby above the maximum: %v", err)
+	}
+	// Force-deleting the group ends its standby instance too.
+	must[*sdk.DeleteAutoScalingGroupOutput](t)(e.as.DeleteAutoScalingGroup(ctx, &sdk.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("g"), ForceDelete: aws.Bool(true)}))
+	e.pass(t)
+	e.runAll(t)
+	e.pass(t)
+	if groups := must[*sdk.DescribeAutoScalingGroupsOutput](t)(e.as.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{})).AutoScalingGroups; len(groups) != 0 {
+		t.Fatalf("force-deleted group with a standby instance remains: %+v", groups)
+	}
+}

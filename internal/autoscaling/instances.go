@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/ec2"
@@ -264,4 +265,95 @@ func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput)
 		}
 	}
 	return &DetachInstancesOutput{Activities: api.Members[Activity](orEmpty(acts))}, nil
+}
+
+type EnterStandbyInput struct {
+	InstanceIds                    []string
+	AutoScalingGroupName           string
+	ShouldDecrementDesiredCapacity *bool
+}
+
+type StandbyOutput struct {
+	Activities api.Members[Activity]
+}
+
+// EnterStandby takes InService instances out of service without ending
+// them, lowering the desired capacity or not (then replacements launch).
+func (s *Service) EnterStandby(ctx context.Context, in *EnterStandbyInput) (*StandbyOutput, error) {
+	if in.ShouldDecrementDesiredCapacity == nil {
+		return nil, check.Null("shouldDecrementDesiredCapacity")
+	}
+	return s.standby(ctx, "EnterStandby", in.AutoScalingGroupName, in.InstanceIds, func(g *groupRecord, m *member, now time.Time) (Activity, error) {
+		if m.State != stateInService {
+			return Activity{}, validation("The instance %s is not in InService.", m.ID)
+		}
+		cause := fmt.Sprintf("At %s instance %s was moved to standby in response to a user request.", stamp(now), m.ID)
+		if *in.ShouldDecrementDesiredCapacity {
+			if g.Desired-1 < g.Min {
+				return Activity{}, validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To place into standby %s, please consider reducing min-size to %d.", g.Name, g.Min, g.Max, g.Desired, m.ID, g.Desired-1)
+			}
+			cause = fmt.Sprintf("At %s instance %s was moved to standby in response to a user request, shrinking the capacity from %d to %d.", stamp(now), m.ID, g.Desired, g.Desired-1)
+			g.Desired--
+		}
+		m.State = stateStandby
+		return s.newActivity(g, "Moving EC2 instance to Standby: "+m.ID, cause), nil
+	})
+}
+
+type ExitStandbyInput struct {
+	InstanceIds          []string
+	AutoScalingGroupName string
+}
+
+// ExitStandby puts standby instances back in service, raising the desired
+// capacity by as many.
+func (s *Service) ExitStandby(ctx context.Context, in *ExitStandbyInput) (*StandbyOutput, error) {
+	return s.standby(ctx, "ExitStandby", in.AutoScalingGroupName, in.InstanceIds, func(g *groupRecord, m *member, now time.Time) (Activity, error) {
+		if m.State != stateStandby {
+			return Activity{}, validation("The instance %s is not in Standby.", m.ID)
+		}
+		if g.Desired+1 > g.Max {
+			return Activity{}, validation("AutoScalingGroup %s has min-size=%d, max-size=%d, and desired-size=%d. To move %s out of standby, please consider increasing max-size to %d.", g.Name, g.Min, g.Max, g.Desired, m.ID, g.Desired+1)
+		}
+		cause := fmt.Sprintf("At %s instance %s was moved out of standby in response to a user request, increasing the capacity from %d to %d.", stamp(now), m.ID, g.Desired, g.Desired+1)
+		g.Desired++
+		m.State = stateInService
+		return s.newActivity(g, "Moving EC2 instance out of Standby: "+m.ID, cause), nil
+	})
+}
+
+// standby moves each named instance with move, all or none, and records
+// the activities, which end at once.
+func (s *Service) standby(ctx context.Context, action, group string, ids []string, move func(*groupRecord, *member, time.Time) (Activity, error)) (*StandbyOutput, error) {
+	if len(ids) == 0 {
+		return nil, check.Null("instanceIds")
+	}
+	var acts []Activity
+	err := s.update(ctx, action, group, func(g *groupRecord) error {
+		acts = nil
+		now := s.now()
+		for _, id := range ids {
+			m := g.member(id)
+			if m == nil {
+				return validation("The instance %s is not part of Auto Scaling group %s.", id, g.Name)
+			}
+			act, err := move(g, m, now)
+			if err != nil {
+				return err
+			}
+			act.StatusCode, act.Progress, act.EndTime = "Successful", 100, &act.StartTime
+			acts = append(acts, act)
+		}
+		g.Cause = ""
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range acts {
+		if err := s.putActivity(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	return &StandbyOutput{Activities: api.Members[Activity](acts)}, nil
 }

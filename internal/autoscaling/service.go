@@ -121,6 +121,8 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DescribeTerminationPolicyTypes", api.StrictQueryOp(s.DescribeTerminationPolicyTypes))
 	q.Handle("DescribeAccountLimits", api.StrictQueryOp(s.DescribeAccountLimits))
 	q.Handle("SetInstanceHealth", api.StrictQueryOp(s.SetInstanceHealth))
+	q.Handle("EnterStandby", api.StrictQueryOp(s.EnterStandby))
+	q.Handle("ExitStandby", api.StrictQueryOp(s.ExitStandby))
 	return q
 }
 
