@@ -48,13 +48,7 @@ func (s *Service) PutRegistryPolicy(ctx context.Context, in *RegistryPolicyInput
 
 // GetRegistryPolicy returns the registry's policy.
 func (s *Service) GetRegistryPolicy(ctx context.Context, _ *struct{}) (*RegistryPolicyOutput, error) {
-	if err := s.authorize(ctx, "GetRegistryPolicy", s.registryARN()); err != nil {
-		return nil, err
-	}
-	it, err := store.Get[string](ctx, s.store, s.registryPolicyKey())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.noRegistryPolicy()
-	}
+	it, err := s.registryPolicy(ctx, "GetRegistryPolicy")
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +57,7 @@ func (s *Service) GetRegistryPolicy(ctx context.Context, _ *struct{}) (*Registry
 
 // DeleteRegistryPolicy removes the registry's policy and returns it.
 func (s *Service) DeleteRegistryPolicy(ctx context.Context, _ *struct{}) (*RegistryPolicyOutput, error) {
-	if err := s.authorize(ctx, "DeleteRegistryPolicy", s.registryARN()); err != nil {
-		return nil, err
-	}
-	it, err := store.Get[string](ctx, s.store, s.registryPolicyKey())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.noRegistryPolicy()
-	}
+	it, err := s.registryPolicy(ctx, "DeleteRegistryPolicy")
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +65,19 @@ func (s *Service) DeleteRegistryPolicy(ctx context.Context, _ *struct{}) (*Regis
 		return nil, err
 	}
 	return &RegistryPolicyOutput{RegistryId: s.cfg.Account, PolicyText: it.Value}, nil
+}
+
+// registryPolicy authorizes action on the registry and loads its policy,
+// or answers RegistryPolicyNotFoundException.
+func (s *Service) registryPolicy(ctx context.Context, action string) (store.Item[string], error) {
+	if err := s.authorize(ctx, action, s.registryARN()); err != nil {
+		return store.Item[string]{}, err
+	}
+	it, err := store.Get[string](ctx, s.store, s.registryPolicyKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return it, s.noRegistryPolicy()
+	}
+	return it, err
 }
 
 type ReplicationConfiguration struct {

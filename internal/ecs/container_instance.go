@@ -371,18 +371,8 @@ type DeregisterContainerInstanceInput struct {
 // DeregisterContainerInstance removes an instance from its cluster. Without
 // force it refuses while tasks run on it.
 func (s *Service) DeregisterContainerInstance(ctx context.Context, in *DeregisterContainerInstanceInput) (*ContainerInstanceOutput, error) {
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.registeredInstance(ctx, "DeregisterContainerInstance", in.Cluster, in.ContainerInstance)
 	if err != nil {
-		return nil, err
-	}
-	it, found, err := s.findInstance(ctx, cl.Value.Name, in.ContainerInstance)
-	if err != nil {
-		return nil, err
-	}
-	if !found || it.Value.Instance.Status == "INACTIVE" {
-		return nil, api.InvalidParameter("The referenced container instance %s was not found.", in.ContainerInstance)
-	}
-	if err := s.authorize(ctx, "DeregisterContainerInstance", it.Value.Instance.ContainerInstanceArn); err != nil {
 		return nil, err
 	}
 	if err := actsAs(ctx, "DeregisterContainerInstance", &it.Value); err != nil {
@@ -606,22 +596,29 @@ func (s *Service) UpdateContainerAgent(ctx context.Context, in *UpdateContainerA
 	if in.ContainerInstance == "" {
 		return nil, api.InvalidParameter("containerInstance is required.")
 	}
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.registeredInstance(ctx, "UpdateContainerAgent", in.Cluster, in.ContainerInstance)
 	if err != nil {
-		return nil, err
-	}
-	it, found, err := s.findInstance(ctx, cl.Value.Name, in.ContainerInstance)
-	if err != nil {
-		return nil, err
-	}
-	if !found || it.Value.Instance.Status == "INACTIVE" {
-		return nil, api.InvalidParameter("The referenced container instance %s was not found.", in.ContainerInstance)
-	}
-	if err := s.authorize(ctx, "UpdateContainerAgent", it.Value.Instance.ContainerInstanceArn); err != nil {
 		return nil, err
 	}
 	if it.Value.Instance.VersionInfo.AgentVersion == "" {
 		return nil, api.Errorf("MissingVersionException", "Amazon ECS is unable to determine the current version of the Amazon ECS container agent on the container instance and does not have enough information to proceed with an update.")
 	}
 	return nil, api.Errorf("NoUpdateAvailableException", "There is no update available for your Amazon ECS container agent.")
+}
+
+// registeredInstance finds an instance still registered with an active
+// cluster and authorizes action on it.
+func (s *Service) registeredInstance(ctx context.Context, action, cluster, ref string) (store.Item[instanceRecord], error) {
+	cl, err := s.activeCluster(ctx, cluster)
+	if err != nil {
+		return store.Item[instanceRecord]{}, err
+	}
+	it, found, err := s.findInstance(ctx, cl.Value.Name, ref)
+	if err != nil {
+		return it, err
+	}
+	if !found || it.Value.Instance.Status == "INACTIVE" {
+		return it, api.InvalidParameter("The referenced container instance %s was not found.", ref)
+	}
+	return it, s.authorize(ctx, action, it.Value.Instance.ContainerInstanceArn)
 }
