@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,13 +20,7 @@ func TestAutoScalingGroupWithCLI(t *testing.T) {
 	cli := requireCLIv2(t)
 	cluster := uniqueName("e2e-asg")
 	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
-	ami := strings.TrimSpace(b.Run(t, cli, "ssm", "get-parameter", "--name", "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-		"--query", "Parameter.Value", "--output", "text").MustSucceed(t).Stdout)
-	userData := base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho ECS_CLUSTER=" + cluster + " >> /etc/ecs/ecs.config\n"))
-	data, _ := json.Marshal(map[string]any{"ImageId": ami, "InstanceType": "t3.micro", "UserData": userData,
-		"IamInstanceProfile": map[string]string{"Name": "ecsInstanceRole"}})
-	template := uniqueName("e2e-asg-lt")
-	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(data)).MustSucceed(t)
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", nil)
 	var subnets struct {
 		Subnets []struct{ SubnetId, AvailabilityZone string }
 	}
@@ -113,13 +105,7 @@ func TestClusterAutoScalingWithCLI(t *testing.T) {
 	image := testutil.BuildTestImage(t, "")
 	cluster := uniqueName("e2e-cas")
 	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
-	ami := strings.TrimSpace(b.Run(t, cli, "ssm", "get-parameter", "--name", "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-		"--query", "Parameter.Value", "--output", "text").MustSucceed(t).Stdout)
-	userData := base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho ECS_CLUSTER=" + cluster + " >> /etc/ecs/ecs.config\n"))
-	data, _ := json.Marshal(map[string]any{"ImageId": ami, "InstanceType": "t3.medium", "UserData": userData,
-		"IamInstanceProfile": map[string]string{"Name": "ecsInstanceRole"}})
-	template := uniqueName("e2e-cas-lt")
-	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(data)).MustSucceed(t)
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.medium", nil)
 	var subnets struct{ Subnets []struct{ SubnetId string } }
 	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
 	group := uniqueName("e2e-cas")

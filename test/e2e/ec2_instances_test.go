@@ -60,15 +60,9 @@ func TestEC2InstancesWithCLI(t *testing.T) {
 	cluster := uniqueName("e2e-ec2")
 	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
 
-	ami := strings.TrimSpace(b.Run(t, cli, "ssm", "get-parameter", "--name", "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-		"--query", "Parameter.Value", "--output", "text").MustSucceed(t).Stdout)
 	var sg struct{ GroupId string }
 	b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName("e2e-hosts"), "--description", "ECS hosts").MustSucceed(t).JSON(t, &sg)
-	userData := base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho ECS_CLUSTER=" + cluster + " >> /etc/ecs/ecs.config\n"))
-	data, _ := json.Marshal(map[string]any{"ImageId": ami, "InstanceType": "t3.micro", "UserData": userData,
-		"IamInstanceProfile": map[string]string{"Name": "ecsInstanceRole"}, "SecurityGroupIds": []string{sg.GroupId}})
-	template := uniqueName("e2e-lt")
-	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(data)).MustSucceed(t)
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{sg.GroupId}})
 
 	launched := time.Now()
 	var run struct{ Instances []ec2Instance }
@@ -163,4 +157,24 @@ func TestEC2InstancesWithCLI(t *testing.T) {
 	if reachableOnce(addr, 8080) {
 		t.Fatalf("%s:8080 still answers after termination", addr)
 	}
+}
+
+// clusterLaunchTemplate makes the article's launch template: the
+// ECS-optimized AMI looked up in SSM, instanceType, the ecsInstanceRole
+// profile and user data that joins cluster, with extra fields of the
+// template's data; it returns the template's name.
+func clusterLaunchTemplate(t *testing.T, b *Berth, cli CLI, cluster, instanceType string, extra map[string]any) string {
+	t.Helper()
+	ami := strings.TrimSpace(b.Run(t, cli, "ssm", "get-parameter", "--name", "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+		"--query", "Parameter.Value", "--output", "text").MustSucceed(t).Stdout)
+	userData := base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho ECS_CLUSTER=" + cluster + " >> /etc/ecs/ecs.config\n"))
+	data := map[string]any{"ImageId": ami, "InstanceType": instanceType, "UserData": userData,
+		"IamInstanceProfile": map[string]string{"Name": "ecsInstanceRole"}}
+	for k, v := range extra {
+		data[k] = v
+	}
+	text, _ := json.Marshal(data)
+	template := uniqueName("e2e-lt")
+	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(text)).MustSucceed(t)
+	return template
 }
