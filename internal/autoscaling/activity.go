@@ -42,8 +42,14 @@ func (s *Service) newActivity(g *groupRecord, description, cause string) Activit
 		Details: `{"Availability Zone":"` + zones + `"}`}
 }
 
-func (s *Service) putActivity(ctx context.Context, a Activity) error {
-	return store.Put(ctx, s.store, s.keys.activity(a.AutoScalingGroupName, a.ActivityId), a)
+// putActivities records activities, each under its group.
+func (s *Service) putActivities(ctx context.Context, acts ...Activity) error {
+	for _, a := range acts {
+		if err := store.Put(ctx, s.store, s.keys.activity(a.AutoScalingGroupName, a.ActivityId), a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishActivity ends an activity with status (Successful, Failed,

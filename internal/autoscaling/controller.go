@@ -114,10 +114,8 @@ func (s *Service) reconcile(ctx context.Context, name string, w world) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	for _, a := range fx.started {
-		if err := s.putActivity(ctx, a); err != nil {
-			return err
-		}
+	if err := s.putActivities(ctx, fx.started...); err != nil {
+		return err
 	}
 	for _, f := range fx.finished {
 		if err := s.finishActivity(ctx, name, f.activity, f.status, f.message); err != nil {
@@ -433,7 +431,7 @@ func (s *Service) launch(ctx context.Context, g *groupRecord, pending []member) 
 			act := s.newActivity(g, "Launching a new EC2 instance.  Status Reason: "+msg+". Launching EC2 instance failed.", m.Cause)
 			end := act.StartTime
 			act.StatusCode, act.StatusMessage, act.Progress, act.EndTime = "Failed", msg, 100, &end
-			if err := s.putActivity(ctx, act); err != nil {
+			if err := s.putActivities(ctx, act); err != nil {
 				return err
 			}
 			results[m.Token] = outcome{failed: true}
@@ -442,7 +440,7 @@ func (s *Service) launch(ctx context.Context, g *groupRecord, pending []member) 
 		}
 		inst := res.Instances[0]
 		act := s.newActivity(g, "Launching a new EC2 instance: "+inst.InstanceID, m.Cause)
-		if err := s.putActivity(ctx, act); err != nil {
+		if err := s.putActivities(ctx, act); err != nil {
 			return err
 		}
 		results[m.Token] = outcome{id: inst.InstanceID, typ: inst.InstanceType, activity: act.ActivityId, launched: s.now().UTC()}

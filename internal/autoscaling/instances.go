@@ -90,7 +90,7 @@ func (s *Service) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *T
 	if err != nil {
 		return nil, err
 	}
-	if err := s.putActivity(ctx, act); err != nil {
+	if err := s.putActivities(ctx, act); err != nil {
 		return nil, err
 	}
 	if _, err := s.ec2.TerminateInstances(s.asService(ctx), &ec2.InstanceIdsInput{InstanceIds: []string{in.InstanceId}}); err != nil {
@@ -218,12 +218,14 @@ type DetachInstancesInput struct {
 	ShouldDecrementDesiredCapacity *bool
 }
 
-type DetachInstancesOutput struct {
+// ActivitiesOutput is the answer of the calls that return the
+// activities they caused (DetachInstances, Enter/ExitStandby).
+type ActivitiesOutput struct {
 	Activities api.Members[Activity]
 }
 
 // DetachInstances takes instances out of a group; they keep running.
-func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput) (*DetachInstancesOutput, error) {
+func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput) (*ActivitiesOutput, error) {
 	if in.ShouldDecrementDesiredCapacity == nil {
 		return nil, check.Null("shouldDecrementDesiredCapacity")
 	}
@@ -259,12 +261,10 @@ func (s *Service) DetachInstances(ctx context.Context, in *DetachInstancesInput)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range acts {
-		if err := s.putActivity(ctx, a); err != nil {
-			return nil, err
-		}
+	if err := s.putActivities(ctx, acts...); err != nil {
+		return nil, err
 	}
-	return &DetachInstancesOutput{Activities: api.Members[Activity](orEmpty(acts))}, nil
+	return &ActivitiesOutput{Activities: api.Members[Activity](orEmpty(acts))}, nil
 }
 
 type EnterStandbyInput struct {
@@ -273,13 +273,9 @@ type EnterStandbyInput struct {
 	ShouldDecrementDesiredCapacity *bool
 }
 
-type StandbyOutput struct {
-	Activities api.Members[Activity]
-}
-
 // EnterStandby takes InService instances out of service without ending
 // them, lowering the desired capacity or not (then replacements launch).
-func (s *Service) EnterStandby(ctx context.Context, in *EnterStandbyInput) (*StandbyOutput, error) {
+func (s *Service) EnterStandby(ctx context.Context, in *EnterStandbyInput) (*ActivitiesOutput, error) {
 	if in.ShouldDecrementDesiredCapacity == nil {
 		return nil, check.Null("shouldDecrementDesiredCapacity")
 	}
@@ -307,7 +303,7 @@ type ExitStandbyInput struct {
 
 // ExitStandby puts standby instances back in service, raising the desired
 // capacity by as many.
-func (s *Service) ExitStandby(ctx context.Context, in *ExitStandbyInput) (*StandbyOutput, error) {
+func (s *Service) ExitStandby(ctx context.Context, in *ExitStandbyInput) (*ActivitiesOutput, error) {
 	return s.standby(ctx, "ExitStandby", in.AutoScalingGroupName, in.InstanceIds, func(g *groupRecord, m *member, now time.Time) (Activity, error) {
 		if m.State != stateStandby {
 			return Activity{}, validation("The instance %s is not in Standby.", m.ID)
@@ -324,7 +320,7 @@ func (s *Service) ExitStandby(ctx context.Context, in *ExitStandbyInput) (*Stand
 
 // standby moves each named instance with move, all or none, and records
 // the activities, which end at once.
-func (s *Service) standby(ctx context.Context, action, group string, ids []string, move func(*groupRecord, *member, time.Time) (Activity, error)) (*StandbyOutput, error) {
+func (s *Service) standby(ctx context.Context, action, group string, ids []string, move func(*groupRecord, *member, time.Time) (Activity, error)) (*ActivitiesOutput, error) {
 	if len(ids) == 0 {
 		return nil, check.Null("instanceIds")
 	}
@@ -350,10 +346,8 @@ func (s *Service) standby(ctx context.Context, action, group string, ids []strin
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range acts {
-		if err := s.putActivity(ctx, a); err != nil {
-			return nil, err
-		}
+	if err := s.putActivities(ctx, acts...); err != nil {
+		return nil, err
 	}
-	return &StandbyOutput{Activities: api.Members[Activity](acts)}, nil
+	return &ActivitiesOutput{Activities: api.Members[Activity](acts)}, nil
 }

@@ -21,13 +21,7 @@ import (
 // ones the SDK decodes.
 func TestCapacityProvidersThroughSDK(t *testing.T) {
 	e, asg := cpEnv(t, "asg-sdk")
-	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIACAPACITYSDK00001", RootSecretAccessKey: "capacitySdkSecretKey/0123456789abcdefghij"}
-	router := api.NewRouter(auth.NewAuthenticator(acct, testRegion), quietLogger())
-	router.AddJSON(e.svc.JSONService())
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
-	client := awsecs.New(awsecs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(acct.RootAccessKeyID, acct.RootSecretAccessKey, "")})
+	client := e.sdkClient()
 	ctx := context.Background()
 
 	created, err := client.CreateCapacityProvider(ctx, &awsecs.CreateCapacityProviderInput{Name: aws.String("sdk-cp"),
@@ -74,4 +68,16 @@ func TestCapacityProvidersThroughSDK(t *testing.T) {
 	if !errors.As(err, &invalid) {
 		t.Fatalf("launch type with strategy: %v", err)
 	}
+}
+
+// sdkClient serves e's ECS over HTTP with SigV4, as berth server does, and
+// returns aws-sdk-go-v2's ECS client for it, signing as the root user.
+func (e *env) sdkClient() *awsecs.Client {
+	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAECSSDKTESTROOT01", RootSecretAccessKey: "ecsSdkTestSecretKey/0123456789abcdefghijk"}
+	router := api.NewRouter(auth.NewAuthenticator(acct, testRegion), quietLogger())
+	router.AddJSON(e.svc.JSONService())
+	srv := httptest.NewServer(router)
+	e.t.Cleanup(srv.Close)
+	return awsecs.New(awsecs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(acct.RootAccessKeyID, acct.RootSecretAccessKey, "")})
 }

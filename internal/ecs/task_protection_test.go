@@ -2,16 +2,11 @@ package ecs
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-
-	"github.com/berth-dev/berth/internal/api"
-	"github.com/berth-dev/berth/internal/auth"
 )
 
 // TestTaskProtection: a service's tasks can be protected (for 120 minutes
@@ -94,13 +89,7 @@ func TestTaskProtection(t *testing.T) {
 // ECS client decodes (the expiration date a timestamp, failures a list).
 func TestTaskProtectionThroughSDK(t *testing.T) {
 	e := newEnv(t)
-	acct := auth.Account{ID: testAccount, RootAccessKeyID: "AKIAPROTECTIONSDK001", RootSecretAccessKey: "protectionSdkSecretKey/0123456789abcdefgh"}
-	router := api.NewRouter(auth.NewAuthenticator(acct, testRegion), quietLogger())
-	router.AddJSON(e.svc.JSONService())
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
-	client := awsecs.New(awsecs.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(acct.RootAccessKeyID, acct.RootSecretAccessKey, "")})
+	client := e.sdkClient()
 	cluster := e.cluster("psdk")
 	e.instance(cluster, 2048, 2048)
 	e.simpleTaskDef("web", 128, 128)
