@@ -74,11 +74,6 @@ func (s *Service) scalesFunc(ctx context.Context) func(string) bool {
 	}
 }
 
-func (s *Service) anyScales(shares []providerShare) bool {
-	scales := s.scalesFunc(context.Background())
-	return slices.ContainsFunc(shares, func(sh providerShare) bool { return scales(sh.provider) })
-}
-
 func managed(cp CapacityProvider) bool {
 	a := cp.AutoScalingGroupProvider
 	return a != nil && a.ManagedScaling != nil && a.ManagedScaling.Status == "ENABLED"
@@ -106,8 +101,15 @@ func (s *Service) managedScalingPass(ctx context.Context, st *scalingState) erro
 		if err := s.provision(ctx, cl.Value.Name); err != nil {
 			errs = append(errs, fmt.Errorf("cluster %s: place waiting tasks: %w", cl.Value.Name, err))
 		}
+		// What the cluster holds once the waiting tasks that fit are
+		// placed, read once for all its providers.
+		load, err := s.loadOf(ctx, cl.Value.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", cl.Value.Name, err))
+			continue
+		}
 		for _, name := range cl.Value.CapacityProviders {
-			if err := s.scaleProvider(ctx, st, cl.Value.Name, name); err != nil {
+			if err := s.scaleProvider(ctx, st, cl.Value.Name, name, load); err != nil {
 				errs = append(errs, fmt.Errorf("cluster %s: capacity provider %s: %w", cl.Value.Name, name, err))
 			}
 		}
@@ -262,7 +264,49 @@ func (s *Service) provisioningRequest(ctx context.Context, rec *taskRecord) (pla
 // termination protection, the instances that run tasks are protected
 // from scale-in, and the others not, so that the group removes only empty
 // ones.
-func (s *Service) scaleProvider(ctx context.Context, st *scalingState, cluster, name string) error {
+// clusterLoad is what managed scaling reads of a cluster: its container
+// instances by EC2 id, the tasks waiting for each provider, and which
+// instances run a task other than a daemon's.
+type clusterLoad struct {
+	byEC2   map[string]*instanceRecord
+	waiting map[string][]reservation // by capacity provider
+	busy    map[string]bool          // by container instance id
+}
+
+func (s *Service) loadOf(ctx context.Context, cluster string) (clusterLoad, error) {
+	l := clusterLoad{byEC2: map[string]*instanceRecord{}, waiting: map[string][]reservation{}, busy: map[string]bool{}}
+	insts, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cluster))
+	if err != nil {
+		return l, err
+	}
+	for i := range insts {
+		r := &insts[i].Value
+		if r.Instance.Ec2InstanceId != "" && r.Instance.Status != "INACTIVE" {
+			l.byEC2[r.Instance.Ec2InstanceId] = r
+		}
+	}
+	daemons, err := s.daemonGroups(ctx, cluster)
+	if err != nil {
+		return l, err
+	}
+	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.tasks(cluster))
+	if err != nil {
+		return l, err
+	}
+	for _, t := range tasks {
+		switch {
+		case t.Value.Task.LastStatus == "STOPPED":
+		case t.Value.InstanceID == "" && t.Value.Task.DesiredStatus == "RUNNING":
+			p := t.Value.Task.CapacityProviderName
+			l.waiting[p] = append(l.waiting[p], t.Value.Reservation)
+		case t.Value.InstanceID != "" && !daemons[t.Value.Task.Group]:
+			l.busy[t.Value.InstanceID] = true
+		}
+	}
+	return l, nil
+}
+
+func (s *Service) scaleProvider(ctx context.Context, st *scalingState, cluster, name string, load clusterLoad) error {
 	cpIt, err := store.Get[CapacityProvider](ctx, s.store, s.keys.capacityProvider(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -285,39 +329,7 @@ func (s *Service) scaleProvider(ctx context.Context, st *scalingState, cluster, 
 	if !ok {
 		return fmt.Errorf("group %s launches unknown instance type %s", group.Name, group.InstanceType)
 	}
-	// The cluster's container instances of this provider, by EC2 id, and
-	// the tasks: waiting ones of this provider, and, per instance, those
-	// that keep it busy.
-	insts, err := store.List[instanceRecord](ctx, s.store, s.keys.instances(cluster))
-	if err != nil {
-		return err
-	}
-	byEC2 := map[string]*instanceRecord{}
-	for i := range insts {
-		r := &insts[i].Value
-		if r.Instance.Ec2InstanceId != "" && r.Instance.Status != "INACTIVE" {
-			byEC2[r.Instance.Ec2InstanceId] = r
-		}
-	}
-	daemons, err := s.daemonGroups(ctx, cluster)
-	if err != nil {
-		return err
-	}
-	tasks, err := store.List[taskRecord](ctx, s.store, s.keys.tasks(cluster))
-	if err != nil {
-		return err
-	}
-	var waiting []reservation
-	busy := map[string]bool{} // container instance id → runs a task that is not a daemon's
-	for _, t := range tasks {
-		switch {
-		case t.Value.Task.LastStatus == "STOPPED":
-		case t.Value.InstanceID == "" && t.Value.Task.CapacityProviderName == name && t.Value.Task.DesiredStatus == "RUNNING":
-			waiting = append(waiting, t.Value.Reservation)
-		case t.Value.InstanceID != "" && !daemons[t.Value.Task.Group]:
-			busy[t.Value.InstanceID] = true
-		}
-	}
+	byEC2, waiting, busy := load.byEC2, load.waiting[name], load.busy
 	now := time.Now()
 	n, m, joining := 0, 0, 0
 	var protect, unprotect []string

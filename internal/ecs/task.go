@@ -436,6 +436,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	cluster, in, count, req := plan.cluster, plan.in, plan.count, plan.req
 	items, connected := s.cache.snapshot(cluster)
 	out := &RunTaskOutput{Tasks: []Task{}, Failures: []Failure{}}
+	scales := s.scalesFunc(ctx) // whether a provider's tasks may wait for capacity
 	var candidates []*cachedInstance
 	var candConnected []bool
 	// targets holds, for StartTask, the candidate of each named instance in
@@ -466,7 +467,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 				candConnected = append(candConnected, connected[i])
 			}
 		}
-		if len(candidates) == 0 && !s.anyScales(in.shares) {
+		if len(candidates) == 0 && !slices.ContainsFunc(in.shares, func(sh providerShare) bool { return scales(sh.provider) }) {
 			return nil, errNoInstances
 		}
 	}
@@ -493,7 +494,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	} else if len(in.shares) > 0 {
 		var fs []Failure
 		placed, providers, fs, waiting = placeShares(views, in.shares, req, func(i int) string { return candidates[i].rec.Instance.CapacityProviderName },
-			func(p string) string { return s.arn("capacity-provider/" + p) }, s.scalesFunc(ctx), rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+			func(p string) string { return s.arn("capacity-provider/" + p) }, scales, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 		out.Failures = append(out.Failures, fs...)
 	} else {
 		result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
