@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,7 +81,7 @@ func managed(cp CapacityProvider) bool {
 // scalingState is what the managed scaling controller remembers between
 // passes: since when each provider has wanted fewer instances.
 type scalingState struct {
-	mu       sync.Mutex
+	// lowSince is read and written only by the controller's one goroutine.
 	lowSince map[string]time.Time
 }
 
@@ -395,8 +394,6 @@ func (s *Service) scaleProvider(ctx context.Context, st *scalingState, cluster, 
 			}
 		}
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	why := fmt.Sprintf("ECS managed scaling of capacity provider %s (CapacityProviderReservation %.0f, target %d)", name, reservationPct, target)
 	switch {
 	case desired > group.Desired:
