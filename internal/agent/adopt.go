@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 )
 
@@ -23,7 +25,7 @@ func (a *Agent) adopt(ctx context.Context) error {
 		t, ok := a.tasks[arn]
 		if !ok {
 			t = &task{arn: arn, family: st.Labels[labelFamily], version: st.Labels[labelVersion], status: statusRunning,
-				dirty: true, wake: make(chan struct{}, 1)}
+				def: a.loadTaskDef(arn), dirty: true, wake: make(chan struct{}, 1)}
 			a.tasks[arn] = t
 		}
 		stop, _ := time.ParseDuration(st.Labels[labelStopTimeout])
@@ -33,6 +35,11 @@ func (a *Agent) adopt(ctx context.Context) error {
 		essential, _ := strconv.ParseBool(st.Labels[labelEssential])
 		c := &container{name: st.Labels[labelContainerName], dockerName: st.Name, id: st.ID, essential: essential,
 			stopTimeout: stop, status: statusPending, bindings: st.Ports, health: st.Health}
+		if t.def != nil {
+			if i := slices.IndexFunc(t.def.Containers, func(cd acs.Container) bool { return cd.Name == c.name }); i >= 0 {
+				c.def, c.essential = &t.def.Containers[i], t.def.Containers[i].Essential
+			}
+		}
 		switch {
 		case st.Running:
 			c.status = statusRunning

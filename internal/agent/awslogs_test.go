@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
@@ -32,7 +33,8 @@ func (e *env) streamMessages(group, stream string) []string {
 // TestAWSLogsAcrossRestart: the agent ships an awslogs container's output
 // with its own credentials (the task has no execution role), creating the
 // group; output written while the agent is down is shipped once it is
-// back, and nothing twice.
+// back, even when the server released the task meanwhile, and nothing
+// twice.
 func TestAWSLogsAcrossRestart(t *testing.T) {
 	e := newEnv(t)
 	group := "/berth/" + e.cluster
@@ -62,6 +64,15 @@ func TestAWSLogsAcrossRestart(t *testing.T) {
 	if err := rt.Stop(context.Background(), aws.ToString(running.Containers[0].RuntimeId), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The server learns the task stopped before the agent is back, so no
+	// payload will tell the agent the task's definition again: it ships
+	// with what it recorded.
+	if _, err := e.client.SubmitTaskStateChange(context.Background(), &ecs.SubmitTaskStateChangeInput{
+		Cluster: aws.String(e.cluster), Task: aws.String(arn), Status: aws.String("STOPPED"), Reason: aws.String("stopped while the agent was down"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(arn, "STOPPED", 30*time.Second)
 	e.startAgent()
 	e.eventually(30*time.Second, "the line written while the agent was down", func() bool {
 		got = e.streamMessages(group, stream)

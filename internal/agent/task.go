@@ -70,8 +70,20 @@ func (t *task) poke() {
 
 // applyPayload merges tasks from a PayloadMessage and wakes their goroutines.
 func (a *Agent) applyPayload(ctx context.Context, tasks []acs.Task) {
+	for _, def := range a.mergePayload(ctx, tasks) {
+		if err := a.saveTaskDef(def); err != nil {
+			a.log.Warn("cannot record the task's definition; a restarted agent learns it from the next payload", "task", def.Arn, "err", err)
+		}
+	}
+}
+
+// mergePayload merges tasks into the task table and returns the payloads
+// of the tasks that run here, to be recorded.
+func (a *Agent) mergePayload(ctx context.Context, tasks []acs.Task) []*acs.Task {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.kickReporter()
+	var keep []*acs.Task
 	for i := range tasks {
 		p := tasks[i]
 		t, known := a.tasks[p.Arn]
@@ -93,6 +105,7 @@ func (a *Agent) applyPayload(ctx context.Context, tasks []acs.Task) {
 			go a.runTask(ctx, t)
 		}
 		t.def = &p
+		keep = append(keep, &p)
 		if t.desired != statusStopped {
 			t.desired = p.DesiredStatus
 		}
@@ -108,7 +121,7 @@ func (a *Agent) applyPayload(ctx context.Context, tasks []acs.Task) {
 		t.dirty = true
 		t.poke()
 	}
-	a.kickReporter()
+	return keep
 }
 
 func (a *Agent) newContainer(t *task, cd *acs.Container) *container {
@@ -211,6 +224,7 @@ func (a *Agent) scheduleCleanup(ctx context.Context, t *task) {
 		os.Remove(a.logPositionPath(id))
 	}
 	a.postrun(ctx, t, def)
+	os.Remove(a.taskDefPath(t.arn))
 	a.mu.Lock()
 	delete(a.tasks, t.arn)
 	a.mu.Unlock()
