@@ -52,6 +52,29 @@ type Task struct {
 	// role; the keys come from the credentials endpoint when needed.
 	RoleCredentials          *IAMRoleCredentials `json:"roleCredentials,omitempty"`
 	ExecutionRoleCredentials *IAMRoleCredentials `json:"executionRoleCredentials,omitempty"`
+	// ElasticNetworkInterfaces is the task's interface in awsvpc mode.
+	ElasticNetworkInterfaces []ElasticNetworkInterface `json:"elasticNetworkInterfaces,omitempty"`
+}
+
+// ElasticNetworkInterface is an awsvpc task's network interface as the
+// agent receives it: the agent gives the task a network namespace holding
+// an interface with this MAC and primary address, in a subnet whose
+// gateway (the VPC router's address, the subnet's first host) is
+// SubnetGatewayIpv4Address in CIDR form ("172.31.0.1/20").
+type ElasticNetworkInterface struct {
+	AttachmentArn            string           `json:"attachmentArn"`
+	Ec2Id                    string           `json:"ec2Id"`
+	MacAddress               string           `json:"macAddress"`
+	IPV4Addresses            []ENIIPV4Address `json:"ipv4Addresses"`
+	SubnetGatewayIpv4Address string           `json:"subnetGatewayIpv4Address"`
+	PrivateDNSName           string           `json:"privateDnsName,omitempty"`
+	DomainNameServers        []string         `json:"domainNameServers,omitempty"`
+}
+
+// ENIIPV4Address is an address of an interface.
+type ENIIPV4Address struct {
+	Primary        bool   `json:"primary"`
+	PrivateAddress string `json:"privateAddress"`
 }
 
 // IAMRoleCredentials are a task role's credentials in a payload.
