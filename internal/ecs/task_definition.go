@@ -94,7 +94,7 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *RegisterTaskDe
 
 var (
 	containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
-	memoryUnitRE    = regexp.MustCompile(`^(?i)\s*(\d+)\s*(gb|mb|mib|gib)?\s*$`)
+	memoryUnitRE    = regexp.MustCompile(`^(?i)\s*(\d+(?:\.\d+)?)\s*(gb|mb|mib|gib)?\s*$`)
 	cpuUnitRE       = regexp.MustCompile(`^(?i)\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$`)
 )
 
@@ -132,48 +132,26 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 		PidMode: in.PidMode, IpcMode: in.IpcMode, EphemeralStorage: in.EphemeralStorage, RuntimePlatform: in.RuntimePlatform,
 	}
 	if in.Cpu != "" {
-		m := cpuUnitRE.FindStringSubmatch(in.Cpu)
-		if m == nil {
-			return nil, api.ClientError("Invalid 'cpu' setting for task: %q is not a number of CPU units or vCPUs.", in.Cpu)
+		cpu, err := parseTaskCPU(in.Cpu)
+		if err != nil {
+			return nil, err
 		}
-		v, _ := strconv.ParseFloat(m[1], 64)
-		if m[2] != "" {
-			v *= 1024
-		}
-		if v < 128 {
-			return nil, api.ClientError("Invalid 'cpu' setting for task. Minimum is 128 CPU units.")
-		}
-		if v > 196608 {
-			return nil, api.ClientError("Invalid 'cpu' setting for task. Maximum is 196608 CPU units (192 vCPUs).")
-		}
-		td.Cpu = strconv.Itoa(int(v))
+		td.Cpu = strconv.Itoa(cpu)
 	}
 	if in.Memory != "" {
-		m := memoryUnitRE.FindStringSubmatch(in.Memory)
-		if m == nil {
-			return nil, api.ClientError("Invalid 'memory' setting for task: %q is not a number of MiB or GB.", in.Memory)
+		mem, err := parseTaskMemory(in.Memory)
+		if err != nil {
+			return nil, err
 		}
-		v, err := strconv.Atoi(m[1])
-		unit := 1
-		if u := strings.ToLower(m[2]); u == "gb" || u == "gib" {
-			unit = 1024
-		}
-		// Bounded before scaling so a huge value cannot wrap around.
-		if err != nil || v > math.MaxInt32/unit {
-			return nil, api.ClientError("Invalid 'memory' setting for task: %q is too large.", in.Memory)
-		}
-		v *= unit
-		if v < 6 {
-			return nil, api.ClientError("Invalid 'memory' setting for task. Minimum is 6 MiB.")
-		}
-		td.Memory = strconv.Itoa(v)
+		td.Memory = strconv.Itoa(mem)
 	}
-	if slices.Contains(in.RequiresCompatibilities, "FARGATE") {
-		if mode != "awsvpc" {
-			return nil, api.ClientError("Fargate only supports network mode 'awsvpc'.")
-		}
-		if td.Cpu == "" || td.Memory == "" {
-			return nil, api.ClientError("Fargate requires task definition to have 'cpu' and 'memory' set at the task level.")
+	if err := checkTaskStorageAndPlatform(td); err != nil {
+		return nil, err
+	}
+	requiresFargate := slices.Contains(in.RequiresCompatibilities, "FARGATE")
+	if requiresFargate {
+		if err := fargateTaskProblem(td); err != nil {
+			return nil, err
 		}
 	}
 	if len(in.PlacementConstraints) > placement.MaxConstraints {
@@ -232,19 +210,239 @@ func normalizeTaskDefinition(in *RegisterTaskDefinitionInput) (*TaskDefinition, 
 			}
 		}
 	}
+	if requiresFargate {
+		for i := range td.ContainerDefinitions {
+			if err := fargateContainerProblem(&td.ContainerDefinitions[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	td.Compatibilities = compatibilities(td)
 	td.RequiresAttributes = requiresAttributes(td)
 	return td, nil
 }
 
+// compatibilities are the launch types td validates against, as ECS
+// reports them: FARGATE only when every Fargate rule holds.
 func compatibilities(td *TaskDefinition) []string {
 	out := []string{"EC2"}
 	if td.NetworkMode != "awsvpc" {
 		out = append([]string{"EXTERNAL"}, out...)
-	} else if td.Cpu != "" && td.Memory != "" {
+	} else if fargateProblem(td) == nil {
 		out = append(out, "FARGATE")
 	}
 	return out
+}
+
+// parseTaskCPU reads a task-level cpu in CPU units ("1024") or vCPUs
+// ("1 vCPU", "0.25 vcpu") and returns CPU units, the form ECS stores.
+func parseTaskCPU(s string) (int, error) {
+	m := cpuUnitRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, api.ClientError("Invalid 'cpu' setting for task: %q is not a number of CPU units or vCPUs.", s)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	if m[2] != "" {
+		v *= 1024
+	}
+	if v < 128 {
+		return 0, api.ClientError("Invalid 'cpu' setting for task. Minimum is 128 CPU units.")
+	}
+	if v > 196608 {
+		return 0, api.ClientError("Invalid 'cpu' setting for task. Maximum is 196608 CPU units (192 vCPUs).")
+	}
+	return int(v), nil
+}
+
+// parseTaskMemory reads a task-level memory in MiB ("2048") or GB ("2 GB",
+// "0.5GB", "2 gib") and returns MiB, the form ECS stores; 1 GB is 1024 MiB.
+func parseTaskMemory(s string) (int, error) {
+	m := memoryUnitRE.FindStringSubmatch(s)
+	gb := m != nil && (strings.EqualFold(m[2], "gb") || strings.EqualFold(m[2], "gib"))
+	if m == nil || (!gb && strings.Contains(m[1], ".")) {
+		return 0, api.ClientError("Invalid 'memory' setting for task: %q is not a number of MiB or GB.", s)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	if gb {
+		v *= 1024
+	}
+	// Bounded as a float, so a huge value cannot wrap around.
+	if v > math.MaxInt32 {
+		return 0, api.ClientError("Invalid 'memory' setting for task: %q is too large.", s)
+	}
+	if v < 6 {
+		return 0, api.ClientError("Invalid 'memory' setting for task. Minimum is 6 MiB.")
+	}
+	return int(v), nil
+}
+
+// checkTaskStorageAndPlatform validates ephemeralStorage and
+// runtimePlatform, which are recorded for every launch type.
+func checkTaskStorageAndPlatform(td *TaskDefinition) error {
+	if es := td.EphemeralStorage; es != nil && (es.SizeInGiB < 21 || es.SizeInGiB > 200) {
+		return api.ClientError("Invalid 'ephemeralStorage.sizeInGiB' setting for task: %d. The minimum supported value is 21 GiB and the maximum supported value is 200 GiB.", es.SizeInGiB)
+	}
+	rp := td.RuntimePlatform
+	if rp == nil {
+		return nil
+	}
+	if a := rp.CpuArchitecture; a != "" && a != "X86_64" && a != "ARM64" {
+		return api.InvalidParameter("Invalid runtimePlatform.cpuArchitecture %q: valid values are X86_64 and ARM64.", a)
+	}
+	switch fam := rp.OperatingSystemFamily; {
+	case fam == "" || fam == "LINUX":
+	case slices.Contains(windowsFamilies, fam):
+		return api.ClientError("runtimePlatform.operatingSystemFamily %s is not supported: Berth runs Linux containers only; use LINUX.", fam)
+	default:
+		return api.InvalidParameter("Invalid runtimePlatform.operatingSystemFamily %q: valid values are LINUX and the WINDOWS_SERVER_* families.", fam)
+	}
+	return nil
+}
+
+// windowsFamilies are ECS's Windows values of operatingSystemFamily.
+var windowsFamilies = []string{"WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL",
+	"WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL", "WINDOWS_SERVER_2025_CORE",
+	"WINDOWS_SERVER_2025_FULL", "WINDOWS_SERVER_20H2_CORE"}
+
+// AWS's Fargate rules for a task definition, from the ECS developer guide
+// ("Amazon ECS task definition differences for Fargate" and "Task size"):
+//   - networkMode must be awsvpc, and task-level cpu and memory are required;
+//   - the cpu/memory pair must be one of Fargate's task sizes (Linux):
+//     256 -> 512, 1024, 2048; 512 -> 1024..4096; 1024 -> 2048..8192;
+//     2048 -> 4096..16384; 4096 -> 8192..30720 (all in 1024 steps);
+//     8192 -> 16384..61440 in 4096 steps; 16384 -> 32768..122880 in 8192 steps;
+//   - not valid on Fargate: ipcMode, pidMode host, placementConstraints,
+//     dockerVolumeConfiguration and host volumes with a sourcePath (only bind
+//     mounts of task storage), and in containers disableNetworking,
+//     dnsSearchDomains, dnsServers, dockerSecurityOptions, extraHosts, gpu,
+//     privileged, and in linuxParameters maxSwap, swappiness, devices,
+//     sharedMemorySize, tmpfs and added capabilities other than SYS_PTRACE;
+//   - the log drivers are awslogs, splunk and awsfirelens.
+// links and hostname are refused for every awsvpc task definition, and in
+// awsvpc mode hostPort must equal containerPort (normalizeContainer).
+// ECS's own words are used where they are known ("Fargate only supports
+// network mode 'awsvpc'.", "No Fargate configuration exists for given
+// values: ...", "Tasks using the Fargate launch type do not support
+// ipcMode."); the other refusals follow that last sentence's pattern.
+
+// fargateProblem is why td cannot run on Fargate, or nil.
+func fargateProblem(td *TaskDefinition) error {
+	if err := fargateTaskProblem(td); err != nil {
+		return err
+	}
+	for i := range td.ContainerDefinitions {
+		if err := fargateContainerProblem(&td.ContainerDefinitions[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fargateTaskProblem checks the task-level Fargate rules.
+func fargateTaskProblem(td *TaskDefinition) error {
+	unsupported := func(param string) error {
+		return api.ClientError("Tasks using the Fargate launch type do not support %s.", param)
+	}
+	if td.NetworkMode != "awsvpc" {
+		return api.ClientError("Fargate only supports network mode 'awsvpc'.")
+	}
+	if td.Cpu == "" || td.Memory == "" {
+		return api.ClientError("Fargate requires task definition to have 'cpu' and 'memory' set at the task level.")
+	}
+	cpu, _ := strconv.Atoi(td.Cpu)
+	mem, _ := strconv.Atoi(td.Memory)
+	if !fargateTaskSize(cpu, mem) {
+		return api.ClientError("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values.", cpu, mem)
+	}
+	switch {
+	case td.IpcMode != "":
+		return unsupported("ipcMode")
+	case td.PidMode == "host":
+		return unsupported("pidMode 'host'")
+	case len(td.PlacementConstraints) > 0:
+		return unsupported("placementConstraints")
+	}
+	for _, v := range td.Volumes {
+		if v.DockerVolumeConfiguration != nil {
+			return unsupported("dockerVolumeConfiguration")
+		}
+		if v.Host != nil && v.Host.SourcePath != "" {
+			return unsupported("host volumes with a sourcePath")
+		}
+	}
+	return nil
+}
+
+// fargateTaskSize reports whether cpu units and memory MiB are one of
+// Fargate's Linux task sizes.
+func fargateTaskSize(cpu, mem int) bool {
+	steps := func(min, max, step int) bool { return mem >= min && mem <= max && (mem-min)%step == 0 }
+	switch cpu {
+	case 256:
+		return mem == 512 || mem == 1024 || mem == 2048
+	case 512:
+		return steps(1024, 4096, 1024)
+	case 1024:
+		return steps(2048, 8192, 1024)
+	case 2048:
+		return steps(4096, 16384, 1024)
+	case 4096:
+		return steps(8192, 30720, 1024)
+	case 8192:
+		return steps(16384, 61440, 4096)
+	case 16384:
+		return steps(32768, 122880, 8192)
+	}
+	return false
+}
+
+// fargateContainerProblem checks the container-level Fargate rules.
+func fargateContainerProblem(c *ContainerDefinition) error {
+	unsupported := func(param string) error {
+		return api.ClientError("Invalid setting for container '%s'. Tasks using the Fargate launch type do not support %s.", c.Name, param)
+	}
+	isTrue := func(b *bool) bool { return b != nil && *b }
+	switch {
+	case isTrue(c.DisableNetworking):
+		return unsupported("disableNetworking")
+	case len(c.DNSSearchDomains) > 0:
+		return unsupported("dnsSearchDomains")
+	case len(c.DNSServers) > 0:
+		return unsupported("dnsServers")
+	case len(c.DockerSecurityOptions) > 0:
+		return unsupported("dockerSecurityOptions")
+	case len(c.ExtraHosts) > 0:
+		return unsupported("extraHosts")
+	case containerGPUs(c) > 0:
+		return unsupported("gpu")
+	case isTrue(c.Privileged):
+		return unsupported("privileged")
+	}
+	if lp := c.LinuxParameters; lp != nil {
+		switch {
+		case lp.MaxSwap != nil:
+			return unsupported("linuxParameters.maxSwap")
+		case lp.Swappiness != nil:
+			return unsupported("linuxParameters.swappiness")
+		case len(lp.Devices) > 0:
+			return unsupported("linuxParameters.devices")
+		case lp.SharedMemorySize != nil:
+			return unsupported("linuxParameters.sharedMemorySize")
+		case len(lp.Tmpfs) > 0:
+			return unsupported("linuxParameters.tmpfs")
+		}
+		if caps := lp.Capabilities; caps != nil {
+			for _, cp := range caps.Add {
+				if cp != "SYS_PTRACE" {
+					return unsupported(fmt.Sprintf("adding the capability %s (only SYS_PTRACE can be added)", cp))
+				}
+			}
+		}
+	}
+	if lc := c.LogConfiguration; lc != nil && !slices.Contains([]string{"awslogs", "splunk", "awsfirelens"}, lc.LogDriver) {
+		return unsupported(fmt.Sprintf("the log driver %s (use awslogs, splunk or awsfirelens)", lc.LogDriver))
+	}
+	return nil
 }
 
 func normalizeContainer(c *ContainerDefinition, td *TaskDefinition, volumes map[string]bool, hostPorts map[string]string) error {
@@ -324,6 +522,9 @@ func normalizeContainer(c *ContainerDefinition, td *TaskDefinition, volumes map[
 	}
 	if len(c.Links) > 0 && td.NetworkMode != "bridge" {
 		return bad("Links are only supported when networkMode=bridge.")
+	}
+	if c.Hostname != "" && td.NetworkMode == "awsvpc" {
+		return api.ClientError("hostname is not supported on container when networkMode=awsvpc.")
 	}
 	for _, mp := range c.MountPoints {
 		if !volumes[mp.SourceVolume] {
