@@ -175,37 +175,45 @@ func (s *Service) DeleteInstance(ctx context.Context, id string, rev int64) erro
 	return s.store.Commit(ctx, store.NewTxn().IfRev(s.keys.res("instance", id), rev).Delete(s.keys.res("instance", id)))
 }
 
-// IngressRules returns the ingress rules of an instance's groups, with a
-// source group expanded to the addresses of the instances in it; all is
-// every instance record (Instances), read once by a caller that asks for
-// many instances.
-func (s *Service) IngressRules(ctx context.Context, inst InstanceRecord, all []store.Item[InstanceRecord]) ([]Rule, map[string][]netip.Prefix, error) {
+// IngressRules returns the ingress rules of groups, for the data plane
+// that enforces them on an instance or interface in them.
+func (s *Service) IngressRules(ctx context.Context, groups []string) ([]Rule, error) {
 	var rules []Rule
-	for _, g := range inst.Groups {
+	for _, g := range groups {
 		in, _, err := s.Group(ctx, g)
 		if isNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		rules = append(rules, in...)
 	}
+	return rules, nil
+}
+
+// Members maps every security group to the addresses in it: those of the
+// instances that are not terminated, and of the interfaces.
+func Members(instances []store.Item[InstanceRecord], interfaces []store.Item[NetworkInterfaceRecord]) map[string][]netip.Prefix {
 	members := map[string][]netip.Prefix{}
-	for _, r := range rules {
-		if r.Group == "" || members[r.Group] != nil {
-			continue
+	add := func(groups []string, ip string) {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return
 		}
-		members[r.Group] = []netip.Prefix{}
-		for _, o := range all {
-			if slices.Contains(o.Value.Groups, r.Group) && o.Value.State != StateTerminated {
-				if a, err := netip.ParseAddr(o.Value.PrivateIP); err == nil {
-					members[r.Group] = append(members[r.Group], netip.PrefixFrom(a, 32))
-				}
-			}
+		for _, g := range groups {
+			members[g] = append(members[g], netip.PrefixFrom(a, 32))
 		}
 	}
-	return rules, members, nil
+	for _, o := range instances {
+		if o.Value.State != StateTerminated {
+			add(o.Value.Groups, o.Value.PrivateIP)
+		}
+	}
+	for _, o := range interfaces {
+		add(o.Value.Groups, o.Value.PrivateIP)
+	}
+	return members
 }
 
 type RunInstancesInput struct {

@@ -62,6 +62,7 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DeleteVpc", api.EC2Op(s.DeleteVpc))
 	q.Handle("CreateSubnet", api.EC2Op(s.CreateSubnet))
 	q.Handle("DescribeSubnets", api.EC2Op(s.DescribeSubnets))
+	q.Handle("DescribeNetworkInterfaces", api.EC2Op(s.DescribeNetworkInterfaces))
 	q.Handle("DeleteSubnet", api.EC2Op(s.DeleteSubnet))
 	q.Handle("CreateSecurityGroup", api.EC2Op(s.CreateSecurityGroup))
 	q.Handle("DescribeSecurityGroups", api.EC2Op(s.DescribeSecurityGroups))

@@ -83,7 +83,10 @@ type Config struct {
 type Host struct {
 	cfg  Config
 	mu   sync.Mutex
-	seen map[string]string // instance id → what was applied (for logs)
+	seen map[string]string // instance or interface id → the rules applied
+	// interfaces are the addresses of the task interfaces whose groups
+	// this host enforces, by interface id.
+	interfaces map[string]netip.Addr
 	// identities are the instances' signed identity documents, made once
 	// per instance: what they sign never changes.
 	identities map[string][2]string
@@ -97,7 +100,7 @@ func New(cfg Config) *Host {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}}
+	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}, interfaces: map[string]netip.Addr{}}
 }
 
 // Run beats the host's heart and brings its instances to their recorded
@@ -111,7 +114,7 @@ func (h *Host) Run(ctx context.Context) {
 		default:
 		}
 	}
-	for _, prefix := range []string{h.cfg.EC2.InstancesPrefix(), h.cfg.EC2.GroupsPrefix()} {
+	for _, prefix := range []string{h.cfg.EC2.InstancesPrefix(), h.cfg.EC2.GroupsPrefix(), h.cfg.EC2.InterfacesPrefix()} {
 		go h.watch(ctx, prefix, notify)
 	}
 	tick := time.NewTicker(h.cfg.Resync)
@@ -157,14 +160,63 @@ func (h *Host) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	interfaces, err := h.cfg.EC2.Interfaces(ctx)
+	if err != nil {
+		return err
+	}
+	members := ec2.Members(all, interfaces)
 	var errs []error
+	here := map[string]bool{}
 	for _, it := range all {
 		if it.Value.Host != h.cfg.ID {
 			continue
 		}
-		if err := h.apply(ctx, it, all); err != nil {
+		here[it.Value.ID] = it.Value.State == ec2.StatePending || it.Value.State == ec2.StateRunning
+		if err := h.apply(ctx, it, members); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", it.Value.ID, err))
 		}
+	}
+	errs = append(errs, h.taskInterfaces(ctx, interfaces, here, members))
+	return errors.Join(errs...)
+}
+
+// taskInterfaces enforces the groups of the interfaces attached to this
+// host's running instances (awsvpc tasks), and forgets those deleted.
+// The rules are in place as soon as ECS records the interface, before the
+// agent gives the task its namespace, so the address is never open.
+func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.NetworkInterfaceRecord], here map[string]bool, members map[string][]netip.Prefix) error {
+	if h.cfg.VPC == nil {
+		return nil
+	}
+	var errs []error
+	live := map[string]bool{}
+	for _, it := range interfaces {
+		r := it.Value
+		if !here[r.InstanceID] {
+			continue
+		}
+		addr, err := netip.ParseAddr(r.PrivateIP)
+		if err != nil {
+			continue
+		}
+		live[r.ID] = true
+		if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+			continue
+		}
+		h.interfaces[r.ID] = addr
+	}
+	for id, addr := range h.interfaces {
+		if live[id] {
+			continue
+		}
+		if err := h.cfg.VPC.RemoveIngress(id, addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			continue
+		}
+		delete(h.interfaces, id)
+		delete(h.seen, id)
+		h.cfg.Log.Debug("task interface released", "interface", id)
 	}
 	return errors.Join(errs...)
 }
@@ -172,11 +224,11 @@ func (h *Host) Reconcile(ctx context.Context) error {
 // terminatedKept is how long a terminated instance stays visible.
 const terminatedKept = time.Hour
 
-func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], all []store.Item[ec2.InstanceRecord]) error {
+func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], members map[string][]netip.Prefix) error {
 	r := it.Value
 	switch r.State {
 	case ec2.StatePending, ec2.StateRunning:
-		if err := h.network(ctx, r, all); err != nil {
+		if err := h.network(ctx, r, members); err != nil {
 			return err
 		}
 		parent, err := h.cgroup(r)
@@ -229,7 +281,7 @@ func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], all
 }
 
 // network holds the instance's address and enforces its groups' ingress.
-func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, all []store.Item[ec2.InstanceRecord]) error {
+func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, members map[string][]netip.Prefix) error {
 	if h.cfg.VPC == nil {
 		return nil
 	}
@@ -237,7 +289,17 @@ func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, all []store.It
 	if err != nil {
 		return err
 	}
-	rules, members, err := h.cfg.EC2.IngressRules(ctx, r, all)
+	// Rules first, then the address: the address is never open.
+	if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
+		return err
+	}
+	return h.cfg.VPC.AddAddress(addr)
+}
+
+// ingress makes addr (of an instance or interface id) accept what its
+// groups allow, a source group standing for its members' addresses.
+func (h *Host) ingress(ctx context.Context, id string, addr netip.Addr, groups []string, members map[string][]netip.Prefix) error {
+	rules, err := h.cfg.EC2.IngressRules(ctx, groups)
 	if err != nil {
 		return err
 	}
@@ -253,16 +315,16 @@ func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, all []store.It
 			out = append(out, v)
 		}
 	}
-	// Rules first, then the address: the address is never open.
 	b, _ := json.Marshal(out)
-	if h.seen[r.ID] != string(b) {
-		if err := h.cfg.VPC.SetIngress(r.ID, addr, out); err != nil {
-			return err
-		}
-		h.seen[r.ID] = string(b)
-		h.cfg.Log.Debug("instance ingress", "instance", r.ID, "rules", len(out))
+	if h.seen[id] == string(b) {
+		return nil
 	}
-	return h.cfg.VPC.AddAddress(addr)
+	if err := h.cfg.VPC.SetIngress(id, addr, out); err != nil {
+		return err
+	}
+	h.seen[id] = string(b)
+	h.cfg.Log.Debug("ingress", "id", id, "address", addr, "rules", len(out))
+	return nil
 }
 
 func (h *Host) cgroup(r ec2.InstanceRecord) (string, error) {

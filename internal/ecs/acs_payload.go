@@ -77,6 +77,9 @@ func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 		PidMode: td.PidMode, IpcMode: td.IpcMode, TaskClusterArn: rec.Task.ClusterArn,
 	}
 	t.RoleCredentials, t.ExecutionRoleCredentials = rec.Credentials.acsCredentials()
+	if rec.Interface != nil {
+		t.ElasticNetworkInterfaces = rec.Interface.acsInterface(s.arn("attachment/" + rec.Interface.Attachment))
+	}
 	if v, err := strconv.Atoi(td.Cpu); err == nil {
 		t.Cpu = float64(v) / 1024
 	}

@@ -263,6 +263,7 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 		PlacementConstraints: svc.PlacementConstraints, PlacementStrategy: svc.PlacementStrategy,
 		EnableECSManagedTags: svc.EnableECSManagedTags,
 		LaunchType:           svc.LaunchType, CapacityProviderStrategy: svc.CapacityProviderStrategy,
+		NetworkConfiguration: primary.NetworkConfiguration,
 	}
 	if svc.PropagateTags == "SERVICE" {
 		in.Tags = svc.Tags

@@ -33,6 +33,9 @@ type Config struct {
 	// AutoScaling is EC2 Auto Scaling, whose groups capacity providers
 	// scale; without it there are no groups to create providers over.
 	AutoScaling AutoScaling
+	// Networks gives awsvpc tasks their interfaces (EC2); without it
+	// RunTask refuses a network configuration.
+	Networks TaskNetworks
 }
 
 // IdentityVerifier checks the identity documents instances register with.
@@ -185,6 +188,13 @@ func (k keys) assignments(instanceID string) string { return k.prefix + "assign/
 // lives on the serving process's lease so it vanishes if that process dies.
 func (k keys) connected(instanceID string) string { return k.prefix + "connected/" + instanceID }
 func (k keys) token(kind, token string) string    { return k.prefix + "token/" + kind + "/" + token }
+
+// interface indexes the tasks holding an interface, with its id, until
+// it is released.
+func (k keys) taskInterface(cluster, id string) string {
+	return k.prefix + "task-eni/" + cluster + "/" + id
+}
+func (k keys) interfaces() string { return k.prefix + "task-eni/" }
 
 // lastSegment returns what follows the last "/" of an ARN or id.
 func lastSegment(s string) string {

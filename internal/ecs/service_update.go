@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 
 	"github.com/berth-dev/berth/internal/api"
@@ -40,7 +41,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
 		return nil, err
 	}
-	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
 		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
@@ -92,9 +93,30 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if err := checkServicePlacement(svc.SchedulingStrategy, cons, strats); err != nil {
 			return nil, err
 		}
-		// A new strategy places the service's tasks anew.
+		// A new strategy places the service's tasks anew; so does a new
+		// network configuration, checked against the task definition the
+		// service is to run.
 		newStrategy := len(in.CapacityProviderStrategy) > 0 && !slices.Equal(in.CapacityProviderStrategy, svc.CapacityProviderStrategy)
-		redeploy := in.ForceNewDeployment || newStrategy ||
+		network := svc.NetworkConfiguration
+		if in.NetworkConfiguration.given() {
+			network = in.NetworkConfiguration
+		}
+		if td != nil || in.NetworkConfiguration.given() {
+			runs := td
+			if runs == nil {
+				def, err := s.activeTaskDef(ctx, svc.TaskDefinition)
+				if err != nil {
+					return nil, err
+				}
+				runs = &def
+			}
+			if _, err := s.resolveNetwork(ctx, runs, network); err != nil {
+				return nil, err
+			}
+		}
+		newNetwork := !reflect.DeepEqual(network, svc.NetworkConfiguration)
+		svc.NetworkConfiguration = network
+		redeploy := in.ForceNewDeployment || newStrategy || newNetwork ||
 			td != nil && td.TaskDefinitionArn != svc.TaskDefinition ||
 			!slices.Equal(cons, svc.PlacementConstraints) || !slices.Equal(strats, svc.PlacementStrategy)
 		svc.DeploymentConfiguration = dc
@@ -175,6 +197,7 @@ func startDeployment(rec *serviceRecord, td string) {
 		}
 	}
 	dep := newDeployment(td, svc.DesiredCount)
+	dep.NetworkConfiguration = svc.NetworkConfiguration
 	if len(svc.CapacityProviderStrategy) > 0 {
 		dep.LaunchType, dep.CapacityProviderStrategy = "", svc.CapacityProviderStrategy
 	}

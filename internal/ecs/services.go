@@ -112,7 +112,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
-	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != "",
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
 		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
@@ -155,8 +155,15 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration); err != nil {
+		return nil, err
+	}
+	if !in.NetworkConfiguration.given() {
+		in.NetworkConfiguration = nil
+	}
 	now := api.Now()
 	dep := newDeployment(td.TaskDefinitionArn, desired)
+	dep.NetworkConfiguration = in.NetworkConfiguration
 	svc := ECSService{
 		ServiceArn: arn, ServiceName: in.ServiceName, ClusterArn: s.arn("cluster/" + cluster),
 		LoadBalancers: orEmpty(in.LoadBalancers), ServiceRegistries: []ServiceRegistry{}, Status: "ACTIVE",
@@ -167,6 +174,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		DeploymentController: &DeploymentController{Type: "ECS"}, Tags: orEmpty(in.Tags),
 		CreatedBy: api.PrincipalFrom(ctx).ARN, EnableECSManagedTags: in.EnableECSManagedTags,
 		PropagateTags: cmp.Or(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
+		NetworkConfiguration: in.NetworkConfiguration,
 	}
 	if len(cps) > 0 {
 		svc.LaunchType, svc.CapacityProviderStrategy = "", cps

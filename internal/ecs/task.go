@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -33,6 +34,8 @@ type taskRecord struct {
 	Provisioning *provisioning `json:"provisioning,omitempty"`
 	// ProtectedUntil is when the task's scale-in protection ends.
 	ProtectedUntil *time.Time `json:"protectedUntil,omitempty"`
+	// Interface is an awsvpc task's elastic network interface.
+	Interface *taskInterface `json:"interface,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
@@ -150,6 +153,8 @@ type launchPlan struct {
 	overrides TaskOverride
 	req       placement.Request
 	res       reservation
+	// network is an awsvpc task's subnets and groups; nil for others.
+	network *ec2.TaskNetwork
 }
 
 // Launch validates a request and places its tasks: the one way tasks are
@@ -170,7 +175,7 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 			return nil, err
 		}
 	}
-	if err := refuseNotYet(map[string]bool{"networkConfiguration": in.NetworkConfiguration.given(), "platformVersion": in.PlatformVersion != ""}); err != nil {
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != ""}); err != nil {
 		return nil, err
 	}
 	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
@@ -239,13 +244,24 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 	if err != nil {
 		return nil, err
 	}
+	network, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	if network != nil {
+		c, err := networkConstraint(network)
+		if err != nil {
+			return nil, err
+		}
+		req.Constraints = append(req.Constraints, c)
+	}
 	req.RequiredAttributes = attributeNames(td.RequiresAttributes)
 	req.Group = in.Group
 	if req.Group == "" {
 		req.Group = "family:" + td.Family
 	}
 	res.Group = req.Group
-	plan := &launchPlan{cluster: cluster, in: in, count: count, td: &td, overrides: overrides, req: req, res: res}
+	plan := &launchPlan{cluster: cluster, in: in, count: count, td: &td, overrides: overrides, req: req, res: res, network: network}
 	// Racing placements retry for a while rather than a fixed number of
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
@@ -396,7 +412,8 @@ func (s *Service) tryLaunch(ctx context.Context, plan *launchPlan, batch bool) (
 	}
 	// The batch shares one view of the cluster among requests; a request
 	// limited to its capacity providers' instances places on its own.
-	if batch && len(plan.in.shares) == 0 {
+	// So does an awsvpc launch, whose interfaces are made as it commits.
+	if batch && len(plan.in.shares) == 0 && plan.network == nil {
 		return s.launchBatched(plan.cluster, &placeRequest{ctx: ctx, launchPlan: plan, done: make(chan placeResult, 1)})
 	}
 	p := s.placer(plan.cluster)
@@ -512,9 +529,24 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	txn := store.NewTxn()
 	touched := map[int]*instanceRecord{}
 	var ids []string
+	var made []string // interfaces made for the tasks, deleted if the commit fails
+	defer func() {
+		for _, id := range made {
+			if err := s.cfg.Networks.DeleteManagedInterface(context.WithoutCancel(ctx), id); err != nil {
+				s.log.Warn("delete the interface of a task not launched", "interface", id, "err", err)
+			}
+		}
+	}()
 	for n, idx := range placed {
 		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(plan, inst)
+		if plan.network != nil {
+			if err := s.attachInterface(ctx, plan.network, inst, &rec); err != nil {
+				return nil, err
+			}
+			made = append(made, rec.Interface.ID)
+			txn.Put(s.keys.taskInterface(cluster, rec.ID), rec.Interface.ID)
+		}
 		if providers != nil {
 			rec.Task.CapacityProviderName = providers[n]
 		}
@@ -547,6 +579,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	if _, err := s.commitPlacement(ctx, txn, keys, touched, candidates); err != nil {
 		return nil, err
 	}
+	made = nil // the tasks hold them now
 	for _, t := range out.Tasks {
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
 	}

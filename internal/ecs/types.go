@@ -481,8 +481,11 @@ type Deployment struct {
 	LaunchType     string         `json:"launchType,omitempty"`
 	// CapacityProviderStrategy is the strategy the deployment's tasks are placed with.
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
-	RolloutState             string                         `json:"rolloutState,omitempty"`
-	RolloutStateReason       string                         `json:"rolloutStateReason,omitempty"`
+	// NetworkConfiguration is the awsvpc configuration the deployment's
+	// tasks are launched with.
+	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	RolloutState         string                `json:"rolloutState,omitempty"`
+	RolloutStateReason   string                `json:"rolloutStateReason,omitempty"`
 }
 
 // ServiceEvent is one line of a service's event log.
@@ -499,6 +502,7 @@ type ECSService struct {
 	ServiceName                   string                         `json:"serviceName"`
 	ClusterArn                    string                         `json:"clusterArn"`
 	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
+	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration,omitempty"`
 	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
 	Status                        string                         `json:"status"`
 	DesiredCount                  int                            `json:"desiredCount"`

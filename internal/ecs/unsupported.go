@@ -31,7 +31,6 @@ type ServiceRegistry struct {
 
 // notYet are the reasons a field is refused, by field name.
 var notYet = map[string]string{
-	"networkConfiguration": "Berth has no VPC networking yet, so tasks get no elastic network interface; leave it out (awsvpc tasks run on the Docker bridge).",
 	"platformVersion":      "platform versions apply to the FARGATE launch type, which Berth does not provide.",
 	"serviceRegistries":    "Berth has no Cloud Map service discovery yet.",
 	"loadBalancers":        "Berth has no Elastic Load Balancing yet; publish the container's port with a hostPort instead.",
@@ -40,7 +39,7 @@ var notYet = map[string]string{
 // refuseNotYet returns InvalidParameterException for the first field in
 // set that is given.
 func refuseNotYet(set map[string]bool) error {
-	for _, name := range []string{"networkConfiguration", "platformVersion", "serviceRegistries", "loadBalancers"} {
+	for _, name := range []string{"platformVersion", "serviceRegistries", "loadBalancers"} {
 		if set[name] {
 			return api.InvalidParameter("%s is not supported: %s", name, notYet[name])
 		}

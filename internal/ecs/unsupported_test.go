@@ -3,6 +3,8 @@ package ecs
 import (
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 // TestNotYetSupportedInputs checks that fields naming features Berth does
@@ -47,7 +49,7 @@ func TestNotYetSupportedInputs(t *testing.T) {
 		call  func() error
 		field string // "" = accepted
 	}{
-		{"RunTask networkConfiguration", run(func(in *RunTaskInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
+		{"RunTask networkConfiguration", run(func(in *RunTaskInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
 		{"RunTask platformVersion", run(func(in *RunTaskInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"RunTask empty", run(func(in *RunTaskInput) {
 			in.CapacityProviderStrategy, in.NetworkConfiguration = []CapacityProviderStrategyItem{}, &NetworkConfiguration{}
@@ -56,7 +58,7 @@ func TestNotYetSupportedInputs(t *testing.T) {
 			_, err := e.svc.StartTask(e.ctx, &RunTaskInput{Cluster: "nyi", TaskDefinition: td.TaskDefinitionArn, ContainerInstances: []string{"x"}, PlatformVersion: "1.4.0"})
 			return err
 		}, "platformVersion"},
-		{"CreateService networkConfiguration", create(func(in *CreateServiceInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
+		{"CreateService networkConfiguration", create(func(in *CreateServiceInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
 		{"CreateService platformVersion", create(func(in *CreateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"CreateService serviceRegistries", create(func(in *CreateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
 		{"CreateService loadBalancers", create(func(in *CreateServiceInput) { in.LoadBalancers = lbs }), "loadBalancers"},
@@ -64,7 +66,7 @@ func TestNotYetSupportedInputs(t *testing.T) {
 			in.ServiceName = "empty"
 			in.LoadBalancers, in.ServiceRegistries, in.CapacityProviderStrategy = []LoadBalancer{}, []ServiceRegistry{}, []CapacityProviderStrategyItem{}
 		}), ""},
-		{"UpdateService networkConfiguration", update(func(in *UpdateServiceInput) { in.NetworkConfiguration = netcfg }), "networkConfiguration"},
+		{"UpdateService networkConfiguration", update(func(in *UpdateServiceInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
 		{"UpdateService platformVersion", update(func(in *UpdateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"UpdateService serviceRegistries", update(func(in *UpdateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
 		{"UpdateService loadBalancers", update(func(in *UpdateServiceInput) { in.LoadBalancers = lbs }), "loadBalancers"},
@@ -81,7 +83,7 @@ func TestNotYetSupportedInputs(t *testing.T) {
 				return
 			}
 			wantCode(t, err, "InvalidParameterException")
-			if !strings.HasPrefix(err.Error(), tc.field) && !strings.Contains(err.Error(), tc.field+" is not supported") {
+			if msg := api.AsError(err).Message; !strings.HasPrefix(msg, tc.field) && !strings.Contains(err.Error(), tc.field+" is not supported") {
 				t.Fatalf("error %q does not name %s", err, tc.field)
 			}
 		})

@@ -1,0 +1,264 @@
+package ecs
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// awsvpcEnv is an ECS with EC2's default network, a cluster "vpc" with
+// one task-eni instance in each of zones a and b, and an awsvpc task
+// definition "web".
+type awsvpcEnv struct {
+	*env
+	ec2     *ec2.Service
+	vpc     string
+	subnets map[string]ec2.Subnet // by zone
+	group   string                // a group of the default VPC
+	td      *TaskDefinition
+	insts   map[string]ContainerInstance // by zone
+}
+
+func newAwsvpcEnv(t *testing.T) *awsvpcEnv {
+	e := &awsvpcEnv{env: newEnv(t), subnets: map[string]ec2.Subnet{}, insts: map[string]ContainerInstance{}}
+	e.ec2 = ec2.New(ec2.Config{Region: testRegion, Account: testAccount}, e.st, api.RootOnly{}, quietLogger())
+	if err := e.ec2.EnsureDefaults(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.cfg.Networks = e.ec2
+	subs, err := e.ec2.DescribeSubnets(e.ctx, &ec2.DescribeSubnetsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs.Subnets {
+		e.subnets[s.AvailabilityZone], e.vpc = s, s.VpcID
+	}
+	sg, err := e.ec2.CreateSecurityGroup(e.ctx, &ec2.CreateSecurityGroupInput{GroupName: "web", Description: "web tasks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.group = sg.GroupID
+	e.cluster("vpc")
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		e.insts[zone] = e.instance("vpc", 4096, 4096, instanceOpts{attrs: []Attribute{
+			{Name: "ecs.availability-zone", Value: ptr(zone)}, {Name: "ecs.vpc-id", Value: ptr(e.vpc)}, {Name: capTaskENI},
+		}})
+	}
+	e.td = e.register(&RegisterTaskDefinitionInput{Family: "web", NetworkMode: "awsvpc", ContainerDefinitions: []ContainerDefinition{
+		{Name: "app", Image: "app:1", Memory: ptr(64), PortMappings: []PortMapping{{ContainerPort: ptr(8080)}}},
+		{Name: "sidecar", Image: "side:1", Memory: ptr(64), Essential: ptr(false)},
+	}})
+	return e
+}
+
+func (e *awsvpcEnv) register(in *RegisterTaskDefinitionInput) *TaskDefinition {
+	e.t.Helper()
+	out, err := e.svc.RegisterTaskDefinition(e.ctx, in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.TaskDefinition
+}
+
+func (e *awsvpcEnv) interfaces() []ec2.NetworkInterface {
+	e.t.Helper()
+	out, err := e.ec2.DescribeNetworkInterfaces(e.ctx, &ec2.DescribeNetworkInterfacesInput{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.NetworkInterfaces
+}
+
+func awsvpc(subnets []string, groups ...string) *NetworkConfiguration {
+	return &NetworkConfiguration{AwsvpcConfiguration: &AwsVpcConfiguration{Subnets: subnets, SecurityGroups: groups}}
+}
+
+// TestAwsvpcNetworkConfigurationErrors: a launch whose network
+// configuration does not fit its task definition or names what does not
+// exist is refused with ECS's messages, and nothing is made.
+func TestAwsvpcNetworkConfigurationErrors(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	bridge := e.taskDef("bridge", container("app", 64, 64))
+	other, err := e.ec2.CreateVpc(e.ctx, &ec2.CreateVpcInput{CidrBlock: "10.77.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSub, err := e.ec2.CreateSubnet(e.ctx, &ec2.CreateSubnetInput{VpcId: other.Vpc.VpcID, CidrBlock: "10.77.1.0/24", AvailabilityZone: "us-east-1a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.subnets["us-east-1a"].SubnetID
+	for _, tc := range []struct {
+		name string
+		td   string
+		nc   *NetworkConfiguration
+		msg  string
+	}{
+		{"awsvpc without configuration", e.td.TaskDefinitionArn, nil, "Network Configuration must be provided when networkMode 'awsvpc' is specified."},
+		{"bridge with configuration", bridge.TaskDefinitionArn, awsvpc([]string{a}), "Network Configuration is not valid for the given networkMode of this task definition."},
+		{"no subnets", e.td.TaskDefinitionArn, awsvpc([]string{}), "subnets can not be empty."},
+		{"unknown subnet", e.td.TaskDefinitionArn, awsvpc([]string{"subnet-0123456789abcdef0"}),
+			"Error retrieving subnet information for [subnet-0123456789abcdef0]: The subnet ID 'subnet-0123456789abcdef0' does not exist"},
+		{"unknown group", e.td.TaskDefinitionArn, awsvpc([]string{a}, "sg-0123456789abcdef0"),
+			"Error retrieving security group information for [sg-0123456789abcdef0]: The security group 'sg-0123456789abcdef0' does not exist"},
+		{"subnets of two VPCs", e.td.TaskDefinitionArn, awsvpc([]string{a, otherSub.Subnet.SubnetID}), "The subnets and security groups are not all in one VPC"},
+		{"group of another VPC", e.td.TaskDefinitionArn, awsvpc([]string{otherSub.Subnet.SubnetID}, e.group), "The subnets and security groups are not all in one VPC"},
+		{"public address", e.td.TaskDefinitionArn, &NetworkConfiguration{AwsvpcConfiguration: &AwsVpcConfiguration{Subnets: []string{a}, AssignPublicIp: "ENABLED"}},
+			"Assign public IP is not supported for this launch type."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.snapshot()
+			_, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: tc.td, NetworkConfiguration: tc.nc})
+			wantCode(t, err, "InvalidParameterException")
+			if !strings.HasPrefix(api.AsError(err).Message, tc.msg) {
+				t.Fatalf("message %q, want it to start with %q", api.AsError(err).Message, tc.msg)
+			}
+			e.with(t).unchanged(before)
+			_, err = e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "vpc", ServiceName: "s", TaskDefinition: tc.td, DesiredCount: ptr(1), NetworkConfiguration: tc.nc})
+			if !strings.HasPrefix(api.AsError(err).Message, tc.msg) {
+				t.Fatalf("CreateService: %v, want %q", err, tc.msg)
+			}
+		})
+	}
+	if enis := e.interfaces(); len(enis) != 0 {
+		t.Fatalf("interfaces made: %+v", enis)
+	}
+}
+
+// TestAwsvpcTaskInterface: an awsvpc task is placed in its subnet's zone
+// and gets an interface there, shown on the task, in EC2 and in the
+// payload; the interface is deleted once the task has stopped.
+func TestAwsvpcTaskInterface(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	sub := e.subnets["us-east-1b"]
+	out, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: e.td.TaskDefinitionArn, NetworkConfiguration: awsvpc([]string{sub.SubnetID}, e.group)})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("run: %+v %v", out, err)
+	}
+	task := out.Tasks[0]
+	if task.ContainerInstanceArn != e.insts["us-east-1b"].ContainerInstanceArn || task.AvailabilityZone != "us-east-1b" {
+		t.Fatalf("placed on %s in %s, want the us-east-1b instance", task.ContainerInstanceArn, task.AvailabilityZone)
+	}
+	if len(task.Attachments) != 1 || task.Attachments[0].Type != "ElasticNetworkInterface" || task.Attachments[0].Status != "ATTACHED" {
+		t.Fatalf("attachments %+v", task.Attachments)
+	}
+	details := map[string]string{}
+	for _, d := range task.Attachments[0].Details {
+		details[d.Name] = d.Value
+	}
+	ip, err := netip.ParseAddr(details["privateIPv4Address"])
+	if err != nil || !netip.MustParsePrefix(sub.CidrBlock).Contains(ip) || details["subnetId"] != sub.SubnetID ||
+		!strings.HasPrefix(details["networkInterfaceId"], "eni-") || details["macAddress"] == "" || !strings.HasPrefix(details["privateDnsName"], "ip-") {
+		t.Fatalf("attachment details %v (subnet %s %s)", details, sub.SubnetID, sub.CidrBlock)
+	}
+	for _, c := range task.Containers {
+		if len(c.NetworkInterfaces) != 1 || c.NetworkInterfaces[0].PrivateIpv4Address != ip.String() || c.NetworkInterfaces[0].AttachmentID != task.Attachments[0].ID {
+			t.Fatalf("container %s interfaces %+v", c.Name, c.NetworkInterfaces)
+		}
+	}
+	enis := e.interfaces()
+	if len(enis) != 1 {
+		t.Fatalf("interfaces %+v", enis)
+	}
+	eni := enis[0]
+	if eni.NetworkInterfaceID != details["networkInterfaceId"] || eni.PrivateIPAddress != ip.String() || eni.Status != "in-use" ||
+		eni.RequesterID != "ecs" || !eni.RequesterManaged || eni.InterfaceType != "interface" || len(eni.Groups) != 1 || eni.Groups[0].GroupID != e.group ||
+		eni.Attachment == nil || eni.Attachment.InstanceID != e.insts["us-east-1b"].Ec2InstanceId || eni.MacAddress != details["macAddress"] {
+		t.Fatalf("interface %+v", eni)
+	}
+	it, err := store.Get[taskRecord](e.ctx, e.st, e.svc.keys.task("vpc", lastSegment(task.TaskArn)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, td := it.Value, *e.td
+	payload := e.svc.acsTask(&rec, &td)
+	gw := netip.MustParsePrefix(sub.CidrBlock)
+	wantGW := netip.PrefixFrom(gw.Addr().Next(), gw.Bits()).String()
+	if len(payload.ElasticNetworkInterfaces) != 1 || payload.ElasticNetworkInterfaces[0].Ec2Id != eni.NetworkInterfaceID ||
+		payload.ElasticNetworkInterfaces[0].SubnetGatewayIpv4Address != wantGW || payload.ElasticNetworkInterfaces[0].IPV4Addresses[0].PrivateAddress != ip.String() {
+		t.Fatalf("payload interfaces %+v, want gateway %s", payload.ElasticNetworkInterfaces, wantGW)
+	}
+
+	// Still running: nothing is released.
+	if err := e.svc.releaseInterfacesPass(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.interfaces()) != 1 {
+		t.Fatal("the interface of a running task was released")
+	}
+	if _, err := e.svc.SubmitTaskStateChange(e.ctx, &SubmitTaskStateChangeInput{Cluster: "vpc", Task: task.TaskArn, Status: "STOPPED", Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.releaseInterfacesPass(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if enis := e.interfaces(); len(enis) != 0 {
+		t.Fatalf("interfaces after the task stopped: %+v", enis)
+	}
+	if got := e.describeTask("vpc", task.TaskArn); got.Attachments[0].Status != "DELETED" {
+		t.Fatalf("attachment after release: %+v", got.Attachments)
+	}
+	if n, _ := e.st.Keys(e.ctx, e.svc.keys.interfaces()); len(n) != 0 {
+		t.Fatalf("index left: %v", n)
+	}
+
+	// A subnet whose zone has no instance: the task cannot be placed, and
+	// no interface is made.
+	out, err = e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: e.td.TaskDefinitionArn,
+		NetworkConfiguration: awsvpc([]string{e.subnets["us-east-1c"].SubnetID})})
+	if err != nil || len(out.Tasks) != 0 || len(out.Failures) == 0 {
+		t.Fatalf("run in zone c: %+v %v", out, err)
+	}
+	if enis := e.interfaces(); len(enis) != 0 {
+		t.Fatalf("interfaces after a failed placement: %+v", enis)
+	}
+}
+
+// TestAwsvpcService: a service keeps its network configuration on itself
+// and its deployments, and its tasks get interfaces; a new configuration
+// starts a new deployment.
+func TestAwsvpcService(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	a, b := e.subnets["us-east-1a"].SubnetID, e.subnets["us-east-1b"].SubnetID
+	out, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "vpc", ServiceName: "web", TaskDefinition: e.td.TaskDefinitionArn,
+		DesiredCount: ptr(2), NetworkConfiguration: awsvpc([]string{a, b}, e.group)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := out.Service
+	if svc.NetworkConfiguration == nil || len(svc.NetworkConfiguration.AwsvpcConfiguration.Subnets) != 2 ||
+		svc.Deployments[0].NetworkConfiguration == nil || svc.Deployments[0].NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0] != e.group {
+		t.Fatalf("service %+v deployments %+v", svc.NetworkConfiguration, svc.Deployments)
+	}
+	sc := newSched(e.env, "vpc")
+	sc.pass()
+	recs := sc.tasks()
+	if len(recs) != 2 {
+		t.Fatalf("tasks %d", len(recs))
+	}
+	zones := map[string]bool{}
+	for _, rec := range recs {
+		task := rec.Task
+		zones[task.AvailabilityZone] = true
+		if len(task.Attachments) != 1 || task.Attachments[0].Type != "ElasticNetworkInterface" {
+			t.Fatalf("task %s attachments %+v", task.TaskArn, task.Attachments)
+		}
+	}
+	if len(zones) != 2 || len(e.interfaces()) != 2 {
+		t.Fatalf("zones %v interfaces %d", zones, len(e.interfaces()))
+	}
+	up, err := e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "web", NetworkConfiguration: awsvpc([]string{a})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Service.Deployments) != 2 || len(up.Service.Deployments[0].NetworkConfiguration.AwsvpcConfiguration.Subnets) != 1 {
+		t.Fatalf("deployments after a new network configuration: %+v", up.Service.Deployments)
+	}
+	bridge := e.taskDef("bridge", container("app", 64, 64))
+	_, err = e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "web", TaskDefinition: bridge.TaskDefinitionArn})
+	wantCode(t, err, "InvalidParameterException")
+}
