@@ -31,9 +31,9 @@ type ServiceRegistry struct {
 
 // notYet are the reasons a field is refused, by field name.
 var notYet = map[string]string{
-	"platformVersion":      "platform versions apply to the FARGATE launch type, which Berth does not provide.",
-	"serviceRegistries":    "Berth has no Cloud Map service discovery yet.",
-	"loadBalancers":        "Berth has no Elastic Load Balancing yet; publish the container's port with a hostPort instead.",
+	"platformVersion":   "platform versions apply to the FARGATE launch type, which Berth does not provide.",
+	"serviceRegistries": "Berth has no Cloud Map service discovery yet.",
+	"loadBalancers":     "Berth has no Elastic Load Balancing yet; publish the container's port with a hostPort instead.",
 }
 
 // refuseNotYet returns InvalidParameterException for the first field in
