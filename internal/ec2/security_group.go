@@ -182,6 +182,11 @@ func (s *Service) DeleteSecurityGroup(ctx context.Context, in *DeleteSecurityGro
 				}
 			}
 		}
+		if inUse, err := s.groupInUse(ctx, g.Value.ID); err != nil {
+			return err
+		} else if inUse {
+			return api.Errorf("DependencyViolation", "resource %s has a dependent object", g.Value.ID)
+		}
 		vpc, err := get[vpcRecord](ctx, s, "vpc", g.Value.VpcID, vpcNotFound(g.Value.VpcID))
 		if err != nil {
 			return err
@@ -193,6 +198,20 @@ func (s *Service) DeleteSecurityGroup(ctx context.Context, in *DeleteSecurityGro
 		return nil, err
 	}
 	return ok, nil
+}
+
+// groupInUse reports whether an instance that is not terminated or an
+// interface is in the group.
+func (s *Service) groupInUse(ctx context.Context, id string) (bool, error) {
+	instances, err := s.Instances(ctx)
+	if err != nil {
+		return false, err
+	}
+	interfaces, err := s.Interfaces(ctx)
+	if err != nil {
+		return false, err
+	}
+	return len(Members(instances, interfaces)[id]) > 0, nil
 }
 
 // IpPermission is EC2's IpPermission shape, in requests and responses.

@@ -745,6 +745,12 @@ func (s *Service) DeleteSubnet(ctx context.Context, in *DeleteSubnetInput) (*Ret
 		if err != nil {
 			return err
 		}
+		// An address in use is an instance's or an interface's.
+		if used, err := s.store.Keys(ctx, s.keys.addresses(sub.Value.ID)); err != nil {
+			return err
+		} else if len(used) > 0 {
+			return api.Errorf("DependencyViolation", "The subnet '%s' has dependencies and cannot be deleted.", sub.Value.ID)
+		}
 		vpc, err := get[vpcRecord](ctx, s, "vpc", sub.Value.VpcID, vpcNotFound(sub.Value.VpcID))
 		if err != nil {
 			return err

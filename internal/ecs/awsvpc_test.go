@@ -190,6 +190,13 @@ func TestAwsvpcTaskInterface(t *testing.T) {
 	if len(e.interfaces()) != 1 {
 		t.Fatal("the interface of a running task was released")
 	}
+	// The interface keeps its group and subnet from being deleted.
+	if _, err := e.ec2.DeleteSecurityGroup(e.ctx, &ec2.DeleteSecurityGroupInput{GroupId: e.group}); api.AsError(err).Code != "DependencyViolation" {
+		t.Fatalf("delete the task's group: %v, want DependencyViolation", err)
+	}
+	if _, err := e.ec2.DeleteSubnet(e.ctx, &ec2.DeleteSubnetInput{SubnetId: sub.SubnetID}); api.AsError(err).Code != "DependencyViolation" {
+		t.Fatalf("delete the task's subnet: %v, want DependencyViolation", err)
+	}
 	if _, err := e.svc.SubmitTaskStateChange(e.ctx, &SubmitTaskStateChangeInput{Cluster: "vpc", Task: task.TaskArn, Status: "STOPPED", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +211,9 @@ func TestAwsvpcTaskInterface(t *testing.T) {
 	}
 	if n, _ := e.st.Keys(e.ctx, e.svc.keys.interfaces()); len(n) != 0 {
 		t.Fatalf("index left: %v", n)
+	}
+	if _, err := e.ec2.DeleteSecurityGroup(e.ctx, &ec2.DeleteSecurityGroupInput{GroupId: e.group}); err != nil {
+		t.Fatalf("delete the group once the interface is gone: %v", err)
 	}
 
 	// A subnet whose zone has no instance: the task cannot be placed, and
