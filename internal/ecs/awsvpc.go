@@ -161,6 +161,29 @@ func (s *Service) attachInterface(ctx context.Context, n *ec2.TaskNetwork, inst 
 	return nil
 }
 
+// madeInterfaces are interfaces made for tasks being placed: release
+// deletes them unless keep was called once the tasks were committed.
+type madeInterfaces struct {
+	s   *Service
+	ctx context.Context
+	ids []string
+}
+
+func (s *Service) deleteUnless(ctx context.Context) *madeInterfaces {
+	return &madeInterfaces{s: s, ctx: context.WithoutCancel(ctx)}
+}
+
+func (m *madeInterfaces) add(id string) { m.ids = append(m.ids, id) }
+func (m *madeInterfaces) keep()         { m.ids = nil }
+
+func (m *madeInterfaces) release() {
+	for _, id := range m.ids {
+		if err := m.s.cfg.Networks.DeleteManagedInterface(m.ctx, id); err != nil {
+			m.s.log.Warn("delete the interface of a task not placed", "interface", id, "err", err)
+		}
+	}
+}
+
 // acsInterface is the interface as the payload hands it to the agent.
 func (ti *taskInterface) acsInterface(attachmentArn string) []acs.ElasticNetworkInterface {
 	if ti == nil || ti.Released {

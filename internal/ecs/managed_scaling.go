@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth-dev/berth/internal/autoscaling"
+	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/instancetype"
 	"github.com/berth-dev/berth/internal/placement"
 	"github.com/berth-dev/berth/internal/store"
@@ -56,6 +57,9 @@ func init() { prometheus.MustRegister(capacityReservation) }
 type provisioning struct {
 	Constraints []PlacementConstraint `json:"constraints,omitempty"`
 	Strategies  []PlacementStrategy   `json:"strategies,omitempty"`
+	// Network is an awsvpc task's configuration: its interface is made
+	// when it is placed.
+	Network *NetworkConfiguration `json:"network,omitempty"`
 }
 
 // scalesFunc answers whether ECS scales a provider's group (managed
@@ -160,6 +164,8 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 	touched := map[int]*instanceRecord{}
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	var placedTasks []taskRecord
+	made := s.deleteUnless(ctx) // interfaces made for tasks this pass places
+	defer made.release()
 	for _, it := range waiting {
 		rec := it.Value
 		if time.Since(rec.Task.CreatedAt.Time) > ProvisioningTimeout {
@@ -169,7 +175,7 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 			}
 			continue
 		}
-		req, err := s.provisioningRequest(ctx, &rec)
+		req, network, err := s.provisioningRequest(ctx, &rec)
 		if err != nil {
 			s.log.Warn("a waiting task cannot be placed", "task", rec.Task.TaskArn, "err", err)
 			continue
@@ -193,6 +199,13 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 		}
 		i := idx[res.Placed[0]]
 		inst := writable(touched, candidates, i, txn)
+		if network != nil {
+			if err := s.attachInterface(ctx, network, inst, &rec); err != nil {
+				return err
+			}
+			made.add(rec.Interface.ID)
+			txn.Put(s.keys.taskInterface(cluster, rec.ID), rec.Interface.ID)
+		}
 		inst.Usage.add(rec.Reservation)
 		rec.InstanceID, rec.Provisioning = inst.ID, nil
 		rec.Task.ContainerInstanceArn = inst.Instance.ContainerInstanceArn
@@ -217,6 +230,7 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 		}
 		return err
 	}
+	made.keep()
 	for _, t := range placedTasks {
 		s.log.Info("waiting task placed", "cluster", cluster, "task", t.Task.TaskArn, "containerInstance", t.Task.ContainerInstanceArn, "capacityProvider", t.Task.CapacityProviderName)
 	}
@@ -225,13 +239,13 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 
 // provisioningRequest is what a waiting task needs of an instance, as
 // RunTask computed it.
-func (s *Service) provisioningRequest(ctx context.Context, rec *taskRecord) (placement.Request, error) {
+func (s *Service) provisioningRequest(ctx context.Context, rec *taskRecord) (placement.Request, *ec2.TaskNetwork, error) {
 	tdItem, found, err := s.lookupTaskDef(ctx, rec.Task.TaskDefinitionArn)
 	if err != nil {
-		return placement.Request{}, err
+		return placement.Request{}, nil, err
 	}
 	if !found {
-		return placement.Request{}, fmt.Errorf("task definition %s is gone", rec.Task.TaskDefinitionArn)
+		return placement.Request{}, nil, fmt.Errorf("task definition %s is gone", rec.Task.TaskDefinitionArn)
 	}
 	td := tdItem.Value.TaskDefinition
 	overrides := rec.Task.Overrides
@@ -242,11 +256,26 @@ func (s *Service) provisioningRequest(ctx context.Context, rec *taskRecord) (pla
 		cons, strats = rec.Provisioning.Constraints, rec.Provisioning.Strategies
 	}
 	if req.Constraints, req.Strategies, err = compilePlacement(td.PlacementConstraints, cons, strats); err != nil {
-		return placement.Request{}, err
+		return placement.Request{}, nil, err
+	}
+	var nc *NetworkConfiguration
+	if rec.Provisioning != nil {
+		nc = rec.Provisioning.Network
+	}
+	network, err := s.resolveNetwork(ctx, &td, nc)
+	if err != nil {
+		return placement.Request{}, nil, err
+	}
+	if network != nil {
+		c, err := networkConstraint(network)
+		if err != nil {
+			return placement.Request{}, nil, err
+		}
+		req.Constraints = append(req.Constraints, c)
 	}
 	req.RequiredAttributes = attributeNames(td.RequiresAttributes)
 	req.Group = rec.Task.Group
-	return req, nil
+	return req, network, nil
 }
 
 // scaleProvider computes one provider's CapacityProviderReservation and

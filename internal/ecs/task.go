@@ -529,14 +529,8 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	txn := store.NewTxn()
 	touched := map[int]*instanceRecord{}
 	var ids []string
-	var made []string // interfaces made for the tasks, deleted if the commit fails
-	defer func() {
-		for _, id := range made {
-			if err := s.cfg.Networks.DeleteManagedInterface(context.WithoutCancel(ctx), id); err != nil {
-				s.log.Warn("delete the interface of a task not launched", "interface", id, "err", err)
-			}
-		}
-	}()
+	made := s.deleteUnless(ctx) // interfaces made for the tasks, deleted if the commit fails
+	defer made.release()
 	for n, idx := range placed {
 		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(plan, inst)
@@ -544,7 +538,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 			if err := s.attachInterface(ctx, plan.network, inst, &rec); err != nil {
 				return nil, err
 			}
-			made = append(made, rec.Interface.ID)
+			made.add(rec.Interface.ID)
 			txn.Put(s.keys.taskInterface(cluster, rec.ID), rec.Interface.ID)
 		}
 		if providers != nil {
@@ -560,6 +554,9 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 		rec := s.newTask(plan, nil)
 		rec.Task.CapacityProviderName = provider
 		rec.Provisioning = &provisioning{Constraints: in.PlacementConstraints, Strategies: in.PlacementStrategy}
+		if plan.network != nil {
+			rec.Provisioning.Network = in.NetworkConfiguration
+		}
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		out.Tasks = append(out.Tasks, rec.Task)
 		ids = append(ids, rec.ID)
@@ -579,7 +576,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	if _, err := s.commitPlacement(ctx, txn, keys, touched, candidates); err != nil {
 		return nil, err
 	}
-	made = nil // the tasks hold them now
+	made.keep() // the tasks hold them now
 	for _, t := range out.Tasks {
 		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
 	}

@@ -91,17 +91,38 @@ type container struct {
 }
 
 type task struct {
-	TaskArn              string      `json:"taskArn"`
-	ClusterArn           string      `json:"clusterArn"`
-	TaskDefinitionArn    string      `json:"taskDefinitionArn"`
-	ContainerInstanceArn string      `json:"containerInstanceArn"`
-	LastStatus           string      `json:"lastStatus"`
-	DesiredStatus        string      `json:"desiredStatus"`
-	StopCode             string      `json:"stopCode"`
-	StoppedReason        string      `json:"stoppedReason"`
-	LaunchType           string      `json:"launchType"`
-	HealthStatus         string      `json:"healthStatus"`
-	Containers           []container `json:"containers"`
+	TaskArn              string       `json:"taskArn"`
+	ClusterArn           string       `json:"clusterArn"`
+	TaskDefinitionArn    string       `json:"taskDefinitionArn"`
+	ContainerInstanceArn string       `json:"containerInstanceArn"`
+	LastStatus           string       `json:"lastStatus"`
+	DesiredStatus        string       `json:"desiredStatus"`
+	StopCode             string       `json:"stopCode"`
+	StoppedReason        string       `json:"stoppedReason"`
+	LaunchType           string       `json:"launchType"`
+	HealthStatus         string       `json:"healthStatus"`
+	Containers           []container  `json:"containers"`
+	Attachments          []attachment `json:"attachments"`
+}
+
+type attachment struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Details []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"details"`
+}
+
+// detail is the value of an attachment's detail.
+func (a attachment) detail(name string) string {
+	for _, d := range a.Details {
+		if d.Name == name {
+			return d.Value
+		}
+	}
+	return ""
 }
 
 type tasksOutput struct {

@@ -232,6 +232,7 @@ func handleFetch(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"status": 0, "body": err.Error()})
 		return
 	}
+	req.Close = true // a new connection each time, so a firewall change shows at once
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		writeJSON(w, map[string]any{"status": 0, "body": err.Error()})
