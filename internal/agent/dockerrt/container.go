@@ -292,6 +292,7 @@ type State struct {
 	Labels      map[string]string // container labels
 	Status      string            // created, running, paused, restarting, removing, exited or dead
 	Running     bool
+	Pid         int  // the main process's id on the host while it runs; 0 otherwise
 	ExitCode    int  // exit code of the last run; 137 after SIGKILL
 	OOMKilled   bool // the last run was killed by the kernel OOM killer
 	Error       string
@@ -351,6 +352,7 @@ func stateFromInspect(c container.InspectResponse) State {
 	if st := c.State; st != nil {
 		s.Status = string(st.Status)
 		s.Running = st.Running
+		s.Pid = st.Pid
 		s.ExitCode = st.ExitCode
 		s.OOMKilled = st.OOMKilled
 		s.Error = st.Error
