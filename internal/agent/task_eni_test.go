@@ -110,6 +110,7 @@ func TestAWSVPCTask(t *testing.T) {
 			{Name: "side", Image: image, Essential: true, Memory: 64, Environment: map[string]string{"PORT": "8081"}},
 		},
 	}
+	started := time.Now()
 	a.mergePayload(ctx, []acs.Task{def})
 	status := func() string {
 		a.mu.Lock()
@@ -120,6 +121,7 @@ func TestAWSVPCTask(t *testing.T) {
 		return ""
 	}
 	waitFor(t, "the task to run", 60*time.Second, func() bool { return status() == statusRunning })
+	t.Logf("payload to RUNNING: %v", time.Since(started))
 
 	ip := "10.213.11.10"
 	for _, port := range []string{"8080", "8081"} {
