@@ -21,6 +21,9 @@ func (a *Agent) adopt(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, st := range states {
+		if st.Labels[labelPause] != "" {
+			continue // a task's pause container: the task ENI hook's
+		}
 		arn := st.Labels[labelTaskArn]
 		t, ok := a.tasks[arn]
 		if !ok {

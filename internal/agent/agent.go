@@ -303,6 +303,10 @@ func (a *Agent) attributes(info dockerrt.Info) []ecstypes.Attribute {
 		attrs["com.amazonaws.ecs.capability.task-iam-role"] = ""
 		attrs["com.amazonaws.ecs.capability.task-iam-role-network-host"] = ""
 	}
+	if a.cfg.TaskENI {
+		// awsvpc tasks get their ENI in a namespace of their own.
+		attrs["ecs.capability.task-eni"] = ""
+	}
 	for _, v := range []string{"1.17", "1.18", "1.19", "1.20", "1.21", "1.22", "1.23", "1.24", "1.25", "1.30", "1.32", "1.35", "1.39", "1.41"} {
 		attrs["com.amazonaws.ecs.capability.docker-remote-api."+v] = ""
 	}

@@ -68,6 +68,10 @@ type Config struct {
 	StopTimeout time.Duration
 	// CleanupWait is how long stopped containers are kept (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).
 	CleanupWait time.Duration
+	// TaskENI gives each awsvpc task the network interface of its payload
+	// in a network namespace of its own (ECS_ENABLE_TASK_ENI); it needs
+	// root. Without it awsvpc tasks run in bridge mode.
+	TaskENI bool
 	// Host is what tasks may take from the host (ECS_DISABLE_PRIVILEGED,
 	// BERTH_PROTECTED_HOST_PATHS, BERTH_DISABLE_HOST_NAMESPACES,
 	// BERTH_DISABLE_CAPABILITY_ADD).
@@ -153,7 +157,7 @@ func (c *Config) ApplyECSEnv(file map[string]string) error {
 		}
 		c.ReservedMemory = n
 	}
-	for key, dst := range map[string]*bool{"ECS_DISABLE_PRIVILEGED": &c.Host.DisablePrivileged,
+	for key, dst := range map[string]*bool{"ECS_DISABLE_PRIVILEGED": &c.Host.DisablePrivileged, "ECS_ENABLE_TASK_ENI": &c.TaskENI,
 		"BERTH_DISABLE_HOST_NAMESPACES": &c.Host.DisableHostNamespaces, "BERTH_DISABLE_CAPABILITY_ADD": &c.Host.DisableCapAdd} {
 		if v := get(key); v != "" && !*dst {
 			b, err := strconv.ParseBool(v)

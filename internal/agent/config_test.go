@@ -16,6 +16,7 @@ ECS_INSTANCE_ATTRIBUTES={"stack":"prod","team":"core"}
 ECS_RESERVED_MEMORY=256
 ECS_RESERVED_PORTS=[8000, 8001]
 ECS_CONTAINER_STOP_TIMEOUT=45s
+ECS_ENABLE_TASK_ENI=true
 AWS_ACCESS_KEY_ID=AKIDFILE
 AWS_SECRET_ACCESS_KEY=secretfile
 `), 0o600)
@@ -36,7 +37,7 @@ AWS_SECRET_ACCESS_KEY=secretfile
 	want := Config{Endpoint: "http://berth.internal:4600", Cluster: "from-env", Region: "us-east-1", ReservedMemory: 256,
 		StopTimeout: 45 * time.Second, CleanupWait: 3 * time.Hour, AccessKeyID: "AKIDFILE", SecretAccessKey: "secretfile"}
 	if cfg.Endpoint != want.Endpoint || cfg.Cluster != want.Cluster || cfg.ReservedMemory != want.ReservedMemory ||
-		cfg.StopTimeout != want.StopTimeout || cfg.CleanupWait != want.CleanupWait || cfg.AccessKeyID != want.AccessKeyID {
+		cfg.StopTimeout != want.StopTimeout || cfg.CleanupWait != want.CleanupWait || cfg.AccessKeyID != want.AccessKeyID || !cfg.TaskENI {
 		t.Fatalf("config = %+v", cfg)
 	}
 	if cfg.Attributes["stack"] != "prod" || cfg.Attributes["team"] != "from-flag" {

@@ -435,6 +435,12 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 	if mode != "host" && mode != "none" {
 		mode = "bridge"
 	}
+	// An awsvpc task's containers join its pause container's namespace
+	// (see eniHook), and reach the host as bridge-mode containers do.
+	pause := ""
+	if _, ok := taskENI(def); ok && a.cfg.TaskENI {
+		pause = pauseName(t.arn, def)
+	}
 	vars := a.taskEnvironment(t, def, c, mode, labels)
 	env := make([]string, 0, len(vars))
 	for k, v := range vars {
@@ -456,6 +462,15 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 		// An EC2 instance's ports are its own address's.
 		spec.Ports = append(spec.Ports, dockerrt.PortMapping{ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, Protocol: pm.Protocol, HostIP: a.cfg.EC2.PrivateIP})
 	}
+	links := cd.Links
+	if pause != "" {
+		// Ports are reached on the ENI's address, not published; DNS
+		// and hosts are the pause container's, and containers of one
+		// namespace reach each other on localhost (Docker refuses ports,
+		// even exposed, DNS, hosts and links in another's namespace).
+		spec.NetworkMode = "container:" + pause
+		spec.Ports, spec.DNSServers, spec.ExtraHosts, links = nil, nil, nil, nil
+	}
 	if hc := cfg.Healthcheck; hc != nil {
 		spec.HealthCheck = &dockerrt.HealthCheck{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, Retries: hc.Retries}
 	}
@@ -475,7 +490,7 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 	if spec.Linux, err = linuxSettings(cd); err != nil {
 		return dockerrt.ContainerSpec{}, err
 	}
-	for _, l := range cd.Links {
+	for _, l := range links {
 		name, alias, found := strings.Cut(l, ":")
 		if !found {
 			alias = name

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
@@ -21,6 +22,10 @@ type Runtime interface {
 	// EnsureImage makes image present, pulling it when asked to or when
 	// it is missing.
 	EnsureImage(ctx context.Context, image, registryAuth string, alwaysPull bool, progress func(string)) error
+	// ImageExists reports whether the daemon has image.
+	ImageExists(ctx context.Context, image string) (bool, error)
+	// ImportImage makes image ref from a tar of its root file system.
+	ImportImage(ctx context.Context, ref string, rootfs io.Reader, changes []string) error
 
 	// Create creates a container and returns its id.
 	Create(ctx context.Context, spec dockerrt.ContainerSpec) (string, error)

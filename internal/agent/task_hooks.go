@@ -28,18 +28,24 @@ type TaskHook interface {
 }
 
 // taskHooks are the hooks every task runs, in order, on rt.
-func taskHooks(rt Runtime) []TaskHook {
-	return []TaskHook{
+func (a *Agent) taskHooks(rt Runtime) []TaskHook {
+	hooks := []TaskHook{
 		// The task's own Docker volumes; they outlive its containers.
 		volumeHook{rt: rt},
 	}
+	if a.cfg.TaskENI {
+		// An awsvpc task's network namespace and interface, which its
+		// containers join when they are created.
+		hooks = append(hooks, &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable})
+	}
+	return hooks
 }
 
 // useRuntime makes rt the agent's container runtime and builds the task
 // hooks on it.
 func (a *Agent) useRuntime(rt Runtime) {
 	a.rt = rt
-	a.hooks = taskHooks(rt)
+	a.hooks = a.taskHooks(rt)
 }
 
 // prerun runs the hooks' Prerun in order, stopping at the first failure.

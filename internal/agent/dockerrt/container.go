@@ -71,7 +71,7 @@ type ContainerSpec struct {
 	CPUShares            int64             // relative CPU weight (ECS cpu units); 0 = Docker's default (1024), 1 is raised to Docker's minimum of 2
 	MemoryMiB            int64             // hard memory limit in MiB; 0 = none
 	MemoryReservationMiB int64             // soft memory limit in MiB; 0 = none
-	Ports                []PortMapping     // published ports; in "host", "none" and "container:" modes they are only exposed, not published
+	Ports                []PortMapping     // published ports; in "host" and "none" modes they are only exposed, not published, and in "container:" mode ignored
 	NetworkMode          string            // "bridge" (default), "host", "none", "container:<id>" or a network name
 	StopTimeout          time.Duration     // grace period between SIGTERM and SIGKILL, stored on the container; rounded up to whole seconds; 0 = Docker's default (10s)
 	ReadonlyRootfs       bool
@@ -191,11 +191,15 @@ func createOptions(spec ContainerSpec) (client.ContainerCreateOptions, error) {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.Type(typ), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 
-	publish := netMode != "host" && netMode != "none" && !strings.HasPrefix(netMode, "container:")
+	joined := strings.HasPrefix(netMode, "container:")
+	publish := netMode != "host" && netMode != "none" && !joined
 	for _, p := range spec.Ports {
 		port, binding, err := portBinding(p)
 		if err != nil {
 			return client.ContainerCreateOptions{}, err
+		}
+		if joined {
+			continue // Docker refuses even exposing ports in another's namespace
 		}
 		if cfg.ExposedPorts == nil {
 			cfg.ExposedPorts = network.PortSet{}
@@ -292,6 +296,7 @@ type State struct {
 	Labels      map[string]string // container labels
 	Status      string            // created, running, paused, restarting, removing, exited or dead
 	Running     bool
+	Pid         int  // the main process's id on the host while it runs; 0 otherwise
 	ExitCode    int  // exit code of the last run; 137 after SIGKILL
 	OOMKilled   bool // the last run was killed by the kernel OOM killer
 	Error       string
@@ -351,6 +356,7 @@ func stateFromInspect(c container.InspectResponse) State {
 	if st := c.State; st != nil {
 		s.Status = string(st.Status)
 		s.Running = st.Running
+		s.Pid = st.Pid
 		s.ExitCode = st.ExitCode
 		s.OOMKilled = st.OOMKilled
 		s.Error = st.Error

@@ -2,7 +2,9 @@ package dockerrt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/moby/moby/api/types/jsonstream"
@@ -113,4 +115,41 @@ func humanSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%.1fPB", v/unit)
+}
+
+// ImageExists reports whether the daemon has image.
+func (r *Runtime) ImageExists(ctx context.Context, image string) (bool, error) {
+	_, err := r.cli.ImageInspect(ctx, image)
+	switch {
+	case err == nil:
+		return true, nil
+	case IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("dockerrt: inspect image %s: %w", image, err)
+}
+
+// ImportImage makes the image ref (repository:tag) from rootfs, a tar
+// stream of its one layer, as docker import does; changes are Dockerfile
+// instructions applied to its configuration (`ENTRYPOINT ["/app"]`). It
+// returns once the daemon has stored and tagged the image.
+func (r *Runtime) ImportImage(ctx context.Context, ref string, rootfs io.Reader, changes []string) error {
+	res, err := r.cli.ImageImport(ctx, client.ImageImportSource{Source: rootfs, SourceName: "-"}, ref, client.ImageImportOptions{Changes: changes})
+	if err != nil {
+		return fmt.Errorf("dockerrt: import %s: %w", ref, err)
+	}
+	defer res.Close()
+	// The daemon reports a failure inside the stream it answers with.
+	dec := json.NewDecoder(res)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("dockerrt: import %s: %w", ref, err)
+		}
+		if m.Error != nil {
+			return fmt.Errorf("dockerrt: import %s: %w", ref, m.Error)
+		}
+	}
 }

@@ -20,6 +20,7 @@ func TestCreateOptionsPorts(t *testing.T) {
 		{name: "dynamic", ports: []PortMapping{{ContainerPort: 80}}, wantBinds: map[string]string{"80/tcp": ":"}},
 		{name: "static udp on ip", ports: []PortMapping{{ContainerPort: 53, HostPort: 5353, Protocol: "UDP", HostIP: "127.0.0.1"}}, wantBinds: map[string]string{"53/udp": "127.0.0.1:5353"}},
 		{name: "host mode publishes nothing", mode: "host", ports: []PortMapping{{ContainerPort: 80}}, wantBinds: map[string]string{}},
+		{name: "another container's namespace exposes nothing", mode: "container:abc", ports: []PortMapping{{ContainerPort: 80}}, wantBinds: map[string]string{}},
 		{name: "bad protocol", ports: []PortMapping{{ContainerPort: 80, Protocol: "sctp2"}}, wantErr: "protocol"},
 		{name: "bad container port", ports: []PortMapping{{ContainerPort: 0}}, wantErr: "out of range"},
 		{name: "bad host port", ports: []PortMapping{{ContainerPort: 1, HostPort: 70000}}, wantErr: "out of range"},
@@ -37,7 +38,13 @@ func TestCreateOptionsPorts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if strings.HasPrefix(tc.mode, "container:") && len(opts.Config.ExposedPorts) != 0 {
+				t.Errorf("exposed %v in another container's namespace", opts.Config.ExposedPorts)
+			}
 			for _, p := range tc.ports {
+				if strings.HasPrefix(tc.mode, "container:") {
+					break
+				}
 				port, _ := network.PortFrom(uint16(p.ContainerPort), network.IPProtocol(strings.ToLower(p.Protocol)))
 				if p.Protocol == "" {
 					port, _ = network.PortFrom(uint16(p.ContainerPort), network.TCP)

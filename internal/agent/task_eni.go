@@ -1,0 +1,222 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/internal/acs"
+	"github.com/berth-dev/berth/internal/agent/dockerrt"
+	"github.com/berth-dev/berth/internal/vpc"
+)
+
+// Labels of a task's pause container. It carries the instance's labels
+// but not the task's (labelTaskArn): it is no container of the task's
+// definition, and adopt leaves it to the hook.
+const (
+	labelPause    = "berth.pause"     // the task's ARN
+	labelPauseENI = "berth.pause.eni" // the ENI attached to its namespace
+)
+
+// pauseStopTimeout bounds a pause container's stop; it exits on SIGTERM.
+const pauseStopTimeout = 5 * time.Second
+
+// taskENI is the ENI a task runs with in awsvpc network mode: the payload's
+// one interface. ok is false for other network modes, and for an awsvpc
+// task whose payload carries no interface (it then runs as before ENIs).
+func taskENI(def *acs.Task) (eni acs.ElasticNetworkInterface, ok bool) {
+	if def == nil || def.NetworkMode != "awsvpc" || len(def.ElasticNetworkInterfaces) == 0 {
+		return eni, false
+	}
+	return def.ElasticNetworkInterfaces[0], true
+}
+
+// pauseName names a task's pause container as its containers are named
+// (see dockerName), with a suffix no container's name can end with.
+func pauseName(taskArn string, def *acs.Task) string {
+	return "ecs-" + def.Family + "-" + def.Version + "-" + lastSegment(taskArn) + "-pause"
+}
+
+// taskInterface is how the host wires eni: its primary address with the
+// prefix length of its subnet, whose gateway the payload gives in CIDR
+// form ("172.31.0.1/20").
+func taskInterface(eni acs.ElasticNetworkInterface) (vpc.TaskInterface, error) {
+	gw, err := netip.ParsePrefix(eni.SubnetGatewayIpv4Address)
+	if err != nil {
+		return vpc.TaskInterface{}, fmt.Errorf("interface %s: subnet gateway %q: %w", eni.Ec2Id, eni.SubnetGatewayIpv4Address, err)
+	}
+	var primary string
+	for _, a := range eni.IPV4Addresses {
+		if a.Primary || primary == "" {
+			primary = a.PrivateAddress
+		}
+		if a.Primary {
+			break
+		}
+	}
+	ip, err := netip.ParseAddr(primary)
+	if err != nil {
+		return vpc.TaskInterface{}, fmt.Errorf("interface %s: address %q: %w", eni.Ec2Id, primary, err)
+	}
+	return vpc.TaskInterface{ID: eni.Ec2Id, MAC: eni.MacAddress, Addr: netip.PrefixFrom(ip, gw.Bits()), Gateway: gw.Addr()}, nil
+}
+
+// eniHook gives an awsvpc task its network namespace: a pause container
+// with no network of Docker's, holding the task's ENI (vpc.AttachTask);
+// the task's containers join it (containerSpec) and share its one address
+// and its loopback.
+type eniHook struct {
+	rt           Runtime
+	cgroupParent string
+	// labels are the instance's labels; the instance's ARN is known once
+	// it has registered, before any task runs.
+	labels func() map[string]string
+	// exe is the executable the pause image is made of.
+	exe func() (string, error)
+
+	mu    sync.Mutex
+	image string // the pause image, once present
+}
+
+func (*eniHook) Name() string { return "task network interface" }
+
+// Prerun starts (or finds) the task's pause container and attaches the
+// task's ENI to its namespace.
+func (h *eniHook) Prerun(ctx context.Context, taskArn string, def *acs.Task) error {
+	eni, ok := taskENI(def)
+	if !ok {
+		return nil
+	}
+	if n := len(def.ElasticNetworkInterfaces); n != 1 {
+		return fmt.Errorf("a task has one network interface; the payload has %d", n)
+	}
+	ti, err := taskInterface(eni)
+	if err != nil {
+		return err
+	}
+	image, err := h.pauseImage(ctx)
+	if err != nil {
+		return fmt.Errorf("pause image: %w", err)
+	}
+	st, err := h.pauseContainer(ctx, taskArn, def, eni, image)
+	if err != nil {
+		return err
+	}
+	if err := vpc.AttachTask(st.Pid, ti); err != nil {
+		return err
+	}
+	return nil
+}
+
+// pauseContainer returns the running pause container of the task,
+// creating and starting it as needed.
+func (h *eniHook) pauseContainer(ctx context.Context, taskArn string, def *acs.Task, eni acs.ElasticNetworkInterface, image string) (dockerrt.State, error) {
+	name := pauseName(taskArn, def)
+	st, err := h.rt.Inspect(ctx, name)
+	if dockerrt.IsNotFound(err) {
+		labels := h.labels()
+		labels[labelPause] = taskArn
+		labels[labelPauseENI] = eni.Ec2Id
+		_, err = h.rt.Create(ctx, dockerrt.ContainerSpec{
+			Name: name, Image: image, Labels: labels, NetworkMode: "none", CPUShares: 2,
+			StopTimeout: pauseStopTimeout, CgroupParent: h.cgroupParent, DNSServers: eni.DomainNameServers,
+		})
+		if err != nil && !dockerrt.IsConflict(err) {
+			return st, fmt.Errorf("create pause container: %w", err)
+		}
+		st, err = h.rt.Inspect(ctx, name)
+	}
+	if err != nil {
+		return st, err
+	}
+	if !st.Running {
+		if err := h.rt.Start(ctx, st.ID); err != nil {
+			return st, fmt.Errorf("start pause container: %w", err)
+		}
+		if st, err = h.rt.Inspect(ctx, st.ID); err != nil {
+			return st, err
+		}
+	}
+	if !st.Running || st.Pid == 0 {
+		return st, fmt.Errorf("pause container %s is %s", name, st.Status)
+	}
+	return st, nil
+}
+
+// pauseImage makes the pause image of the running executable, once.
+func (h *eniHook) pauseImage(ctx context.Context) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.image != "" {
+		return h.image, nil
+	}
+	exe, err := h.exe()
+	if err != nil {
+		return "", err
+	}
+	ref, err := pauseImageRef(exe)
+	if err != nil {
+		return "", err
+	}
+	ok, err := h.rt.ImageExists(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		files, err := pauseFiles(exe)
+		if err != nil {
+			return "", err
+		}
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(writePauseRootfs(pw, files)) }()
+		err = h.rt.ImportImage(ctx, ref, pr, pauseChanges)
+		pr.CloseWithError(err) // ends the writer if the import stopped reading
+		if err != nil {
+			return "", err
+		}
+	}
+	h.image = ref
+	return ref, nil
+}
+
+// Postrun detaches the task's ENI and removes its pause container. It
+// finds them by the pause container's labels, so it needs no payload.
+func (h *eniHook) Postrun(ctx context.Context, taskArn string, def *acs.Task) error {
+	var errs []error
+	if eni, ok := taskENI(def); ok {
+		errs = append(errs, vpc.DetachTask(eni.Ec2Id))
+	}
+	states, err := h.rt.List(ctx, map[string]string{labelPause: taskArn})
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, st := range states {
+		if id := st.Labels[labelPauseENI]; id != "" {
+			errs = append(errs, vpc.DetachTask(id))
+		}
+		if err := h.rt.Stop(ctx, st.ID, pauseStopTimeout); err != nil && !dockerrt.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+		errs = append(errs, h.rt.Remove(ctx, st.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// instanceLabels are the labels every container of this instance carries.
+func (a *Agent) instanceLabels() map[string]string {
+	labels := map[string]string{labelInstance: a.instanceArn, labelCluster: a.cfg.Cluster}
+	if a.cfg.EC2.ID != "" {
+		labels[LabelEC2Instance] = a.cfg.EC2.ID
+	}
+	return labels
+}
+
+var _ TaskHook = (*eniHook)(nil)
+
+// executable is the running executable, the pause process's.
+var executable = os.Executable

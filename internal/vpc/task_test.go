@@ -1,0 +1,177 @@
+package vpc
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+
+	"github.com/berth-dev/berth/internal/testutil"
+)
+
+// namespace starts the test image with no network of its own (as a
+// task's pause container is) and returns its process id.
+func namespace(t *testing.T, image, name string) int {
+	t.Helper()
+	exec.Command("docker", "rm", "-f", name).Run()
+	out, err := exec.Command("docker", "run", "-d", "--name", name, "--network", "none", image).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	out, err = exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", name).Output()
+	if err != nil {
+		t.Fatalf("docker inspect: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid == 0 {
+		t.Fatalf("pid of %s: %q", name, out)
+	}
+	return pid
+}
+
+// allowForwarding lets the host forward between the given host ends,
+// which Docker's FORWARD policy (DROP) refuses otherwise; in Berth the
+// security groups' chains decide.
+func allowForwarding(t *testing.T, links ...string) {
+	t.Helper()
+	ipt, err := iptables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range links {
+		for _, out := range links {
+			if in == out {
+				continue
+			}
+			rule := []string{"-i", in, "-o", out, "-j", "ACCEPT"}
+			if err := ipt.Insert("filter", "FORWARD", 1, rule...); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ipt.DeleteIfExists("filter", "FORWARD", rule...) })
+		}
+	}
+}
+
+// fetchFrom asks the testapp at from to GET url and reports whether it
+// answered 200.
+func fetchFrom(from netip.Addr, target string) bool {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s:8080/fetch?url=%s", from, url.QueryEscape(target)))
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var out struct{ Status int }
+	return json.NewDecoder(resp.Body).Decode(&out) == nil && out.Status == http.StatusOK
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAttachTask wires two task namespaces of one subnet (addresses of a
+// private /24 the test picks) and checks: the host reaches each task at
+// its address, one task reaches the other, attaching again changes
+// nothing, and detaching removes the link and the route.
+func TestAttachTask(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	image := testutil.BuildTestImage(t, "")
+	gw := netip.MustParseAddr("10.213.9.1")
+	tasks := []TaskInterface{
+		{ID: "eni-0test00000000000a", MAC: "0a:58:0a:d5:09:0a", Addr: netip.MustParsePrefix("10.213.9.10/24"), Gateway: gw},
+		{ID: "eni-0test00000000000b", MAC: "0a:58:0a:d5:09:0b", Addr: netip.MustParsePrefix("10.213.9.11/24"), Gateway: gw},
+	}
+	pids := make([]int, len(tasks))
+	var links []string
+	for i, ti := range tasks {
+		DetachTask(ti.ID) // left by an interrupted run
+		t.Cleanup(func() { DetachTask(ti.ID) })
+		pids[i] = namespace(t, image, fmt.Sprintf("berth-vtest-task-%d", i))
+		if err := AttachTask(pids[i], ti); err != nil {
+			t.Fatalf("attach %s: %v", ti.ID, err)
+		}
+		links = append(links, TaskLinkName(ti.ID))
+	}
+	allowForwarding(t, links...)
+	a, b := tasks[0].Addr.Addr(), tasks[1].Addr.Addr()
+	for _, addr := range []netip.Addr{a, b} {
+		if !eventually(func() bool { return reachable(addr, 8080) }) {
+			t.Fatalf("the host cannot reach the task at %s:8080", addr)
+		}
+	}
+	if !fetchFrom(b, "http://"+a.String()+":8080/") {
+		t.Fatal("a task cannot reach another task of its subnet")
+	}
+
+	// Attaching again (a restarted agent) keeps the same link.
+	before, err := netlink.LinkByName(links[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AttachTask(pids[0], tasks[0]); err != nil {
+		t.Fatalf("attach again: %v", err)
+	}
+	after, err := netlink.LinkByName(links[0])
+	if err != nil || after.Attrs().Index != before.Attrs().Index {
+		t.Fatalf("attaching again replaced the link (%v)", err)
+	}
+	if !reachable(a, 8080) {
+		t.Fatal("the task is unreachable after attaching again")
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/conf/" + links[0] + "/proxy_arp"); err != nil || strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("proxy_arp of %s = %q (%v)", links[0], b, err)
+	}
+
+	if err := DetachTask(tasks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(links[0]); !isNotFound(err) {
+		t.Fatalf("%s is still there after detach (%v)", links[0], err)
+	}
+	// No traffic to a detached address: it would leave by the default
+	// route. Its route is gone.
+	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: ipNet(a)}, netlink.RT_FILTER_DST)
+	if err != nil || len(routes) != 0 {
+		t.Fatalf("routes to %s after detach: %v (%v)", a, routes, err)
+	}
+	if !reachable(b, 8080) {
+		t.Fatal("detaching one task cut the other")
+	}
+	if err := DetachTask(tasks[0].ID); err != nil {
+		t.Fatalf("detaching twice: %v", err)
+	}
+}
+
+func TestAttachTaskRefusesBadInterfaces(t *testing.T) {
+	gw := netip.MustParseAddr("10.213.9.1")
+	for _, ti := range []TaskInterface{
+		{ID: "eni-bad-mac", MAC: "nope", Addr: netip.MustParsePrefix("10.213.9.10/24"), Gateway: gw},
+		{ID: "eni-ipv6", MAC: "0a:58:0a:d5:09:0a", Addr: netip.MustParsePrefix("fd00::10/64"), Gateway: gw},
+		{ID: "eni-no-addr", MAC: "0a:58:0a:d5:09:0a", Gateway: gw},
+		{ID: "eni-gw-outside", MAC: "0a:58:0a:d5:09:0a", Addr: netip.MustParsePrefix("10.213.9.10/24"), Gateway: netip.MustParseAddr("10.213.10.1")},
+	} {
+		if err := AttachTask(os.Getpid(), ti); err == nil {
+			DetachTask(ti.ID)
+			t.Errorf("%s: attached", ti.ID)
+		}
+	}
+}
