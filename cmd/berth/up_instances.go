@@ -118,6 +118,8 @@ func instanceAgent(self string, srv *server.Server, f serverFlags, spec ec2host.
 	}
 	slices.Sort(settings)
 	settings = append(settings, localInstancePolicy(f.dataDir)...)
+	// awsvpc tasks get interfaces where the host runs the VPC data plane.
+	settings = append(settings, fmt.Sprintf("ECS_ENABLE_TASK_ENI=%t", spec.TaskENI))
 	keys, err := writeLaunchKeys(dir, srv.Account, settings...)
 	if err != nil {
 		return nil, err
@@ -156,7 +158,7 @@ func instanceAgent(self string, srv *server.Server, f serverFlags, spec ec2host.
 // its identity from, nor what the host's policy decides.
 func userSetting(k string) bool {
 	switch k {
-	case "ECS_BACKEND_HOST", "ECS_DATADIR", "ECS_INSTANCE_PROFILE", "ECS_DISABLE_PRIVILEGED", "ECS_CLUSTER":
+	case "ECS_BACKEND_HOST", "ECS_DATADIR", "ECS_INSTANCE_PROFILE", "ECS_DISABLE_PRIVILEGED", "ECS_CLUSTER", "ECS_ENABLE_TASK_ENI":
 		return false
 	}
 	return strings.HasPrefix(k, "ECS_")

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
+	"github.com/berth-dev/berth/internal/vpc"
 )
 
 // The task endpoint of a host: what containers reach at 169.254.170.2, as
@@ -58,6 +59,9 @@ const (
 	labelZone          = "berth.availability-zone"
 	labelService       = "berth.service-name"
 	labelAgentSocket   = "berth.agent-socket"
+	// labelENIAddress is an awsvpc task container's address: its
+	// namespace's, which Docker does not know.
+	labelENIAddress = "berth.eni-address"
 )
 
 // endpointRules are the iptables rules of the task endpoint on a bridge:
@@ -77,6 +81,8 @@ func endpointRules(bridgeInterface string) [][]string {
 		{"filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-p", "tcp", "-m", "tcp", "--dport", "51679",
 			"-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"},
 		{"filter", "INPUT", "-i", bridgeInterface, "--dst", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "DNAT", "-j", "DROP"},
+		// The same for awsvpc tasks, whose interfaces' host ends are vpc.TaskLinkName's.
+		{"filter", "INPUT", "-i", vpc.TaskLinkPrefix + "+", "--dst", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "DNAT", "-j", "DROP"},
 	}
 }
 
@@ -295,7 +301,7 @@ func fromTask(remote string, cs []dockerrt.State) bool {
 	}
 	ip := net.ParseIP(host)
 	for _, c := range cs {
-		if slices.Contains(c.IPv4, ip.String()) {
+		if slices.Contains(c.IPv4, ip.String()) || c.Labels[labelENIAddress] == ip.String() {
 			return true
 		}
 		if c.NetworkMode == "host" && isLocalAddress(ip) {

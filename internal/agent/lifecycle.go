@@ -333,6 +333,7 @@ func (a *Agent) stopTask(ctx context.Context, t *task, reason string) {
 		}()
 	}
 	wg.Wait()
+	a.stopped(ctx, t)
 	a.mu.Lock()
 	for _, c := range cs {
 		c.status = statusStopped
@@ -438,8 +439,12 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 	// An awsvpc task's containers join its pause container's namespace
 	// (see eniHook), and reach the host as bridge-mode containers do.
 	pause := ""
-	if _, ok := taskENI(def); ok && a.cfg.TaskENI {
+	if eni, ok := taskENI(def); ok && a.cfg.TaskENI {
 		pause = pauseName(t.arn, def)
+		if len(eni.IPV4Addresses) > 0 {
+			// The task endpoint knows the task's requests by this address.
+			labels[labelENIAddress] = eni.IPV4Addresses[0].PrivateAddress
+		}
 	}
 	vars := a.taskEnvironment(t, def, c, mode, labels)
 	env := make([]string, 0, len(vars))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -110,6 +111,13 @@ func (h *eniHook) Prerun(ctx context.Context, taskArn string, def *acs.Task) err
 	if err := vpc.AttachTask(st.Pid, ti); err != nil {
 		return err
 	}
+	// The task endpoint (169.254.170.2, DNAT'd to the host's loopback)
+	// is reached through the interface's host end, as through the Docker
+	// bridge; endpointRules drop anything else it sends to loopback.
+	sysctl := filepath.Join("/proc/sys/net/ipv4/conf", vpc.TaskLinkName(ti.ID), "route_localnet")
+	if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enable route_localnet for the task endpoint: %w", err)
+	}
 	return nil
 }
 
@@ -182,6 +190,12 @@ func (h *eniHook) pauseImage(ctx context.Context) (string, error) {
 	}
 	h.image = ref
 	return ref, nil
+}
+
+// Stopped releases the task's interface as soon as its containers have
+// stopped, as Postrun does.
+func (h *eniHook) Stopped(ctx context.Context, taskArn string, def *acs.Task) error {
+	return h.Postrun(ctx, taskArn, def)
 }
 
 // Postrun detaches the task's ENI and removes its pause container. It

@@ -48,6 +48,28 @@ func (a *Agent) useRuntime(rt Runtime) {
 	a.hooks = a.taskHooks(rt)
 }
 
+// stopHook is a TaskHook that also releases something as soon as the
+// task's containers have stopped, before the agent reports the task
+// STOPPED, rather than at clean-up: an awsvpc task's interface, whose
+// address ECS gives to another task once this one stopped.
+type stopHook interface {
+	Stopped(ctx context.Context, taskArn string, def *acs.Task) error
+}
+
+// stopped runs the Stopped of the hooks that have one.
+func (a *Agent) stopped(ctx context.Context, t *task) {
+	a.mu.Lock()
+	def := t.def
+	a.mu.Unlock()
+	for _, h := range a.hooks {
+		if sh, ok := h.(stopHook); ok {
+			if err := sh.Stopped(ctx, t.arn, def); err != nil {
+				a.log.Warn("task stop", "task", t.arn, "hook", h.Name(), "err", err)
+			}
+		}
+	}
+}
+
 // prerun runs the hooks' Prerun in order, stopping at the first failure.
 func (a *Agent) prerun(ctx context.Context, t *task, def *acs.Task) error {
 	for _, h := range a.hooks {

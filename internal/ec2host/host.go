@@ -43,6 +43,9 @@ type AgentSpec struct {
 	// IdentityDocument and IdentitySignature are the instance's signed
 	// identity document, which its agent registers with.
 	IdentityDocument, IdentitySignature string
+	// TaskENI says the host can give awsvpc tasks their interfaces (it
+	// runs the VPC data plane).
+	TaskENI bool
 }
 
 // Runner starts and stops instances' agents on this machine.
@@ -370,7 +373,7 @@ func (h *Host) spec(ctx context.Context, r ec2.InstanceRecord, parent string) (A
 	s := AgentSpec{InstanceID: r.ID, Cluster: settings["ECS_CLUSTER"], InstanceType: r.InstanceType, Zone: r.Zone, ImageID: r.ImageID,
 		SubnetID: r.SubnetID, VpcID: r.VpcID, CgroupParent: parent, Settings: settings, IdentityDocument: doc, IdentitySignature: sig}
 	if h.cfg.VPC != nil {
-		s.PrivateIP = r.PrivateIP
+		s.PrivateIP, s.TaskENI = r.PrivateIP, true
 	}
 	if r.Profile != nil {
 		s.Profile = r.Profile.Name

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -118,6 +119,45 @@ func (h *Host) ensureDispatch() error {
 			if err := h.ipt.Insert("filter", hook, 1, h.dispatchRule()...); err != nil {
 				return fmt.Errorf("iptables -I %s: %w", hook, err)
 			}
+		}
+	}
+	return h.ensureTaskForwarding()
+}
+
+// taskForwardRules accept what awsvpc tasks' interfaces send and receive
+// once the dispatch has judged a new connection (Docker's FORWARD policy
+// drops anything else): they come right after the dispatch rule.
+func (h *Host) taskForwardRules() [][]string {
+	links := TaskLinkPrefix + "+"
+	tag := []string{"-m", "comment", "--comment", h.chain + " tasks"}
+	return [][]string{append([]string{"-i", links}, append(tag, "-j", "ACCEPT")...), append([]string{"-o", links}, append(tag, "-j", "ACCEPT")...)}
+}
+
+func (h *Host) ensureTaskForwarding() error {
+	for _, rule := range h.taskForwardRules() {
+		exists, err := h.ipt.Exists("filter", "FORWARD", rule...)
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		if exists {
+			continue
+		}
+		rules, err := h.ipt.List("filter", "FORWARD") // rules[0] is the policy, rules[n] rule n
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		pos := 0
+		for i, r := range rules {
+			if strings.Contains(r, "-j "+h.chain) && !strings.Contains(r, "--comment") {
+				pos = i
+				break
+			}
+		}
+		if pos == 0 {
+			return fmt.Errorf("the dispatch rule of %s is not in FORWARD", h.chain)
+		}
+		if err := h.ipt.Insert("filter", "FORWARD", pos+1, rule...); err != nil {
+			return fmt.Errorf("iptables -I FORWARD: %w", err)
 		}
 	}
 	return nil
@@ -310,6 +350,9 @@ func (h *Host) Close() error {
 	var errs []error
 	for _, hook := range hooks {
 		errs = append(errs, h.ipt.DeleteIfExists("filter", hook, h.dispatchRule()...))
+	}
+	for _, rule := range h.taskForwardRules() {
+		errs = append(errs, h.ipt.DeleteIfExists("filter", "FORWARD", rule...))
 	}
 	chains, err := h.ipt.ListChains("filter")
 	errs = append(errs, err)

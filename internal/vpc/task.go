@@ -52,8 +52,12 @@ const taskIfName = "eth0"
 // characters. Firewall rules match task traffic with it (-i/-o).
 func TaskLinkName(eniID string) string {
 	sum := sha256.Sum256([]byte(eniID))
-	return "be" + hex.EncodeToString(sum[:])[:12]
+	return TaskLinkPrefix + hex.EncodeToString(sum[:])[:12]
 }
+
+// TaskLinkPrefix begins the name of every task interface's host end, for
+// rules that match them all ("be+").
+const TaskLinkPrefix = "be"
 
 // AttachTask gives the network namespace of process pid (a task's pause
 // container) the interface ti, and routes ti's address to it from the
