@@ -32,7 +32,8 @@ func fetchVia(addr, target string) (status int, ok bool) {
 // TestAwsvpcTasksWithCLI: awsvpc tasks on berth up's instances, with the
 // aws CLI. Each task gets an interface of its subnet (describe-tasks and
 // describe-network-interfaces agree) whose address its containers share
-// (one reaches the other on localhost); the task's security group decides
+// (one reaches the other on localhost) and reach the task endpoint for
+// their task role's keys; the task's security group decides
 // who reaches that address, from this host and from another task, by
 // CIDR and by source group, and a change applies to running tasks; the
 // interface is deleted once the task stops.
@@ -58,7 +59,8 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", sgA, "--protocol", "tcp", "--port", "8080", "--cidr", "0.0.0.0/0").MustSucceed(t)
 
 	family := uniqueName("e2e-awsvpc")
-	td := map[string]any{"family": family, "networkMode": "awsvpc", "containerDefinitions": []any{
+	role := uniqueName("e2e-vpcrole")
+	td := map[string]any{"family": family, "networkMode": "awsvpc", "taskRoleArn": createTaskRole(t, b, cli, role), "containerDefinitions": []any{
 		map[string]any{"name": "web", "image": image, "memory": 64, "essential": true, "portMappings": []any{map[string]any{"containerPort": 8080}}},
 		map[string]any{"name": "sidecar", "image": image, "memory": 64, "essential": false, "environment": []any{map[string]any{"name": "PORT", "value": "9090"}}},
 	}}
@@ -105,6 +107,12 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 	eventually(t, 15*time.Second, 200*time.Millisecond, "task A at "+ipA+":8080", func() (bool, string) { return reachableOnce(ipA, 8080), "" })
 	if status, ok := fetchVia(ipA, "http://127.0.0.1:9090/"); !ok || status != http.StatusOK {
 		t.Fatalf("web → sidecar on localhost: %d (answered: %v)", status, ok)
+	}
+	// The task endpoint serves it: its SDK gets the task role's keys.
+	var who struct{ Arn, Error string }
+	httpGetJSON(t, "http://"+ipA+":8080/whoami", &who)
+	if want := "arn:aws:sts::" + b.AccountID + ":assumed-role/" + role + "/" + lastSegment(a.TaskArn); who.Arn != want {
+		t.Fatalf("sts get-caller-identity inside the awsvpc task = %+v, want %s", who, want)
 	}
 	// B allows nothing: neither this host nor A reaches it.
 	if reachableOnce(ipB, 8080) {
