@@ -757,3 +757,17 @@ func (s *Service) DeleteSubnet(ctx context.Context, in *DeleteSubnetInput) (*Ret
 	}
 	return ok, nil
 }
+
+// VpcCIDR returns a VPC's IPv4 range, or EC2's InvalidVpcID.NotFound: for
+// the services that place addresses in it (load balancers' ip targets).
+func (s *Service) VpcCIDR(ctx context.Context, id string) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", id, vpcNotFound(id))
+	return it.Value.CIDR, err
+}
+
+// VpcDefaultGroup returns the id of a VPC's default security group, which
+// a resource created in the VPC without groups gets.
+func (s *Service) VpcDefaultGroup(ctx context.Context, id string) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", id, vpcNotFound(id))
+	return it.Value.Groups["default"], err
+}
