@@ -60,7 +60,9 @@ func TestBadInputIsRefused(t *testing.T) {
 		_, err := e.elb.CreateListener(ctx, &sdk.CreateListenerInput{LoadBalancerArn: lbARN, Port: &p, DefaultActions: acts})
 		return err
 	}
-	forward := func(arn *string) types.Action { return types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: arn} }
+	forward := func(arn *string) types.Action {
+		return types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: arn}
+	}
 	rule := func(prio int32, conds []types.RuleCondition, acts ...types.Action) error {
 		_, err := e.elb.CreateRule(ctx, &sdk.CreateRuleInput{ListenerArn: l.ListenerArn, Priority: &prio, Conditions: conds, Actions: acts})
 		return err
@@ -88,7 +90,9 @@ func TestBadInputIsRefused(t *testing.T) {
 		{"bad scheme", createLB(func(in *sdk.CreateLoadBalancerInput) { in.Scheme = "public" }), "ValidationError"},
 		{"gateway type", createLB(func(in *sdk.CreateLoadBalancerInput) { in.Type = types.LoadBalancerTypeEnumGateway }), "ValidationError"},
 		{"a parameter Berth does not act on", createLB(func(in *sdk.CreateLoadBalancerInput) { in.CustomerOwnedIpv4Pool = aws.String("x") }), "ValidationError"},
-		{"reserved tag", createLB(func(in *sdk.CreateLoadBalancerInput) { in.Tags = []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("1")}} }), "ValidationError"},
+		{"reserved tag", createLB(func(in *sdk.CreateLoadBalancerInput) {
+			in.Tags = []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("1")}}
+		}), "ValidationError"},
 		{"duplicate tag keys", createLB(func(in *sdk.CreateLoadBalancerInput) {
 			in.Tags = []types.Tag{{Key: aws.String("a"), Value: aws.String("1")}, {Key: aws.String("a"), Value: aws.String("2")}}
 		}), "DuplicateTagKeys"},
