@@ -7,9 +7,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/berth-dev/berth/internal/ec2"
 )
 
 // TestLoadBalancerLifecycle walks the article's set-up through the SDK: an
@@ -197,5 +201,60 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestInstanceTargets: an instance target must be a running instance of
+// the group's VPC; a registered one whose instance stops is unused with
+// Target.InvalidState, and one of a group no listener uses is
+// Target.NotInUse. (No listener forwards to them: their addresses are
+// not on this machine's loopback.)
+func TestInstanceTargets(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	vpc, subnets := e.subnets(t)
+	_, otherSubnets := e.loopbackVPC(t)
+	if err := e.ec2.Heartbeat(ctx, ec2.HostRecord{ID: "host-a"}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(subnet string) string {
+		out := must[*sdkec2.RunInstancesOutput](t)(e.ec2c.RunInstances(ctx, &sdkec2.RunInstancesInput{ImageId: aws.String(e.ec2.Images()[0].ID),
+			InstanceType: ec2types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: &subnet}))
+		return aws.ToString(out.Instances[0].InstanceId)
+	}
+	inst, other := run(subnets[0]), run(otherSubnets[0])
+	tg := aws.ToString(must[*sdk.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, &sdk.CreateTargetGroupInput{Name: aws.String("web"),
+		Protocol: types.ProtocolEnumHttp, Port: aws.Int32(8080), VpcId: &vpc})).TargetGroups[0].TargetGroupArn)
+	register := func(id string) error {
+		_, err := e.elb.RegisterTargets(ctx, &sdk.RegisterTargetsInput{TargetGroupArn: &tg, Targets: []types.TargetDescription{{Id: &id}}})
+		return err
+	}
+	wantCode(t, register(inst), "InvalidTarget") // pending
+	for _, id := range []string{inst, other} {
+		if err := e.ec2.SetInstanceState(ctx, id, 0, ec2.StateRunning, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, register(other), "InvalidTarget") // of another VPC
+	must[*sdk.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &sdk.RegisterTargetsInput{TargetGroupArn: &tg, Targets: []types.TargetDescription{{Id: &inst}}}))
+	h := must[*sdk.DescribeTargetHealthOutput](t)(e.elb.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: &tg})).TargetHealthDescriptions
+	if len(h) != 1 || aws.ToInt32(h[0].Target.Port) != 8080 || aws.ToString(h[0].HealthCheckPort) != "8080" || h[0].TargetHealth.State != types.TargetHealthStateEnumUnused ||
+		h[0].TargetHealth.Reason != types.TargetHealthReasonEnumNotInUse || aws.ToString(h[0].Target.AvailabilityZone) == "" {
+		t.Fatalf("health %+v", h)
+	}
+	// Used by a listener, a stopped instance is unused with its state.
+	lb := must[*sdk.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("web"), Subnets: subnets})).LoadBalancers[0]
+	must[*sdk.CreateListenerOutput](t)(e.elb.CreateListener(ctx, &sdk.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(int32(freePort(t))),
+		DefaultActions: []types.Action{fixedAction("200", "ok")}}))
+	if err := e.ec2.SetInstanceState(ctx, inst, 0, ec2.StateStopped, ""); err != nil {
+		t.Fatal(err)
+	}
+	lARN := aws.ToString(must[*sdk.DescribeListenersOutput](t)(e.elb.DescribeListeners(ctx, &sdk.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})).Listeners[0].ListenerArn)
+	must[*sdk.ModifyListenerOutput](t)(e.elb.ModifyListener(ctx, &sdk.ModifyListenerInput{ListenerArn: &lARN, DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: &tg}}}))
+	h = must[*sdk.DescribeTargetHealthOutput](t)(e.elb.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: &tg,
+		Targets: []types.TargetDescription{{Id: &inst}, {Id: &other}}})).TargetHealthDescriptions
+	if len(h) != 2 || h[0].TargetHealth.Reason != types.TargetHealthReasonEnumInvalidState || aws.ToString(h[0].TargetHealth.Description) != "Target is in the stopped state" ||
+		h[1].TargetHealth.Reason != types.TargetHealthReasonEnumNotRegistered {
+		t.Fatalf("health %+v", h)
 	}
 }

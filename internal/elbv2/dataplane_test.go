@@ -149,13 +149,16 @@ func TestApplicationLoadBalancerServes(t *testing.T) {
 		}
 	}
 
-	// Deregistered, a drains; with a delay of 0 it is gone at once.
+	// Deregistered, a drains for the group's delay, then is gone.
+	must[*sdk.ModifyTargetGroupAttributesOutput](t)(e.elb.ModifyTargetGroupAttributes(ctx, &sdk.ModifyTargetGroupAttributesInput{TargetGroupArn: &tg,
+		Attributes: []types.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}}))
 	host, _ := hostPort(t, a)
 	must[*sdk.DeregisterTargetsOutput](t)(e.elb.DeregisterTargets(ctx, &sdk.DeregisterTargetsInput{TargetGroupArn: &tg,
 		Targets: []types.TargetDescription{{Id: aws.String(host), Port: aws.Int32(portA)}}}))
 	if h := e.health(t, tg); h[portA] != "draining/Target.DeregistrationInProgress" {
 		t.Fatalf("deregistered target: %v", h)
 	}
+	waitFor(t, func() bool { _, ok := e.health(t, tg)[portA]; return !ok })
 
 	// Deleting the listener closes its port.
 	must[*sdk.DeleteListenerOutput](t)(e.elb.DeleteListener(ctx, &sdk.DeleteListenerInput{ListenerArn: &listener}))
@@ -194,4 +197,51 @@ func answers(c *http.Client, url, body string) bool {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode == 200 && string(b) == body
+}
+
+// TestWeightedForwardAndMovedListener: a forward action's weights split
+// the traffic between target groups (weight 0 takes none), and a listener
+// moved to another port is served there and no longer on the old one.
+func TestWeightedForwardAndMovedListener(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := backend(t, "a"), backend(t, "b")
+	url, listener, tgA := e.alb(t, a)
+	vpc := aws.ToString(must[*sdk.DescribeTargetGroupsOutput](t)(e.elb.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{TargetGroupArns: []string{tgA}})).TargetGroups[0].VpcId)
+	tgB := aws.ToString(must[*sdk.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, &sdk.CreateTargetGroupInput{Name: aws.String("web-b"), TargetType: types.TargetTypeEnumIp,
+		Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: &vpc, HealthyThresholdCount: aws.Int32(2)})).TargetGroups[0].TargetGroupArn)
+	host, port := hostPort(t, b)
+	must[*sdk.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &sdk.RegisterTargetsInput{TargetGroupArn: &tgB, Targets: []types.TargetDescription{{Id: &host, Port: &port}}}))
+	weights := func(wa, wb int32) {
+		must[*sdk.ModifyListenerOutput](t)(e.elb.ModifyListener(ctx, &sdk.ModifyListenerInput{ListenerArn: &listener, DefaultActions: []types.Action{{Type: types.ActionTypeEnumForward,
+			ForwardConfig: &types.ForwardActionConfig{TargetGroups: []types.TargetGroupTuple{{TargetGroupArn: &tgA, Weight: aws.Int32(wa)}, {TargetGroupArn: &tgB, Weight: aws.Int32(wb)}}}}}}))
+	}
+	c := &http.Client{}
+	weights(0, 1)
+	waitFor(t, func() bool { return answers(c, url, "b") && e.health(t, tgB)[port] == "healthy/" })
+	for i := 0; i < 10; i++ {
+		if !answers(c, url, "b") {
+			t.Fatal("weight 0 took traffic")
+		}
+	}
+	weights(1, 1)
+	seen := map[string]int{}
+	waitFor(t, func() bool {
+		for _, name := range []string{"a", "b"} {
+			if answers(c, url, name) {
+				seen[name]++
+			}
+		}
+		return seen["a"] > 0 && seen["b"] > 0
+	})
+	lbs := must[*sdk.DescribeTargetGroupsOutput](t)(e.elb.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{TargetGroupArns: []string{tgB}})).TargetGroups[0].LoadBalancerArns
+	if len(lbs) != 1 {
+		t.Fatalf("target group B's load balancers: %v", lbs)
+	}
+
+	moved := int32(freePort(t))
+	must[*sdk.ModifyListenerOutput](t)(e.elb.ModifyListener(ctx, &sdk.ModifyListenerInput{ListenerArn: &listener, Port: &moved}))
+	newURL := fmt.Sprintf("http://127.0.0.1:%d", moved)
+	waitFor(t, func() bool { return answers(c, newURL, "a") || answers(c, newURL, "b") })
+	waitFor(t, func() bool { _, err := c.Get(url + "/"); return err != nil })
 }

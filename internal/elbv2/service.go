@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,8 +30,8 @@ const Namespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 // Config names where the service lives.
 type Config struct {
 	Region, Account string
-	// Listen are the addresses every listener binds on its port;
-	// 127.0.0.1 when empty.
+	// Listen are addresses every listener binds on its port besides
+	// 127.0.0.1 (a wildcard address, 0.0.0.0, covers it).
 	Listen []string
 	// CheckInterval, when set, replaces every target group's health check
 	// interval in the data plane (tests use a short one).
@@ -55,12 +56,25 @@ type Service struct {
 // New returns ELBv2 on st; its data plane opens listeners once the
 // controller runs (Controllers).
 func New(cfg Config, st *store.Store, ec2Svc *ec2.Service, authz api.Authorizer, log *slog.Logger) *Service {
-	if len(cfg.Listen) == 0 {
-		cfg.Listen = []string{"127.0.0.1"}
-	}
+	cfg.Listen = listenAddresses(cfg.Listen)
 	return &Service{cfg: cfg, store: st, ec2: ec2Svc, authz: authz, log: log,
 		keys: keys{"/berth/" + cfg.Region + "/elbv2/"}, now: time.Now,
 		plane: lb.New(lb.Options{Addresses: cfg.Listen, CheckInterval: cfg.CheckInterval, Log: log})}
+}
+
+// listenAddresses are 127.0.0.1 and the extra addresses, once each; a
+// wildcard address alone, since it covers the others.
+func listenAddresses(extra []string) []string {
+	out := []string{"127.0.0.1"}
+	for _, a := range extra {
+		if a == "0.0.0.0" || a == "::" {
+			return []string{a}
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Register serves ELBv2 on router.

@@ -50,5 +50,15 @@ func BenchmarkALB(b *testing.B) {
 				get(b, tc.url)
 			}
 		})
+		// Eight clients at once: throughput rather than one request's
+		// latency.
+		b.Run(tc.name+"-parallel", func(b *testing.B) {
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b, tc.url)
+				}
+			})
+		})
 	}
 }

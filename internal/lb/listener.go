@@ -141,7 +141,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // travels in the request's context; the headers are the load balancer's.
 func newProxy(tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport: tr,
+		Transport:  tr,
+		BufferPool: &buffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			fi := pr.In.Context().Value(targetKey{}).(forwardInfo)
 			pr.SetURL(&url.URL{Scheme: "http", Host: fi.addr})
@@ -292,3 +293,16 @@ func closeWrite(c net.Conn) {
 		tc.CloseWrite()
 	}
 }
+
+// buffers lends the proxy its copy buffers, so that a response body's copy
+// allocates none.
+type buffers struct{ pool sync.Pool }
+
+func (b *buffers) Get() []byte {
+	if v := b.pool.Get(); v != nil {
+		return *v.(*[]byte)
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *buffers) Put(buf []byte) { b.pool.Put(&buf) }

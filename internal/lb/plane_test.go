@@ -133,27 +133,42 @@ func TestNetworkListener(t *testing.T) {
 	}
 }
 
-// TestResponseCodeMismatch: a target answering a code outside the matcher
-// is unhealthy with AWS's reason and description.
-func TestResponseCodeMismatch(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
-	defer srv.Close()
-	p := New(Options{CheckInterval: 20 * time.Millisecond, Log: quiet()})
-	defer p.Close()
-	addr := srv.Listener.Addr().String()
-	if err := p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "HTTP", Health: HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/",
-		Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"}, Targets: []Target{{Key: "t", Addr: addr, HealthAddr: addr}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h, _ := p.Health("tg")
-		if h["t"] == (TargetHealth{State: StateUnhealthy, Reason: ReasonCodeMismatch, Description: "Health checks failed with these codes: [503]"}) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health %v", h)
-		}
-		time.Sleep(20 * time.Millisecond)
+// TestUnhealthyReasons: a target failing its checks is unhealthy with
+// AWS's reason and description for how it failed.
+func TestUnhealthyReasons(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) }))
+	defer slow.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer failing.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedAddr := closed.Listener.Addr().String()
+	closed.Close()
+	for _, tc := range []struct {
+		name, addr string
+		want       TargetHealth
+	}{
+		{"code mismatch", failing.Listener.Addr().String(), TargetHealth{State: StateUnhealthy, Reason: ReasonCodeMismatch, Description: "Health checks failed with these codes: [503]"}},
+		{"timeout", slow.Listener.Addr().String(), TargetHealth{State: StateUnhealthy, Reason: ReasonTimeout, Description: "Request timed out"}},
+		{"refused", closedAddr, TargetHealth{State: StateUnhealthy, Reason: ReasonFailedChecks, Description: "Health checks failed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
+			defer p.Close()
+			if err := p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "HTTP", Health: HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/",
+				Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"}, Targets: []Target{{Key: "t", Addr: tc.addr, HealthAddr: tc.addr}}}}}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				h, _ := p.Health("tg")
+				if h["t"] == tc.want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("health %v, want %v", h, tc.want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }

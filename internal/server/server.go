@@ -70,8 +70,8 @@ type Config struct {
 	// AutoScalingInterval is how often the Auto Scaling group controller
 	// reconciles every group; autoscaling.DefaultInterval when zero.
 	AutoScalingInterval time.Duration
-	// LoadBalancerAddresses are the IPs the load balancers' listeners bind
-	// on their ports; 127.0.0.1 when empty.
+	// LoadBalancerAddresses are IPs the load balancers' listeners bind on
+	// their ports besides 127.0.0.1 (0.0.0.0 binds every address).
 	LoadBalancerAddresses []string
 	// Scheduler tunes the service scheduler.
 	Scheduler ecs.SchedulerOptions
