@@ -2,6 +2,7 @@ package elbv2
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -64,8 +65,13 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	cfg := s.planeConfig(lbs, tgs, insts)
-	if err := s.plane.Apply(cfg); err != nil {
+	// A listener that cannot bind is retried at every pass, and said once.
+	err = s.plane.Apply(cfg)
+	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
 		s.log.Warn("load balancer data plane", "err", err)
+		s.lastApplyErr = msg
+	} else if err == nil {
+		s.lastApplyErr = ""
 	}
 	if rev > s.applied.Load() {
 		s.applied.Store(rev)

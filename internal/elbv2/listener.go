@@ -2,6 +2,7 @@ package elbv2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -60,12 +61,14 @@ func checkListener(lb lbRecord, protocol string, port int) error {
 	return check.Range("port", port, 1, 65535)
 }
 
-// probePort refuses a port another program of this machine listens on.
+// probePort refuses a port this machine's listeners cannot bind: one
+// another program listens on, or one below 1024 for a server without the
+// privilege.
 func (s *Service) probePort(port int) error {
 	for _, addr := range s.cfg.Listen {
 		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
 		if err != nil {
-			return invalidConfig("Port %d is in use on %s by another program of this machine; choose another port", port, addr)
+			return invalidConfig("Port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
 		}
 		ln.Close()
 	}

@@ -51,6 +51,9 @@ type Service struct {
 	plane *lb.Plane
 	// applied is the store revision the data plane last applied.
 	applied atomic.Int64
+	// lastApplyErr is the data plane's last error, said once; only the
+	// data plane controller touches it.
+	lastApplyErr string
 }
 
 // New returns ELBv2 on st; its data plane opens listeners once the
