@@ -129,7 +129,11 @@ func TestApplicationLoadBalancerServes(t *testing.T) {
 		Conditions: []types.RuleCondition{{Field: aws.String("http-request-method"), HttpRequestMethodConfig: &types.HttpRequestMethodConditionConfig{Values: []string{"GET"}}},
 			{Field: aws.String("query-string"), QueryStringConfig: &types.QueryStringConditionConfig{Values: []types.QueryStringKeyValuePair{{Key: aws.String("go"), Value: aws.String("away")}}}}},
 		Actions: []types.Action{{Type: types.ActionTypeEnumRedirect, RedirectConfig: &types.RedirectActionConfig{Host: aws.String("example.com"), StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}}))
-	waitFor(t, func() bool { s, _, _ := get(t, c, url+"/status/x"); return s == 418 })
+	waitFor(t, func() bool {
+		s1, _, _ := get(t, c, url+"/status/x")
+		s2, _, _ := get(t, c, url+"/p?go=away")
+		return s1 == 418 && s2 == 301
+	})
 	if s, body, _ := get(t, c, url+"/status/x"); s != 418 || body != "teapot" {
 		t.Fatalf("fixed response = %d %q", s, body)
 	}
