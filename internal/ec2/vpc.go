@@ -771,3 +771,20 @@ func (s *Service) VpcDefaultGroup(ctx context.Context, id string) (string, error
 	it, err := get[vpcRecord](ctx, s, "vpc", id, vpcNotFound(id))
 	return it.Value.Groups["default"], err
 }
+
+// AddressZone returns the availability zone of the subnet of a VPC whose
+// range holds ip, or "" when none does: where an address registered with a
+// load balancer lives.
+func (s *Service) AddressZone(ctx context.Context, vpcID string, ip netip.Addr) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", vpcID, vpcNotFound(vpcID))
+	if err != nil {
+		return "", err
+	}
+	for id, cidr := range it.Value.Subnets {
+		if p, err := netip.ParsePrefix(cidr); err == nil && p.Contains(ip) {
+			zone, _, err := s.SubnetZone(ctx, id)
+			return zone, err
+		}
+	}
+	return "", nil
+}

@@ -67,6 +67,9 @@ func (e *env) health(t testing.TB, tg string) map[int32]string {
 	out := must[*sdk.DescribeTargetHealthOutput](t)(e.elb.DescribeTargetHealth(context.Background(), &sdk.DescribeTargetHealthInput{TargetGroupArn: &tg}))
 	m := map[int32]string{}
 	for _, d := range out.TargetHealthDescriptions {
+		if z := aws.ToString(d.Target.AvailabilityZone); z != testRegion+"a" {
+			t.Fatalf("target %s:%d in zone %q, want its subnet's", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port), z)
+		}
 		m[aws.ToInt32(d.Target.Port)] = string(d.TargetHealth.State) + "/" + string(d.TargetHealth.Reason)
 	}
 	return m

@@ -106,6 +106,11 @@ func (s *Service) checkTarget(ctx context.Context, g tgRecord, d TargetDescripti
 		if p, err := netip.ParsePrefix(cidr); err != nil || !p.Contains(ip) {
 			return t, api.Errorf(codeInvalidTarget, "The IP address '%s' is not within the CIDR of the target group's VPC '%s' (%s)", d.Id, g.VpcID, cidr)
 		}
+		if t.Zone == "" {
+			if t.Zone, err = s.ec2.AddressZone(ctx, g.VpcID, ip); err != nil {
+				return t, err
+			}
+		}
 		return t, nil
 	}
 	if !strings.HasPrefix(d.Id, "i-") {
