@@ -96,7 +96,8 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		pg := lb.TargetGroup{ARN: g.ARN, Protocol: g.Protocol, Health: lb.HealthCheck{Enabled: g.HealthCheck.Enabled,
 			Protocol: g.HealthCheck.Protocol, Path: g.HealthCheck.Path, Matcher: g.HealthCheck.Matcher,
 			Interval: time.Duration(g.HealthCheck.Interval) * time.Second, Timeout: time.Duration(g.HealthCheck.Timeout) * time.Second,
-			Healthy: g.HealthCheck.Healthy, Unhealthy: g.HealthCheck.Unhealthy}}
+			Healthy: g.HealthCheck.Healthy, Unhealthy: g.HealthCheck.Unhealthy},
+			LeastOutstanding: attr(tgAttributes(g), g.Attributes, "load_balancing.algorithm.type") == "least_outstanding_requests"}
 		for _, t := range g.Targets {
 			if t.Deregistered != nil {
 				continue // draining: no new traffic

@@ -42,6 +42,8 @@ type group struct {
 	log      *slog.Logger
 	hc       atomic.Pointer[HealthCheck]
 	override time.Duration
+	// lor picks the target with the fewest requests in flight.
+	lor atomic.Bool
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -81,6 +83,7 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 		}
 	}
 	g.hc.Store(&hc)
+	g.lor.Store(cfg.LeastOutstanding)
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr] = t
@@ -114,8 +117,9 @@ func (g *group) stop() {
 	g.targets.Store(&empty)
 }
 
-// next is the next target, round robin over the healthy ones; when none
-// is healthy, over all of them (a load balancer fails open).
+// next is the next target, round robin (or least outstanding requests)
+// over the healthy ones; when none is healthy, round robin over all of
+// them (a load balancer fails open).
 func (g *group) next() *target {
 	all := *g.targets.Load()
 	if len(all) == 0 {
@@ -130,6 +134,17 @@ func (g *group) next() *target {
 	}
 	if healthy == 0 {
 		return all[n%uint64(len(all))]
+	}
+	if g.lor.Load() {
+		// The fewest in flight; among equals, the round robin's turn.
+		var best *target
+		for i := range all {
+			t := all[(n+uint64(i))%uint64(len(all))]
+			if t.routable.Load() && (best == nil || t.outstanding.Load() < best.outstanding.Load()) {
+				best = t
+			}
+		}
+		return best
 	}
 	k := n % uint64(healthy)
 	for _, t := range all {

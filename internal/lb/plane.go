@@ -101,6 +101,10 @@ type TargetGroup struct {
 	Protocol string
 	Health   HealthCheck
 	Targets  []Target
+	// LeastOutstanding sends each request to the healthy target with the
+	// fewest in flight (load_balancing.algorithm.type
+	// least_outstanding_requests) instead of round robin.
+	LeastOutstanding bool
 }
 
 // Target is one registered target.

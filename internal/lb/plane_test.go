@@ -172,3 +172,59 @@ func TestUnhealthyReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestLeastOutstandingRequests: with least outstanding requests, a target
+// busy with a request gets no more while another has none.
+func TestLeastOutstandingRequests(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 1)
+	var addrs []string
+	for _, name := range []string{"x", "y"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/block" {
+				arrived <- name
+				<-release
+			}
+			io.WriteString(w, name)
+		}))
+		defer srv.Close()
+		addrs = append(addrs, srv.Listener.Addr().String())
+	}
+	defer close(release)
+	p := New(Options{CheckInterval: 20 * time.Millisecond, Log: quiet()})
+	defer p.Close()
+	port := freePort(t)
+	g := TargetGroup{ARN: "tg", Protocol: "HTTP", LeastOutstanding: true, Health: HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/", Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"}}
+	for i, a := range addrs {
+		g.Targets = append(g.Targets, Target{Key: fmt.Sprint(i), Addr: a, HealthAddr: a})
+	}
+	if err := p.Apply(Config{Groups: []TargetGroup{g}, Listeners: []Listener{{ARN: "l", Protocol: "HTTP", Port: port,
+		Rules: []Rule{{Action: Action{Type: "forward", Forward: []Weighted{{Group: "tg", Weight: 1}}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, _ := p.Health("tg")
+		if h["0"].State == StateHealthy && h["1"].State == StateHealthy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health %v", h)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	go http.Get(url + "/block")
+	busy := <-arrived
+	for i := 0; i < 4; i++ {
+		resp, err := http.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) == busy {
+			t.Fatalf("request %d went to %s, which has one in flight", i, busy)
+		}
+	}
+}
