@@ -227,11 +227,10 @@ func (s *Service) ModifyRule(ctx context.Context, in *ModifyRuleInput) (*RulesOu
 	}
 	var out Rule
 	err = s.mutate(ctx, lb.ARN, func(r *lbRecord) error {
-		lbr, li, ri, err := s.findRuleIn(*r, in.RuleArn)
+		li, ri, err := findRuleIn(*r, in.RuleArn)
 		if err != nil {
 			return err
 		}
-		_ = lbr
 		l := &r.Listeners[li]
 		if ri < 0 {
 			if acts != nil {
@@ -258,18 +257,18 @@ func (s *Service) ModifyRule(ctx context.Context, in *ModifyRuleInput) (*RulesOu
 }
 
 // findRuleIn finds a rule in a load balancer record being changed.
-func (s *Service) findRuleIn(r lbRecord, arn string) (lbRecord, int, int, error) {
+func findRuleIn(r lbRecord, arn string) (li, ri int, err error) {
 	for li, l := range r.Listeners {
 		if l.DefaultRule == arn {
-			return r, li, -1, nil
+			return li, -1, nil
 		}
 		for ri, rule := range l.Rules {
 			if rule.ARN == arn {
-				return r, li, ri, nil
+				return li, ri, nil
 			}
 		}
 	}
-	return r, 0, 0, api.Errorf(codeRuleNotFound, "Rule '%s' not found", arn)
+	return 0, 0, api.Errorf(codeRuleNotFound, "Rule '%s' not found", arn)
 }
 
 type RuleArnInput struct {
@@ -289,7 +288,7 @@ func (s *Service) DeleteRule(ctx context.Context, in *RuleArnInput) (*struct{}, 
 		return nil, api.Errorf(codeNotPermitted, "Default rule '%s' cannot be deleted", in.RuleArn)
 	}
 	return nil, s.mutate(ctx, lb.ARN, func(r *lbRecord) error {
-		_, li, ri, err := s.findRuleIn(*r, in.RuleArn)
+		li, ri, err := findRuleIn(*r, in.RuleArn)
 		if err != nil {
 			return err
 		}
@@ -341,7 +340,7 @@ func (s *Service) SetRulePriorities(ctx context.Context, in *SetRulePrioritiesIn
 		out.Rules = out.Rules[:0]
 		touched := map[int]bool{}
 		for _, p := range in.RulePriorities {
-			_, li, ri, err := s.findRuleIn(*r, p.RuleArn)
+			li, ri, err := findRuleIn(*r, p.RuleArn)
 			if err != nil {
 				return err
 			}

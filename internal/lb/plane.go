@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -288,18 +287,6 @@ func (p *Plane) Health(groupARN string) (map[string]TargetHealth, bool) {
 		return nil, false
 	}
 	return g.health(), true
-}
-
-// Ports lists the ports the plane listens on, in order.
-func (p *Plane) Ports() []int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []int
-	for _, l := range p.listeners {
-		out = append(out, l.port)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Close closes every listener and stops every health check.
