@@ -26,6 +26,7 @@ type serverFlags struct {
 	tlsCert, tlsKey                                                           string
 	etcdCert, etcdKey, etcdCA, etcdUser, etcdPasswordFile                     string
 	alsoListen                                                                []string
+	lbAddresses                                                               []string
 	registryStorage                                                           storageFlag
 	heartbeat, lostAgentGrace, leaderTTL, roleCredentials                     time.Duration
 }
@@ -46,6 +47,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Var(&f.registryStorage, "registry-storage", "where the registry keeps image content: empty for --data-dir, or s3://BUCKET[/PREFIX][?region=R&endpoint=URL&forcepathstyle=true] (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE); servers sharing etcd must share a bucket")
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); Docker on other hosts needs it for the registry")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	cmd.Flags().StringArrayVar(&f.lbAddresses, "lb-address", nil, "another IP address the load balancers' listeners bind on their ports besides 127.0.0.1 (repeatable; 0.0.0.0 binds every address)")
 	cmd.Flags().StringArrayVar(&f.alsoListen, "also-listen", nil, "another IP address to serve the API port on (repeatable), e.g. the Docker bridge gateway 172.17.0.1 so that containers reach Berth; berth up adds the bridge gateway itself")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "interval of ACS heartbeats to agents")
 	cmd.Flags().DurationVar(&f.lostAgentGrace, "lost-agent-grace", time.Minute, "how long an instance's agent may stay disconnected before its service tasks are replaced elsewhere")
@@ -69,7 +71,7 @@ func (f *serverFlags) config() (server.Config, error) {
 	}
 	return server.Config{
 		DataDir: f.dataDir, Listen: f.listen, Region: f.region, AccountID: f.account,
-		EtcdEndpoints: eps, EtcdTLS: store.TLSFiles{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA}, EtcdUsername: f.etcdUser, EtcdPassword: password, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, Logger: newLogger(f.logLevel),
+		EtcdEndpoints: eps, EtcdTLS: store.TLSFiles{CertFile: f.etcdCert, KeyFile: f.etcdKey, CAFile: f.etcdCA}, EtcdUsername: f.etcdUser, EtcdPassword: password, AdvertiseURL: f.advertise, RegistryHost: f.registryHost, RegistryStorage: f.registryStorage.Storage, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Heartbeat: f.heartbeat, RoleCredentialsDuration: f.roleCredentials, AlsoListenOn: f.alsoListen, LoadBalancerAddresses: f.lbAddresses, Logger: newLogger(f.logLevel),
 		Scheduler: ecs.SchedulerOptions{LostAgentGrace: f.lostAgentGrace}, LeaderTTL: f.leaderTTL, DefaultVPCCIDR: f.defaultVPC,
 	}, nil
 }

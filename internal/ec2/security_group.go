@@ -667,3 +667,11 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, in *DescribeSecuri
 	}
 	return &DescribeSecurityGroupsOutput{SecurityGroups: api.Items[SecurityGroup](page), NextToken: next}, nil
 }
+
+// GroupVpc returns the VPC of a security group, or EC2's
+// InvalidGroup.NotFound: for the services that attach groups to their
+// resources (load balancers).
+func (s *Service) GroupVpc(ctx context.Context, id string) (string, error) {
+	it, err := get[groupRecord](ctx, s, "security-group", id, groupNotFound(id))
+	return it.Value.VpcID, err
+}

@@ -763,3 +763,34 @@ func (s *Service) DeleteSubnet(ctx context.Context, in *DeleteSubnetInput) (*Ret
 	}
 	return ok, nil
 }
+
+// VpcCIDR returns a VPC's IPv4 range, or EC2's InvalidVpcID.NotFound: for
+// the services that place addresses in it (load balancers' ip targets).
+func (s *Service) VpcCIDR(ctx context.Context, id string) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", id, vpcNotFound(id))
+	return it.Value.CIDR, err
+}
+
+// VpcDefaultGroup returns the id of a VPC's default security group, which
+// a resource created in the VPC without groups gets.
+func (s *Service) VpcDefaultGroup(ctx context.Context, id string) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", id, vpcNotFound(id))
+	return it.Value.Groups["default"], err
+}
+
+// AddressZone returns the availability zone of the subnet of a VPC whose
+// range holds ip, or "" when none does: where an address registered with a
+// load balancer lives.
+func (s *Service) AddressZone(ctx context.Context, vpcID string, ip netip.Addr) (string, error) {
+	it, err := get[vpcRecord](ctx, s, "vpc", vpcID, vpcNotFound(vpcID))
+	if err != nil {
+		return "", err
+	}
+	for id, cidr := range it.Value.Subnets {
+		if p, err := netip.ParsePrefix(cidr); err == nil && p.Contains(ip) {
+			zone, _, err := s.SubnetZone(ctx, id)
+			return zone, err
+		}
+	}
+	return "", nil
+}

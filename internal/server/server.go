@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
+	"github.com/berth-dev/berth/internal/elbv2"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/internal/ssm"
@@ -69,6 +70,9 @@ type Config struct {
 	// AutoScalingInterval is how often the Auto Scaling group controller
 	// reconciles every group; autoscaling.DefaultInterval when zero.
 	AutoScalingInterval time.Duration
+	// LoadBalancerAddresses are IPs the load balancers' listeners bind on
+	// their ports besides 127.0.0.1 (0.0.0.0 binds every address).
+	LoadBalancerAddresses []string
 	// Scheduler tunes the service scheduler.
 	Scheduler ecs.SchedulerOptions
 	// LeaderTTL is the lease of the leader among the servers sharing etcd:
@@ -95,6 +99,8 @@ type Server struct {
 	EC2 *ec2.Service
 	// AutoScaling is EC2 Auto Scaling.
 	AutoScaling *autoscaling.Service
+	// ELB is Elastic Load Balancing (v2) with this server's data plane.
+	ELB *elbv2.Service
 	// Controllers runs the background loops and the leader election.
 	Controllers *controller.Runtime
 	stopBG      context.CancelFunc
@@ -212,11 +218,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
 	}
+	// Elastic Load Balancing: the API, and on every server the data plane
+	// that binds the listeners on this machine.
+	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses}, st, ec2Svc, iamSvc, log)
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
 	// loops, if it has any, to the runtime.
-	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, ssmSvc} {
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, elbSvc, ssmSvc} {
 		svc.Register(router)
 		if c, ok := svc.(withControllers); ok {
 			controllers.Register(c.Controllers()...)
@@ -234,7 +243,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, AutoScaling: asSvc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, AutoScaling: asSvc, ELB: elbSvc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout
@@ -324,6 +333,8 @@ func (s *Server) Close() error {
 	case <-s.bgDone:
 	case <-ctx.Done():
 	}
+	// The load balancers' listeners close with the server.
+	s.ELB.Close()
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = s.http.Close()

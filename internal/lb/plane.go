@@ -1,0 +1,306 @@
+// Package lb is the load balancers' data plane: an HTTP reverse proxy per
+// application listener, a TCP proxy per network listener, and active
+// health checks per target group. It knows nothing of the API or the
+// store: a controller hands it the whole wanted configuration (Apply) and
+// reads the targets' health back (Health).
+package lb
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Config is everything the data plane serves.
+type Config struct {
+	Listeners []Listener
+	Groups    []TargetGroup
+}
+
+// Listener is one listener of a load balancer.
+type Listener struct {
+	// ARN identifies the listener across Applies.
+	ARN string
+	// Protocol is HTTP (an application listener) or TCP (a network one).
+	Protocol string
+	Port     int
+	// Rules are matched in order; the last is the default rule, which has
+	// no conditions.
+	Rules []Rule
+	// IdleTimeout closes idle client connections; 60s when zero.
+	IdleTimeout time.Duration
+	// XFF is how X-Forwarded-For is treated: append (default), preserve
+	// or remove.
+	XFF string
+}
+
+// Rule is a listener rule: when every condition matches, the action runs.
+type Rule struct {
+	Conditions []Condition
+	Action     Action
+}
+
+// Condition is one condition of a rule; it matches when any value does.
+type Condition struct {
+	// Field is path-pattern, host-header, http-header,
+	// http-request-method, query-string or source-ip.
+	Field  string
+	Values []string
+	// Header names the header of an http-header condition.
+	Header string
+	// Query are the pairs of a query-string condition (an empty key
+	// matches any key).
+	Query []KeyValue
+}
+
+// KeyValue is one query-string pair of a condition.
+type KeyValue struct{ Key, Value string }
+
+// Action is what a rule does: forward, fixed-response or redirect.
+type Action struct {
+	Type string
+	// Forward are the target groups of a forward action, by weight.
+	Forward []Weighted
+	// Fixed is the answer of a fixed-response action.
+	Fixed *FixedResponse
+	// Redirect is where a redirect action sends the client.
+	Redirect *Redirect
+}
+
+// Weighted is a target group of a forward action with its weight.
+type Weighted struct {
+	Group  string
+	Weight int
+}
+
+// FixedResponse is the answer of a fixed-response action.
+type FixedResponse struct {
+	StatusCode  int
+	ContentType string
+	Body        string
+}
+
+// Redirect is a redirect action; each part may use #{protocol}, #{host},
+// #{port}, #{path} and #{query}, which keep the request's.
+type Redirect struct {
+	Protocol, Host, Port, Path, Query string
+	StatusCode                        int
+}
+
+// TargetGroup is a target group with its routable targets.
+type TargetGroup struct {
+	ARN string
+	// Protocol is HTTP or TCP.
+	Protocol string
+	Health   HealthCheck
+	Targets  []Target
+	// LeastOutstanding sends each request to the healthy target with the
+	// fewest in flight (load_balancing.algorithm.type
+	// least_outstanding_requests) instead of round robin.
+	LeastOutstanding bool
+}
+
+// Target is one registered target.
+type Target struct {
+	// Key identifies the target in Health: "<id>:<port>".
+	Key string
+	// Addr is where traffic goes: ip:port.
+	Addr string
+	// HealthAddr is where health checks go: ip:port.
+	HealthAddr string
+}
+
+// HealthCheck is a target group's active health check.
+type HealthCheck struct {
+	Enabled bool
+	// Protocol is HTTP or TCP.
+	Protocol           string
+	Path               string
+	Interval, Timeout  time.Duration
+	Healthy, Unhealthy int
+	// Matcher is the success codes: "200", "200,202", "200-299".
+	Matcher string
+}
+
+// Options tune a Plane.
+type Options struct {
+	// Addresses are the IPs every listener binds; 127.0.0.1 when empty.
+	Addresses []string
+	// CheckInterval, when set, replaces every group's interval.
+	CheckInterval time.Duration
+	Log           *slog.Logger
+}
+
+// Plane is a running data plane.
+type Plane struct {
+	opts      Options
+	transport *http.Transport
+	proxy     *httputil.ReverseProxy
+
+	mu        sync.Mutex
+	listeners map[string]*listener
+	groups    map[string]*group
+	closed    bool
+}
+
+// New returns a data plane serving nothing until Apply.
+func New(opts Options) *Plane {
+	if len(opts.Addresses) == 0 {
+		opts.Addresses = []string{"127.0.0.1"}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}}
+	// One keep-alive pool towards every target.
+	p.transport = &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     60 * time.Second,
+	}
+	p.proxy = newProxy(p.transport, opts.Log)
+	return p
+}
+
+// Apply makes the data plane serve cfg: listeners that are new (or whose
+// port or protocol changed) open, gone ones close, and the rules and
+// targets of the others change in place, without dropping a connection.
+// Health checks start for new targets and stop for gone ones. A listener
+// that cannot bind is reported in the error; the others are served.
+func (p *Plane) Apply(cfg Config) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errors.New("lb: data plane closed")
+	}
+	// Target groups first, so that the listeners' rules find them.
+	wantGroups := map[string]bool{}
+	for _, g := range cfg.Groups {
+		wantGroups[g.ARN] = true
+		if cur, ok := p.groups[g.ARN]; ok {
+			cur.update(g, p.opts.CheckInterval)
+			continue
+		}
+		p.groups[g.ARN] = newGroup(g, p.opts.CheckInterval, p.opts.Log)
+	}
+	for arn, g := range p.groups {
+		if !wantGroups[arn] {
+			g.stop()
+			delete(p.groups, arn)
+		}
+	}
+	var errs []error
+	want := map[string]bool{}
+	for _, l := range cfg.Listeners {
+		want[l.ARN] = true
+		routes := p.routes(l)
+		if cur, ok := p.listeners[l.ARN]; ok {
+			if cur.port == l.Port && cur.protocol == l.Protocol {
+				cur.table.Store(routes)
+				continue
+			}
+			cur.close()
+			delete(p.listeners, l.ARN)
+		}
+		nl, err := p.open(l, routes)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.listeners[l.ARN] = nl
+	}
+	for arn, l := range p.listeners {
+		if !want[arn] {
+			l.close()
+			delete(p.listeners, arn)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// routes resolves a listener's rules against the plane's groups.
+func (p *Plane) routes(l Listener) *table {
+	t := &table{port: l.Port, xff: l.XFF}
+	for _, r := range l.Rules {
+		rt := route{rule: r}
+		for _, w := range r.Action.Forward {
+			if g, ok := p.groups[w.Group]; ok && w.Weight > 0 {
+				rt.groups = append(rt.groups, weighted{g: g, weight: w.Weight})
+				rt.total += w.Weight
+			}
+		}
+		t.routes = append(t.routes, rt)
+	}
+	return t
+}
+
+// open binds a listener on every address.
+func (p *Plane) open(l Listener, routes *table) (*listener, error) {
+	nl := &listener{port: l.Port, protocol: l.Protocol}
+	nl.table.Store(routes)
+	for _, addr := range p.opts.Addresses {
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(l.Port)))
+		if err != nil {
+			nl.close()
+			return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
+		}
+		nl.lns = append(nl.lns, ln)
+	}
+	switch l.Protocol {
+	case "TCP":
+		for _, ln := range nl.lns {
+			nl.wg.Add(1)
+			go func() {
+				defer nl.wg.Done()
+				nl.serveTCP(ln, p.opts.Log)
+			}()
+		}
+	default:
+		idle := l.IdleTimeout
+		if idle <= 0 {
+			idle = 60 * time.Second
+		}
+		nl.http = &http.Server{Handler: &handler{plane: p, l: nl}, ReadHeaderTimeout: 60 * time.Second, IdleTimeout: idle}
+		for _, ln := range nl.lns {
+			go nl.http.Serve(ln)
+		}
+	}
+	p.opts.Log.Info("load balancer listener open", "listener", l.ARN, "protocol", l.Protocol, "port", l.Port)
+	return nl, nil
+}
+
+// Health is the health of a target group's targets by key, as its checks
+// last found it; ok is false for a group the plane does not serve.
+func (p *Plane) Health(groupARN string) (map[string]TargetHealth, bool) {
+	p.mu.Lock()
+	g, ok := p.groups[groupARN]
+	p.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return g.health(), true
+}
+
+// Close closes every listener and stops every health check.
+func (p *Plane) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for arn, l := range p.listeners {
+		l.close()
+		delete(p.listeners, arn)
+	}
+	for arn, g := range p.groups {
+		g.stop()
+		delete(p.groups, arn)
+	}
+	p.transport.CloseIdleConnections()
+}
