@@ -43,7 +43,9 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 	image := testutil.BuildTestImage(t, "")
 	waitForInstances(t, b, cli, "default", 2)
 
-	var subnets struct{ Subnets []struct{ SubnetId, CidrBlock string } }
+	var subnets struct {
+		Subnets []struct{ SubnetId, CidrBlock string }
+	}
 	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
 	var ids []string
 	for _, s := range subnets.Subnets {
@@ -93,7 +95,7 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 	var enis struct {
 		NetworkInterfaces []struct {
 			NetworkInterfaceId, PrivateIpAddress, Status, InterfaceType, RequesterId string
-			Groups                                                                 []struct{ GroupId string }
+			Groups                                                                   []struct{ GroupId string }
 		}
 	}
 	b.Run(t, cli, "ec2", "describe-network-interfaces", "--network-interface-ids", eniA).MustSucceed(t).JSON(t, &enis)
