@@ -831,6 +831,9 @@ func (s *Service) DescribeInstances(ctx context.Context, in *DescribeInstancesIn
 		return nil, err
 	}
 	items, err := describe[InstanceRecord](ctx, s, "instance", in.InstanceIds, instanceNotFound)
+	if err == nil {
+		items, err = visibleInstances(items, in.InstanceIds)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1049,6 +1052,9 @@ func (s *Service) DescribeInstanceStatus(ctx context.Context, in *DescribeInstan
 		return nil, err
 	}
 	items, err := describe[InstanceRecord](ctx, s, "instance", in.InstanceIds, instanceNotFound)
+	if err == nil {
+		items, err = visibleInstances(items, in.InstanceIds)
+	}
 	if err != nil {
 		return nil, err
 	}

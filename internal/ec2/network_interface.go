@@ -19,19 +19,22 @@ import (
 // attached to the instance the task runs on, and deletes it when the task
 // stops; the instance's host enforces its security groups.
 type NetworkInterfaceRecord struct {
-	ID          string    `json:"id"`
-	SubnetID    string    `json:"subnetId"`
-	VpcID       string    `json:"vpcId"`
-	Zone        string    `json:"zone"`
-	PrivateIP   string    `json:"privateIp"`
-	MAC         string    `json:"mac"`
-	Groups      []string  `json:"groups"`
-	Description string    `json:"description,omitempty"`
-	RequesterID string    `json:"requesterId,omitempty"`
-	InstanceID  string    `json:"instanceId,omitempty"`
-	Attachment  string    `json:"attachment,omitempty"`
-	Attached    time.Time `json:"attached"`
-	Tags        []Tag     `json:"tags,omitempty"`
+	ID          string   `json:"id"`
+	SubnetID    string   `json:"subnetId"`
+	VpcID       string   `json:"vpcId"`
+	Zone        string   `json:"zone"`
+	PrivateIP   string   `json:"privateIp"`
+	MAC         string   `json:"mac"`
+	Groups      []string `json:"groups"`
+	Description string   `json:"description,omitempty"`
+	RequesterID string   `json:"requesterId,omitempty"`
+	InstanceID  string   `json:"instanceId,omitempty"`
+	// HostHidden marks an interface attached to a Fargate host, which
+	// users do not see: EC2 shows it attached to AWS's own instance.
+	HostHidden bool      `json:"hostHidden,omitempty"`
+	Attachment string    `json:"attachment,omitempty"`
+	Attached   time.Time `json:"attached"`
+	Tags       []Tag     `json:"tags,omitempty"`
 }
 
 // Prefix is the interface's address with its subnet's prefix length.
@@ -121,6 +124,7 @@ type InterfaceRequest struct {
 	// RequesterID is who manages the interface ("ecs" for tasks').
 	RequesterID string
 	InstanceID  string
+	HostHidden  bool
 }
 
 // CreateManagedInterface makes a requester-managed interface with the
@@ -145,7 +149,7 @@ func (s *Service) CreateManagedInterface(ctx context.Context, req InterfaceReque
 		}
 		r := NetworkInterfaceRecord{ID: newID("eni"), SubnetID: sub.Value.ID, VpcID: sub.Value.VpcID, Zone: sub.Value.Zone,
 			PrivateIP: free[0], MAC: newMAC(), Groups: req.Groups, Description: req.Description, RequesterID: req.RequesterID,
-			InstanceID: req.InstanceID, Attachment: newID("eni-attach"), Attached: s.now().UTC()}
+			InstanceID: req.InstanceID, HostHidden: req.HostHidden, Attachment: newID("eni-attach"), Attached: s.now().UTC()}
 		addr := s.keys.address(r.SubnetID, r.PrivateIP)
 		txn := store.NewTxn().IfAbsent(addr).Put(addr, r.ID).Put(s.keys.res("network-interface", r.ID), r)
 		if err := s.store.Commit(ctx, txn); err != nil {
@@ -257,6 +261,9 @@ func (s *Service) networkInterface(r NetworkInterfaceRecord, groupNames map[stri
 		v.Status = "in-use"
 		v.Attachment = &NetworkInterfaceAttachment{AttachTime: r.Attached, AttachmentID: r.Attachment, DeviceIndex: 1,
 			InstanceID: r.InstanceID, InstanceOwnerID: s.cfg.Account, Status: "attached"}
+		if r.HostHidden {
+			v.Attachment.InstanceID, v.Attachment.InstanceOwnerID = "", "amazon-aws"
+		}
 	}
 	return v
 }
@@ -313,7 +320,10 @@ func (s *Service) DescribeNetworkInterfaces(ctx context.Context, in *DescribeNet
 				}
 				return out, true
 			case "attachment.instance-id":
-				return []string{r.InstanceID}, true
+				if v.Attachment != nil && v.Attachment.InstanceID != "" {
+					return []string{v.Attachment.InstanceID}, true
+				}
+				return nil, true
 			case "attachment.attachment-id":
 				return []string{r.Attachment}, true
 			case "attachment.status":

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"encoding/json"
 	"github.com/berth-dev/berth/internal/acs"
 	"strconv"
@@ -73,7 +74,7 @@ func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 	t := acs.Task{
 		Arn: rec.Task.TaskArn, DesiredStatus: rec.Task.DesiredStatus, Family: td.Family,
 		Version: strconv.Itoa(td.Revision), TaskDefinitionAccountId: s.cfg.Account,
-		Volumes: []acs.Volume{}, LaunchType: "EC2", NetworkMode: td.NetworkMode, Group: rec.Task.Group,
+		Volumes: []acs.Volume{}, LaunchType: cmp.Or(rec.Task.LaunchType, "EC2"), NetworkMode: td.NetworkMode, Group: rec.Task.Group,
 		PidMode: td.PidMode, IpcMode: td.IpcMode, TaskClusterArn: rec.Task.ClusterArn,
 	}
 	t.RoleCredentials, t.ExecutionRoleCredentials = rec.Credentials.acsCredentials()

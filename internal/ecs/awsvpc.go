@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -54,7 +55,7 @@ const interfaceRequesterID = "ecs"
 // resolveNetwork checks a launch's network configuration against its task
 // definition's network mode, with ECS's messages, and resolves the
 // subnets and groups. It returns nil for a task that is not awsvpc.
-func (s *Service) resolveNetwork(ctx context.Context, td *TaskDefinition, nc *NetworkConfiguration) (*ec2.TaskNetwork, error) {
+func (s *Service) resolveNetwork(ctx context.Context, td *TaskDefinition, nc *NetworkConfiguration, fargate bool) (*ec2.TaskNetwork, error) {
 	if td.NetworkMode != "awsvpc" {
 		if nc.given() {
 			return nil, api.InvalidParameter("Network Configuration is not valid for the given networkMode of this task definition.")
@@ -68,7 +69,9 @@ func (s *Service) resolveNetwork(ctx context.Context, td *TaskDefinition, nc *Ne
 	switch c.AssignPublicIp {
 	case "", "DISABLED":
 	case "ENABLED":
-		return nil, api.InvalidParameter("Assign public IP is not supported for this launch type.")
+		if !fargate {
+			return nil, api.InvalidParameter("Assign public IP is not supported for this launch type.")
+		}
 	default:
 		return nil, api.InvalidParameter("Invalid value for assignPublicIp %q: valid values are ENABLED and DISABLED.", c.AssignPublicIp)
 	}
@@ -121,22 +124,21 @@ func networkConstraint(n *ec2.TaskNetwork) (placement.Constraint, error) {
 }
 
 // attachInterface makes the task's interface in the subnet of its
-// instance's zone (the first such subnet by id) and records it on the
-// task: the ElasticNetworkInterface attachment and each container's
-// networkInterfaces.
-func (s *Service) attachInterface(ctx context.Context, n *ec2.TaskNetwork, inst *instanceRecord, rec *taskRecord) error {
+// instance's zone (the first such subnet by id; a Fargate task's in its
+// subnets in turn, which spreads a service over their zones) and records
+// it on the task: the ElasticNetworkInterface attachment and each
+// container's networkInterfaces.
+func (s *Service) attachInterface(ctx context.Context, n *ec2.TaskNetwork, inst *instanceRecord, rec *taskRecord, fargate bool) error {
 	zone := attributeValue(inst.Instance.Attributes, "ecs.availability-zone")
+	ids := slices.Sorted(maps.Keys(n.Subnets))
 	var subnet string
-	for _, id := range slices.Sorted(func(yield func(string) bool) {
-		for id := range n.Subnets {
-			if !yield(id) {
-				return
-			}
-		}
-	}) {
-		if n.Subnets[id].Zone == zone {
+	if fargate && len(ids) > 0 {
+		subnet = ids[(s.fargateSubnet.Add(1)-1)%uint64(len(ids))]
+		rec.Task.AvailabilityZone = n.Subnets[subnet].Zone
+	}
+	for _, id := range ids {
+		if subnet == "" && n.Subnets[id].Zone == zone {
 			subnet = id
-			break
 		}
 	}
 	if subnet == "" {
@@ -144,7 +146,7 @@ func (s *Service) attachInterface(ctx context.Context, n *ec2.TaskNetwork, inst 
 	}
 	attachment := newUUID()
 	eni, err := s.cfg.Networks.CreateManagedInterface(ctx, ec2.InterfaceRequest{SubnetID: subnet, Groups: n.Groups,
-		Description: s.arn("attachment/" + attachment), RequesterID: interfaceRequesterID, InstanceID: inst.Instance.Ec2InstanceId})
+		Description: s.arn("attachment/" + attachment), RequesterID: interfaceRequesterID, InstanceID: inst.Instance.Ec2InstanceId, HostHidden: fargate})
 	if err != nil {
 		return err
 	}

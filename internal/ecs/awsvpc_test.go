@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -271,4 +272,144 @@ func TestAwsvpcService(t *testing.T) {
 	bridge := e.taskDef("bridge", container("app", 64, 64))
 	_, err = e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "web", TaskDefinition: bridge.TaskDefinitionArn})
 	wantCode(t, err, "InvalidParameterException")
+}
+
+// TestFargateTasks: FARGATE tasks are checked as ECS checks them, wait
+// for their cluster's hidden host the first time, then run there with
+// their own interface in their subnets' zones; the host is in no list a
+// user sees, and EC2 tasks never land on it.
+func TestFargateTasks(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	e.svc.cfg.Fargate, e.svc.cfg.Identity = e.ec2, e.ec2
+	if err := e.ec2.Heartbeat(e.ctx, ec2.HostRecord{ID: "host-1"}); err != nil {
+		t.Fatal(err)
+	}
+	fg := e.register(&RegisterTaskDefinitionInput{Family: "fg", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
+		Cpu: "256", Memory: "512", ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1"}}})
+	bridge := e.taskDef("bridge", container("app", 64, 64))
+	a, b := e.subnets["us-east-1a"].SubnetID, e.subnets["us-east-1b"].SubnetID
+	nc := awsvpc([]string{a, b}, e.group)
+	for _, tc := range []struct {
+		name string
+		in   RunTaskInput
+		msg  string
+	}{
+		{"not a Fargate definition", RunTaskInput{TaskDefinition: bridge.TaskDefinitionArn}, "Task definition does not support launch_type FARGATE."},
+		{"no network configuration", RunTaskInput{TaskDefinition: fg.TaskDefinitionArn}, "Network Configuration must be provided when networkMode 'awsvpc' is specified."},
+		{"placement constraints", RunTaskInput{TaskDefinition: fg.TaskDefinitionArn, NetworkConfiguration: nc,
+			PlacementConstraints: []PlacementConstraint{{Type: "distinctInstance"}}}, "Task placement constraints are not supported for the FARGATE launch type."},
+		{"placement strategies", RunTaskInput{TaskDefinition: fg.TaskDefinitionArn, NetworkConfiguration: nc,
+			PlacementStrategy: []PlacementStrategy{{Type: "random"}}}, "Task placement strategies are not supported for the FARGATE launch type."},
+		{"unknown platform version", RunTaskInput{TaskDefinition: fg.TaskDefinitionArn, NetworkConfiguration: nc, PlatformVersion: "9.9.9"},
+			"The specified platform version (9.9.9) does not exist."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.snapshot()
+			in := tc.in
+			in.Cluster, in.LaunchType = "vpc", "FARGATE"
+			_, err := e.svc.RunTask(e.ctx, &in)
+			wantCode(t, err, "InvalidParameterException")
+			if !strings.HasPrefix(api.AsError(err).Message, tc.msg) {
+				t.Fatalf("message %q, want %q", api.AsError(err).Message, tc.msg)
+			}
+			e.with(t).unchanged(before)
+		})
+	}
+
+	run := func() Task {
+		t.Helper()
+		out, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: fg.TaskDefinitionArn, LaunchType: "FARGATE", NetworkConfiguration: nc})
+		if err != nil || len(out.Tasks) != 1 || len(out.Failures) != 0 {
+			t.Fatalf("run: %+v %v", out, err)
+		}
+		return out.Tasks[0]
+	}
+	first := run()
+	if first.LastStatus != "PROVISIONING" || first.LaunchType != "FARGATE" || first.ContainerInstanceArn != "" || first.PlatformVersion != FargatePlatformVersion ||
+		first.PlatformFamily != "Linux" || first.EphemeralStorage == nil || first.EphemeralStorage.SizeInGiB != 20 {
+		t.Fatalf("the first Fargate task %+v", first)
+	}
+	if err := e.svc.fargatePass(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	host, err := e.ec2.FargateHost(e.ctx, "vpc")
+	if err != nil || host == "" {
+		t.Fatalf("Fargate host %q %v", host, err)
+	}
+	if err := e.svc.fargatePass(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.ec2.FargateHost(e.ctx, "vpc"); again != host {
+		t.Fatalf("a second host %s launched beside %s", again, host)
+	}
+	if out, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{}); err != nil || len(out.Reservations) != 0 {
+		t.Fatalf("describe-instances shows %+v (%v), want nothing", out, err)
+	}
+	if _, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{host}}); api.AsError(err).Code != "InvalidInstanceID.NotFound" {
+		t.Fatalf("describe-instances of the host: %v", err)
+	}
+
+	// The host's agent joins, as an instance does.
+	rec, err := e.ec2.Instance(e.ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, sig, err := e.ec2.InstanceIdentity(e.ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined, err := e.svc.RegisterContainerInstance(e.ctx, &RegisterContainerInstanceInput{Cluster: "vpc", InstanceIdentityDocument: doc, InstanceIdentityDocumentSignature: sig,
+		TotalResources: []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 16384}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 65536}},
+		Attributes:     []Attribute{{Name: capTaskENI}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.connect(lastSegment(joined.ContainerInstance.ContainerInstanceArn))
+	list, err := e.svc.ListContainerInstances(e.ctx, &ListContainerInstancesInput{Cluster: "vpc"})
+	if err != nil || len(list.ContainerInstanceArns) != 2 || slices.Contains(list.ContainerInstanceArns, joined.ContainerInstance.ContainerInstanceArn) {
+		t.Fatalf("list-container-instances %v %v: the Fargate host is listed", list, err)
+	}
+	if err := e.svc.fargatePass(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	placed := e.describeTask("vpc", first.TaskArn)
+	if placed.LastStatus != "PENDING" || placed.ContainerInstanceArn != "" || len(placed.Attachments) != 1 || placed.AvailabilityZone == "" {
+		t.Fatalf("the waiting task once the host joined: %+v", placed)
+	}
+	if keys, _ := e.st.Keys(e.ctx, e.svc.keys.fargateWaits()); len(keys) != 0 {
+		t.Fatalf("wait index left: %v", keys)
+	}
+	// Later tasks are placed at once, in the subnets' zones in turn.
+	second := run()
+	if second.LastStatus != "PENDING" || second.AvailabilityZone == placed.AvailabilityZone {
+		t.Fatalf("the second task %s in %s (the first in %s)", second.LastStatus, second.AvailabilityZone, placed.AvailabilityZone)
+	}
+	enis := e.interfaces()
+	if len(enis) != 2 {
+		t.Fatalf("interfaces %+v", enis)
+	}
+	for _, eni := range enis {
+		if eni.Attachment == nil || eni.Attachment.InstanceID != "" || eni.Attachment.InstanceOwnerID != "amazon-aws" {
+			t.Fatalf("a Fargate task's interface shows its host: %+v", eni.Attachment)
+		}
+	}
+	// EC2 tasks never go to the Fargate host.
+	for range 6 {
+		out, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: bridge.TaskDefinitionArn})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("EC2 run: %+v %v", out, err)
+		}
+		if out.Tasks[0].ContainerInstanceArn == joined.ContainerInstance.ContainerInstanceArn {
+			t.Fatal("an EC2 task was placed on the Fargate host")
+		}
+	}
+	cl, err := e.svc.DescribeClusters(e.ctx, &DescribeClustersInput{Clusters: []string{"vpc"}, Include: []string{"STATISTICS"}})
+	if err != nil || cl.Clusters[0].RegisteredContainerInstancesCount != 2 {
+		t.Fatalf("describe-clusters %+v %v", cl, err)
+	}
+	for _, st := range cl.Clusters[0].Statistics {
+		if st.Name == "pendingFargateTasksCount" && st.Value != "2" {
+			t.Fatalf("pendingFargateTasksCount %s, want 2", st.Value)
+		}
+	}
 }

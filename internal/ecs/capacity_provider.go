@@ -438,6 +438,14 @@ func usesProvider(strategy []CapacityProviderStrategyItem, name string) bool {
 // registering with cluster belongs to: the ACTIVE provider associated with
 // the cluster whose Auto Scaling group the instance is in; "" when none.
 func (s *Service) providerOfInstance(ctx context.Context, cluster, ec2InstanceID string) (string, error) {
+	if s.cfg.Fargate != nil && ec2InstanceID != "" {
+		if ok, err := s.cfg.Fargate.IsFargateHost(ctx, ec2InstanceID); err != nil || ok {
+			if ok {
+				return fargateHostProvider, nil
+			}
+			return "", err
+		}
+	}
 	if s.cfg.AutoScaling == nil || ec2InstanceID == "" {
 		return "", nil
 	}

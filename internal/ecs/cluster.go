@@ -206,7 +206,7 @@ func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []
 		return nil, err
 	}
 	for _, it := range insts {
-		if st := it.Value.Instance.Status; st == "ACTIVE" || st == "DRAINING" {
+		if st := it.Value.Instance.Status; (st == "ACTIVE" || st == "DRAINING") && !it.Value.fargateHost() {
 			c.RegisteredContainerInstancesCount++
 		}
 	}
@@ -228,23 +228,27 @@ func (s *Service) clusterView(ctx context.Context, rec clusterRecord, include []
 		}
 	}
 	c.ActiveServicesCount = activeServices
-	var runningEC2, pendingEC2 int
+	var running, pending [2]int // EC2, Fargate
 	for _, it := range tasks {
+		kind := 0
+		if it.Value.Fargate {
+			kind = 1
+		}
 		switch it.Value.Task.LastStatus {
 		case "RUNNING":
 			c.RunningTasksCount++
-			runningEC2++
+			running[kind]++
 		case "PROVISIONING", "PENDING", "ACTIVATING":
 			c.PendingTasksCount++
-			pendingEC2++
+			pending[kind]++
 		}
 	}
 	if slices.Contains(include, "STATISTICS") {
 		c.Statistics = []KeyValuePair{
-			{Name: "runningEC2TasksCount", Value: strconv.Itoa(runningEC2)},
-			{Name: "runningFargateTasksCount", Value: "0"},
-			{Name: "pendingEC2TasksCount", Value: strconv.Itoa(pendingEC2)},
-			{Name: "pendingFargateTasksCount", Value: "0"},
+			{Name: "runningEC2TasksCount", Value: strconv.Itoa(running[0])},
+			{Name: "runningFargateTasksCount", Value: strconv.Itoa(running[1])},
+			{Name: "pendingEC2TasksCount", Value: strconv.Itoa(pending[0])},
+			{Name: "pendingFargateTasksCount", Value: strconv.Itoa(pending[1])},
 			{Name: "activeEC2ServiceCount", Value: strconv.Itoa(activeServices)},
 			{Name: "activeFargateServiceCount", Value: "0"},
 			{Name: "drainingEC2ServiceCount", Value: strconv.Itoa(drainingServices)},

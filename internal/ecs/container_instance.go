@@ -429,7 +429,7 @@ func (s *Service) DescribeContainerInstances(ctx context.Context, in *DescribeCo
 		if err != nil {
 			return nil, err
 		}
-		if !found {
+		if !found || it.Value.fargateHost() {
 			arn := ref
 			if !strings.HasPrefix(ref, "arn:") {
 				arn = s.arn("container-instance/" + cl.Value.Name + "/" + ref)
@@ -495,7 +495,7 @@ func (s *Service) ListContainerInstances(ctx context.Context, in *ListContainerI
 	var arns []string
 	for _, it := range items {
 		st := it.Value.Instance.Status
-		if st == "INACTIVE" || (in.Status != "" && st != in.Status) {
+		if st == "INACTIVE" || (in.Status != "" && st != in.Status) || it.Value.fargateHost() {
 			continue
 		}
 		if filter != nil {

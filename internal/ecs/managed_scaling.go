@@ -181,14 +181,21 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 			continue
 		}
 		var idx []int
+		want := rec.Task.CapacityProviderName
+		if rec.Fargate {
+			want = fargateHostProvider
+		}
 		for i := range candidates {
-			if candidates[i].rec.Instance.CapacityProviderName == rec.Task.CapacityProviderName {
+			if candidates[i].rec.Instance.CapacityProviderName == want {
 				idx = append(idx, i)
 			}
 		}
 		sub := make([]placement.Instance, len(idx))
 		for k, i := range idx {
 			sub[k] = views[i]
+			if rec.Fargate && sub[k].Status == fargateHostStatus {
+				sub[k].Status = "ACTIVE"
+			}
 		}
 		res := placement.Place(sub, req, 1, rng)
 		for k, i := range idx {
@@ -200,7 +207,7 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 		i := idx[res.Placed[0]]
 		inst := writable(touched, candidates, i, txn)
 		if network != nil {
-			if err := s.attachInterface(ctx, network, inst, &rec); err != nil {
+			if err := s.attachInterface(ctx, network, inst, &rec, rec.Fargate); err != nil {
 				return err
 			}
 			made.add(rec.Interface.ID)
@@ -208,8 +215,10 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 		}
 		inst.Usage.add(rec.Reservation)
 		rec.InstanceID, rec.Provisioning = inst.ID, nil
-		rec.Task.ContainerInstanceArn = inst.Instance.ContainerInstanceArn
-		rec.Task.AvailabilityZone = attributeValue(inst.Instance.Attributes, "ecs.availability-zone")
+		if !rec.Fargate {
+			rec.Task.ContainerInstanceArn = inst.Instance.ContainerInstanceArn
+			rec.Task.AvailabilityZone = attributeValue(inst.Instance.Attributes, "ecs.availability-zone")
+		}
 		rec.Task.LastStatus = "PENDING"
 		rec.Task.Version++
 		txn.IfRev(it.Key, it.Rev).Put(it.Key, rec).
@@ -262,11 +271,11 @@ func (s *Service) provisioningRequest(ctx context.Context, rec *taskRecord) (pla
 	if rec.Provisioning != nil {
 		nc = rec.Provisioning.Network
 	}
-	network, err := s.resolveNetwork(ctx, &td, nc)
+	network, err := s.resolveNetwork(ctx, &td, nc, rec.Fargate)
 	if err != nil {
 		return placement.Request{}, nil, err
 	}
-	if network != nil {
+	if network != nil && !rec.Fargate {
 		c, err := networkConstraint(network)
 		if err != nil {
 			return placement.Request{}, nil, err

@@ -36,6 +36,9 @@ type Config struct {
 	// Networks gives awsvpc tasks their interfaces (EC2); without it
 	// RunTask refuses a network configuration.
 	Networks TaskNetworks
+	// Fargate launches the hidden hosts Fargate tasks run on (EC2);
+	// without it the FARGATE launch type is refused.
+	Fargate FargateCapacity
 }
 
 // IdentityVerifier checks the identity documents instances register with.
@@ -65,12 +68,16 @@ type Service struct {
 	taskDefCount atomic.Int64
 	// kick asks the service scheduler for a pass.
 	kick chan struct{}
+	// fargateKick wakes the Fargate controller.
+	fargateKick chan struct{}
+	// fargateSubnet turns the subnets Fargate tasks' interfaces go to.
+	fargateSubnet atomic.Uint64
 }
 
 // New returns the ECS service.
 func New(cfg Config, st *store.Store, authz api.Authorizer, log *slog.Logger) *Service {
 	s := &Service{cfg: cfg, store: st, authz: authz, log: log, roles: cfg.Roles,
-		keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}, kick: make(chan struct{}, 1)}
+		keys: keys{prefix: "/berth/" + cfg.Region + "/ecs/"}, kick: make(chan struct{}, 1), fargateKick: make(chan struct{}, 1)}
 	s.cache = newInstanceCache(s)
 	return s
 }

@@ -110,7 +110,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 				}
 				runs = &def
 			}
-			if _, err := s.resolveNetwork(ctx, runs, network); err != nil {
+			if _, err := s.resolveNetwork(ctx, runs, network, svc.LaunchType == string(launchFargate)); err != nil {
 				return nil, err
 			}
 		}
@@ -197,7 +197,10 @@ func startDeployment(rec *serviceRecord, td string) {
 		}
 	}
 	dep := newDeployment(td, svc.DesiredCount)
-	dep.NetworkConfiguration = svc.NetworkConfiguration
+	dep.NetworkConfiguration, dep.PlatformVersion = svc.NetworkConfiguration, svc.PlatformVersion
+	if svc.LaunchType != "" {
+		dep.LaunchType = svc.LaunchType
+	}
 	if len(svc.CapacityProviderStrategy) > 0 {
 		dep.LaunchType, dep.CapacityProviderStrategy = "", svc.CapacityProviderStrategy
 	}

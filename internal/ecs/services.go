@@ -112,7 +112,8 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
+	fargate := in.LaunchType == string(launchFargate)
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate,
 		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
@@ -155,19 +156,26 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration); err != nil {
+	if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration, fargate); err != nil {
 		return nil, err
+	}
+	platform := ""
+	if fargate {
+		check := &RunTaskInput{PlacementConstraints: in.PlacementConstraints, PlacementStrategy: in.PlacementStrategy, PlatformVersion: in.PlatformVersion}
+		if platform, err = s.checkFargate(check, &td); err != nil {
+			return nil, err
+		}
 	}
 	if !in.NetworkConfiguration.given() {
 		in.NetworkConfiguration = nil
 	}
 	now := api.Now()
 	dep := newDeployment(td.TaskDefinitionArn, desired)
-	dep.NetworkConfiguration = in.NetworkConfiguration
+	dep.NetworkConfiguration, dep.LaunchType, dep.PlatformVersion = in.NetworkConfiguration, cmp.Or(in.LaunchType, "EC2"), platform
 	svc := ECSService{
 		ServiceArn: arn, ServiceName: in.ServiceName, ClusterArn: s.arn("cluster/" + cluster),
 		LoadBalancers: orEmpty(in.LoadBalancers), ServiceRegistries: []ServiceRegistry{}, Status: "ACTIVE",
-		DesiredCount: desired, LaunchType: "EC2", TaskDefinition: td.TaskDefinitionArn,
+		DesiredCount: desired, LaunchType: cmp.Or(in.LaunchType, "EC2"), TaskDefinition: td.TaskDefinitionArn, PlatformVersion: platform,
 		DeploymentConfiguration: dc, Deployments: []Deployment{dep}, RoleArn: in.Role, Events: []ServiceEvent{},
 		CreatedAt: now, PlacementConstraints: orEmpty(in.PlacementConstraints), PlacementStrategy: orEmpty(in.PlacementStrategy),
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, SchedulingStrategy: strategy,
@@ -236,7 +244,7 @@ func parseLaunchType(s string) (launchType, error) {
 
 // available says whether Berth can run tasks of the launch type.
 func (lt launchType) available() error {
-	if lt == launchEC2 {
+	if lt == launchEC2 || lt == launchFargate {
 		return nil
 	}
 	return api.InvalidParameter("Launch type %s is not available in this Berth version; use EC2.", lt)

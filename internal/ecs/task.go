@@ -36,6 +36,9 @@ type taskRecord struct {
 	ProtectedUntil *time.Time `json:"protectedUntil,omitempty"`
 	// Interface is an awsvpc task's elastic network interface.
 	Interface *taskInterface `json:"interface,omitempty"`
+	// Fargate marks a task of the FARGATE launch type; its instance is
+	// its cluster's Fargate host.
+	Fargate bool `json:"fargate,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
@@ -155,6 +158,8 @@ type launchPlan struct {
 	res       reservation
 	// network is an awsvpc task's subnets and groups; nil for others.
 	network *ec2.TaskNetwork
+	// platform is a Fargate task's platform version; "" for EC2 tasks.
+	platform string
 }
 
 // Launch validates a request and places its tasks: the one way tasks are
@@ -175,10 +180,11 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 			return nil, err
 		}
 	}
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != ""}); err != nil {
+	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err
 	}
-	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
+	fargate := in.LaunchType == string(launchFargate)
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate}); err != nil {
 		return nil, err
 	}
 	if len(in.ContainerInstances) > 0 {
@@ -222,7 +228,12 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 	if td.Status != "ACTIVE" {
 		return nil, api.ClientError("TaskDefinition is inactive.")
 	}
-	if !launchEC2.runs(&td) {
+	platform := ""
+	if fargate {
+		if platform, err = s.checkFargate(in, &td); err != nil {
+			return nil, err
+		}
+	} else if !launchEC2.runs(&td) {
 		return nil, api.InvalidParameter("Task definition does not support launch_type EC2.")
 	}
 	overrides := TaskOverride{ContainerOverrides: []ContainerOverride{}}
@@ -244,11 +255,11 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 	if err != nil {
 		return nil, err
 	}
-	network, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration)
+	network, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration, fargate)
 	if err != nil {
 		return nil, err
 	}
-	if network != nil {
+	if network != nil && !fargate { // a Fargate host serves every zone
 		c, err := networkConstraint(network)
 		if err != nil {
 			return nil, err
@@ -261,7 +272,7 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 		req.Group = "family:" + td.Family
 	}
 	res.Group = req.Group
-	plan := &launchPlan{cluster: cluster, in: in, count: count, td: &td, overrides: overrides, req: req, res: res, network: network}
+	plan := &launchPlan{cluster: cluster, in: in, count: count, td: &td, overrides: overrides, req: req, res: res, network: network, platform: platform}
 	// Racing placements retry for a while rather than a fixed number of
 	// times, so a burst of calls does not end in a ServerException.
 	deadline := time.Now().Add(15 * time.Second)
@@ -479,12 +490,13 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 		}
 	} else {
 		for i, it := range items {
-			if it.rec.Instance.Status != "INACTIVE" {
+			// Fargate tasks go to the cluster's Fargate host, and only they do.
+			if it.rec.Instance.Status != "INACTIVE" && it.rec.fargateHost() == (plan.platform != "") {
 				candidates = append(candidates, it)
 				candConnected = append(candConnected, connected[i])
 			}
 		}
-		if len(candidates) == 0 && !slices.ContainsFunc(in.shares, func(sh providerShare) bool { return scales(sh.provider) }) {
+		if len(candidates) == 0 && plan.platform == "" && !slices.ContainsFunc(in.shares, func(sh providerShare) bool { return scales(sh.provider) }) {
 			return nil, errNoInstances
 		}
 	}
@@ -492,6 +504,9 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	for i := range candidates {
 		views[i] = candidates[i].view
 		views[i].Connected = candConnected[i]
+		if views[i].Status == fargateHostStatus && plan.platform != "" {
+			views[i].Status = "ACTIVE"
+		}
 	}
 	var placed []int
 	var providers []string // with a strategy, the provider of each placed task
@@ -507,6 +522,11 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 			}
 			placement.Reserve(&views[i], req)
 			placed = append(placed, i)
+		}
+	} else if plan.platform != "" && len(views) == 0 {
+		// No Fargate host yet: the tasks wait while the leader launches it.
+		for range count {
+			waiting = append(waiting, "")
 		}
 	} else if len(in.shares) > 0 {
 		var fs []Failure
@@ -535,7 +555,7 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 		inst := writable(touched, candidates, idx, txn)
 		rec := s.newTask(plan, inst)
 		if plan.network != nil {
-			if err := s.attachInterface(ctx, plan.network, inst, &rec); err != nil {
+			if err := s.attachInterface(ctx, plan.network, inst, &rec, plan.platform != ""); err != nil {
 				return nil, err
 			}
 			made.add(rec.Interface.ID)
@@ -556,6 +576,9 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 		rec.Provisioning = &provisioning{Constraints: in.PlacementConstraints, Strategies: in.PlacementStrategy}
 		if plan.network != nil {
 			rec.Provisioning.Network = in.NetworkConfiguration
+		}
+		if rec.Fargate {
+			txn.Put(s.keys.fargateWait(cluster, rec.ID), rec.Task.TaskArn)
 		}
 		txn.Put(s.keys.task(cluster, rec.ID), rec)
 		out.Tasks = append(out.Tasks, rec.Task)
@@ -578,7 +601,10 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 	}
 	made.keep() // the tasks hold them now
 	for _, t := range out.Tasks {
-		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn)
+		s.log.Info("task placed", "cluster", cluster, "task", t.TaskArn, "containerInstance", t.ContainerInstanceArn, "launchType", t.LaunchType)
+	}
+	if len(waiting) > 0 && plan.platform != "" {
+		s.kickFargate()
 	}
 	return out, nil
 }
@@ -608,6 +634,9 @@ func placementView(r *instanceRecord, connected bool) placement.Instance {
 	}
 	if r.Instance.RegisteredAt != nil {
 		v.RegisteredAt = r.Instance.RegisteredAt.Time
+	}
+	if r.fargateHost() && v.Status == "ACTIVE" {
+		v.Status = fargateHostStatus // no EC2 placement takes it
 	}
 	maps.Copy(v.TaskGroups, r.Usage.Groups)
 	for _, p := range ports {
@@ -690,6 +719,9 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 		instanceID, t.LastStatus = inst.ID, "PENDING"
 		t.ContainerInstanceArn, t.AvailabilityZone = inst.Instance.ContainerInstanceArn, attributeValue(inst.Instance.Attributes, "ecs.availability-zone")
 	}
+	if plan.platform != "" {
+		fargateTask(&t, td, plan.platform)
+	}
 	if td.Cpu != "" {
 		t.Cpu = td.Cpu
 	}
@@ -719,7 +751,7 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 		t.Containers = append(t.Containers, ct)
 	}
 	return taskRecord{ID: id, Cluster: cluster, InstanceID: instanceID, Family: td.Family, Revision: td.Revision, Reservation: res, Task: t,
-		Credentials: newTaskCredentials(td, &overrides)}
+		Credentials: newTaskCredentials(td, &overrides), Fargate: plan.platform != ""}
 }
 
 func attributeValue(attrs []Attribute, name string) string {

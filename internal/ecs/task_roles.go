@@ -157,7 +157,7 @@ func (s *Service) taskCredentials(ctx context.Context, taskArn, id string) (*Tas
 		return nil, notFound
 	}
 	rec := it.Value
-	if err := s.authorize(ctx, "Poll", rec.Task.ContainerInstanceArn); err != nil {
+	if err := s.authorize(ctx, "Poll", s.instanceARN(&rec)); err != nil {
 		return nil, err
 	}
 	if err := s.checkReceivesKeys(ctx, &rec); err != nil {
@@ -205,10 +205,16 @@ func (s *Service) checkReceivesKeys(ctx context.Context, rec *taskRecord) error 
 		return nil
 	}
 	if p.SourceInstance != "" {
-		return notThisInstance(p, "Poll", rec.Task.ContainerInstanceArn)
+		return notThisInstance(p, "Poll", s.instanceARN(rec))
 	}
 	return api.Errorf(api.CodeAccessDenied, "User: %s is not authorized to receive the credentials of tasks on %s: only the instance itself and whoever registered it are.",
-		p.ARN, rec.Task.ContainerInstanceArn)
+		p.ARN, s.instanceARN(rec))
+}
+
+// instanceARN is the ARN of the container instance a task runs on, which
+// a Fargate task does not show.
+func (s *Service) instanceARN(rec *taskRecord) string {
+	return s.arn("container-instance/" + rec.Cluster + "/" + rec.InstanceID)
 }
 
 // parseTaskARN splits a task ARN of this region and account into its

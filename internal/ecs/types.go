@@ -438,6 +438,11 @@ type Task struct {
 	TaskArn              string         `json:"taskArn"`
 	TaskDefinitionArn    string         `json:"taskDefinitionArn"`
 	Version              int64          `json:"version"`
+	// PlatformVersion, PlatformFamily and EphemeralStorage are a Fargate
+	// task's.
+	PlatformVersion  string            `json:"platformVersion,omitempty"`
+	PlatformFamily   string            `json:"platformFamily,omitempty"`
+	EphemeralStorage *EphemeralStorage `json:"ephemeralStorage,omitempty"`
 }
 
 // DeploymentCircuitBreaker fails (and optionally rolls back) a deployment
@@ -484,6 +489,7 @@ type Deployment struct {
 	// NetworkConfiguration is the awsvpc configuration the deployment's
 	// tasks are launched with.
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	PlatformVersion      string                `json:"platformVersion,omitempty"`
 	RolloutState         string                `json:"rolloutState,omitempty"`
 	RolloutStateReason   string                `json:"rolloutStateReason,omitempty"`
 }
@@ -503,6 +509,7 @@ type ECSService struct {
 	ClusterArn                    string                         `json:"clusterArn"`
 	LoadBalancers                 []LoadBalancer                 `json:"loadBalancers"`
 	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration,omitempty"`
+	PlatformVersion               string                         `json:"platformVersion,omitempty"`
 	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
 	Status                        string                         `json:"status"`
 	DesiredCount                  int                            `json:"desiredCount"`

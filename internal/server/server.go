@@ -191,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// capacity; ECS's capacity providers scale them.
 	asSvc := autoscaling.New(autoscaling.Config{Region: cfg.Region, Account: acct.ID, Interval: cfg.AutoScalingInterval}, st, ec2Svc, iamSvc, log)
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
-		AutoScaling: asSvc, Networks: ec2Svc}, st, iamSvc, log)
+		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
