@@ -47,17 +47,18 @@ type TaskInterface struct {
 // taskIfName is the interface's name inside the task's namespace.
 const taskIfName = "eth0"
 
-// TaskLinkName is the host end of an ENI's veth pair: "be" and 12 hex
+// TaskLinkName is the host end of an ENI's veth pair: TaskLinkPrefix and 11 hex
 // digits of a hash of the ENI id, stable and within Linux's 15
 // characters. Firewall rules match task traffic with it (-i/-o).
 func TaskLinkName(eniID string) string {
 	sum := sha256.Sum256([]byte(eniID))
-	return TaskLinkPrefix + hex.EncodeToString(sum[:])[:12]
+	return TaskLinkPrefix + hex.EncodeToString(sum[:])[:11]
 }
 
 // TaskLinkPrefix begins the name of every task interface's host end, for
-// rules that match them all ("be+").
-const TaskLinkPrefix = "be"
+// rules that match them all ("beni+"); no bridge of Berth's or Docker's
+// begins so.
+const TaskLinkPrefix = "beni"
 
 // AttachTask gives the network namespace of process pid (a task's pause
 // container) the interface ti, and routes ti's address to it from the
