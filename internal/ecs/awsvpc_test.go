@@ -412,4 +412,21 @@ func TestFargateTasks(t *testing.T) {
 			t.Fatalf("pendingFargateTasksCount %s, want 2", st.Value)
 		}
 	}
+
+	// Fargate's capacity providers: a cluster's default strategy of
+	// FARGATE_SPOT runs a task without a launch type on Fargate, named so.
+	if _, err := e.svc.PutClusterCapacityProviders(e.ctx, &PutClusterCapacityProvidersInput{Cluster: "vpc", CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
+		DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{{CapacityProvider: "FARGATE_SPOT", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: fg.TaskDefinitionArn, NetworkConfiguration: nc})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("run with the default strategy: %+v %v", out, err)
+	}
+	if tk := out.Tasks[0]; tk.LaunchType != "FARGATE" || tk.CapacityProviderName != "FARGATE_SPOT" || tk.LastStatus != "PENDING" || tk.ContainerInstanceArn != "" {
+		t.Fatalf("a FARGATE_SPOT task %+v", tk)
+	}
+	// A bridge definition cannot follow that strategy.
+	_, err = e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: bridge.TaskDefinitionArn})
+	wantCode(t, err, "InvalidParameterException")
 }

@@ -81,8 +81,30 @@ func (k keys) groupProvider(groupARN string) string {
 	return k.prefix + "capacity-provider-group/" + groupARN
 }
 
-// reservedProviders are AWS's own capacity providers; Berth has no Fargate.
+// reservedProviders are AWS's own capacity providers, Fargate's, which
+// every account has and any cluster may take.
 var reservedProviders = []string{"FARGATE", "FARGATE_SPOT"}
+
+// reservedProvider is how DescribeCapacityProviders shows one of them.
+func (s *Service) reservedProvider(name string) CapacityProvider {
+	return CapacityProvider{CapacityProviderArn: s.arn("capacity-provider/" + name), Name: name, Status: "ACTIVE"}
+}
+
+// fargateStrategy reports whether a strategy names Fargate's providers,
+// and refuses one that mixes them with Auto Scaling group providers, as
+// ECS does.
+func fargateStrategy(strategy []CapacityProviderStrategyItem) (bool, error) {
+	n := 0
+	for _, it := range strategy {
+		if slices.Contains(reservedProviders, it.CapacityProvider) {
+			n++
+		}
+	}
+	if n > 0 && n < len(strategy) {
+		return false, api.InvalidParameter("The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.")
+	}
+	return n > 0, nil
+}
 
 // providerName accepts a capacity provider's name or ARN.
 func providerName(ref string) string {
@@ -290,6 +312,10 @@ func (s *Service) DescribeCapacityProviders(ctx context.Context, in *DescribeCap
 	if len(in.CapacityProviders) > 0 {
 		for _, ref := range in.CapacityProviders {
 			name := providerName(ref)
+			if slices.Contains(reservedProviders, name) {
+				render(s.reservedProvider(name))
+				continue
+			}
 			it, err := store.Get[CapacityProvider](ctx, s.store, s.keys.capacityProvider(name))
 			if errors.Is(err, store.ErrNotFound) || name == "" {
 				out.Failures = append(out.Failures, Failure{Arn: ref, Reason: "MISSING"})
@@ -308,6 +334,10 @@ func (s *Service) DescribeCapacityProviders(ctx context.Context, in *DescribeCap
 	}
 	byName := map[string]CapacityProvider{}
 	var names []string
+	for _, name := range reservedProviders {
+		byName[name] = s.reservedProvider(name)
+		names = append(names, name)
+	}
 	for _, it := range all {
 		if it.Value.Status == "ACTIVE" {
 			byName[it.Value.Name] = it.Value

@@ -128,6 +128,13 @@ func TestCreateCapacityProviderDefaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &tc.in))
+			if len(tc.in.CapacityProviders) == 0 {
+				// Fargate's providers come first in every account's list.
+				if len(got.CapacityProviders) != 3 || got.CapacityProviders[0].Name != "FARGATE" || got.CapacityProviders[1].Name != "FARGATE_SPOT" {
+					t.Fatalf("got %+v", got)
+				}
+				got.CapacityProviders = got.CapacityProviders[2:]
+			}
 			if len(got.CapacityProviders) != 1 || len(got.Failures) != tc.missing {
 				t.Fatalf("got %+v", got)
 			}
@@ -254,7 +261,7 @@ func TestUpdateAndDeleteCapacityProvider(t *testing.T) {
 	if len(got.CapacityProviders) != 1 || got.CapacityProviders[0].Status != "INACTIVE" {
 		t.Fatalf("described %+v", got)
 	}
-	if all := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{})); len(all.CapacityProviders) != 0 {
+	if all := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{})); len(all.CapacityProviders) != 2 {
 		t.Fatalf("listed %+v", all.CapacityProviders)
 	}
 	e.rejected("InvalidParameterException", func() error {
@@ -271,12 +278,13 @@ func TestDescribeCapacityProvidersPages(t *testing.T) {
 	for _, n := range []string{"c", "a", "b"} {
 		e.provider("cp-"+n, "g"+fmt.Sprint(strings.Index("abc", n)+1))
 	}
-	first := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{MaxResults: ptr(2)}))
-	if len(first.CapacityProviders) != 2 || first.NextToken == nil || first.CapacityProviders[0].Name != "cp-a" {
+	// FARGATE, FARGATE_SPOT, then the account's own, by name.
+	first := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{MaxResults: ptr(3)}))
+	if len(first.CapacityProviders) != 3 || first.NextToken == nil || first.CapacityProviders[0].Name != "FARGATE" || first.CapacityProviders[2].Name != "cp-a" {
 		t.Fatalf("first page %+v", first)
 	}
-	second := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{MaxResults: ptr(2), NextToken: first.NextToken}))
-	if len(second.CapacityProviders) != 1 || second.NextToken != nil || second.CapacityProviders[0].Name != "cp-c" {
+	second := must[*DescribeCapacityProvidersOutput](t)(e.svc.DescribeCapacityProviders(e.ctx, &DescribeCapacityProvidersInput{MaxResults: ptr(3), NextToken: first.NextToken}))
+	if len(second.CapacityProviders) != 2 || second.NextToken != nil || second.CapacityProviders[1].Name != "cp-c" {
 		t.Fatalf("second page %+v", second)
 	}
 	for _, in := range []DescribeCapacityProvidersInput{{MaxResults: ptr(11)}, {MaxResults: ptr(0)}, {NextToken: ptr("garbage!")}, {Include: []string{"STATISTICS"}}} {
@@ -314,7 +322,11 @@ func TestClusterCapacityProviderAssociation(t *testing.T) {
 		call       func() error
 	}{
 		{"unknown provider", "InvalidParameterException", put("two", []string{"nope"})},
-		{"FARGATE", "InvalidParameterException", put("two", []string{"FARGATE"})},
+		{"Fargate mixed with a group's provider", "InvalidParameterException", func() error {
+			_, err := e.svc.PutClusterCapacityProviders(e.ctx, &PutClusterCapacityProvidersInput{Cluster: "two", CapacityProviders: []string{"FARGATE", "cp-free"},
+				DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{{CapacityProvider: "FARGATE", Weight: 1}, {CapacityProvider: "cp-free", Weight: 1}}})
+			return err
+		}},
 		{"provider twice", "InvalidParameterException", put("two", []string{"cp-free", "cp-free"})},
 		{"strategy not associated", "InvalidParameterException", put("two", []string{"cp-free"}, CapacityProviderStrategyItem{CapacityProvider: "cp-a", Weight: 1})},
 		{"two bases", "InvalidParameterException", put("one", []string{"cp-a", "cp-b"}, CapacityProviderStrategyItem{CapacityProvider: "cp-a", Base: 1}, CapacityProviderStrategyItem{CapacityProvider: "cp-b", Base: 2})},

@@ -153,16 +153,17 @@ type PutClusterCapacityProvidersInput struct {
 }
 
 // checkAssociation checks, before reading the store, the providers a
-// cluster is to have and its default strategy: no Fargate, no provider
-// twice, a default strategy naming only the cluster's providers.
+// cluster is to have and its default strategy: no provider twice, a
+// default strategy naming only the cluster's providers and not mixing
+// Fargate's with groups'.
 func checkAssociation(providers []string, strategy []CapacityProviderStrategyItem) error {
 	if err := checkStrategyShape(strategy); err != nil {
 		return err
 	}
+	if _, err := fargateStrategy(strategy); err != nil {
+		return err
+	}
 	for i, name := range providers {
-		if slices.Contains(reservedProviders, name) {
-			return api.InvalidParameter("The %s capacity provider is not available in Berth, which has no Fargate; use Auto Scaling group capacity providers.", name)
-		}
 		if slices.Contains(providers[:i], name) {
 			return api.InvalidParameter("The capacity provider %s is specified more than once.", name)
 		}
@@ -181,8 +182,8 @@ func checkAssociation(providers []string, strategy []CapacityProviderStrategyIte
 // made conditional on what was read; each provider removed is released.
 func (s *Service) associate(ctx context.Context, txn *store.Txn, cluster string, before, after []string) error {
 	for _, name := range after {
-		if slices.Contains(before, name) {
-			continue
+		if slices.Contains(before, name) || slices.Contains(reservedProviders, name) {
+			continue // FARGATE and FARGATE_SPOT serve every cluster
 		}
 		cp, err := store.Get[CapacityProvider](ctx, s.store, s.keys.capacityProvider(name))
 		if errors.Is(err, store.ErrNotFound) || err == nil && cp.Value.Status != "ACTIVE" {
@@ -202,7 +203,7 @@ func (s *Service) associate(ctx context.Context, txn *store.Txn, cluster string,
 		txn.IfRev(cp.Key, cp.Rev).IfRev(key, owner.Rev).Put(key, cluster)
 	}
 	for _, name := range before {
-		if !slices.Contains(after, name) {
+		if !slices.Contains(after, name) && !slices.Contains(reservedProviders, name) {
 			txn.Delete(s.keys.providerCluster(name))
 		}
 	}

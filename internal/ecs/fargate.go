@@ -41,6 +41,13 @@ const (
 	fargateEphemeralStorage = 20
 )
 
+// fargate reports whether a service's tasks are Fargate's, by launch type
+// or capacity provider strategy.
+func (svc *ECSService) fargate() bool {
+	fs, _ := fargateStrategy(svc.CapacityProviderStrategy)
+	return fs || svc.LaunchType == string(launchFargate)
+}
+
 // fargateHostStatus is a Fargate host's status in the placement view,
 // so that only Fargate placements, which set it ACTIVE, take it.
 const fargateHostStatus = "FARGATE_HOST"

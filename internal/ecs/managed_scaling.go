@@ -112,6 +112,9 @@ func (s *Service) managedScalingPass(ctx context.Context, st *scalingState) erro
 			continue
 		}
 		for _, name := range cl.Value.CapacityProviders {
+			if slices.Contains(reservedProviders, name) {
+				continue // Fargate capacity is the Fargate controller's
+			}
 			if err := s.scaleProvider(ctx, st, cl.Value.Name, name, load); err != nil {
 				errs = append(errs, fmt.Errorf("cluster %s: capacity provider %s: %w", cl.Value.Name, name, err))
 			}

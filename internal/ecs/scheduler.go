@@ -268,7 +268,7 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 	if svc.PropagateTags == "SERVICE" {
 		in.Tags = svc.Tags
 	}
-	if len(in.PlacementStrategy) == 0 && svc.SchedulingStrategy == "REPLICA" && svc.LaunchType != string(launchFargate) {
+	if len(in.PlacementStrategy) == 0 && svc.SchedulingStrategy == "REPLICA" && !svc.fargate() {
 		// ECS spreads a service's tasks across zones, then instances.
 		in.PlacementStrategy = []PlacementStrategy{{Type: "spread", Field: "attribute:ecs.availability-zone"}, {Type: "spread", Field: "instanceId"}}
 	}

@@ -110,7 +110,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 				}
 				runs = &def
 			}
-			if _, err := s.resolveNetwork(ctx, runs, network, svc.LaunchType == string(launchFargate)); err != nil {
+			if _, err := s.resolveNetwork(ctx, runs, network, svc.fargate()); err != nil {
 				return nil, err
 			}
 		}

@@ -112,12 +112,19 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
-	fargate := in.LaunchType == string(launchFargate)
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate,
-		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
+	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err
 	}
-	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
+	fargate, err := fargateStrategy(effectiveStrategy(&cl.Value, in.LaunchType, in.CapacityProviderStrategy))
+	if err != nil {
+		return nil, err
+	}
+	fargate = fargate || in.LaunchType == string(launchFargate)
+	if fargate && strategy == "DAEMON" {
+		return nil, api.InvalidParameter("The daemon scheduling strategy is not supported with the FARGATE launch type.")
+	}
+	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate,
+		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
 		return nil, err
 	}
 	// Without a launch type or strategy the service takes the cluster's

@@ -184,6 +184,13 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 		return nil, err
 	}
 	fargate := in.LaunchType == string(launchFargate)
+	if len(in.ContainerInstances) == 0 {
+		fs, err := fargateStrategy(effectiveStrategy(&cl.Value, in.LaunchType, in.CapacityProviderStrategy))
+		if err != nil {
+			return nil, err
+		}
+		fargate = fargate || fs
+	}
 	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate}); err != nil {
 		return nil, err
 	}
@@ -523,10 +530,28 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 			placement.Reserve(&views[i], req)
 			placed = append(placed, i)
 		}
-	} else if plan.platform != "" && len(views) == 0 {
-		// No Fargate host yet: the tasks wait while the leader launches it.
-		for range count {
-			waiting = append(waiting, "")
+	} else if plan.platform != "" {
+		// A Fargate strategy names each task's provider; the tasks all go
+		// to the cluster's Fargate host, and wait while the leader
+		// launches it.
+		names := make([]string, count)
+		k := 0
+		for _, sh := range in.shares {
+			for range sh.count {
+				if k < count {
+					names[k] = sh.provider
+					k++
+				}
+			}
+		}
+		if len(views) == 0 {
+			waiting = names
+		} else {
+			result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+			placed, providers = result.Placed, names[:len(result.Placed)]
+			for _, f := range result.Failures {
+				out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
+			}
 		}
 	} else if len(in.shares) > 0 {
 		var fs []Failure
