@@ -24,7 +24,9 @@ func TestFargateWithCLI(t *testing.T) {
 	cluster := uniqueName("e2e-fargate")
 	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
 
-	var subnets struct{ Subnets []struct{ SubnetId, AvailabilityZone string } }
+	var subnets struct {
+		Subnets []struct{ SubnetId, AvailabilityZone string }
+	}
 	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
 	var ids []string
 	for _, s := range subnets.Subnets[:2] {
@@ -38,7 +40,9 @@ func TestFargateWithCLI(t *testing.T) {
 	family := uniqueName("e2e-fargate")
 	td := map[string]any{"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"}, "cpu": "256", "memory": "512",
 		"containerDefinitions": []any{map[string]any{"name": "web", "image": image, "essential": true, "portMappings": []any{map[string]any{"containerPort": 8080}}}}}
-	var reg struct{ TaskDefinition struct{ Compatibilities []string } }
+	var reg struct {
+		TaskDefinition struct{ Compatibilities []string }
+	}
 	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "fargate.json", td)).MustSucceed(t).JSON(t, &reg)
 	if !strings.Contains(strings.Join(reg.TaskDefinition.Compatibilities, ","), "FARGATE") {
 		t.Fatalf("compatibilities %v", reg.TaskDefinition.Compatibilities)
@@ -78,7 +82,7 @@ func TestFargateWithCLI(t *testing.T) {
 	var described struct {
 		Tasks []struct {
 			LaunchType, PlatformVersion, PlatformFamily, ContainerInstanceArn, AvailabilityZone string
-			EphemeralStorage                                                                   struct{ SizeInGiB int }
+			EphemeralStorage                                                                    struct{ SizeInGiB int }
 		}
 	}
 	b.Run(t, cli, "ecs", "describe-tasks", "--cluster", cluster, "--tasks", first.TaskArn).MustSucceed(t).JSON(t, &described)
@@ -98,7 +102,9 @@ func TestFargateWithCLI(t *testing.T) {
 	if len(list.ContainerInstanceArns) != 0 {
 		t.Fatalf("a Fargate cluster lists container instances %v", list.ContainerInstanceArns)
 	}
-	var res struct{ Reservations []struct{ Instances []ec2Instance } }
+	var res struct {
+		Reservations []struct{ Instances []ec2Instance }
+	}
 	b.Run(t, cli, "ec2", "describe-instances", "--filters", "Name=instance-type,Values=m5.4xlarge").MustSucceed(t).JSON(t, &res)
 	if len(res.Reservations) != 0 {
 		t.Fatalf("describe-instances shows the Fargate host: %+v", res)
