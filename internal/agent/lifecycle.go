@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -461,7 +462,7 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 		WorkingDir: cfg.WorkingDir, User: cfg.User, Labels: labels, CPUShares: shares,
 		MemoryMiB: int64(cd.Memory), MemoryReservationMiB: host.MemoryReservation >> 20,
 		NetworkMode: mode, StopTimeout: c.stopTimeout, ReadonlyRootfs: host.ReadonlyRootfs, Privileged: host.Privileged,
-		DNSServers: host.DNS, ExtraHosts: host.ExtraHosts, CgroupParent: a.cfg.EC2.CgroupParent,
+		DNSServers: host.DNS, ExtraHosts: host.ExtraHosts, CgroupParent: cmp.Or(taskCgroup(a.cfg.EC2.CgroupParent, t.arn, def), a.cfg.EC2.CgroupParent),
 	}
 	for _, pm := range cd.PortMappings {
 		// An EC2 instance's ports are its own address's.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +133,7 @@ func (h *eniHook) pauseContainer(ctx context.Context, taskArn string, def *acs.T
 		labels[labelPauseENI] = eni.Ec2Id
 		_, err = h.rt.Create(ctx, dockerrt.ContainerSpec{
 			Name: name, Image: image, Labels: labels, NetworkMode: "none", CPUShares: 2,
-			StopTimeout: pauseStopTimeout, CgroupParent: h.cgroupParent, DNSServers: eni.DomainNameServers,
+			StopTimeout: pauseStopTimeout, CgroupParent: cmp.Or(taskCgroup(h.cgroupParent, taskArn, def), h.cgroupParent), DNSServers: eni.DomainNameServers,
 		})
 		if err != nil && !dockerrt.IsConflict(err) {
 			return st, fmt.Errorf("create pause container: %w", err)

@@ -33,6 +33,10 @@ func (a *Agent) taskHooks(rt Runtime) []TaskHook {
 		// The task's own Docker volumes; they outlive its containers.
 		volumeHook{rt: rt},
 	}
+	if a.cfg.EC2.CgroupParent != "" {
+		// The task's control group, when it sets task-level limits.
+		hooks = append(hooks, cgroupHook{parent: a.cfg.EC2.CgroupParent})
+	}
 	if a.cfg.TaskENI {
 		// An awsvpc task's network namespace and interface, which its
 		// containers join when they are created.

@@ -37,10 +37,19 @@ func V2() bool {
 // Ensure creates (or updates) the parent group path with vcpu CPUs and
 // memMiB MiB of memory as its limits.
 func Ensure(path string, vcpu, memMiB int) (Parent, error) {
+	return EnsureUnits(path, vcpu*1024, memMiB)
+}
+
+// EnsureUnits is Ensure with the CPU limit in ECS's CPU units (1024 to a
+// vCPU), as a task's task-level cpu is given.
+func EnsureUnits(path string, cpuUnits, memMiB int) (Parent, error) {
 	if !strings.HasPrefix(path, "/") || strings.Contains(path, "..") {
 		return Parent{}, fmt.Errorf("cgroup path %q must be absolute and plain", path)
 	}
-	quota := strconv.Itoa(vcpu * cpuPeriod)
+	if cpuUnits < 1 || memMiB < 1 {
+		return Parent{}, fmt.Errorf("cgroup %s: cpu %d and memory %d must be positive", path, cpuUnits, memMiB)
+	}
+	quota := strconv.Itoa(max(cpuUnits*cpuPeriod/1024, 1000))
 	mem := strconv.FormatInt(int64(memMiB)<<20, 10)
 	if V2() {
 		// Controllers must be enabled down the tree for the limits to apply.
