@@ -285,7 +285,8 @@ func TestFargateTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	fg := e.register(&RegisterTaskDefinitionInput{Family: "fg", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
-		Cpu: "256", Memory: "512", ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1"}}})
+		Cpu: "256", Memory: "512", ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1",
+			PortMappings: []PortMapping{{ContainerPort: ptr(8080)}}}}}) // every task on the one host has its own port 8080
 	bridge := e.taskDef("bridge", container("app", 64, 64))
 	a, b := e.subnets["us-east-1a"].SubnetID, e.subnets["us-east-1b"].SubnetID
 	nc := awsvpc([]string{a, b}, e.group)

@@ -399,7 +399,8 @@ func requirements(td *TaskDefinition, o *TaskOverride) (placement.Request, reser
 			req.Memory += *mem
 		}
 		for _, pm := range c.PortMappings {
-			if pm.HostPort == nil || *pm.HostPort == 0 {
+			// An awsvpc task's ports are its interface's, not the instance's.
+			if pm.HostPort == nil || *pm.HostPort == 0 || td.NetworkMode == "awsvpc" {
 				continue
 			}
 			if pm.Protocol == "udp" {
