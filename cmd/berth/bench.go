@@ -28,6 +28,10 @@ until DescribeTasks reports the task RUNNING, for a one-container task of
 --image (which must be present locally, so no pull is timed). It then times
 creating and starting the same image directly through the Docker API, the
 equivalent of 'docker run -d', and prints both medians and their ratio.
+With --fargate the tasks are FARGATE tasks (the cluster's Fargate host is
+launched by the first one, which is not timed apart: warm it with a run
+first); --burst N then starts N tasks at once and prints how long until all
+were RUNNING, and the rate.
 
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (source the
 berth.env file 'berth up' writes).`,
@@ -44,6 +48,10 @@ berth.env file 'berth up' writes).`,
 	cmd.Flags().StringVar(&cfg.Cluster, "cluster", "default", "cluster with at least one connected instance")
 	cmd.Flags().StringVar(&cfg.Image, "image", "berth-testapp:test", "image present on the instances' Docker")
 	cmd.Flags().IntVar(&cfg.Runs, "runs", 20, "number of tasks to time")
+	cmd.Flags().BoolVar(&cfg.Fargate, "fargate", false, "run FARGATE tasks (awsvpc, 256 CPU units, 512 MiB) in --subnets with --security-groups")
+	cmd.Flags().StringSliceVar(&cfg.Subnets, "subnets", nil, "subnets of the FARGATE tasks' interfaces")
+	cmd.Flags().StringSliceVar(&cfg.SecurityGroups, "security-groups", nil, "security groups of the FARGATE tasks' interfaces (the VPC's default when none)")
+	cmd.Flags().IntVar(&cfg.Burst, "burst", 0, "then start this many tasks at once and time them until all are RUNNING")
 	return cmd
 }
 

@@ -38,8 +38,9 @@ func median(d []time.Duration) time.Duration {
 func report(w io.Writer, what string, d []time.Duration) {
 	s := slices.Clone(d)
 	slices.Sort(s)
-	fmt.Fprintf(w, "%-22s n=%d min=%s median=%s p90=%s max=%s\n", what, len(s),
-		s[0].Round(time.Microsecond), median(s).Round(time.Microsecond), s[len(s)*9/10].Round(time.Microsecond), s[len(s)-1].Round(time.Microsecond))
+	fmt.Fprintf(w, "%-22s n=%d min=%s median=%s p90=%s p99=%s max=%s\n", what, len(s),
+		s[0].Round(time.Microsecond), median(s).Round(time.Microsecond), s[len(s)*9/10].Round(time.Microsecond),
+		s[len(s)*99/100].Round(time.Microsecond), s[len(s)-1].Round(time.Microsecond))
 }
 
 // mbps is size bytes over d in MB/s (10^6 bytes).

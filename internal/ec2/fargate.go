@@ -20,7 +20,7 @@ const FargateClusterTag = "aws:ecs:fargate-cluster"
 
 // FargateHostType is a Fargate host's size: the room a cluster's Fargate
 // tasks share on one machine.
-const FargateHostType = "m5.4xlarge"
+const FargateHostType = "m5.24xlarge"
 
 // FargateCluster is the cluster a Fargate host serves; "" for an
 // instance users launched.

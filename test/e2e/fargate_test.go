@@ -105,7 +105,7 @@ func TestFargateWithCLI(t *testing.T) {
 	var res struct {
 		Reservations []struct{ Instances []ec2Instance }
 	}
-	b.Run(t, cli, "ec2", "describe-instances", "--filters", "Name=instance-type,Values=m5.4xlarge").MustSucceed(t).JSON(t, &res)
+	b.Run(t, cli, "ec2", "describe-instances", "--filters", "Name=instance-type,Values=m5.24xlarge").MustSucceed(t).JSON(t, &res)
 	if len(res.Reservations) != 0 {
 		t.Fatalf("describe-instances shows the Fargate host: %+v", res)
 	}
