@@ -111,7 +111,7 @@ func timeBurst(ctx context.Context, client *ecs.Client, run *ecs.RunTaskInput, n
 	var arns []string
 	var g errgroup.Group
 	for left := n; left > 0; left -= 10 {
-		in := *run
+		in := *run // each call with a client token of its own
 		in.Count = aws.Int32(int32(min(left, 10)))
 		g.Go(func() error {
 			out, err := client.RunTask(ctx, &in)
@@ -178,7 +178,8 @@ func timeRunTasks(ctx context.Context, client *ecs.Client, run *ecs.RunTaskInput
 	var out []time.Duration
 	for i := 0; i < runs; i++ {
 		start := time.Now()
-		rt, err := client.RunTask(ctx, run)
+		in := *run // the SDK fills in a client token, which must not be reused
+		rt, err := client.RunTask(ctx, &in)
 		if err != nil {
 			return nil, err
 		}
