@@ -36,6 +36,9 @@ type Config struct {
 	// Networks gives awsvpc tasks their interfaces (EC2); without it
 	// RunTask refuses a network configuration.
 	Networks TaskNetworks
+	// LoadBalancing registers services' tasks with target groups (ELB);
+	// without it CreateService refuses loadBalancers.
+	LoadBalancing LoadBalancing
 }
 
 // IdentityVerifier checks the identity documents instances register with.

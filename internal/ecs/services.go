@@ -113,7 +113,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
 	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
-		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
+		"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
 		return nil, err
 	}
 	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
@@ -156,6 +156,9 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		return nil, err
 	}
 	if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration); err != nil {
+		return nil, err
+	}
+	if err := s.checkLoadBalancers(ctx, in.LoadBalancers, &td); err != nil {
 		return nil, err
 	}
 	if !in.NetworkConfiguration.given() {
@@ -311,13 +314,8 @@ func checkServiceMisc(grace *int, propagate string, lbs []LoadBalancer) error {
 	if propagate != "" && !slices.Contains([]string{"TASK_DEFINITION", "SERVICE", "NONE"}, propagate) {
 		return api.InvalidParameter("Invalid propagateTags %q: valid values are TASK_DEFINITION, SERVICE and NONE.", propagate)
 	}
-	if len(lbs) > 5 {
-		return api.InvalidParameter("A service can have at most 5 load balancers.")
-	}
-	for _, lb := range lbs {
-		if lb.ContainerName == "" || lb.ContainerPort == nil {
-			return api.InvalidParameter("A load balancer of a service needs containerName and containerPort.")
-		}
+	if len(lbs) > maxServiceLoadBalancers {
+		return api.InvalidParameter("loadBalancers can have at most %d items.", maxServiceLoadBalancers)
 	}
 	return nil
 }

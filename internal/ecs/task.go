@@ -36,6 +36,8 @@ type taskRecord struct {
 	ProtectedUntil *time.Time `json:"protectedUntil,omitempty"`
 	// Interface is an awsvpc task's elastic network interface.
 	Interface *taskInterface `json:"interface,omitempty"`
+	// Targets are the task's load balancer targets (lb_targets.go).
+	Targets *taskTargets `json:"targets,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.
