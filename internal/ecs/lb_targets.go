@@ -46,7 +46,7 @@ type taskTarget struct {
 // lbIndex indexes the tasks that have registered targets, until they are
 // stopped and deregistered, so that tasks of deleted services are found.
 func (k keys) lbTask(cluster, id string) string { return k.prefix + "task-lb/" + cluster + "/" + id }
-func (k keys) lbTasks() string                 { return k.prefix + "task-lb/" }
+func (k keys) lbTasks() string                  { return k.prefix + "task-lb/" }
 
 // registered reports whether the task has targets that take traffic.
 func (t *taskTargets) registered() bool {
@@ -116,10 +116,15 @@ type lbPass struct {
 
 // loadBalancersPass runs the controller once.
 func (s *Service) loadBalancersPass(ctx context.Context) error {
+	return s.reconcileTargets(ctx, time.Now())
+}
+
+// reconcileTargets takes every balanced service task a step, at now.
+func (s *Service) reconcileTargets(ctx context.Context, now time.Time) error {
 	if s.cfg.LoadBalancing == nil {
 		return nil
 	}
-	p := &lbPass{s: s, now: time.Now(), health: map[string]map[LBTarget]LBTargetHealth{}, events: map[string][]string{}}
+	p := &lbPass{s: s, now: now, health: map[string]map[LBTarget]LBTargetHealth{}, events: map[string][]string{}}
 	services, err := store.List[serviceRecord](ctx, s.store, s.keys.allServices())
 	if err != nil {
 		return err
