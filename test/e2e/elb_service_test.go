@@ -60,12 +60,16 @@ func TestServiceBehindLoadBalancerCLI(t *testing.T) {
 		"--port", "32768-65535", "--source-group", sg.GroupId).MustSucceed(t)
 
 	name := uniqueName("e2e-alb")
-	var lbOut struct{ LoadBalancers []struct{ LoadBalancerArn string } }
+	var lbOut struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
 	b.Run(t, cli, "elbv2", "create-load-balancer", "--name", name, "--subnets", subnets.Subnets[0].SubnetId, subnets.Subnets[1].SubnetId,
 		"--security-groups", sg.GroupId).MustSucceed(t).JSON(t, &lbOut)
 	lbArn := lbOut.LoadBalancers[0].LoadBalancerArn
 	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-load-balancer", "--load-balancer-arn", lbArn) })
-	var tgOut struct{ TargetGroups []struct{ TargetGroupArn string } }
+	var tgOut struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
 	b.Run(t, cli, "elbv2", "create-target-group", "--name", name, "--protocol", "HTTP", "--port", "80", "--vpc-id", vpcs.Vpcs[0].VpcId,
 		"--target-type", "instance", "--health-check-path", "/", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2",
 		"--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2").MustSucceed(t).JSON(t, &tgOut)
@@ -111,7 +115,10 @@ func TestServiceBehindLoadBalancerCLI(t *testing.T) {
 	// Two healthy targets: the instances' ids, on the tasks' dynamic host ports.
 	type health struct {
 		TargetHealthDescriptions []struct {
-			Target       struct{ Id string; Port int }
+			Target struct {
+				Id   string
+				Port int
+			}
 			TargetHealth struct{ State, Reason string }
 		}
 	}
