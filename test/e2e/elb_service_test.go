@@ -239,3 +239,115 @@ func firstKey(m map[string]int) string {
 	}
 	return ""
 }
+
+// TestLoadBalancerSecurityGroupsCLI: the article's note. An instance
+// whose group lets nothing in has its targets unhealthy with
+// Target.Timeout; a rule naming the load balancer's group (and nothing
+// else) makes them healthy and the listener answers, while the task's
+// port stays closed to this host.
+func TestLoadBalancerSecurityGroupsCLI(t *testing.T) {
+	b := shared(t)
+	cli := requireCLIv2(t)
+	image := testutil.BuildTestImage(t, "")
+	cluster := uniqueName("e2e-albsg")
+	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
+	group := func(name string) string {
+		var sg struct{ GroupId string }
+		b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(name), "--description", name).MustSucceed(t).JSON(t, &sg)
+		return sg.GroupId
+	}
+	hostSG, lbSG := group("e2e-albsg-hosts"), group("e2e-albsg-lb")
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
+	var run struct{ Instances []ec2Instance }
+	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
+	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
+	waitForInstances(t, b, cli, cluster, 1)
+
+	var vpcs struct{ Vpcs []struct{ VpcId string } }
+	b.Run(t, cli, "ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true").MustSucceed(t).JSON(t, &vpcs)
+	var subnets struct{ Subnets []struct{ SubnetId string } }
+	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
+	name := uniqueName("e2e-albsg")
+	var lbOut struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
+	b.Run(t, cli, "elbv2", "create-load-balancer", "--name", name, "--subnets", subnets.Subnets[0].SubnetId, subnets.Subnets[1].SubnetId,
+		"--security-groups", lbSG).MustSucceed(t).JSON(t, &lbOut)
+	lbArn := lbOut.LoadBalancers[0].LoadBalancerArn
+	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-load-balancer", "--load-balancer-arn", lbArn) })
+	// Its interfaces are in its group.
+	var enis struct {
+		NetworkInterfaces []struct {
+			PrivateIpAddress string
+			Groups           []struct{ GroupId string }
+		}
+	}
+	b.Run(t, cli, "ec2", "describe-network-interfaces", "--filters", "Name=group-id,Values="+lbSG).MustSucceed(t).JSON(t, &enis)
+	if len(enis.NetworkInterfaces) != 2 {
+		t.Fatalf("load balancer interfaces: %s", pretty(enis))
+	}
+	var tgOut struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	b.Run(t, cli, "elbv2", "create-target-group", "--name", name, "--protocol", "HTTP", "--port", "80", "--vpc-id", vpcs.Vpcs[0].VpcId,
+		"--health-check-path", "/", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2",
+		"--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2").MustSucceed(t).JSON(t, &tgOut)
+	tg := tgOut.TargetGroups[0].TargetGroupArn
+	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-target-group", "--target-group-arn", tg) })
+	port := freeLoopbackPort(t)
+	b.Run(t, cli, "elbv2", "create-listener", "--load-balancer-arn", lbArn, "--protocol", "HTTP", "--port", fmt.Sprint(port),
+		"--default-actions", "Type=forward,TargetGroupArn="+tg).MustSucceed(t)
+
+	family := uniqueName("e2e-albsgweb")
+	td := map[string]any{"family": family, "containerDefinitions": []any{map[string]any{
+		"name": "web", "image": image, "memory": 64, "essential": true,
+		"portMappings": []any{map[string]any{"containerPort": 8080, "hostPort": 0}},
+	}}}
+	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "albsg.json", td)).MustSucceed(t)
+	svcName := uniqueName("e2e-albsgsvc")
+	b.Run(t, cli, "ecs", "create-service", "--cluster", cluster, "--service-name", svcName, "--task-definition", family,
+		"--desired-count", "1", "--health-check-grace-period-seconds", "600",
+		"--load-balancers", fmt.Sprintf("targetGroupArn=%s,containerName=web,containerPort=8080", tg)).MustSucceed(t)
+	t.Cleanup(func() { b.Run(t, cli, "ecs", "delete-service", "--cluster", cluster, "--service", svcName, "--force") })
+
+	state := func() (string, string) {
+		var h struct {
+			TargetHealthDescriptions []struct {
+				TargetHealth struct{ State, Reason string }
+			}
+		}
+		b.Run(t, cli, "elbv2", "describe-target-health", "--target-group-arn", tg).MustSucceed(t).JSON(t, &h)
+		if len(h.TargetHealthDescriptions) != 1 {
+			return "", pretty(h)
+		}
+		return h.TargetHealthDescriptions[0].TargetHealth.State, h.TargetHealthDescriptions[0].TargetHealth.Reason
+	}
+	eventually(t, 90*time.Second, time.Second, "the target unhealthy with Target.Timeout", func() (bool, string) {
+		s, r := state()
+		return s == "unhealthy" && r == "Target.Timeout", s + " " + r
+	})
+	tasks := serviceTasks(t, b, cli, cluster, svcName)
+	if len(tasks) != 1 {
+		t.Fatalf("tasks: %s", pretty(tasks))
+	}
+	nb := tasks[0].Containers[0].NetworkBindings[0]
+
+	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", hostSG, "--protocol", "tcp", "--port", "32768-65535",
+		"--source-group", lbSG).MustSucceed(t)
+	eventually(t, 60*time.Second, time.Second, "the target healthy", func() (bool, string) {
+		s, r := state()
+		return s == "healthy", s + " " + r
+	})
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatalf("through the listener: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("through the listener: %s", resp.Status)
+	}
+	// The rule lets the load balancer in, not this host.
+	if reachableOnce(nb.BindIP, nb.HostPort) {
+		t.Fatalf("%s:%d answers this host: the rule opened more than the load balancer's group", nb.BindIP, nb.HostPort)
+	}
+}
