@@ -356,6 +356,10 @@ func TestServiceLoadBalancerRegistrationAndDrain(t *testing.T) {
 		if tk.Task.DesiredStatus != "STOPPED" || tk.Task.LastStatus != "DEACTIVATING" || tk.agentDesiredStatus() != "RUNNING" || s.assignment(tk) != "RUNNING" {
 			t.Fatalf("old task %s: desired %s last %s, agent told %s", id, tk.Task.DesiredStatus, tk.Task.LastStatus, s.assignment(tk))
 		}
+		// The payload its agent gets (on a reconnect too) still says RUNNING.
+		if td, err := e.svc.taskDefinitionOf(e.ctx, &tk); err != nil || e.svc.acsTask(&tk, &td).DesiredStatus != "RUNNING" {
+			t.Fatalf("old task %s: the agent's payload says stop while it drains (%v)", id, err)
+		}
 		if tk.Targets == nil || !tk.Targets.Deregistered || tk.Targets.DrainUntil == nil {
 			t.Fatalf("old task %s targets %+v", id, tk.Targets)
 		}
@@ -374,7 +378,17 @@ func TestServiceLoadBalancerRegistrationAndDrain(t *testing.T) {
 		}
 	}
 	s.now = drainUntil
-	s.step(0) // releases the stops
+	s.pass()
+	if err := e.svc.reconcileTargets(e.ctx, s.now); err != nil { // releases the stops
+		t.Fatal(err)
+	}
+	for id := range old {
+		tk := s.task(id)
+		td, _ := e.svc.taskDefinitionOf(e.ctx, &tk)
+		if s.assignment(tk) != "STOPPED" || e.svc.acsTask(&tk, &td).DesiredStatus != "STOPPED" {
+			t.Fatalf("old task %s not told to stop once drained", id)
+		}
+	}
 	s.step(0) // the agents stop them
 	for id := range old {
 		if tk := s.task(id); tk.Task.LastStatus != "STOPPED" || tk.Task.StopCode != "ServiceSchedulerInitiated" {
