@@ -168,7 +168,7 @@ func New(opts Options) *Plane {
 	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}}
 	// One keep-alive pool towards every target.
 	p.transport = &http.Transport{
-		Proxy:               nil,
+		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
 			return dialFrom(ctx, addr, fi.source, 10*time.Second)
