@@ -111,7 +111,7 @@ type lbPass struct {
 	// health caches each target group's target health for the pass.
 	health map[string]map[LBTarget]LBTargetHealth
 	// events are the service events the pass says, by service key.
-	events map[string][]string
+	events map[string][]lbEvent
 }
 
 // loadBalancersPass runs the controller once.
@@ -124,7 +124,7 @@ func (s *Service) reconcileTargets(ctx context.Context, now time.Time) error {
 	if s.cfg.LoadBalancing == nil {
 		return nil
 	}
-	p := &lbPass{s: s, now: now, health: map[string]map[LBTarget]LBTargetHealth{}, events: map[string][]string{}}
+	p := &lbPass{s: s, now: now, health: map[string]map[LBTarget]LBTargetHealth{}, events: map[string][]lbEvent{}}
 	services, err := store.List[serviceRecord](ctx, s.store, s.keys.allServices())
 	if err != nil {
 		return err
@@ -194,12 +194,26 @@ func (s *Service) reconcileTargets(ctx context.Context, now time.Time) error {
 	}
 	for key, msgs := range p.events {
 		_, err := store.Update(ctx, s.store, key, func(r *serviceRecord) error {
+			head := func() string {
+				if len(r.Service.Events) == 0 {
+					return ""
+				}
+				return r.Service.Events[0].Id
+			}
+			before := head()
 			for _, m := range msgs {
-				addEvent(r, p.now, m)
+				if m.once {
+					addEventOnce(r, p.now, m.msg)
+				} else {
+					addEvent(r, p.now, m.msg)
+				}
+			}
+			if head() == before {
+				return errReadOnly // nothing new to say
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, errReadOnly) {
 			errs = append(errs, err)
 		}
 	}
@@ -245,7 +259,10 @@ func (p *lbPass) register(ctx context.Context, it store.Item[taskRecord], svc *s
 	}
 	for _, g := range groupTargets(targets) {
 		if err := p.s.cfg.LoadBalancing.RegisterTargets(ctx, g.arn, g.targets); err != nil {
-			return err
+			// Said once in a while, tried again at every pass (the group
+			// may have been deleted, or the instance be stopping).
+			p.sayOnce(svc, fmt.Sprintf("(service %s) failed to register targets in (target-group %s) with (error %s)", svc.Name, g.arn, api.AsError(err).Message))
+			return nil
 		}
 		p.say(svc, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.Name, len(g.targets), g.arn))
 	}
@@ -386,7 +403,19 @@ func (p *lbPass) targetHealth(ctx context.Context, rt taskTarget) (LBTargetHealt
 
 func (p *lbPass) say(svc *serviceRecord, msg string) {
 	key := p.s.keys.service(svc.Cluster, svc.Name)
-	p.events[key] = append(p.events[key], msg)
+	p.events[key] = append(p.events[key], lbEvent{msg: msg})
+}
+
+// sayOnce says msg unless it was said in the last five minutes.
+func (p *lbPass) sayOnce(svc *serviceRecord, msg string) {
+	key := p.s.keys.service(svc.Cluster, svc.Name)
+	p.events[key] = append(p.events[key], lbEvent{msg: msg, once: true})
+}
+
+// lbEvent is a service event a pass says.
+type lbEvent struct {
+	msg  string
+	once bool
 }
 
 // updateTask applies fn to the task's record and commits it (with extra

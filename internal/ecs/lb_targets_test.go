@@ -481,3 +481,71 @@ func TestServiceLoadBalancerHealth(t *testing.T) {
 		})
 	}
 }
+
+func TestWantTargets(t *testing.T) {
+	lbs := []LoadBalancer{{TargetGroupArn: "tg-a", ContainerName: "web", ContainerPort: ptr(8080)}}
+	bound := func(name string, container, host int, proto string) Container {
+		return Container{Name: name, NetworkBindings: []NetworkBinding{{ContainerPort: ptr(container), HostPort: ptr(host), Protocol: proto}}}
+	}
+	for _, tc := range []struct {
+		name       string
+		containers []Container
+		iface      *taskInterface
+		ec2ID      string
+		want       []taskTarget // nil: not ready
+	}{
+		{"dynamic host port", []Container{bound("web", 8080, 32781, "tcp")}, nil, "i-1", []taskTarget{{"tg-a", LBTarget{"i-1", 32781}}}},
+		{"other container's binding", []Container{bound("sidecar", 8080, 32781, "tcp"), bound("web", 8080, 32790, "")}, nil, "i-1", []taskTarget{{"tg-a", LBTarget{"i-1", 32790}}}},
+		{"udp binding only", []Container{bound("web", 8080, 32781, "udp")}, nil, "i-1", nil},
+		{"no binding yet", []Container{{Name: "web"}}, nil, "i-1", nil},
+		{"awsvpc: the interface's address", []Container{{Name: "web"}}, &taskInterface{IP: "172.31.0.9"}, "", []taskTarget{{"tg-a", LBTarget{"172.31.0.9", 8080}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &taskRecord{Task: Task{Containers: tc.containers}, Interface: tc.iface}
+			got, ok := wantTargets(rec, lbs, tc.ec2ID)
+			if ok != (tc.want != nil) || !slices.Equal(got, tc.want) {
+				t.Fatalf("wantTargets = %+v %v, want %+v", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// A target group deleted under a service: registration fails, is said
+// once in the events and tried again at every pass.
+func TestServiceLoadBalancerRegistrationFails(t *testing.T) {
+	lb := newMemLB()
+	e := newLBEnv(t, lb)
+	cluster := e.cluster("lbf")
+	e.instance(cluster, 4096, 4096)
+	tg := lb.group("web", "instance", 0, "arn:lb/app/web")
+	td := e.taskDef("lbf-web", withPorts(container("web", 0, 64), [2]int{8080, 0}))
+	s := &lbSched{sched: newSched(e, cluster), lb: lb, nextPort: 41000}
+	if _, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: cluster, ServiceName: "web", TaskDefinition: td.TaskDefinitionArn,
+		DesiredCount: ptr(1), LoadBalancers: []LoadBalancer{{TargetGroupArn: tg, ContainerName: "web", ContainerPort: ptr(8080)}}}); err != nil {
+		t.Fatal(err)
+	}
+	lb.mu.Lock()
+	delete(lb.groups, tg)
+	lb.mu.Unlock()
+	for range 5 {
+		s.step(time.Second)
+	}
+	n := 0
+	for _, ev := range s.service("web").Events {
+		if strings.Contains(ev.Message, "(service web) failed to register targets in (target-group "+tg+") with (error Target groups") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d failure events: %+v", n, s.service("web").Events)
+	}
+	if tk := s.tasks()[0]; tk.Targets != nil {
+		t.Fatalf("targets recorded: %+v", tk.Targets)
+	}
+	// The group back: the task is registered.
+	lb.group("web", "instance", 0, "arn:lb/app/web")
+	s.step(time.Second)
+	if tk := s.tasks()[0]; !tk.Targets.registered() {
+		t.Fatalf("not registered once the group is back: %+v", tk.Targets)
+	}
+}
