@@ -37,6 +37,11 @@ type NetworkInterfaceRecord struct {
 	Tags       []Tag     `json:"tags,omitempty"`
 }
 
+// RequesterELB is the requester of load balancers' interfaces: every host
+// holds their addresses, which the load balancers' connections to their
+// targets come from.
+const RequesterELB = "amazon-elb"
+
 // Prefix is the interface's address with its subnet's prefix length.
 func (r NetworkInterfaceRecord) Prefix(subnetCIDR string) (netip.Prefix, error) {
 	a, err := netip.ParseAddr(r.PrivateIP)

@@ -90,6 +90,9 @@ type Host struct {
 	// interfaces are the addresses of the task interfaces whose groups
 	// this host enforces, by interface id.
 	interfaces map[string]netip.Addr
+	// balancers are the addresses of load balancers' interfaces this host
+	// holds on its bridge, by interface id.
+	balancers map[string]netip.Addr
 	// identities are the instances' signed identity documents, made once
 	// per instance: what they sign never changes.
 	identities map[string][2]string
@@ -103,7 +106,7 @@ func New(cfg Config) *Host {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}, interfaces: map[string]netip.Addr{}}
+	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}, interfaces: map[string]netip.Addr{}, balancers: map[string]netip.Addr{}}
 }
 
 // Run beats the host's heart and brings its instances to their recorded
@@ -180,6 +183,57 @@ func (h *Host) Reconcile(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, h.taskInterfaces(ctx, interfaces, here, members))
+	errs = append(errs, h.balancerInterfaces(ctx, interfaces, members))
+	return errors.Join(errs...)
+}
+
+// balancerInterfaces holds the addresses of load balancers' interfaces on
+// this host's bridge, as it holds instances' addresses: the load balancer
+// data plane of this machine sends its connections to targets from them,
+// so that the targets' groups judge them by the load balancer's groups.
+// Each address is guarded by its own groups' ingress rules, set before
+// the address is added.
+func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[ec2.NetworkInterfaceRecord], members map[string][]netip.Prefix) error {
+	if h.cfg.VPC == nil {
+		return nil
+	}
+	var errs []error
+	live := map[string]bool{}
+	for _, it := range interfaces {
+		r := it.Value
+		if r.RequesterID != ec2.RequesterELB || r.InstanceID != "" {
+			continue
+		}
+		addr, err := netip.ParseAddr(r.PrivateIP)
+		if err != nil {
+			continue
+		}
+		live[r.ID] = true
+		if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+			continue
+		}
+		if err := h.cfg.VPC.AddAddress(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+			continue
+		}
+		h.balancers[r.ID] = addr
+	}
+	for id, addr := range h.balancers {
+		if live[id] {
+			continue
+		}
+		if err := h.cfg.VPC.RemoveAddress(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			continue
+		}
+		if err := h.cfg.VPC.RemoveIngress(id, addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			continue
+		}
+		delete(h.balancers, id)
+		delete(h.seen, id)
+	}
 	return errors.Join(errs...)
 }
 

@@ -326,7 +326,7 @@ func (a *acsSession) verifyStops(ctx context.Context, m acs.TaskStopVerification
 		if err != nil {
 			return err
 		}
-		if !found || it.Value.InstanceID != a.inst.ID || it.Value.Task.DesiredStatus == "STOPPED" {
+		if !found || it.Value.InstanceID != a.inst.ID || it.Value.agentDesiredStatus() == "STOPPED" {
 			ack.StopTasks = append(ack.StopTasks, acs.TaskIdentifier{TaskArn: c.TaskArn, TaskClusterArn: c.TaskClusterArn, DesiredStatus: "STOPPED"})
 		}
 	}

@@ -72,7 +72,7 @@ type dockerLog struct {
 // with the run's overrides already applied.
 func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 	t := acs.Task{
-		Arn: rec.Task.TaskArn, DesiredStatus: rec.Task.DesiredStatus, Family: td.Family,
+		Arn: rec.Task.TaskArn, DesiredStatus: rec.agentDesiredStatus(), Family: td.Family,
 		Version: strconv.Itoa(td.Revision), TaskDefinitionAccountId: s.cfg.Account,
 		Volumes: []acs.Volume{}, LaunchType: cmp.Or(rec.Task.LaunchType, "EC2"), NetworkMode: td.NetworkMode, Group: rec.Task.Group,
 		PidMode: td.PidMode, IpcMode: td.IpcMode, TaskClusterArn: rec.Task.ClusterArn,

@@ -44,6 +44,7 @@ func (s *Service) Controllers() []controller.Controller {
 		controller.Leader("ecs-task-collector", controller.Periodic(CollectInterval, s.collectPass)),
 		controller.Leader("ecs-task-interfaces", controller.Periodic(InterfaceReleaseInterval, s.releaseInterfacesPass)),
 		controller.Leader("ecs-fargate", s.runFargate),
+		controller.Leader("ecs-load-balancers", controller.Periodic(LoadBalancerInterval, s.loadBalancersPass)),
 		controller.Leader("ecs-managed-scaling", func(ctx context.Context) error {
 			st := &scalingState{lowSince: map[string]time.Time{}}
 			return controller.Periodic(ManagedScalingInterval, func(ctx context.Context) error { return s.managedScalingPass(ctx, st) })(ctx)

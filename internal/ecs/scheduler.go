@@ -180,7 +180,8 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 		current := t.Task.StartedBy == primary.Id && !failing && (inst != nil && inst.Instance.Status == "ACTIVE" || t.Task.LastStatus == "PROVISIONING")
 		byID[t.ID] = t
 		unhealthy[t.ID] = failing
-		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy, Order: int(t.Task.CreatedAt.UnixMilli()),
+		// Behind load balancers a task serves once its targets are healthy.
+		live = append(live, liveTask{ID: t.ID, Current: current, Running: running, Healthy: healthy && t.targetsHealthy(svc), Order: int(t.Task.CreatedAt.UnixMilli()),
 			Protected: t.protected(now)})
 	}
 	var plan rolloutPlan
@@ -239,7 +240,7 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 
 // stopTask stops a service task on the scheduler's behalf.
 func (s *Service) stopTask(ctx context.Context, rec *serviceRecord, t *taskRecord, reason string) bool {
-	if _, err := s.requestStop(ctx, s.keys.task(t.Cluster, t.ID), "ServiceSchedulerInitiated", reason); err != nil {
+	if _, err := s.stopDraining(ctx, s.keys.task(t.Cluster, t.ID), "ServiceSchedulerInitiated", reason); err != nil {
 		s.log.Warn("scheduler could not stop task", "service", rec.Name, "task", t.ID, "err", err)
 		return false
 	}

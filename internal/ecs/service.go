@@ -39,6 +39,9 @@ type Config struct {
 	// Fargate launches the hidden hosts Fargate tasks run on (EC2);
 	// without it the FARGATE launch type is refused.
 	Fargate FargateCapacity
+	// LoadBalancing registers services' tasks with target groups (ELB);
+	// without it CreateService refuses loadBalancers.
+	LoadBalancing LoadBalancing
 }
 
 // IdentityVerifier checks the identity documents instances register with.

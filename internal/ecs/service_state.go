@@ -105,7 +105,7 @@ func (s *Service) tally(rec *serviceRecord, mine []*taskRecord, started []Task, 
 		c := counts[t.Task.StartedBy]
 		if t.Task.LastStatus == "RUNNING" {
 			c.running++
-			young = young || t.Task.StartedAt == nil || now.Sub(t.Task.StartedAt.Time) < stable
+			young = young || t.Task.StartedAt == nil || now.Sub(t.Task.StartedAt.Time) < stable || !t.targetsHealthy(svc)
 		} else {
 			c.pending++
 		}

@@ -42,7 +42,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		return nil, err
 	}
 	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
-		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
+		"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
 		return nil, err
 	}
 	if len(in.CapacityProviderStrategy) > 0 {
@@ -101,7 +101,12 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if in.NetworkConfiguration.given() {
 			network = in.NetworkConfiguration
 		}
-		if td != nil || in.NetworkConfiguration.given() {
+		lbs := svc.LoadBalancers
+		if in.LoadBalancers != nil {
+			lbs = orEmpty(in.LoadBalancers)
+		}
+		newLBs := !reflect.DeepEqual(lbs, orEmpty(svc.LoadBalancers))
+		if td != nil || in.NetworkConfiguration.given() || newLBs {
 			runs := td
 			if runs == nil {
 				def, err := s.activeTaskDef(ctx, svc.TaskDefinition)
@@ -113,10 +118,13 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 			if _, err := s.resolveNetwork(ctx, runs, network, svc.fargate()); err != nil {
 				return nil, err
 			}
+			if err := s.checkLoadBalancers(ctx, lbs, runs); err != nil {
+				return nil, err
+			}
 		}
 		newNetwork := !reflect.DeepEqual(network, svc.NetworkConfiguration)
 		svc.NetworkConfiguration = network
-		redeploy := in.ForceNewDeployment || newStrategy || newNetwork ||
+		redeploy := in.ForceNewDeployment || newStrategy || newNetwork || newLBs ||
 			td != nil && td.TaskDefinitionArn != svc.TaskDefinition ||
 			!slices.Equal(cons, svc.PlacementConstraints) || !slices.Equal(strats, svc.PlacementStrategy)
 		svc.DeploymentConfiguration = dc
@@ -134,9 +142,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if in.EnableECSManagedTags != nil {
 			svc.EnableECSManagedTags = *in.EnableECSManagedTags
 		}
-		if in.LoadBalancers != nil {
-			svc.LoadBalancers = in.LoadBalancers
-		}
+		svc.LoadBalancers = lbs
 		if in.PropagateTags != "" {
 			svc.PropagateTags = in.PropagateTags
 		}

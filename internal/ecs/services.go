@@ -124,7 +124,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		return nil, api.InvalidParameter("The daemon scheduling strategy is not supported with the FARGATE launch type.")
 	}
 	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate,
-		"serviceRegistries": len(in.ServiceRegistries) > 0, "loadBalancers": len(in.LoadBalancers) > 0}); err != nil {
+		"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
 		return nil, err
 	}
 	// Without a launch type or strategy the service takes the cluster's
@@ -172,6 +172,9 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		if platform, err = s.checkFargate(check, &td); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkLoadBalancers(ctx, in.LoadBalancers, &td); err != nil {
+		return nil, err
 	}
 	if !in.NetworkConfiguration.given() {
 		in.NetworkConfiguration = nil
@@ -326,13 +329,8 @@ func checkServiceMisc(grace *int, propagate string, lbs []LoadBalancer) error {
 	if propagate != "" && !slices.Contains([]string{"TASK_DEFINITION", "SERVICE", "NONE"}, propagate) {
 		return api.InvalidParameter("Invalid propagateTags %q: valid values are TASK_DEFINITION, SERVICE and NONE.", propagate)
 	}
-	if len(lbs) > 5 {
-		return api.InvalidParameter("A service can have at most 5 load balancers.")
-	}
-	for _, lb := range lbs {
-		if lb.ContainerName == "" || lb.ContainerPort == nil {
-			return api.InvalidParameter("A load balancer of a service needs containerName and containerPort.")
-		}
+	if len(lbs) > maxServiceLoadBalancers {
+		return api.InvalidParameter("loadBalancers can have at most %d items.", maxServiceLoadBalancers)
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ type taskRecord struct {
 	// Fargate marks a task of the FARGATE launch type; its instance is
 	// its cluster's Fargate host.
 	Fargate bool `json:"fargate,omitempty"`
+	// Targets are the task's load balancer targets (lb_targets.go).
+	Targets *taskTargets `json:"targets,omitempty"`
 }
 
 // assignment is the per-instance index entry an agent connection watches.

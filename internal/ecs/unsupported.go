@@ -33,13 +33,12 @@ type ServiceRegistry struct {
 var notYet = map[string]string{
 	"platformVersion":   "platform versions apply to the FARGATE launch type, which Berth does not provide.",
 	"serviceRegistries": "Berth has no Cloud Map service discovery yet.",
-	"loadBalancers":     "Berth has no Elastic Load Balancing yet; publish the container's port with a hostPort instead.",
 }
 
 // refuseNotYet returns InvalidParameterException for the first field in
 // set that is given.
 func refuseNotYet(set map[string]bool) error {
-	for _, name := range []string{"platformVersion", "serviceRegistries", "loadBalancers"} {
+	for _, name := range []string{"platformVersion", "serviceRegistries"} {
 		if set[name] {
 			return api.InvalidParameter("%s is not supported: %s", name, notYet[name])
 		}

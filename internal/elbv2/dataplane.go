@@ -87,6 +87,10 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 			addr[it.Value.ID] = it.Value.PrivateIP
 		}
 	}
+	balancers := map[string]*lbRecord{}
+	for i := range lbs {
+		balancers[lbs[i].Value.ARN] = &lbs[i].Value
+	}
 	var cfg lb.Config
 	for _, it := range tgs {
 		g := it.Value
@@ -113,7 +117,7 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 				hport = n
 			}
 			pg.Targets = append(pg.Targets, lb.Target{Key: t.key(), Addr: net.JoinHostPort(ip, strconv.Itoa(t.Port)),
-				HealthAddr: net.JoinHostPort(ip, strconv.Itoa(hport))})
+				HealthAddr: net.JoinHostPort(ip, strconv.Itoa(hport)), Source: source(g, balancers, t.Zone)})
 		}
 		cfg.Groups = append(cfg.Groups, pg)
 	}
@@ -187,4 +191,23 @@ func planeAction(acts []Action) lb.Action {
 		out.Redirect = &lb.Redirect{Protocol: r.Protocol, Host: r.Host, Port: r.Port, Path: r.Path, Query: r.Query, StatusCode: code}
 	}
 	return out
+}
+
+// source is the address a group's connections to a target in zone come
+// from: the interface in that zone (else the first) of the first load
+// balancer forwarding to the group that has interfaces; "" when none has.
+func source(g tgRecord, balancers map[string]*lbRecord, zone string) string {
+	for _, arn := range g.LoadBalancers {
+		r := balancers[arn]
+		if r == nil || len(r.Interfaces) == 0 {
+			continue
+		}
+		for _, i := range r.Interfaces {
+			if i.Zone == zone {
+				return i.IP
+			}
+		}
+		return r.Interfaces[0].IP
+	}
+	return ""
 }

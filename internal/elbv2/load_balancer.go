@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -28,6 +29,18 @@ type lbRecord struct {
 	Attributes     map[string]string `json:"attributes,omitempty"`
 	Tags           []Tag             `json:"tags,omitempty"`
 	Listeners      []listenerRecord  `json:"listeners,omitempty"`
+	// Interfaces are the load balancer's interfaces, one in each subnet,
+	// in its security groups: its connections to targets come from their
+	// addresses. (One created before Berth made them has none; its
+	// connections come from the machine's own address.)
+	Interfaces []lbInterface `json:"interfaces,omitempty"`
+}
+
+// lbInterface is one of a load balancer's interfaces.
+type lbInterface struct {
+	ID   string `json:"id"`
+	IP   string `json:"ip"`
+	Zone string `json:"zone"`
 }
 
 type subnetRef struct {
@@ -151,11 +164,20 @@ func (s *Service) CreateLoadBalancer(ctx context.Context, in *CreateLoadBalancer
 		return nil, err
 	}
 	rec.DNSName = dnsName(rec, s.cfg.Region)
+	if err := s.makeInterfaces(ctx, &rec); err != nil {
+		return nil, err
+	}
+	made, reused := rec.Interfaces, false
+	defer func() {
+		if err != nil || reused {
+			s.dropInterfaces(ctx, made)
+		}
+	}()
 	err = store.Retry(ctx, func() error {
 		cur, err := store.Get[lbRecord](ctx, s.store, s.keys.balancer(rec.Name))
 		if err == nil {
 			if sameSettings(cur.Value, rec) {
-				rec = cur.Value
+				rec, reused = cur.Value, true
 				return nil
 			}
 			return api.Errorf(codeDuplicateLBName, "A load balancer with the same name '%s' exists, but with different settings", rec.Name)
@@ -365,13 +387,45 @@ func (s *Service) DeleteLoadBalancer(ctx context.Context, in *LoadBalancerArnInp
 	if it.Value.Attributes["deletion_protection.enabled"] == "true" {
 		return nil, api.Errorf(codeNotPermitted, "Load balancer '%s' cannot be deleted because deletion protection is enabled", it.Value.ARN)
 	}
-	return nil, s.mutate(ctx, it.Value.ARN, func(r *lbRecord) error {
+	var gone []lbInterface
+	err = s.mutate(ctx, it.Value.ARN, func(r *lbRecord) error {
 		if r.Attributes["deletion_protection.enabled"] == "true" {
 			return api.Errorf(codeNotPermitted, "Load balancer '%s' cannot be deleted because deletion protection is enabled", r.ARN)
 		}
 		r.Listeners = nil
+		gone = r.Interfaces
 		return errDelete
 	})
+	if err == nil {
+		s.dropInterfaces(ctx, gone)
+	}
+	return nil, err
+}
+
+// makeInterfaces gives a load balancer an interface in each of its
+// subnets, in its security groups.
+func (s *Service) makeInterfaces(ctx context.Context, rec *lbRecord) error {
+	for _, sub := range rec.Subnets {
+		eni, err := s.ec2.CreateManagedInterface(ctx, ec2.InterfaceRequest{SubnetID: sub.ID, Groups: rec.SecurityGroups,
+			Description: "ELB " + strings.TrimPrefix(rec.ARN, s.arn("loadbalancer/")), RequesterID: ec2.RequesterELB})
+		if err != nil {
+			s.dropInterfaces(ctx, rec.Interfaces)
+			rec.Interfaces = nil
+			return err
+		}
+		rec.Interfaces = append(rec.Interfaces, lbInterface{ID: eni.ID, IP: eni.PrivateIP, Zone: sub.Zone})
+	}
+	return nil
+}
+
+// dropInterfaces deletes interfaces of a load balancer that is gone (or
+// was not made).
+func (s *Service) dropInterfaces(ctx context.Context, ifs []lbInterface) {
+	for _, i := range ifs {
+		if err := s.ec2.DeleteManagedInterface(context.WithoutCancel(ctx), i.ID); err != nil {
+			s.log.Warn("delete a load balancer's interface", "interface", i.ID, "err", err)
+		}
+	}
 }
 
 func cmpOr(s, def string) string {

@@ -292,7 +292,7 @@ func (s *Service) updateGroup(ctx context.Context, action, arn string, fn func(*
 		if err != nil {
 			return err
 		}
-		if first {
+		if first && action != "" {
 			if err := s.authorize(ctx, action, it.Value.ARN); err != nil {
 				return err
 			}

@@ -59,10 +59,16 @@ func (s *Service) RegisterTargets(ctx context.Context, in *TargetsInput) (*struc
 	if len(in.Targets) == 0 {
 		return nil, check.Null("targets")
 	}
-	return nil, s.updateGroup(ctx, "RegisterTargets", in.TargetGroupArn, func(g *tgRecord) error {
+	return nil, s.register(ctx, "RegisterTargets", in.TargetGroupArn, in.Targets)
+}
+
+// register registers targets in a group, authorizing action on it unless
+// action is empty (ECS's calls on behalf of its services).
+func (s *Service) register(ctx context.Context, action, arn string, targets []TargetDescription) error {
+	return s.updateGroup(ctx, action, arn, func(g *tgRecord) error {
 		now := s.now().UTC()
 		g.prune(now)
-		for _, d := range in.Targets {
+		for _, d := range targets {
 			t, err := s.checkTarget(ctx, *g, d)
 			if err != nil {
 				return err
@@ -138,16 +144,26 @@ func (s *Service) DeregisterTargets(ctx context.Context, in *TargetsInput) (*str
 	if len(in.Targets) == 0 {
 		return nil, check.Null("targets")
 	}
-	return nil, s.updateGroup(ctx, "DeregisterTargets", in.TargetGroupArn, func(g *tgRecord) error {
+	return nil, s.deregister(ctx, "DeregisterTargets", in.TargetGroupArn, in.Targets)
+}
+
+// deregister starts the targets' draining, authorizing action on the
+// group unless action is empty (ECS's calls on behalf of its services,
+// which skip targets that are not registered).
+func (s *Service) deregister(ctx context.Context, action, arn string, targets []TargetDescription) error {
+	return s.updateGroup(ctx, action, arn, func(g *tgRecord) error {
 		now := s.now().UTC()
 		g.prune(now)
-		for _, d := range in.Targets {
+		for _, d := range targets {
 			port := g.Port
 			if d.Port != nil {
 				port = *d.Port
 			}
 			key := d.Id + ":" + strconv.Itoa(port)
 			i := slices.IndexFunc(g.Targets, func(o targetRecord) bool { return o.key() == key })
+			if i < 0 && action == "" {
+				continue
+			}
 			if i < 0 {
 				return api.Errorf(codeInvalidTarget, "The following targets are not registered in target group '%s': 'Id: %s, Port: %d'", g.ARN, d.Id, port)
 			}
@@ -189,6 +205,12 @@ func (s *Service) DescribeTargetHealth(ctx context.Context, in *TargetsInput) (*
 	if err := s.authorize(ctx, "DescribeTargetHealth", g.ARN); err != nil {
 		return nil, err
 	}
+	return s.describeHealth(ctx, g, in.Targets), nil
+}
+
+// describeHealth describes the health of a group's targets: the given
+// ones, or all registered.
+func (s *Service) describeHealth(ctx context.Context, g tgRecord, targets []TargetDescription) *DescribeTargetHealthOutput {
 	now := s.now()
 	g.prune(now)
 	live, _ := s.plane.Health(g.ARN)
@@ -202,13 +224,13 @@ func (s *Service) DescribeTargetHealth(ctx context.Context, in *TargetsInput) (*
 		d.TargetHealth = s.health(ctx, g, t, registered, live)
 		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, d)
 	}
-	if len(in.Targets) == 0 {
+	if len(targets) == 0 {
 		for _, t := range g.Targets {
 			describe(t, true)
 		}
-		return out, nil
+		return out
 	}
-	for _, d := range in.Targets {
+	for _, d := range targets {
 		port := g.Port
 		if d.Port != nil {
 			port = *d.Port
@@ -221,7 +243,7 @@ func (s *Service) DescribeTargetHealth(ctx context.Context, in *TargetsInput) (*
 			describe(want, false)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // health is one target's state and reason.

@@ -53,6 +53,7 @@ type group struct {
 // target is one target and its health.
 type target struct {
 	key, addr, healthAddr string
+	source                string
 	outstanding           atomic.Int64
 	routable              atomic.Bool
 	stopCh                chan struct{}
@@ -86,17 +87,17 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	g.lor.Store(cfg.LeastOutstanding)
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
-		old[t.key+"@"+t.addr+"@"+t.healthAddr] = t
+		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t
 	}
 	next := make([]*target, 0, len(cfg.Targets))
 	for _, t := range cfg.Targets {
-		id := t.Key + "@" + t.Addr + "@" + t.HealthAddr
+		id := t.Key + "@" + t.Addr + "@" + t.HealthAddr + "@" + t.Source
 		if cur, ok := old[id]; ok {
 			next = append(next, cur)
 			delete(old, id)
 			continue
 		}
-		nt := &target{key: t.Key, addr: t.Addr, healthAddr: t.HealthAddr, stopCh: make(chan struct{}),
+		nt := &target{key: t.Key, addr: t.Addr, healthAddr: t.HealthAddr, source: t.Source, stopCh: make(chan struct{}),
 			health: TargetHealth{State: StateInitial, Reason: ReasonRegistration, Description: "Target registration is in progress"}}
 		next = append(next, nt)
 		go g.check(nt)
@@ -178,7 +179,7 @@ func (g *group) check(t *target) {
 			t.mu.Unlock()
 			t.routable.Store(true)
 		} else {
-			reason, desc := probe(t.healthAddr, hc)
+			reason, desc := probe(t.healthAddr, t.source, hc)
 			t.record(hc, reason, desc)
 		}
 		interval := hc.Interval
@@ -216,21 +217,24 @@ func (t *target) record(hc HealthCheck, reason, desc string) {
 	t.routable.Store(t.health.State == StateHealthy)
 }
 
-// probe runs one health check; an empty reason is a pass.
-func probe(addr string, hc HealthCheck) (reason, desc string) {
+// probe runs one health check from the address source; an empty reason
+// is a pass.
+func probe(addr, source string, hc HealthCheck) (reason, desc string) {
 	timeout := hc.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	if hc.Protocol == "TCP" {
-		c, err := net.DialTimeout("tcp", addr, timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		c, err := dialFrom(ctx, addr, source, timeout)
 		if err != nil {
 			return failure(err)
 		}
 		c.Close()
 		return "", ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), targetKey{}, forwardInfo{source: source}), timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+or(hc.Path, "/"), nil)
 	if err != nil {
@@ -251,7 +255,10 @@ func probe(addr string, hc HealthCheck) (reason, desc string) {
 // checkClient sends health checks on fresh connections, as a load
 // balancer's checker does.
 var checkClient = &http.Client{
-	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		fi, _ := ctx.Value(targetKey{}).(forwardInfo)
+		return dialFrom(ctx, addr, fi.source, 10*time.Second)
+	}},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 

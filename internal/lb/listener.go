@@ -99,9 +99,10 @@ type handler struct {
 type targetKey struct{}
 
 type forwardInfo struct {
-	addr string
-	port int
-	xff  string
+	addr   string
+	source string
+	port   int
+	xff    string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +130,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
-			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, port: t.port, xff: t.xff})
+			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -256,7 +257,7 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			if tgt == nil {
 				return
 			}
-			up, err := net.DialTimeout("tcp", tgt.addr, 10*time.Second)
+			up, err := dialFrom(context.Background(), tgt.addr, tgt.source, 10*time.Second)
 			if err != nil {
 				log.Debug("load balancer: target unreachable", "target", tgt.addr, "err", err)
 				return

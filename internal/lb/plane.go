@@ -6,6 +6,7 @@
 package lb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -114,6 +116,12 @@ type Target struct {
 	Addr string
 	// HealthAddr is where health checks go: ip:port.
 	HealthAddr string
+	// Source is the address the load balancer's connections to the
+	// target (traffic and health checks) come from: its interface's, so
+	// that the target's security groups judge them by the load balancer's
+	// groups. Empty, or not an address of this machine: the machine's
+	// own choice.
+	Source string
 }
 
 // HealthCheck is a target group's active health check.
@@ -160,8 +168,11 @@ func New(opts Options) *Plane {
 	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}}
 	// One keep-alive pool towards every target.
 	p.transport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
+			return dialFrom(ctx, addr, fi.source, 10*time.Second)
+		},
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
@@ -287,6 +298,22 @@ func (p *Plane) Health(groupARN string) (map[string]TargetHealth, bool) {
 		return nil, false
 	}
 	return g.health(), true
+}
+
+// dialFrom dials a target from the local address source; when source is
+// not an address of this machine (a server without the VPC bridge), from
+// the machine's own choice.
+func dialFrom(ctx context.Context, addr, source string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if ip := net.ParseIP(source); ip != nil {
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return c, err
+		}
+		d.LocalAddr = nil
+	}
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // Close closes every listener and stops every health check.

@@ -190,8 +190,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// EC2 Auto Scaling keeps groups of instances at their desired
 	// capacity; ECS's capacity providers scale them.
 	asSvc := autoscaling.New(autoscaling.Config{Region: cfg.Region, Account: acct.ID, Interval: cfg.AutoScalingInterval}, st, ec2Svc, iamSvc, log)
+	// Elastic Load Balancing: the API, and on every server the data plane
+	// that binds the listeners on this machine; ECS registers services'
+	// tasks with its target groups.
+	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses}, st, ec2Svc, iamSvc, log)
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
-		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc}, st, iamSvc, log)
+		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc}}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
@@ -218,9 +222,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	} else if n > 0 {
 		log.Info("migrated log event keys", "batches", n)
 	}
-	// Elastic Load Balancing: the API, and on every server the data plane
-	// that binds the listeners on this machine.
-	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses}, st, ec2Svc, iamSvc, log)
 	// Systems Manager answers the public parameters that name EC2's images.
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
