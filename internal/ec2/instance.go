@@ -178,14 +178,27 @@ func (s *Service) DeleteInstance(ctx context.Context, id string, rev int64) erro
 // IngressRules returns the ingress rules of groups, for the data plane
 // that enforces them on an instance or interface in them.
 func (s *Service) IngressRules(ctx context.Context, groups []string) ([]Rule, error) {
+	return s.groupRules(ctx, groups, false)
+}
+
+// EgressRules returns the egress rules of groups, for the data plane that
+// enforces them on a task interface in them.
+func (s *Service) EgressRules(ctx context.Context, groups []string) ([]Rule, error) {
+	return s.groupRules(ctx, groups, true)
+}
+
+func (s *Service) groupRules(ctx context.Context, groups []string, egress bool) ([]Rule, error) {
 	var rules []Rule
 	for _, g := range groups {
-		in, _, err := s.Group(ctx, g)
+		in, out, err := s.Group(ctx, g)
 		if isNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return nil, err
+		}
+		if egress {
+			in = out
 		}
 		rules = append(rules, in...)
 	}

@@ -213,6 +213,10 @@ func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[e
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 			continue
 		}
+		if err := h.egress(ctx, r.ID, addr, r.Groups, members); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+			continue
+		}
 		if err := h.cfg.VPC.AddAddress(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 			continue
@@ -267,12 +271,13 @@ func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.N
 		if live[id] {
 			continue
 		}
-		if err := h.cfg.VPC.RemoveIngress(id, addr); err != nil {
+		if err := errors.Join(h.cfg.VPC.RemoveIngress(id, addr), h.cfg.VPC.RemoveEgress(id, addr)); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 			continue
 		}
 		delete(h.interfaces, id)
 		delete(h.seen, id)
+		delete(h.seen, id+"/egress")
 		h.cfg.Log.Debug("task interface released", "interface", id)
 	}
 	return errors.Join(errs...)
@@ -360,6 +365,42 @@ func (h *Host) ingress(ctx context.Context, id string, addr netip.Addr, groups [
 	if err != nil {
 		return err
 	}
+	out := vpcRules(rules, members)
+	b, _ := json.Marshal(out)
+	if h.seen[id] == string(b) {
+		return nil
+	}
+	if err := h.cfg.VPC.SetIngress(id, addr, out); err != nil {
+		return err
+	}
+	h.seen[id] = string(b)
+	h.cfg.Log.Debug("ingress", "id", id, "address", addr, "rules", len(out))
+	return nil
+}
+
+// egress makes a task interface at addr open only what its groups'
+// egress rules allow, a destination group standing for its members.
+func (h *Host) egress(ctx context.Context, id string, addr netip.Addr, groups []string, members map[string][]netip.Prefix) error {
+	rules, err := h.cfg.EC2.EgressRules(ctx, groups)
+	if err != nil {
+		return err
+	}
+	out := vpcRules(rules, members)
+	b, _ := json.Marshal(out)
+	if h.seen[id+"/egress"] == string(b) {
+		return nil
+	}
+	if err := h.cfg.VPC.SetEgress(id, addr, out); err != nil {
+		return err
+	}
+	h.seen[id+"/egress"] = string(b)
+	return nil
+}
+
+// vpcRules are a group's rules for the data plane: a CIDR as it is, a
+// group as its members' addresses (a group without members allows
+// nothing).
+func vpcRules(rules []ec2.Rule, members map[string][]netip.Prefix) []vpc.Rule {
 	var out []vpc.Rule
 	for _, rule := range rules {
 		v := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
@@ -372,16 +413,7 @@ func (h *Host) ingress(ctx context.Context, id string, addr netip.Addr, groups [
 			out = append(out, v)
 		}
 	}
-	b, _ := json.Marshal(out)
-	if h.seen[id] == string(b) {
-		return nil
-	}
-	if err := h.cfg.VPC.SetIngress(id, addr, out); err != nil {
-		return err
-	}
-	h.seen[id] = string(b)
-	h.cfg.Log.Debug("ingress", "id", id, "address", addr, "rules", len(out))
-	return nil
+	return out
 }
 
 func (h *Host) cgroup(r ec2.InstanceRecord) (string, error) {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,26 +245,60 @@ func (h *Host) instanceChain(instanceID string) string {
 	return h.chain[:len(h.chain)-len("-INGRESS")] + "-I-" + hex.EncodeToString(sum[:])[:12]
 }
 
-// SetIngress makes addr (an instance's address) accept only the new
-// connections rules allow, replacing what was allowed before. Connections
-// already established stay.
-func (h *Host) SetIngress(instanceID string, addr netip.Addr, rules []Rule) error {
+// SetIngress makes addr (an instance's or a task interface's address)
+// accept only the new connections rules allow, replacing what was allowed
+// before. Connections already established stay.
+func (h *Host) SetIngress(id string, addr netip.Addr, rules []Rule) error {
+	match := []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"}
+	return h.setChain(h.chain, h.instanceChain(id), match, rules, "-s")
+}
+
+// SetEgress makes the task interface at addr open only the new
+// connections rules allow (a rule's Sources are then destinations),
+// besides the task endpoint, which every task reaches. A task interface's
+// traffic is its own: its address is its source, as no instance's
+// containers' is (their connections leave from Docker's bridge).
+func (h *Host) SetEgress(id string, addr netip.Addr, rules []Rule) error {
+	if err := h.ensureEgressDispatch(); err != nil {
+		return err
+	}
+	match := []string{"-s", addr.String() + "/32"}
+	always := [][]string{{"-m", "conntrack", "--ctorigdst", TaskEndpoint + "/32", "-j", "RETURN"}}
+	return h.setChain(h.egressChain(), h.egressChainOf(id), match, rules, "--ctorigdst", always...)
+}
+
+// RemoveEgress drops a task interface's egress rules.
+func (h *Host) RemoveEgress(id string, addr netip.Addr) error {
+	return h.removeChain(h.egressChain(), h.egressChainOf(id), []string{"-s", addr.String() + "/32"})
+}
+
+// TaskEndpoint is the task endpoint's link-local address, which egress
+// rules never close.
+const TaskEndpoint = "169.254.170.2"
+
+// setChain fills a fresh chain with rules (each source, or destination
+// with peer "--ctorigdst", returning to the normal path), first the
+// always-allowed lines, then DROP; points dispatch's match at it, and
+// drops the old one: at no moment is the address open or the rules half
+// written.
+func (h *Host) setChain(dispatch, chain string, match []string, rules []Rule, peer string, always ...[]string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	chain := h.instanceChain(instanceID)
-	body := [][]string{}
+	body := append([][]string{}, always...)
 	for _, r := range rules {
 		spec, err := ruleSpec(r)
 		if err != nil {
 			return err
 		}
-		for _, src := range r.Sources {
-			body = append(body, append([]string{"-s", src.String()}, append(spec, "-j", "RETURN")...))
+		for _, p := range r.Sources {
+			m := []string{"-s", p.String()}
+			if peer == "--ctorigdst" {
+				m = []string{"-m", "conntrack", "--ctorigdst", p.String()}
+			}
+			body = append(body, append(m, append(spec, "-j", "RETURN")...))
 		}
 	}
 	body = append(body, []string{"-j", "DROP"})
-	// Fill a new chain, point the dispatch at it, then drop the old one:
-	// at no moment is the address open or the rules half written.
 	next := chain + "n"
 	if ok, _ := h.ipt.ChainExists("filter", next); ok {
 		h.ipt.ClearAndDeleteChain("filter", next)
@@ -276,15 +311,12 @@ func (h *Host) SetIngress(instanceID string, addr netip.Addr, rules []Rule) erro
 			return fmt.Errorf("iptables -A %s %v: %w", next, spec, err)
 		}
 	}
-	match := []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"}
-	if err := h.ipt.Insert("filter", h.chain, 1, append(match, "-j", next)...); err != nil {
+	if err := h.ipt.Insert("filter", dispatch, 1, append(slices.Clone(match), "-j", next)...); err != nil {
 		return err
 	}
-	for _, old := range []string{chain} {
-		h.ipt.DeleteIfExists("filter", h.chain, append(match, "-j", old)...)
-		if ok, _ := h.ipt.ChainExists("filter", old); ok {
-			h.ipt.ClearAndDeleteChain("filter", old)
-		}
+	h.ipt.DeleteIfExists("filter", dispatch, append(slices.Clone(match), "-j", chain)...)
+	if ok, _ := h.ipt.ChainExists("filter", chain); ok {
+		h.ipt.ClearAndDeleteChain("filter", chain)
 	}
 	// Rename the new chain to the stable name for the next change.
 	if err := h.ipt.RenameChain("filter", next, chain); err != nil {
@@ -295,20 +327,64 @@ func (h *Host) SetIngress(instanceID string, addr netip.Addr, rules []Rule) erro
 
 // RemoveIngress drops an instance's rules (its address is then open, so
 // remove the address first).
-func (h *Host) RemoveIngress(instanceID string, addr netip.Addr) error {
+func (h *Host) RemoveIngress(id string, addr netip.Addr) error {
+	return h.removeChain(h.chain, h.instanceChain(id), []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"})
+}
+
+func (h *Host) removeChain(dispatch, chain string, match []string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	chain := h.instanceChain(instanceID)
-	match := []string{"-m", "conntrack", "--ctorigdst", addr.String() + "/32"}
 	for _, c := range []string{chain, chain + "n"} {
 		if ok, _ := h.ipt.ChainExists("filter", c); !ok {
 			continue
 		}
-		if err := h.ipt.DeleteIfExists("filter", h.chain, append(match, "-j", c)...); err != nil {
+		if err := h.ipt.DeleteIfExists("filter", dispatch, append(slices.Clone(match), "-j", c)...); err != nil {
 			return err
 		}
 		if err := h.ipt.ClearAndDeleteChain("filter", c); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// egressChain is the chain every new connection passes to find its
+// task interface's egress chain.
+func (h *Host) egressChain() string { return h.prefix() + "-EGRESS" }
+
+// egressChainOf names a task interface's egress chain.
+func (h *Host) egressChainOf(id string) string {
+	sum := sha256.Sum256([]byte(h.chain + "/egress/" + id))
+	return h.prefix() + "-E-" + hex.EncodeToString(sum[:])[:12]
+}
+
+func (h *Host) prefix() string { return h.chain[:len(h.chain)-len("-INGRESS")] }
+
+// egressHooks are where new connections from task interfaces pass:
+// forwarded (to other tasks, instances, containers) and to the host.
+var egressHooks = []string{"INPUT", "FORWARD"}
+
+func (h *Host) egressDispatchRule() []string {
+	return []string{"-m", "conntrack", "--ctstate", "NEW", "-j", h.egressChain()}
+}
+
+// ensureEgressDispatch creates the egress dispatch chain and its hooks,
+// right after the ingress dispatch.
+func (h *Host) ensureEgressDispatch() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.ensureChain(h.egressChain()); err != nil {
+		return err
+	}
+	for _, hook := range egressHooks {
+		exists, err := h.ipt.Exists("filter", hook, h.egressDispatchRule()...)
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		if !exists {
+			if err := h.ipt.Insert("filter", hook, 1, h.egressDispatchRule()...); err != nil {
+				return fmt.Errorf("iptables -I %s: %w", hook, err)
+			}
 		}
 	}
 	return nil
@@ -354,6 +430,12 @@ func (h *Host) Close() error {
 	for _, rule := range h.taskForwardRules() {
 		errs = append(errs, h.ipt.DeleteIfExists("filter", "FORWARD", rule...))
 	}
+	for _, hook := range egressHooks {
+		errs = append(errs, h.ipt.DeleteIfExists("filter", hook, h.egressDispatchRule()...))
+	}
+	if ok, _ := h.ipt.ChainExists("filter", h.egressChain()); ok {
+		errs = append(errs, h.ipt.ClearAndDeleteChain("filter", h.egressChain()))
+	}
 	chains, err := h.ipt.ListChains("filter")
 	errs = append(errs, err)
 	prefix := h.chain[:len(h.chain)-len("-INGRESS")] + "-I-"
@@ -361,7 +443,7 @@ func (h *Host) Close() error {
 		errs = append(errs, h.ipt.ClearAndDeleteChain("filter", h.chain))
 	}
 	for _, c := range chains {
-		if len(c) > len(prefix) && c[:len(prefix)] == prefix {
+		if strings.HasPrefix(c, prefix) || strings.HasPrefix(c, h.prefix()+"-E-") {
 			errs = append(errs, h.ipt.ClearAndDeleteChain("filter", c))
 		}
 	}

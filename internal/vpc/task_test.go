@@ -175,3 +175,54 @@ func TestAttachTaskRefusesBadInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskEgress: a task interface opens only the connections its egress
+// rules allow, by destination and port, and a change applies to the next
+// connection; the interfaces' traffic is forwarded once judged.
+func TestTaskEgress(t *testing.T) {
+	h := newTestHost(t)
+	image := testutil.BuildTestImage(t, "")
+	gw := netip.MustParseAddr("10.213.11.1")
+	a := TaskInterface{ID: "eni-0egress0000000000a", MAC: "0a:58:0a:d5:0b:0a", Addr: netip.MustParsePrefix("10.213.11.10/24"), Gateway: gw}
+	b := TaskInterface{ID: "eni-0egress0000000000b", MAC: "0a:58:0a:d5:0b:0b", Addr: netip.MustParsePrefix("10.213.11.11/24"), Gateway: gw}
+	all := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
+	for i, ti := range []TaskInterface{a, b} {
+		DetachTask(ti.ID)
+		t.Cleanup(func() { DetachTask(ti.ID) })
+		// Both take anything in, so only A's egress decides.
+		if err := h.SetIngress(ti.ID, ti.Addr.Addr(), []Rule{{Protocol: "tcp", From: 8080, To: 8080, Sources: all}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := AttachTask(namespace(t, image, fmt.Sprintf("berth-vtest-egress-%d", i)), ti); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := "http://" + b.Addr.Addr().String() + ":8080/"
+	if !eventually(func() bool { return fetchFrom(a.Addr.Addr(), target) }) {
+		t.Fatal("A cannot reach B before any egress rule is set")
+	}
+	for _, tc := range []struct {
+		name  string
+		rules []Rule
+		open  bool
+	}{
+		{"no egress rule", nil, false},
+		{"another port", []Rule{{Protocol: "tcp", From: 9090, To: 9090, Sources: all}}, false},
+		{"another destination", []Rule{{Protocol: "tcp", From: 8080, To: 8080, Sources: []netip.Prefix{netip.MustParsePrefix("10.213.11.99/32")}}}, false},
+		{"B's port", []Rule{{Protocol: "tcp", From: 8080, To: 8080, Sources: []netip.Prefix{netip.PrefixFrom(b.Addr.Addr(), 32)}}}, true},
+		{"everything", []Rule{{Protocol: "-1", Sources: all}}, true},
+	} {
+		if err := h.SetEgress(a.ID, a.Addr.Addr(), tc.rules); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := fetchFrom(a.Addr.Addr(), target); got != tc.open {
+			t.Fatalf("%s: A reached B = %v, want %v", tc.name, got, tc.open)
+		}
+	}
+	if err := h.RemoveEgress(a.ID, a.Addr.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	if !fetchFrom(a.Addr.Addr(), target) {
+		t.Fatal("A cannot reach B once its egress rules are removed")
+	}
+}

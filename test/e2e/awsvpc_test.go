@@ -35,8 +35,8 @@ func fetchVia(addr, target string) (status int, ok bool) {
 // (one reaches the other on localhost) and reach the task endpoint for
 // their task role's keys; the task's security group decides
 // who reaches that address, from this host and from another task, by
-// CIDR and by source group, and a change applies to running tasks; the
-// interface is deleted once the task stops.
+// CIDR and by source group, and its egress rules what it opens; a change
+// applies to running tasks; the interface is deleted once the task stops.
 func TestAwsvpcTasksWithCLI(t *testing.T) {
 	b := shared(t)
 	cli := requireCLIv2(t)
@@ -134,6 +134,19 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 	}
 	b.Run(t, cli, "ec2", "revoke-security-group-ingress", "--group-id", sgB, "--protocol", "tcp", "--port", "8080", "--source-group", sgA).MustSucceed(t)
 	eventually(t, 45*time.Second, 500*time.Millisecond, "A to be cut from B", func() (bool, string) {
+		status, _ := fetchVia(ipA, "http://"+ipB+":8080/")
+		return status == 0, fmt.Sprint(status)
+	})
+
+	// A's egress: with B open to A again, revoking A's egress (all
+	// traffic anywhere, as a new group has it) cuts A from B.
+	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", sgB, "--protocol", "tcp", "--port", "8080", "--source-group", sgA).MustSucceed(t)
+	eventually(t, 30*time.Second, 500*time.Millisecond, "A to reach B again", func() (bool, string) {
+		status, _ := fetchVia(ipA, "http://"+ipB+":8080/")
+		return status == http.StatusOK, fmt.Sprint(status)
+	})
+	b.Run(t, cli, "ec2", "revoke-security-group-egress", "--group-id", sgA, "--protocol", "-1", "--cidr", "0.0.0.0/0").MustSucceed(t)
+	eventually(t, 45*time.Second, 500*time.Millisecond, "A's egress to be closed", func() (bool, string) {
 		status, _ := fetchVia(ipA, "http://"+ipB+":8080/")
 		return status == 0, fmt.Sprint(status)
 	})
