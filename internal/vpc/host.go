@@ -430,10 +430,12 @@ func (h *Host) Close() error {
 	for _, rule := range h.taskForwardRules() {
 		errs = append(errs, h.ipt.DeleteIfExists("filter", "FORWARD", rule...))
 	}
-	for _, hook := range egressHooks {
-		errs = append(errs, h.ipt.DeleteIfExists("filter", hook, h.egressDispatchRule()...))
-	}
+	// The egress dispatch exists once a task interface had rules; a rule
+	// naming a missing chain cannot even be looked for.
 	if ok, _ := h.ipt.ChainExists("filter", h.egressChain()); ok {
+		for _, hook := range egressHooks {
+			errs = append(errs, h.ipt.DeleteIfExists("filter", hook, h.egressDispatchRule()...))
+		}
 		errs = append(errs, h.ipt.ClearAndDeleteChain("filter", h.egressChain()))
 	}
 	chains, err := h.ipt.ListChains("filter")
