@@ -209,12 +209,8 @@ func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[e
 			continue
 		}
 		live[r.ID] = true
-		if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
-			continue
-		}
-		if err := h.egress(ctx, r.ID, addr, r.Groups, members); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+		if err := h.guard(ctx, r, addr, members); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if err := h.cfg.VPC.AddAddress(addr); err != nil {
@@ -231,12 +227,11 @@ func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[e
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 			continue
 		}
-		if err := h.cfg.VPC.RemoveIngress(id, addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		if err := h.unguard(id, addr); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		delete(h.balancers, id)
-		delete(h.seen, id)
 	}
 	return errors.Join(errs...)
 }
@@ -261,8 +256,8 @@ func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.N
 			continue
 		}
 		live[r.ID] = true
-		if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
+		if err := h.guard(ctx, r, addr, members); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		h.interfaces[r.ID] = addr
@@ -271,13 +266,11 @@ func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.N
 		if live[id] {
 			continue
 		}
-		if err := errors.Join(h.cfg.VPC.RemoveIngress(id, addr), h.cfg.VPC.RemoveEgress(id, addr)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		if err := h.unguard(id, addr); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		delete(h.interfaces, id)
-		delete(h.seen, id)
-		delete(h.seen, id+"/egress")
 		h.cfg.Log.Debug("task interface released", "interface", id)
 	}
 	return errors.Join(errs...)
@@ -356,6 +349,27 @@ func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, members map[st
 		return err
 	}
 	return h.cfg.VPC.AddAddress(addr)
+}
+
+// guard enforces an interface's groups on its address, in and out.
+func (h *Host) guard(ctx context.Context, r ec2.NetworkInterfaceRecord, addr netip.Addr, members map[string][]netip.Prefix) error {
+	if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
+		return fmt.Errorf("%s: %w", r.ID, err)
+	}
+	if err := h.egress(ctx, r.ID, addr, r.Groups, members); err != nil {
+		return fmt.Errorf("%s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// unguard drops a deleted interface's rules.
+func (h *Host) unguard(id string, addr netip.Addr) error {
+	if err := errors.Join(h.cfg.VPC.RemoveIngress(id, addr), h.cfg.VPC.RemoveEgress(id, addr)); err != nil {
+		return fmt.Errorf("%s: %w", id, err)
+	}
+	delete(h.seen, id)
+	delete(h.seen, id+"/egress")
+	return nil
 }
 
 // ingress makes addr (of an instance or interface id) accept what its
