@@ -75,6 +75,10 @@ type Agent struct {
 	// shipping holds the ids of the containers whose output is being
 	// delivered to CloudWatch Logs.
 	shipping map[string]bool
+	// shippers are the running log shippers, which Run waits for: a
+	// batch in flight when the agent stops is finished and recorded, so
+	// the next agent does not ship it again.
+	shippers sync.WaitGroup
 	kick     chan struct{} // wakes the reporter
 	// healthKick wakes the health publisher when a container's Docker
 	// health changes.
@@ -136,7 +140,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.watchDocker(ctx)
 	go a.reportLoop(ctx)
 	go a.tcsLoop(ctx)
-	return a.acsLoop(ctx)
+	err = a.acsLoop(ctx)
+	a.shippers.Wait()
+	return err
 }
 
 func (a *Agent) statePath() string { return filepath.Join(a.cfg.DataDir, "agent-state.json") }

@@ -36,6 +36,9 @@ const (
 	// long it reuses credentials.
 	shipRetry         = 30 * time.Second
 	logCredentialsTTL = 10 * time.Minute
+	// shipCallTimeout bounds one PutLogEvents call, which a stopping
+	// agent lets finish.
+	shipCallTimeout = 10 * time.Second
 )
 
 // awslogsOptions are a container's awslogs log driver options.
@@ -75,12 +78,14 @@ func (a *Agent) shipLogs(ctx context.Context, taskArn, containerName, id string,
 		return
 	}
 	a.shipping[id] = true
+	a.shippers.Add(1)
 	a.mu.Unlock()
 	s := &logShipper{a: a, opts: opts, taskArn: taskArn, id: id, stream: opts.streamName(containerName, taskArn, id),
 		client: cloudwatchlogs.New(cloudwatchlogs.Options{Region: a.cfg.Region, BaseEndpoint: aws.String(a.cfg.Endpoint),
 			HTTPClient: a.endpointClient, RetryMaxAttempts: 1})} // ship retries itself
 	s.log = a.log.With("task", taskArn, "container", containerName, "logGroup", opts.Group, "logStream", s.stream)
 	go func() {
+		defer a.shippers.Done()
 		defer func() {
 			a.mu.Lock()
 			delete(a.shipping, id)
@@ -339,10 +344,16 @@ func (s *logShipper) put(ctx context.Context, batch []dockerrt.LogLine) bool {
 	}
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(s.opts.Group), LogStreamName: aws.String(s.stream), LogEvents: events}
 	backoff := retryBackoff()
-	for {
+	for ctx.Err() == nil {
 		creds, err := s.credentials(ctx)
 		if err == nil {
-			_, err = s.client.PutLogEvents(ctx, in, withCredentials(creds))
+			// A call once made is finished (and its position recorded)
+			// even when the agent is stopping: cut short, its events
+			// could be stored without the agent knowing, and shipped
+			// again by the next one.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shipCallTimeout)
+			_, err = s.client.PutLogEvents(pctx, in, withCredentials(creds))
+			cancel()
 		}
 		switch code := errorCode(err); {
 		case err == nil:
@@ -373,6 +384,7 @@ func (s *logShipper) put(ctx context.Context, batch []dockerrt.LogLine) bool {
 		}
 		return true
 	}
+	return false
 }
 
 // sleepCtx waits d; false if ctx ended first.
