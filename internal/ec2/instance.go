@@ -175,34 +175,22 @@ func (s *Service) DeleteInstance(ctx context.Context, id string, rev int64) erro
 	return s.store.Commit(ctx, store.NewTxn().IfRev(s.keys.res("instance", id), rev).Delete(s.keys.res("instance", id)))
 }
 
-// IngressRules returns the ingress rules of groups, for the data plane
-// that enforces them on an instance or interface in them.
-func (s *Service) IngressRules(ctx context.Context, groups []string) ([]Rule, error) {
-	return s.groupRules(ctx, groups, false)
-}
+// GroupRules are a security group's rules, for the data planes that
+// enforce them.
+type GroupRules struct{ Ingress, Egress []Rule }
 
-// EgressRules returns the egress rules of groups, for the data plane that
-// enforces them on a task interface in them.
-func (s *Service) EgressRules(ctx context.Context, groups []string) ([]Rule, error) {
-	return s.groupRules(ctx, groups, true)
-}
-
-func (s *Service) groupRules(ctx context.Context, groups []string, egress bool) ([]Rule, error) {
-	var rules []Rule
-	for _, g := range groups {
-		in, out, err := s.Group(ctx, g)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if egress {
-			in = out
-		}
-		rules = append(rules, in...)
+// AllGroupRules returns every security group's rules by id, in one read,
+// for a data plane that enforces many instances' and interfaces' groups.
+func (s *Service) AllGroupRules(ctx context.Context) (map[string]GroupRules, error) {
+	groups, err := store.List[groupRecord](ctx, s.store, s.keys.of("security-group"))
+	if err != nil {
+		return nil, err
 	}
-	return rules, nil
+	out := make(map[string]GroupRules, len(groups))
+	for _, g := range groups {
+		out[g.Value.ID] = GroupRules{Ingress: g.Value.Ingress, Egress: g.Value.Egress}
+	}
+	return out, nil
 }
 
 // Members maps every security group to the addresses in it: those of the

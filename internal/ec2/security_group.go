@@ -54,13 +54,6 @@ func groupNotFound(id string) error {
 	return api.Errorf("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
 }
 
-// Group returns a security group's rules, for the data planes that
-// enforce them.
-func (s *Service) Group(ctx context.Context, id string) (ingress, egress []Rule, err error) {
-	it, err := get[groupRecord](ctx, s, "security-group", id, groupNotFound(id))
-	return it.Value.Ingress, it.Value.Egress, err
-}
-
 type CreateSecurityGroupInput struct {
 	Description       string `query:"GroupDescription"`
 	GroupName         string

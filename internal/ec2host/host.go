@@ -170,7 +170,11 @@ func (h *Host) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	members := ec2.Members(all, interfaces)
+	groups, err := h.cfg.EC2.AllGroupRules(ctx)
+	if err != nil {
+		return err
+	}
+	view := netView{members: ec2.Members(all, interfaces), groups: groups}
 	var errs []error
 	here := map[string]bool{}
 	for _, it := range all {
@@ -178,22 +182,40 @@ func (h *Host) Reconcile(ctx context.Context) error {
 			continue
 		}
 		here[it.Value.ID] = it.Value.State == ec2.StatePending || it.Value.State == ec2.StateRunning
-		if err := h.apply(ctx, it, members); err != nil {
+		if err := h.apply(ctx, it, view); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", it.Value.ID, err))
 		}
 	}
-	errs = append(errs, h.taskInterfaces(ctx, interfaces, here, members))
-	errs = append(errs, h.balancerInterfaces(ctx, interfaces, members))
+	// Task interfaces attached to this host's running instances (awsvpc
+	// tasks): their rules are in place as soon as ECS records them,
+	// before the agent gives the task its namespace, so the address is
+	// never open.
+	errs = append(errs, h.guardInterfaces(ctx, view, interfaces, h.interfaces, false,
+		func(r ec2.NetworkInterfaceRecord) bool { return here[r.InstanceID] }))
+	// Load balancers' interfaces, held on this host's bridge as
+	// instances' addresses are: the load balancer data plane of this
+	// machine sends its connections to targets from them, so that the
+	// targets' groups judge them by the load balancer's groups.
+	errs = append(errs, h.guardInterfaces(ctx, view, interfaces, h.balancers, true,
+		func(r ec2.NetworkInterfaceRecord) bool {
+			return r.RequesterID == ec2.RequesterELB && r.InstanceID == ""
+		}))
 	return errors.Join(errs...)
 }
 
-// balancerInterfaces holds the addresses of load balancers' interfaces on
-// this host's bridge, as it holds instances' addresses: the load balancer
-// data plane of this machine sends its connections to targets from them,
-// so that the targets' groups judge them by the load balancer's groups.
-// Each address is guarded by its own groups' ingress rules, set before
-// the address is added.
-func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[ec2.NetworkInterfaceRecord], members map[string][]netip.Prefix) error {
+// netView is what one reconcile reads of the VPC: every group's rules and
+// the addresses in each group.
+type netView struct {
+	members map[string][]netip.Prefix
+	groups  map[string]ec2.GroupRules
+}
+
+// guardInterfaces enforces the groups, in and out, of the interfaces pick
+// chooses, holding their addresses on the bridge with onBridge (after the
+// rules, so an address is never open), and releases those held that are
+// gone; held maps the interfaces guarded to their addresses.
+func (h *Host) guardInterfaces(ctx context.Context, view netView, interfaces []store.Item[ec2.NetworkInterfaceRecord], held map[string]netip.Addr,
+	onBridge bool, pick func(ec2.NetworkInterfaceRecord) bool) error {
 	if h.cfg.VPC == nil {
 		return nil
 	}
@@ -201,7 +223,7 @@ func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[e
 	live := map[string]bool{}
 	for _, it := range interfaces {
 		r := it.Value
-		if r.RequesterID != ec2.RequesterELB || r.InstanceID != "" {
+		if !pick(r) {
 			continue
 		}
 		addr, err := netip.ParseAddr(r.PrivateIP)
@@ -209,69 +231,35 @@ func (h *Host) balancerInterfaces(ctx context.Context, interfaces []store.Item[e
 			continue
 		}
 		live[r.ID] = true
-		if err := h.guard(ctx, r, addr, members); err != nil {
-			errs = append(errs, err)
-			continue
+		err = errors.Join(h.ingress(r.ID, addr, r.Groups, view), h.egress(r.ID, addr, r.Groups, view))
+		if err == nil && onBridge {
+			err = h.cfg.VPC.AddAddress(addr)
 		}
-		if err := h.cfg.VPC.AddAddress(addr); err != nil {
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 			continue
 		}
-		h.balancers[r.ID] = addr
+		held[r.ID] = addr
 	}
-	for id, addr := range h.balancers {
+	for id, addr := range held {
 		if live[id] {
 			continue
 		}
-		if err := h.cfg.VPC.RemoveAddress(addr); err != nil {
+		var err error
+		if onBridge {
+			err = h.cfg.VPC.RemoveAddress(addr)
+		}
+		if err == nil {
+			err = errors.Join(h.cfg.VPC.RemoveIngress(id, addr), h.cfg.VPC.RemoveEgress(id, addr))
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 			continue
 		}
-		if err := h.unguard(id, addr); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		delete(h.balancers, id)
-	}
-	return errors.Join(errs...)
-}
-
-// taskInterfaces enforces the groups of the interfaces attached to this
-// host's running instances (awsvpc tasks), and forgets those deleted.
-// The rules are in place as soon as ECS records the interface, before the
-// agent gives the task its namespace, so the address is never open.
-func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.NetworkInterfaceRecord], here map[string]bool, members map[string][]netip.Prefix) error {
-	if h.cfg.VPC == nil {
-		return nil
-	}
-	var errs []error
-	live := map[string]bool{}
-	for _, it := range interfaces {
-		r := it.Value
-		if !here[r.InstanceID] {
-			continue
-		}
-		addr, err := netip.ParseAddr(r.PrivateIP)
-		if err != nil {
-			continue
-		}
-		live[r.ID] = true
-		if err := h.guard(ctx, r, addr, members); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		h.interfaces[r.ID] = addr
-	}
-	for id, addr := range h.interfaces {
-		if live[id] {
-			continue
-		}
-		if err := h.unguard(id, addr); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		delete(h.interfaces, id)
-		h.cfg.Log.Debug("task interface released", "interface", id)
+		delete(held, id)
+		delete(h.seen, id)
+		delete(h.seen, id+"/egress")
+		h.cfg.Log.Debug("interface released", "interface", id)
 	}
 	return errors.Join(errs...)
 }
@@ -279,11 +267,11 @@ func (h *Host) taskInterfaces(ctx context.Context, interfaces []store.Item[ec2.N
 // terminatedKept is how long a terminated instance stays visible.
 const terminatedKept = time.Hour
 
-func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], members map[string][]netip.Prefix) error {
+func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], view netView) error {
 	r := it.Value
 	switch r.State {
 	case ec2.StatePending, ec2.StateRunning:
-		if err := h.network(ctx, r, members); err != nil {
+		if err := h.network(r, view); err != nil {
 			return err
 		}
 		parent, err := h.cgroup(r)
@@ -336,7 +324,7 @@ func (h *Host) apply(ctx context.Context, it store.Item[ec2.InstanceRecord], mem
 }
 
 // network holds the instance's address and enforces its groups' ingress.
-func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, members map[string][]netip.Prefix) error {
+func (h *Host) network(r ec2.InstanceRecord, view netView) error {
 	if h.cfg.VPC == nil {
 		return nil
 	}
@@ -345,86 +333,61 @@ func (h *Host) network(ctx context.Context, r ec2.InstanceRecord, members map[st
 		return err
 	}
 	// Rules first, then the address: the address is never open.
-	if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
+	if err := h.ingress(r.ID, addr, r.Groups, view); err != nil {
 		return err
 	}
 	return h.cfg.VPC.AddAddress(addr)
 }
 
-// guard enforces an interface's groups on its address, in and out.
-func (h *Host) guard(ctx context.Context, r ec2.NetworkInterfaceRecord, addr netip.Addr, members map[string][]netip.Prefix) error {
-	if err := h.ingress(ctx, r.ID, addr, r.Groups, members); err != nil {
-		return fmt.Errorf("%s: %w", r.ID, err)
-	}
-	if err := h.egress(ctx, r.ID, addr, r.Groups, members); err != nil {
-		return fmt.Errorf("%s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// unguard drops a deleted interface's rules.
-func (h *Host) unguard(id string, addr netip.Addr) error {
-	if err := errors.Join(h.cfg.VPC.RemoveIngress(id, addr), h.cfg.VPC.RemoveEgress(id, addr)); err != nil {
-		return fmt.Errorf("%s: %w", id, err)
-	}
-	delete(h.seen, id)
-	delete(h.seen, id+"/egress")
-	return nil
-}
-
 // ingress makes addr (of an instance or interface id) accept what its
 // groups allow, a source group standing for its members' addresses.
-func (h *Host) ingress(ctx context.Context, id string, addr netip.Addr, groups []string, members map[string][]netip.Prefix) error {
-	rules, err := h.cfg.EC2.IngressRules(ctx, groups)
-	if err != nil {
-		return err
-	}
-	out := vpcRules(rules, members)
-	b, _ := json.Marshal(out)
-	if h.seen[id] == string(b) {
+func (h *Host) ingress(id string, addr netip.Addr, groups []string, view netView) error {
+	return h.enforce(id, addr, view.rules(groups, false), h.cfg.VPC.SetIngress)
+}
+
+// egress makes an interface at addr open only what its groups' egress
+// rules allow, a destination group standing for its members.
+func (h *Host) egress(id string, addr netip.Addr, groups []string, view netView) error {
+	return h.enforce(id+"/egress", addr, view.rules(groups, true), func(_ string, addr netip.Addr, rules []vpc.Rule) error {
+		return h.cfg.VPC.SetEgress(id, addr, rules)
+	})
+}
+
+// enforce applies rules with set unless they are what was applied last
+// under key.
+func (h *Host) enforce(key string, addr netip.Addr, rules []vpc.Rule, set func(string, netip.Addr, []vpc.Rule) error) error {
+	b, _ := json.Marshal(rules)
+	if h.seen[key] == string(b) {
 		return nil
 	}
-	if err := h.cfg.VPC.SetIngress(id, addr, out); err != nil {
+	if err := set(key, addr, rules); err != nil {
 		return err
 	}
-	h.seen[id] = string(b)
-	h.cfg.Log.Debug("ingress", "id", id, "address", addr, "rules", len(out))
+	h.seen[key] = string(b)
+	h.cfg.Log.Debug("security group rules", "id", key, "address", addr, "rules", len(rules))
 	return nil
 }
 
-// egress makes a task interface at addr open only what its groups'
-// egress rules allow, a destination group standing for its members.
-func (h *Host) egress(ctx context.Context, id string, addr netip.Addr, groups []string, members map[string][]netip.Prefix) error {
-	rules, err := h.cfg.EC2.EgressRules(ctx, groups)
-	if err != nil {
-		return err
-	}
-	out := vpcRules(rules, members)
-	b, _ := json.Marshal(out)
-	if h.seen[id+"/egress"] == string(b) {
-		return nil
-	}
-	if err := h.cfg.VPC.SetEgress(id, addr, out); err != nil {
-		return err
-	}
-	h.seen[id+"/egress"] = string(b)
-	return nil
-}
-
-// vpcRules are a group's rules for the data plane: a CIDR as it is, a
-// group as its members' addresses (a group without members allows
-// nothing).
-func vpcRules(rules []ec2.Rule, members map[string][]netip.Prefix) []vpc.Rule {
+// rules are the data plane's rules of groups, ingress or egress: a CIDR
+// as it is, a group as its members' addresses (a group without members
+// allows nothing); a group that is gone allows nothing.
+func (v netView) rules(groups []string, egress bool) []vpc.Rule {
 	var out []vpc.Rule
-	for _, rule := range rules {
-		v := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
-		if rule.CIDR != "" {
-			v.Sources = []netip.Prefix{netip.MustParsePrefix(rule.CIDR)}
-		} else {
-			v.Sources = members[rule.Group]
+	for _, g := range groups {
+		rules := v.groups[g].Ingress
+		if egress {
+			rules = v.groups[g].Egress
 		}
-		if len(v.Sources) > 0 {
-			out = append(out, v)
+		for _, rule := range rules {
+			r := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
+			if rule.CIDR != "" {
+				r.Sources = []netip.Prefix{netip.MustParsePrefix(rule.CIDR)}
+			} else {
+				r.Sources = v.members[rule.Group]
+			}
+			if len(r.Sources) > 0 {
+				out = append(out, r)
+			}
 		}
 	}
 	return out
