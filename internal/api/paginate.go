@@ -14,25 +14,16 @@ func Paginate(items []string, nextToken *string, maxResults *int, limit int) ([]
 		}
 		n = *maxResults
 	}
-	var after *string
-	if nextToken != nil && *nextToken != "" {
-		key, err := store.DecodeCursor(*nextToken)
-		if err != nil {
-			return nil, nil, InvalidParameter("Invalid nextToken.")
-		}
-		after = &key
+	token := ""
+	if nextToken != nil {
+		token = *nextToken
 	}
-	idx, last, err := store.PageAfter(items, after, false, n)
+	page, next, err := store.Page(items, func(s string) string { return s }, token, n)
 	if err != nil {
 		return nil, nil, InvalidParameter("Invalid nextToken.")
 	}
-	page := make([]string, len(idx))
-	for i, j := range idx {
-		page[i] = items[j]
-	}
-	if last == nil {
+	if next == "" {
 		return page, nil, nil
 	}
-	tok := store.EncodeCursor(*last)
-	return page, &tok, nil
+	return page, &next, nil
 }

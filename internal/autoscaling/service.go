@@ -206,14 +206,6 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // page returns the items of one page after the cursor token, at most
 // maxRecords (default 50, at most 100), and the next token.
 func page[T any](items []T, key func(T) string, token string, maxRecords int) ([]T, string, error) {
-	var after *string
-	if token != "" {
-		k, err := store.DecodeCursor(token)
-		if err != nil {
-			return nil, "", api.Errorf(codeInvalidNextToken, "The token '%s' is invalid.", token)
-		}
-		after = &k
-	}
 	limit := 50
 	if maxRecords != 0 {
 		if err := check.Range("maxRecords", maxRecords, 1, 100); err != nil {
@@ -221,24 +213,9 @@ func page[T any](items []T, key func(T) string, token string, maxRecords int) ([
 		}
 		limit = maxRecords
 	}
-	ks := make([]string, len(items))
-	for i, it := range items {
-		ks[i] = key(it)
-	}
-	idx, last, err := store.PageAfter(ks, after, false, limit)
-	if errors.Is(err, store.ErrCursorGone) {
+	out, next, err := store.Page(items, key, token, limit)
+	if errors.Is(err, store.ErrBadCursor) {
 		return nil, "", api.Errorf(codeInvalidNextToken, "The token '%s' is invalid.", token)
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]T, len(idx))
-	for i, j := range idx {
-		out[i] = items[j]
-	}
-	next := ""
-	if last != nil {
-		next = store.EncodeCursor(*last)
-	}
-	return out, next, nil
+	return out, next, err
 }

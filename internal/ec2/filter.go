@@ -107,31 +107,18 @@ func paginate[T any](items []T, key func(T) string, nextToken *string, maxResult
 		}
 		n = *maxResults
 	}
-	var after *string
-	if nextToken != nil && *nextToken != "" {
-		k, err := store.DecodeCursor(*nextToken)
-		if err != nil {
-			return nil, nil, invalidValue("The token '%s' is invalid.", *nextToken)
-		}
-		after = &k
+	token := ""
+	if nextToken != nil {
+		token = *nextToken
 	}
-	keys := make([]string, len(items))
-	for i, it := range items {
-		keys[i] = key(it)
-	}
-	idx, last, err := store.PageAfter(keys, after, false, n)
+	page, next, err := store.Page(items, key, token, n)
 	if err != nil {
-		return nil, nil, invalidValue("The token '%s' is invalid.", *nextToken)
+		return nil, nil, invalidValue("The token '%s' is invalid.", token)
 	}
-	page := make([]T, len(idx))
-	for i, j := range idx {
-		page[i] = items[j]
-	}
-	if last == nil {
+	if next == "" {
 		return page, nil, nil
 	}
-	tok := store.EncodeCursor(*last)
-	return page, &tok, nil
+	return page, &next, nil
 }
 
 // fields answers a filter's name with a resource's values for it.

@@ -233,14 +233,6 @@ func (s *Service) arnParts(arn, kind string) ([]string, bool) {
 // page returns the items of one page after the marker, at most pageSize
 // (default and maximum 400), and the next marker.
 func page[T any](items []T, key func(T) string, marker string, pageSize int) ([]T, string, error) {
-	var after *string
-	if marker != "" {
-		k, err := store.DecodeCursor(marker)
-		if err != nil {
-			return nil, "", validation("The marker '%s' is not valid", marker)
-		}
-		after = &k
-	}
 	limit := 400
 	if pageSize != 0 {
 		if err := check.Range("pageSize", pageSize, 1, 400); err != nil {
@@ -248,26 +240,11 @@ func page[T any](items []T, key func(T) string, marker string, pageSize int) ([]
 		}
 		limit = pageSize
 	}
-	ks := make([]string, len(items))
-	for i, it := range items {
-		ks[i] = key(it)
-	}
-	idx, last, err := store.PageAfter(ks, after, false, limit)
-	if errors.Is(err, store.ErrCursorGone) {
+	out, next, err := store.Page(items, key, marker, limit)
+	if errors.Is(err, store.ErrBadCursor) {
 		return nil, "", validation("The marker '%s' is not valid", marker)
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]T, len(idx))
-	for i, j := range idx {
-		out[i] = items[j]
-	}
-	next := ""
-	if last != nil {
-		next = store.EncodeCursor(*last)
-	}
-	return out, next, nil
+	return out, next, err
 }
 
 func orEmpty[T any](s []T) []T {

@@ -58,6 +58,44 @@ func PageAfter(keys []string, after *string, descending bool, limit int) ([]int,
 	return out, nil, nil
 }
 
+// ErrBadCursor is Page's error for a token that is not a cursor of the
+// listing: malformed, or naming an item it no longer holds where that
+// leaves the place to resume unknown (ErrCursorGone).
+var ErrBadCursor = errors.New("store: not a page cursor of this listing")
+
+// Page returns the page of items, known by key, after the cursor token
+// ("" for the first page), at most limit long (see PageAfter), and the
+// token of the next page ("" on the last one).
+func Page[T any](items []T, key func(T) string, token string, limit int) ([]T, string, error) {
+	var after *string
+	if token != "" {
+		k, err := DecodeCursor(token)
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		after = &k
+	}
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = key(it)
+	}
+	idx, last, err := PageAfter(keys, after, false, limit)
+	if errors.Is(err, ErrCursorGone) {
+		return nil, "", ErrBadCursor
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = items[j]
+	}
+	if last == nil {
+		return out, "", nil
+	}
+	return out, EncodeCursor(*last), nil
+}
+
 // EncodeCursor is the opaque token of a page cursor (the last key).
 func EncodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,38 @@ func TestCursor(t *testing.T) {
 	}
 	if _, err := DecodeCursor("not base64!"); err == nil {
 		t.Error("a bad token decoded")
+	}
+}
+
+// TestPage: items are paged by their keys, each page's token leads to the
+// next, and a token that is malformed or names an item an unsorted
+// listing no longer holds is ErrBadCursor.
+func TestPage(t *testing.T) {
+	type item struct{ name string }
+	key := func(i item) string { return i.name }
+	items := []item{{"a"}, {"b"}, {"c"}, {"d"}, {"e"}}
+	var got []string
+	token := ""
+	for pages := 0; ; pages++ {
+		page, next, err := Page(items, key, token, 2)
+		if err != nil || pages > 3 {
+			t.Fatalf("page %d: %v %v", pages, page, err)
+		}
+		for _, it := range page {
+			got = append(got, it.name)
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if strings.Join(got, "") != "abcde" {
+		t.Fatalf("paged %v", got)
+	}
+	unsorted := []item{{"c"}, {"a"}, {"b"}}
+	for _, tok := range []string{"!!not base64", EncodeCursor("gone")} {
+		if _, _, err := Page(unsorted, key, tok, 2); !errors.Is(err, ErrBadCursor) {
+			t.Fatalf("token %q: %v, want ErrBadCursor", tok, err)
+		}
 	}
 }
