@@ -48,6 +48,31 @@ func (s *Service) FargateHost(ctx context.Context, cluster string) (string, erro
 	return "", nil
 }
 
+// FargateHosts are the Fargate hosts that are pending or running, with
+// the cluster each serves, by instance id.
+func (s *Service) FargateHosts(ctx context.Context) (map[string]string, error) {
+	all, err := s.Instances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hosts := map[string]string{}
+	for _, it := range all {
+		r := it.Value
+		if c := r.FargateCluster(); c != "" && (r.State == StatePending || r.State == StateRunning) {
+			hosts[r.ID] = c
+		}
+	}
+	return hosts, nil
+}
+
+// RetireFargateHost terminates a Fargate host whose cluster is gone;
+// ctx's principal is ECS's. Its agent stops and its address is freed as
+// any instance's.
+func (s *Service) RetireFargateHost(ctx context.Context, id string) error {
+	_, err := s.TerminateInstances(ctx, &InstanceIdsInput{InstanceIds: []string{id}})
+	return err
+}
+
 // IsFargateHost reports whether id is a Fargate host.
 func (s *Service) IsFargateHost(ctx context.Context, id string) (bool, error) {
 	r, err := s.Instance(ctx, id)

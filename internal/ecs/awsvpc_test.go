@@ -431,3 +431,126 @@ func TestFargateTasks(t *testing.T) {
 	_, err = e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: bridge.TaskDefinitionArn})
 	wantCode(t, err, "InvalidParameterException")
 }
+
+// TestFargateHostLeavesWithItsCluster: deleting a cluster terminates its
+// Fargate host, and only its.
+func TestFargateHostLeavesWithItsCluster(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	e.svc.cfg.Fargate, e.svc.cfg.Identity = e.ec2, e.ec2
+	if err := e.ec2.Heartbeat(e.ctx, ec2.HostRecord{ID: "host-1"}); err != nil {
+		t.Fatal(err)
+	}
+	fg := e.register(&RegisterTaskDefinitionInput{Family: "fg", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
+		Cpu: "256", Memory: "512", ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1"}}})
+	nc := awsvpc([]string{e.subnets["us-east-1a"].SubnetID}, e.group)
+	e.cluster("gone")
+	hosts := map[string]string{}
+	tasks := map[string]string{}
+	for _, cluster := range []string{"vpc", "gone"} {
+		out, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: cluster, TaskDefinition: fg.TaskDefinitionArn, LaunchType: "FARGATE", NetworkConfiguration: nc})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("run in %s: %+v %v", cluster, out, err)
+		}
+		tasks[cluster] = out.Tasks[0].TaskArn
+		if err := e.svc.fargatePass(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		host, err := e.ec2.FargateHost(e.ctx, cluster)
+		if err != nil || host == "" {
+			t.Fatalf("%s's Fargate host %q %v", cluster, host, err)
+		}
+		hosts[cluster] = host
+	}
+	// Nothing goes while the cluster is there.
+	if err := e.svc.retireFargateHosts(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for cluster, host := range hosts {
+		if now, _ := e.ec2.FargateHost(e.ctx, cluster); now != host {
+			t.Fatalf("%s's host %s became %q while the cluster is active", cluster, host, now)
+		}
+	}
+	if _, err := e.svc.StopTask(e.ctx, &StopTaskInput{Cluster: "gone", Task: tasks["gone"]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.DeleteCluster(e.ctx, &ClusterRefInput{Cluster: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.svc.fargateRetire.Load() {
+		t.Fatal("DeleteCluster did not ask the Fargate controller to retire hosts")
+	}
+	if err := e.svc.retireFargateHosts(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.ec2.Instance(e.ctx, hosts["gone"])
+	if err != nil || rec.State != ec2.StateShuttingDown {
+		t.Fatalf("the deleted cluster's host is %q (%v), want shutting-down", rec.State, err)
+	}
+	if now, _ := e.ec2.FargateHost(e.ctx, "vpc"); now != hosts["vpc"] {
+		t.Fatalf("the other cluster's host became %q", now)
+	}
+}
+
+// TestPlatformVersionByLaunchType: an EC2 launch takes no platform
+// version, in ECS's words; a Fargate service's UpdateService takes one,
+// deploying again only when it changes what the service runs.
+func TestPlatformVersionByLaunchType(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	e.svc.cfg.Fargate, e.svc.cfg.Identity = e.ec2, e.ec2
+	fg := e.register(&RegisterTaskDefinitionInput{Family: "fg", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
+		Cpu: "256", Memory: "512", ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1"}}})
+	bridge := e.taskDef("bridge", container("app", 64, 64))
+	nc := awsvpc([]string{e.subnets["us-east-1a"].SubnetID}, e.group)
+	if _, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "vpc", ServiceName: "ec2", TaskDefinition: bridge.TaskDefinitionArn, DesiredCount: ptr(0)}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "vpc", ServiceName: "fg", TaskDefinition: fg.TaskDefinitionArn, DesiredCount: ptr(0),
+		LaunchType: "FARGATE", NetworkConfiguration: nc, PlatformVersion: "LATEST"})
+	if err != nil || created.Service.PlatformVersion != FargatePlatformVersion {
+		t.Fatalf("create a Fargate service on LATEST: %+v %v", created, err)
+	}
+	const ec2Message = "The platform version must be null when specifying an EC2 launch type."
+	for _, tc := range []struct {
+		name string
+		call func() error
+		msg  string
+	}{
+		{"run an EC2 task", func() error {
+			_, err := e.svc.RunTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: bridge.TaskDefinitionArn, PlatformVersion: "LATEST"})
+			return err
+		}, ec2Message},
+		{"start an EC2 task", func() error {
+			_, err := e.svc.StartTask(e.ctx, &RunTaskInput{Cluster: "vpc", TaskDefinition: bridge.TaskDefinitionArn,
+				ContainerInstances: []string{e.insts["us-east-1a"].ContainerInstanceArn}, PlatformVersion: "1.4.0"})
+			return err
+		}, ec2Message},
+		{"create an EC2 service", func() error {
+			_, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: "vpc", ServiceName: "other", TaskDefinition: bridge.TaskDefinitionArn, DesiredCount: ptr(1), PlatformVersion: "1.4.0"})
+			return err
+		}, ec2Message},
+		{"update an EC2 service", func() error {
+			_, err := e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "ec2", PlatformVersion: "LATEST"})
+			return err
+		}, ec2Message},
+		{"update a Fargate service to a version that does not exist", func() error {
+			_, err := e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "fg", PlatformVersion: "1.3.0"})
+			return err
+		}, "The specified platform version (1.3.0) does not exist."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.snapshot()
+			err := tc.call()
+			wantCode(t, err, "InvalidParameterException")
+			if !strings.HasPrefix(api.AsError(err).Message, tc.msg) {
+				t.Fatalf("message %q, want %q", api.AsError(err).Message, tc.msg)
+			}
+			e.with(t).unchanged(before)
+		})
+	}
+	for _, v := range []string{"LATEST", FargatePlatformVersion} {
+		out, err := e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: "vpc", Service: "fg", PlatformVersion: v})
+		if err != nil || out.Service.PlatformVersion != FargatePlatformVersion || len(out.Service.Deployments) != 1 {
+			t.Fatalf("update-service --platform-version %s: %+v %v; want the one deployment on %s", v, out, err, FargatePlatformVersion)
+		}
+	}
+}

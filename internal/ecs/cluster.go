@@ -136,6 +136,9 @@ func (s *Service) CreateCluster(ctx context.Context, in *CreateClusterInput) (*C
 	if err != nil {
 		return nil, err
 	}
+	// Its Fargate host, if it had one, goes.
+	s.fargateRetire.Store(true)
+	s.kickFargate()
 	c, err := s.clusterView(ctx, rec, nil)
 	return &ClusterOutput{Cluster: c}, err
 }
@@ -392,6 +395,9 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ClusterRefInput) (*Clus
 		}
 		return nil, err
 	}
+	// Its Fargate host, if it had one, goes.
+	s.fargateRetire.Store(true)
+	s.kickFargate()
 	c, err := s.clusterView(ctx, rec, nil)
 	return &ClusterOutput{Cluster: c}, err
 }

@@ -28,6 +28,11 @@ type FargateCapacity interface {
 	LaunchFargateHost(ctx context.Context, cluster string) (string, error)
 	// IsFargateHost reports whether an EC2 instance is a Fargate host.
 	IsFargateHost(ctx context.Context, ec2InstanceID string) (bool, error)
+	// FargateHosts are the pending and running hosts, with the cluster
+	// each serves, by EC2 instance id.
+	FargateHosts(ctx context.Context) (map[string]string, error)
+	// RetireFargateHost terminates a host.
+	RetireFargateHost(ctx context.Context, ec2InstanceID string) error
 }
 
 const (
@@ -72,11 +77,23 @@ func (s *Service) checkFargate(in *RunTaskInput, td *TaskDefinition) (string, er
 	if len(in.PlacementStrategy) > 0 {
 		return "", api.InvalidParameter("Task placement strategies are not supported for the FARGATE launch type.")
 	}
-	switch in.PlatformVersion {
+	return platformVersion(in.PlatformVersion, true)
+}
+
+// platformVersion is the concrete platform version a launch asks for:
+// LATEST (or none) is FargatePlatformVersion; an EC2 launch takes none.
+func platformVersion(asked string, fargate bool) (string, error) {
+	if !fargate {
+		if asked != "" {
+			return "", api.InvalidParameter("The platform version must be null when specifying an EC2 launch type.")
+		}
+		return "", nil
+	}
+	switch asked {
 	case "", "LATEST", FargatePlatformVersion:
 		return FargatePlatformVersion, nil
 	}
-	return "", api.InvalidParameter("The specified platform version (%s) does not exist. Valid versions are LATEST and %s.", in.PlatformVersion, FargatePlatformVersion)
+	return "", api.InvalidParameter("The specified platform version (%s) does not exist. Valid versions are LATEST and %s.", asked, FargatePlatformVersion)
 }
 
 // fargateTask fills what DescribeTasks shows of a Fargate task.
@@ -107,14 +124,25 @@ func (s *Service) kickFargate() {
 	}
 }
 
+// retireEvery is how many passes go by between two looks for Fargate
+// hosts whose cluster is gone, besides the look DeleteCluster asks for:
+// a leader that stopped between the two finds them within this.
+const retireEvery = 30
+
 // runFargate runs fargatePass every FargateInterval, or at once when a
-// task starts waiting, until ctx ends.
+// task starts waiting, until ctx ends; and retireFargateHosts when a
+// cluster was deleted, and every retireEvery passes.
 func (s *Service) runFargate(ctx context.Context) error {
 	tick := time.NewTicker(FargateInterval)
 	defer tick.Stop()
-	for {
+	for pass := 0; ; pass++ {
 		if err := s.fargatePass(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("fargate capacity", "err", err)
+		}
+		if s.fargateRetire.Swap(false) || pass%retireEvery == 0 {
+			if err := s.retireFargateHosts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("fargate capacity: retire hosts of deleted clusters", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -146,6 +174,37 @@ func (s *Service) fargatePass(ctx context.Context) error {
 		if err := s.fargateCluster(ctx, cluster, keys); err != nil {
 			errs = append(errs, fmt.Errorf("cluster %s: %w", cluster, err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// retireFargateHosts terminates the Fargate hosts of clusters that are
+// deleted: nothing runs there any more (a cluster is deleted only when no
+// task is active), and no task of theirs will.
+func (s *Service) retireFargateHosts(ctx context.Context) error {
+	if s.cfg.Fargate == nil {
+		return nil
+	}
+	hosts, err := s.cfg.Fargate.FargateHosts(ctx)
+	if err != nil || len(hosts) == 0 {
+		return err
+	}
+	sctx := api.WithPrincipal(ctx, api.ServicePrincipal(s.cfg.Account, "AWSServiceRoleForECS", "ecs-fargate"))
+	var errs []error
+	for id, cluster := range hosts {
+		c, err := store.Get[clusterRecord](ctx, s.store, s.keys.cluster(cluster))
+		if err == nil && c.Value.Status == "ACTIVE" {
+			continue
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.cfg.Fargate.RetireFargateHost(sctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("retire %s: %w", id, err))
+			continue
+		}
+		s.log.Info("retired the Fargate host of a deleted cluster", "cluster", cluster, "instance", id)
 	}
 	return errors.Join(errs...)
 }

@@ -73,6 +73,8 @@ type Service struct {
 	kick chan struct{}
 	// fargateKick wakes the Fargate controller.
 	fargateKick chan struct{}
+	// fargateRetire asks it to look for hosts of deleted clusters.
+	fargateRetire atomic.Bool
 	// fargateSubnet turns the subnets Fargate tasks' interfaces go to.
 	fargateSubnet atomic.Uint64
 }

@@ -41,8 +41,11 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
 		return nil, err
 	}
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "",
-		"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
+	platform, err := platformVersion(in.PlatformVersion, it.Value.Service.fargate())
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
 		return nil, err
 	}
 	if len(in.CapacityProviderStrategy) > 0 {
@@ -124,7 +127,13 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		}
 		newNetwork := !reflect.DeepEqual(network, svc.NetworkConfiguration)
 		svc.NetworkConfiguration = network
-		redeploy := in.ForceNewDeployment || newStrategy || newNetwork || newLBs ||
+		// A platform version asked for (LATEST included) deploys again
+		// when it is not the one the service runs.
+		newPlatform := in.PlatformVersion != "" && platform != svc.PlatformVersion
+		if in.PlatformVersion != "" {
+			svc.PlatformVersion = platform
+		}
+		redeploy := in.ForceNewDeployment || newStrategy || newNetwork || newLBs || newPlatform ||
 			td != nil && td.TaskDefinitionArn != svc.TaskDefinition ||
 			!slices.Equal(cons, svc.PlacementConstraints) || !slices.Equal(strats, svc.PlacementStrategy)
 		svc.DeploymentConfiguration = dc

@@ -123,8 +123,10 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if fargate && strategy == "DAEMON" {
 		return nil, api.InvalidParameter("The daemon scheduling strategy is not supported with the FARGATE launch type.")
 	}
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate,
-		"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
+	if _, err := platformVersion(in.PlatformVersion, fargate); err != nil {
+		return nil, err
+	}
+	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
 		return nil, err
 	}
 	// Without a launch type or strategy the service takes the cluster's

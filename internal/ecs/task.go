@@ -193,7 +193,7 @@ func (s *Service) Launch(ctx context.Context, r LaunchRequest) (*RunTaskOutput, 
 		}
 		fargate = fargate || fs
 	}
-	if err := refuseNotYet(map[string]bool{"platformVersion": in.PlatformVersion != "" && !fargate}); err != nil {
+	if _, err := platformVersion(in.PlatformVersion, fargate); err != nil {
 		return nil, err
 	}
 	if len(in.ContainerInstances) > 0 {

@@ -31,14 +31,13 @@ type ServiceRegistry struct {
 
 // notYet are the reasons a field is refused, by field name.
 var notYet = map[string]string{
-	"platformVersion":   "platform versions apply to the FARGATE launch type, which Berth does not provide.",
 	"serviceRegistries": "Berth has no Cloud Map service discovery yet.",
 }
 
 // refuseNotYet returns InvalidParameterException for the first field in
 // set that is given.
 func refuseNotYet(set map[string]bool) error {
-	for _, name := range []string{"platformVersion", "serviceRegistries"} {
+	for _, name := range []string{"serviceRegistries"} {
 		if set[name] {
 			return api.InvalidParameter("%s is not supported: %s", name, notYet[name])
 		}

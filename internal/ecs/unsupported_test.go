@@ -50,16 +50,10 @@ func TestNotYetSupportedInputs(t *testing.T) {
 		field string // "" = accepted
 	}{
 		{"RunTask networkConfiguration", run(func(in *RunTaskInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
-		{"RunTask platformVersion", run(func(in *RunTaskInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"RunTask empty", run(func(in *RunTaskInput) {
 			in.CapacityProviderStrategy, in.NetworkConfiguration = []CapacityProviderStrategyItem{}, &NetworkConfiguration{}
 		}), ""},
-		{"StartTask platformVersion", func() error {
-			_, err := e.svc.StartTask(e.ctx, &RunTaskInput{Cluster: "nyi", TaskDefinition: td.TaskDefinitionArn, ContainerInstances: []string{"x"}, PlatformVersion: "1.4.0"})
-			return err
-		}, "platformVersion"},
 		{"CreateService networkConfiguration", create(func(in *CreateServiceInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
-		{"CreateService platformVersion", create(func(in *CreateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"CreateService serviceRegistries", create(func(in *CreateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
 		{"CreateService loadBalancers", create(func(in *CreateServiceInput) { in.LoadBalancers = lbs }), "loadBalancers"},
 		{"CreateService empty", create(func(in *CreateServiceInput) {
@@ -67,7 +61,6 @@ func TestNotYetSupportedInputs(t *testing.T) {
 			in.LoadBalancers, in.ServiceRegistries, in.CapacityProviderStrategy = []LoadBalancer{}, []ServiceRegistry{}, []CapacityProviderStrategyItem{}
 		}), ""},
 		{"UpdateService networkConfiguration", update(func(in *UpdateServiceInput) { in.NetworkConfiguration = netcfg }), "Network Configuration is not valid for the given networkMode"},
-		{"UpdateService platformVersion", update(func(in *UpdateServiceInput) { in.PlatformVersion = "LATEST" }), "platformVersion"},
 		{"UpdateService serviceRegistries", update(func(in *UpdateServiceInput) { in.ServiceRegistries = regs }), "serviceRegistries"},
 		{"UpdateService loadBalancers", update(func(in *UpdateServiceInput) { in.LoadBalancers = lbs }), "loadBalancers"},
 		{"UpdateService empty", update(func(in *UpdateServiceInput) {
