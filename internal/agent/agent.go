@@ -50,8 +50,10 @@ type Agent struct {
 	log   *slog.Logger
 	rt    Runtime
 	hooks []TaskHook // set up and tear down what a task's containers share
-	ecs   *ecs.Client
-	creds aws.CredentialsProvider
+	// pauses are the spare pause containers of a TaskENI instance.
+	pauses *pausePool
+	ecs    *ecs.Client
+	creds  aws.CredentialsProvider
 	// registry supplies ECR credentials for images of the cluster's registry.
 	registry *registryAuth
 
@@ -136,6 +138,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log = a.log.With("containerInstance", a.instanceArn)
 	if err := a.adopt(ctx); err != nil {
 		return fmt.Errorf("adopt running containers: %w", err)
+	}
+	if a.pauses != nil {
+		a.pauses.log = a.log
+		go a.pauses.run(ctx)
 	}
 	go a.watchDocker(ctx)
 	go a.reportLoop(ctx)

@@ -72,6 +72,10 @@ type Config struct {
 	// in a network namespace of its own (ECS_ENABLE_TASK_ENI); it needs
 	// root. Without it awsvpc tasks run in bridge mode.
 	TaskENI bool
+	// PausePool is how many started pause containers a TaskENI instance
+	// keeps for the next awsvpc tasks (BERTH_PAUSE_POOL; 2 when unset,
+	// 0 keeps none).
+	PausePool int
 	// Host is what tasks may take from the host (ECS_DISABLE_PRIVILEGED,
 	// BERTH_PROTECTED_HOST_PATHS, BERTH_DISABLE_HOST_NAMESPACES,
 	// BERTH_DISABLE_CAPABILITY_ADD).
@@ -165,6 +169,16 @@ func (c *Config) ApplyECSEnv(file map[string]string) error {
 				return fmt.Errorf("%s must be true or false: %w", key, err)
 			}
 			*dst = b
+		}
+	}
+	if c.TaskENI && c.PausePool == 0 {
+		c.PausePool = defaultPausePool
+		if v := get("BERTH_PAUSE_POOL"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > maxPausePool {
+				return fmt.Errorf("BERTH_PAUSE_POOL must be a number from 0 to %d", maxPausePool)
+			}
+			c.PausePool = n
 		}
 	}
 	if v := get("BERTH_PROTECTED_HOST_PATHS"); v != "" && c.Host.ProtectedPaths == nil {

@@ -33,6 +33,8 @@ type Runtime interface {
 	Start(ctx context.Context, id string) error
 	// Stop stops a container, killing it after timeout.
 	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Rename renames a container.
+	Rename(ctx context.Context, id, name string) error
 	// Remove removes a container and its anonymous volumes.
 	Remove(ctx context.Context, id string) error
 	// RemoveVolume removes a named volume.

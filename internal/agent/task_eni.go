@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +83,9 @@ type eniHook struct {
 	// exe is the executable the pause image is made of.
 	exe func() (string, error)
 
+	// pool holds started spares; nil keeps none.
+	pool *pausePool
+
 	mu    sync.Mutex
 	image string // the pause image, once present
 }
@@ -101,11 +106,7 @@ func (h *eniHook) Prerun(ctx context.Context, taskArn string, def *acs.Task) err
 	if err != nil {
 		return err
 	}
-	image, err := h.pauseImage(ctx)
-	if err != nil {
-		return fmt.Errorf("pause image: %w", err)
-	}
-	st, err := h.pauseContainer(ctx, taskArn, def, eni, image)
+	st, err := h.pauseContainer(ctx, taskArn, def, eni)
 	if err != nil {
 		return err
 	}
@@ -122,19 +123,25 @@ func (h *eniHook) Prerun(ctx context.Context, taskArn string, def *acs.Task) err
 	return nil
 }
 
-// pauseContainer returns the running pause container of the task,
-// creating and starting it as needed.
-func (h *eniHook) pauseContainer(ctx context.Context, taskArn string, def *acs.Task, eni acs.ElasticNetworkInterface, image string) (dockerrt.State, error) {
+// pauseContainer returns the running pause container of the task: the
+// one it has, a spare of the pool, or one created and started for it.
+func (h *eniHook) pauseContainer(ctx context.Context, taskArn string, def *acs.Task, eni acs.ElasticNetworkInterface) (dockerrt.State, error) {
 	name := pauseName(taskArn, def)
 	st, err := h.rt.Inspect(ctx, name)
+	if dockerrt.IsNotFound(err) && len(eni.DomainNameServers) == 0 {
+		if spare, ok := h.pool.take(ctx, name); ok {
+			return spare, nil
+		}
+	}
 	if dockerrt.IsNotFound(err) {
-		labels := h.labels()
-		labels[labelPause] = taskArn
-		labels[labelPauseENI] = eni.Ec2Id
-		_, err = h.rt.Create(ctx, dockerrt.ContainerSpec{
-			Name: name, Image: image, Labels: labels, NetworkMode: "none", CPUShares: 2,
-			StopTimeout: pauseStopTimeout, CgroupParent: cmp.Or(taskCgroup(h.cgroupParent, taskArn, def), h.cgroupParent), DNSServers: eni.DomainNameServers,
-		})
+		var spec dockerrt.ContainerSpec
+		if spec, err = h.pauseSpec(ctx); err != nil {
+			return st, err
+		}
+		spec.Name, spec.DNSServers = name, eni.DomainNameServers
+		spec.Labels[labelPause], spec.Labels[labelPauseENI] = taskArn, eni.Ec2Id
+		spec.CgroupParent = cmp.Or(taskCgroup(h.cgroupParent, taskArn, def), h.cgroupParent)
+		_, err = h.rt.Create(ctx, spec)
 		if err != nil && !dockerrt.IsConflict(err) {
 			return st, fmt.Errorf("create pause container: %w", err)
 		}
@@ -155,6 +162,27 @@ func (h *eniHook) pauseContainer(ctx context.Context, taskArn string, def *acs.T
 		return st, fmt.Errorf("pause container %s is %s", name, st.Status)
 	}
 	return st, nil
+}
+
+// pauseSpec is what every pause container is: the pause image, the
+// instance's labels, no network of Docker's, in the instance's control
+// group.
+func (h *eniHook) pauseSpec(ctx context.Context) (dockerrt.ContainerSpec, error) {
+	image, err := h.pauseImage(ctx)
+	if err != nil {
+		return dockerrt.ContainerSpec{}, fmt.Errorf("pause image: %w", err)
+	}
+	return dockerrt.ContainerSpec{Image: image, Labels: h.labels(), NetworkMode: "none", CPUShares: 2,
+		StopTimeout: pauseStopTimeout, CgroupParent: h.cgroupParent}, nil
+}
+
+// spareSpec is a spare pause container's spec.
+func (h *eniHook) spareSpec(ctx context.Context) (dockerrt.ContainerSpec, error) {
+	spec, err := h.pauseSpec(ctx)
+	if err == nil {
+		spec.Labels[labelPause] = pauseSpare
+	}
+	return spec, err
 }
 
 // pauseImage makes the pause image of the running executable, once.
@@ -210,7 +238,11 @@ func (h *eniHook) Postrun(ctx context.Context, taskArn string, def *acs.Task) er
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	for _, st := range states {
+	taken, err := h.takenSpare(ctx, taskArn, def)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, st := range append(states, taken...) {
 		if id := st.Labels[labelPauseENI]; id != "" {
 			errs = append(errs, vpc.DetachTask(id))
 		}
@@ -220,6 +252,22 @@ func (h *eniHook) Postrun(ctx context.Context, taskArn string, def *acs.Task) er
 		errs = append(errs, h.rt.Remove(ctx, st.ID))
 	}
 	return errors.Join(errs...)
+}
+
+// takenSpare finds the spare the task took, which is labelled a spare and
+// named as the task's pause container: by that name when the payload is
+// known, else among the spares by the task's id in their names.
+func (h *eniHook) takenSpare(ctx context.Context, taskArn string, def *acs.Task) ([]dockerrt.State, error) {
+	if def != nil {
+		st, err := h.rt.Inspect(ctx, pauseName(taskArn, def))
+		if dockerrt.IsNotFound(err) || err == nil && st.Labels[labelPause] != pauseSpare {
+			return nil, nil
+		}
+		return []dockerrt.State{st}, err
+	}
+	spares, err := h.rt.List(ctx, map[string]string{labelPause: pauseSpare})
+	suffix := "-" + lastSegment(taskArn) + "-pause"
+	return slices.DeleteFunc(spares, func(st dockerrt.State) bool { return !strings.HasSuffix(st.Name, suffix) }), err
 }
 
 // instanceLabels are the labels every container of this instance carries.

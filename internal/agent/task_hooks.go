@@ -40,7 +40,12 @@ func (a *Agent) taskHooks(rt Runtime) []TaskHook {
 	if a.cfg.TaskENI {
 		// An awsvpc task's network namespace and interface, which its
 		// containers join when they are created.
-		hooks = append(hooks, &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable})
+		eni := &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable}
+		if a.cfg.PausePool > 0 {
+			eni.pool = newPausePool(a.cfg.PausePool, rt, eni.spareSpec)
+		}
+		a.pauses = eni.pool
+		hooks = append(hooks, eni)
 	}
 	return hooks
 }

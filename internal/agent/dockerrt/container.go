@@ -278,6 +278,15 @@ func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) er
 	return nil
 }
 
+// Rename gives a container a new name; a name that is taken fails with
+// an error for which IsConflict reports true.
+func (r *Runtime) Rename(ctx context.Context, id, name string) error {
+	if _, err := r.cli.ContainerRename(ctx, id, client.ContainerRenameOptions{NewName: name}); err != nil {
+		return fmt.Errorf("dockerrt: rename container %s to %q: %w", id, name, err)
+	}
+	return nil
+}
+
 // Remove removes a container, killing it first if it runs, together with its
 // anonymous volumes. Removing a container that does not exist is not an
 // error.
