@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"strings"
 	"sync"
@@ -96,6 +97,10 @@ type Host struct {
 	// identities are the instances' signed identity documents, made once
 	// per instance: what they sign never changes.
 	identities map[string][2]string
+	// setSeen are the members last written to each address set;
+	// setsKept the sets the last prune kept.
+	setSeen  map[string]string
+	setsKept map[string]bool
 }
 
 // New returns a host.
@@ -106,7 +111,8 @@ func New(cfg Config) *Host {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}, interfaces: map[string]netip.Addr{}, balancers: map[string]netip.Addr{}}
+	return &Host{cfg: cfg, seen: map[string]string{}, identities: map[string][2]string{}, interfaces: map[string]netip.Addr{}, balancers: map[string]netip.Addr{},
+		setSeen: map[string]string{}}
 }
 
 // Run beats the host's heart and brings its instances to their recorded
@@ -176,6 +182,10 @@ func (h *Host) Reconcile(ctx context.Context) error {
 	}
 	view := netView{members: ec2.Members(all, interfaces), groups: groups}
 	var errs []error
+	// Source groups' address sets first, so that every chain written
+	// below finds the sets it matches.
+	view.sets, err = h.syncSets(view)
+	errs = append(errs, err)
 	here := map[string]bool{}
 	for _, it := range all {
 		if it.Value.Host != h.cfg.ID {
@@ -200,14 +210,72 @@ func (h *Host) Reconcile(ctx context.Context) error {
 		func(r ec2.NetworkInterfaceRecord) bool {
 			return r.RequesterID == ec2.RequesterELB && r.InstanceID == ""
 		}))
+	errs = append(errs, h.pruneSets(view.sets))
 	return errors.Join(errs...)
 }
 
+// syncSets gives every group that an ingress rule names as its source an
+// address set of its members (see vpc.Host.SyncSet), when the kernel has
+// sets, and returns the sets by group. A set that cannot be made is left
+// out: its rules list the group's addresses instead.
+func (h *Host) syncSets(view netView) (map[string]string, error) {
+	if h.cfg.VPC == nil || !h.cfg.VPC.Sets() {
+		return nil, nil
+	}
+	sets := map[string]string{}
+	var errs []error
+	for _, g := range view.groups {
+		for _, rule := range g.Ingress {
+			if rule.Group == "" || sets[rule.Group] != "" {
+				continue
+			}
+			name := h.cfg.VPC.GroupSet(rule.Group)
+			members := fmt.Sprint(view.members[rule.Group])
+			if h.setSeen[name] != members {
+				if err := h.cfg.VPC.SyncSet(name, view.members[rule.Group]); err != nil {
+					errs = append(errs, fmt.Errorf("group %s: %w", rule.Group, err))
+					delete(h.setSeen, name)
+					continue
+				}
+				h.setSeen[name] = members
+			}
+			sets[rule.Group] = name
+		}
+	}
+	return sets, errors.Join(errs...)
+}
+
+// pruneSets destroys the sets no rule names any more, once the chains
+// that matched them are rewritten; only when the sets in use changed.
+func (h *Host) pruneSets(sets map[string]string) error {
+	if h.cfg.VPC == nil || !h.cfg.VPC.Sets() {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, name := range sets {
+		keep[name] = true
+	}
+	if maps.Equal(keep, h.setsKept) {
+		return nil
+	}
+	if err := h.cfg.VPC.PruneSets(keep); err != nil {
+		return err
+	}
+	h.setsKept = keep
+	for name := range h.setSeen {
+		if !keep[name] {
+			delete(h.setSeen, name)
+		}
+	}
+	return nil
+}
+
 // netView is what one reconcile reads of the VPC: every group's rules and
-// the addresses in each group.
+// the addresses in each group; and the address sets of source groups.
 type netView struct {
 	members map[string][]netip.Prefix
 	groups  map[string]ec2.GroupRules
+	sets    map[string]string // by group
 }
 
 // guardInterfaces enforces the groups, in and out, of the interfaces pick
@@ -369,8 +437,9 @@ func (h *Host) enforce(key string, addr netip.Addr, rules []vpc.Rule, set func(s
 }
 
 // rules are the data plane's rules of groups, ingress or egress: a CIDR
-// as it is, a group as its members' addresses (a group without members
-// allows nothing); a group that is gone allows nothing.
+// as it is, a source group as its address set, a group without a set as
+// its members' addresses (a group without members allows nothing); a
+// group that is gone allows nothing.
 func (v netView) rules(groups []string, egress bool) []vpc.Rule {
 	var out []vpc.Rule
 	for _, g := range groups {
@@ -380,12 +449,15 @@ func (v netView) rules(groups []string, egress bool) []vpc.Rule {
 		}
 		for _, rule := range rules {
 			r := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
-			if rule.CIDR != "" {
+			switch {
+			case rule.CIDR != "":
 				r.Sources = []netip.Prefix{netip.MustParsePrefix(rule.CIDR)}
-			} else {
+			case !egress && v.sets[rule.Group] != "":
+				r.Set = v.sets[rule.Group]
+			default:
 				r.Sources = v.members[rule.Group]
 			}
-			if len(r.Sources) > 0 {
+			if len(r.Sources) > 0 || r.Set != "" {
 				out = append(out, r)
 			}
 		}

@@ -42,6 +42,9 @@ type Host struct {
 	chain  string // the dispatch chain; ingressChain unless a test names another
 	ipt    *iptables.IPTables
 	mu     sync.Mutex
+
+	setsOnce sync.Once
+	sets     bool // the kernel has address sets
 }
 
 // Option changes how a Host is set up.
@@ -231,11 +234,12 @@ func ipNet(a netip.Addr) *net.IPNet {
 // Rule is inbound traffic an instance's groups allow: Protocol ("tcp",
 // "udp", "icmp", "-1" for all, or a protocol number) on ports From..To
 // (ignored for "-1" and protocol numbers; for icmp, From is the type), from
-// Sources.
+// Sources, or from the members of the address set Set (see SyncSet).
 type Rule struct {
 	Protocol string
 	From, To int
 	Sources  []netip.Prefix
+	Set      string `json:",omitempty"`
 }
 
 // instanceChain names an instance's chain: short and stable, within
@@ -296,6 +300,15 @@ func (h *Host) setChain(dispatch, chain string, match []string, rules []Rule, pe
 				m = []string{"-m", "conntrack", "--ctorigdst", p.String()}
 			}
 			body = append(body, append(m, append(spec, "-j", "RETURN")...))
+		}
+		if r.Set != "" {
+			// A set matches the packet's addresses: sources are never
+			// rewritten before the filter table, destinations may be
+			// (Docker's DNAT), so egress rules list their addresses.
+			if peer == "--ctorigdst" {
+				return fmt.Errorf("an address set (%s) cannot match original destinations", r.Set)
+			}
+			body = append(body, append([]string{"-m", "set", "--match-set", r.Set, "src"}, append(spec, "-j", "RETURN")...))
 		}
 	}
 	body = append(body, []string{"-j", "DROP"})
@@ -448,6 +461,10 @@ func (h *Host) Close() error {
 		if strings.HasPrefix(c, prefix) || strings.HasPrefix(c, h.prefix()+"-E-") {
 			errs = append(errs, h.ipt.ClearAndDeleteChain("filter", c))
 		}
+	}
+	if h.Sets() {
+		// After the chains that match them.
+		errs = append(errs, h.destroySets(nil))
 	}
 	if link, err := netlink.LinkByName(h.bridge); err == nil {
 		errs = append(errs, netlink.LinkDel(link))

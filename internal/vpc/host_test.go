@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/vishvananda/netlink"
 )
 
 // newTestHost builds a data plane on a bridge and chains of the test's
@@ -56,7 +57,8 @@ func serve(t *testing.T, image string, addr netip.Addr, hostPort int) {
 // reachable reports whether an HTTP GET from the host to addr:port
 // answers within a second.
 func reachable(addr netip.Addr, port int) bool {
-	c := http.Client{Timeout: time.Second}
+	// A new connection each time: rules judge new connections only.
+	c := http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(fmt.Sprintf("http://%s:%d/", addr, port))
 	if err != nil {
 		return false
@@ -146,5 +148,80 @@ func TestInstanceAddressesAndIngress(t *testing.T) {
 		if strings.HasPrefix(c, "BTEST-I-") {
 			t.Fatalf("chain %s left after RemoveIngress", c)
 		}
+	}
+}
+
+// TestGroupSets: a rule whose source is a group's address set lets in
+// exactly the set's members; members change without the chain changing;
+// a set no chain matches is pruned, one still matched is kept.
+func TestGroupSets(t *testing.T) {
+	image := testutil.BuildTestImage(t, "")
+	h := newTestHost(t)
+	if !h.Sets() {
+		t.Skip("the kernel has no address sets (ipset)")
+	}
+	a := netip.MustParseAddr("10.213.8.10")
+	if err := h.AddAddress(a); err != nil {
+		t.Fatal(err)
+	}
+	serve(t, image, a, 8080)
+	set := h.GroupSet("sg-0123456789abcdef0")
+	if len(set) > 31 || set == h.GroupSet("sg-0123456789abcdef1") {
+		t.Fatalf("set name %q", set)
+	}
+	if err := h.SyncSet(set, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetIngress("i-0s", a, []Rule{{Protocol: "tcp", From: 8080, To: 8080, Set: set}}); err != nil {
+		t.Fatal(err)
+	}
+	chain := func() string {
+		rules, err := h.ipt.List("filter", h.instanceChain("i-0s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(rules, "\n")
+	}
+	before := chain()
+	// The host connects to a local address from that address.
+	for _, step := range []struct {
+		name    string
+		members []netip.Prefix
+		want    bool
+	}{
+		{"no members", nil, false},
+		{"the caller a member", []netip.Prefix{netip.PrefixFrom(a, 32)}, true},
+		{"another member only", []netip.Prefix{netip.MustParsePrefix("10.213.8.99/32")}, false},
+		{"a network holding the caller", []netip.Prefix{netip.MustParsePrefix("10.213.8.0/24"), netip.MustParsePrefix("10.213.9.7/32")}, true},
+		{"empty again", []netip.Prefix{}, false},
+	} {
+		if err := h.SyncSet(set, step.members); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got := reachable(a, 8080); got != step.want {
+			t.Fatalf("%s: reachable = %v, want %v", step.name, got, step.want)
+		}
+		if chain() != before {
+			t.Fatalf("%s: the chain changed:\n%s\nwas\n%s", step.name, chain(), before)
+		}
+	}
+	if err := h.SyncSet("OTHER-G-0123", nil); err == nil {
+		t.Fatal("SyncSet took a set of another prefix")
+	}
+	// Pruning keeps a set in use even when not asked to.
+	if err := h.PruneSets(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SyncSet(set, []netip.Prefix{netip.PrefixFrom(a, 32)}); err != nil || !reachable(a, 8080) {
+		t.Fatalf("the set in use was pruned: %v", err)
+	}
+	if err := h.RemoveIngress("i-0s", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.PruneSets(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.IpsetList(set); err == nil {
+		t.Fatalf("set %s left after pruning", set)
 	}
 }
