@@ -73,6 +73,7 @@ type RunTaskInput struct {
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration"`
 	PlatformVersion          string                         `json:"platformVersion"`
+	EnableExecuteCommand     bool                           `json:"enableExecuteCommand"`
 	// ContainerInstances is StartTask's explicit target list.
 	ContainerInstances []string `json:"containerInstances"`
 	// providerCounts are the tasks each capacity provider already has in
@@ -739,7 +740,7 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 		Attachments: []Attachment{}, ClusterArn: s.arn("cluster/" + cluster), CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PROVISIONING",
 		LaunchType: "EC2", Group: group, Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
 		TaskDefinitionArn: td.TaskDefinitionArn, Version: 1, Cpu: strconv.Itoa(res.CPU), Memory: strconv.Itoa(res.Memory),
-		HealthStatus: "UNKNOWN",
+		HealthStatus: "UNKNOWN", EnableExecuteCommand: in.EnableExecuteCommand,
 	}
 	instanceID := ""
 	if inst != nil {
