@@ -3,6 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth-dev/berth/internal/acs"
 )
@@ -40,7 +45,8 @@ func (a *Agent) taskHooks(rt Runtime) []TaskHook {
 	if a.cfg.TaskENI {
 		// An awsvpc task's network namespace and interface, which its
 		// containers join when they are created.
-		hooks = append(hooks, &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable})
+		hooks = append(hooks, &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable,
+			report: a.reportAttachment})
 	}
 	return hooks
 }
@@ -91,5 +97,21 @@ func (a *Agent) postrun(ctx context.Context, t *task, def *acs.Task) {
 		if err := h.Postrun(ctx, t.arn, def); err != nil {
 			a.log.Warn("task clean-up", "task", t.arn, "hook", h.Name(), "err", err)
 		}
+	}
+}
+
+// reportAttachment sends an interface attachment's status to ECS. A
+// failed report is logged, not retried: the task runs either way, and
+// the attachment's status is informational.
+func (a *Agent) reportAttachment(ctx context.Context, attachmentArn, status string) {
+	if a.ecs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := a.ecs.SubmitAttachmentStateChanges(ctx, &ecs.SubmitAttachmentStateChangesInput{Cluster: aws.String(a.cfg.Cluster),
+		Attachments: []ecstypes.AttachmentStateChange{{AttachmentArn: aws.String(attachmentArn), Status: aws.String(status)}}})
+	if err != nil {
+		a.log.Warn("attachment state change not reported", "attachment", attachmentArn, "status", status, "err", err)
 	}
 }

@@ -49,16 +49,9 @@ func (s *Service) ExecuteCommand(ctx context.Context, in *ExecuteCommandInput) (
 	case in.Task == "":
 		return nil, api.InvalidParameter("task is required.")
 	}
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.referencedTask(ctx, in.Cluster, in.Task)
 	if err != nil {
 		return nil, err
-	}
-	it, found, err := s.findTask(ctx, cl.Value.Name, in.Task)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, api.InvalidParameter("The referenced task was not found.")
 	}
 	t := &it.Value.Task
 	if err := s.authorize(ctx, "ExecuteCommand", t.TaskArn); err != nil {

@@ -258,12 +258,18 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 		return nil
 	}
 	if wait := backoff(rec.Failures); wait > 0 && now.Sub(rec.lastFailure()) < wait {
-		addEventOnce(rec, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", rec.Name))
+		sayBackingOff(rec, now)
 		return nil
 	}
 	primary := svc.Deployments[0]
 	in := serviceLaunchInput(rec, primary.TaskDefinition, primary.Id, svc.LaunchType, svc.CapacityProviderStrategy, primary.NetworkConfiguration)
 	return s.launchForService(ctx, rec, in, n, targets, counts, now)
+}
+
+// sayBackingOff says, once in a while, that the service's launches back
+// off after failures, as ECS words it.
+func sayBackingOff(rec *serviceRecord, now time.Time) {
+	addEventOnce(rec, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", rec.Name))
 }
 
 // serviceLaunchInput is the RunTask input of a service's tasks: of task

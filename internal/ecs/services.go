@@ -3,10 +3,7 @@ package ecs
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"math/big"
 	"regexp"
 	"slices"
 	"strings"
@@ -432,8 +429,7 @@ func (s *Service) activeTaskDef(ctx context.Context, ref string) (TaskDefinition
 
 // newDeployment returns a PRIMARY deployment of td, as yet IN_PROGRESS.
 func newDeployment(td string, desired int) Deployment {
-	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
-	id := fmt.Sprintf("ecs-svc/%019d", n)
+	id := newDeploymentID()
 	now := api.Now()
 	return Deployment{
 		Id: id, Status: "PRIMARY", TaskDefinition: td, DesiredCount: desired, CreatedAt: now, UpdatedAt: now,

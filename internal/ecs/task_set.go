@@ -95,8 +95,8 @@ func (svc *ECSService) controller() string {
 // deployments.
 func (svc *ECSService) hasTaskSets() bool { return svc.controller() != controllerECS }
 
-// newTaskSetID returns an id as ECS gives task sets and deployments.
-func newTaskSetID() string {
+// newDeploymentID returns an id as ECS gives deployments and task sets.
+func newDeploymentID() string {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
 	return fmt.Sprintf("ecs-svc/%019d", n)
 }
@@ -175,7 +175,7 @@ func (s *Service) newTaskSet(ctx context.Context, cl *clusterRecord, rec *servic
 	if !network.given() {
 		network = nil
 	}
-	id, now := newTaskSetID(), api.Now()
+	id, now := newDeploymentID(), api.Now()
 	ts := TaskSet{
 		Id: id, TaskSetArn: s.arn("task-set/" + rec.Cluster + "/" + rec.Name + "/" + id), ServiceArn: rec.Service.ServiceArn,
 		ClusterArn: rec.Service.ClusterArn, StartedBy: startedBy, ExternalId: spec.ExternalId, Status: status,

@@ -53,9 +53,13 @@ func (s *Service) reconcileTaskSets(ctx context.Context, it store.Item[serviceRe
 	before, _ := json.Marshal(rec)
 	svc := &rec.Service
 	bySet := map[string][]*taskRecord{}
-	var strays []*taskRecord
+	var mine, strays []*taskRecord
 	for _, t := range cs.byGroup["service:"+rec.Name] {
-		if !strings.HasPrefix(t.Task.StartedBy, "ecs-svc/") || t.Task.DesiredStatus != "RUNNING" || cs.lost[t.InstanceID] {
+		if !strings.HasPrefix(t.Task.StartedBy, "ecs-svc/") {
+			continue
+		}
+		mine = append(mine, t)
+		if t.Task.DesiredStatus != "RUNNING" || cs.lost[t.InstanceID] {
 			continue
 		}
 		if taskSetIndex(svc, t.Task.StartedBy) < 0 {
@@ -64,6 +68,10 @@ func (s *Service) reconcileTaskSets(ctx context.Context, it store.Item[serviceRe
 		}
 		bySet[t.Task.StartedBy] = append(bySet[t.Task.StartedBy], t)
 	}
+	// Tasks that fail to start make launches back off, as for deployments.
+	s.countFailures(&rec, mine, now)
+	wait := backoff(rec.Failures)
+	holdOff := wait > 0 && now.Sub(rec.lastFailure()) < wait
 	var stopped []string
 	stop := func(t *taskRecord, reason string) {
 		if s.stopTask(ctx, &rec, t, reason) {
@@ -91,7 +99,9 @@ func (s *Service) reconcileTaskSets(ctx context.Context, it store.Item[serviceRe
 			live = slices.DeleteFunc(live, func(l *taskRecord) bool { return l == t })
 		}
 		var started []Task
-		if plan.start > 0 {
+		if plan.start > 0 && holdOff {
+			sayBackingOff(&rec, now)
+		} else if plan.start > 0 {
 			in := serviceLaunchInput(&rec, ts.TaskDefinition, ts.Id, ts.LaunchType, ts.CapacityProviderStrategy, ts.NetworkConfiguration)
 			started = s.launchForService(ctx, &rec, in, plan.start, nil, providerCounts(live), now)
 		}
@@ -125,6 +135,7 @@ func (s *Service) reconcileTaskSets(ctx context.Context, it store.Item[serviceRe
 	steady := len(strays) == 0 && !slices.ContainsFunc(svc.TaskSets, func(ts TaskSet) bool { return ts.StabilityStatus != "STEADY_STATE" })
 	if steady && !rec.Steady && svc.Status == "ACTIVE" {
 		addEvent(&rec, now, fmt.Sprintf("(service %s) has reached a steady state.", rec.Name))
+		rec.Failures = 0
 	}
 	rec.Steady = steady
 	if svc.Status == "DRAINING" && svc.RunningCount+svc.PendingCount == 0 && len(strays) == 0 {

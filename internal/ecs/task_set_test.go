@@ -392,3 +392,28 @@ func TestTaskSetLoadBalancers(t *testing.T) {
 		t.Fatalf("blue target group: %v", st)
 	}
 }
+
+// TestTaskSetBackoff: a task set whose tasks fail to start backs off as a
+// service's deployment does, instead of relaunching at every pass.
+func TestTaskSetBackoff(t *testing.T) {
+	e := newEnv(t)
+	cluster := e.cluster("tsb")
+	e.instance(cluster, 4096, 4096)
+	td := e.simpleTaskDef("tsb-bad", 64, 64)
+	s := newSched(e, cluster)
+	externalService(e, cluster, "bad", 1)
+	if _, err := e.svc.CreateTaskSet(e.ctx, &CreateTaskSetInput{Cluster: cluster, Service: "bad", TaskDefinition: td.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		s.pass()
+		s.agents(func(taskRecord) bool { return true })
+		s.now = s.now.Add(100 * time.Millisecond)
+	}
+	if n := len(s.tasks()); n != 3 {
+		t.Fatalf("%d tasks launched in 10 passes of failing starts, want 3 before the back-off", n)
+	}
+	if svc := s.service("bad"); !hasEvent(svc, "is unable to consistently start tasks successfully") {
+		t.Fatalf("events %+v", svc.Events)
+	}
+}
