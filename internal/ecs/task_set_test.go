@@ -3,6 +3,8 @@ package ecs
 import (
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/api"
 )
 
 func TestComputedCount(t *testing.T) {
@@ -415,5 +417,68 @@ func TestTaskSetBackoff(t *testing.T) {
 	}
 	if svc := s.service("bad"); !hasEvent(svc, "is unable to consistently start tasks successfully") {
 		t.Fatalf("events %+v", svc.Events)
+	}
+}
+
+// TestTaskSetAuthorization: task set operations are authorized on the
+// service's ARN (CreateTaskSet, DescribeTaskSets,
+// UpdateServicePrimaryTaskSet) or the task set's (UpdateTaskSet,
+// DeleteTaskSet).
+func TestTaskSetAuthorization(t *testing.T) {
+	e := newIdentityEnv(t)
+	td := e.simpleTaskDef("authz-web", 64, 64)
+	externalService(e.env, e.cluster, "ext", 2)
+	mk := func() TaskSet {
+		out, err := e.svc.CreateTaskSet(e.ctx, &CreateTaskSetInput{Cluster: e.cluster, Service: "ext", TaskDefinition: td.TaskDefinitionArn, Scale: &Scale{Value: 0, Unit: "PERCENT"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.TaskSet
+	}
+	mine, other := mk(), mk()
+	svcArn := arn("service/" + e.cluster + "/ext")
+	u := e.user("deployer", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["ecs:DescribeTaskSets","ecs:UpdateServicePrimaryTaskSet"],"Resource":"`+svcArn+`"},
+		{"Effect":"Allow","Action":["ecs:UpdateTaskSet","ecs:DeleteTaskSet"],"Resource":"`+mine.TaskSetArn+`"}]}`)
+	scale := &Scale{Value: 10, Unit: "PERCENT"}
+	for _, c := range []struct {
+		name string
+		call func() error
+		ok   bool
+	}{
+		{"create", func() error {
+			_, err := e.svc.CreateTaskSet(u.ctx, &CreateTaskSetInput{Cluster: e.cluster, Service: "ext", TaskDefinition: td.TaskDefinitionArn})
+			return err
+		}, false},
+		{"describe", func() error {
+			_, err := e.svc.DescribeTaskSets(u.ctx, &DescribeTaskSetsInput{Cluster: e.cluster, Service: "ext"})
+			return err
+		}, true},
+		{"update another task set", func() error {
+			_, err := e.svc.UpdateTaskSet(u.ctx, &UpdateTaskSetInput{Cluster: e.cluster, Service: "ext", TaskSet: other.Id, Scale: scale})
+			return err
+		}, false},
+		{"delete another task set", func() error {
+			_, err := e.svc.DeleteTaskSet(u.ctx, &DeleteTaskSetInput{Cluster: e.cluster, Service: "ext", TaskSet: other.Id})
+			return err
+		}, false},
+		{"update its task set", func() error {
+			_, err := e.svc.UpdateTaskSet(u.ctx, &UpdateTaskSetInput{Cluster: e.cluster, Service: "ext", TaskSet: mine.Id, Scale: scale})
+			return err
+		}, true},
+		{"make its task set primary", func() error {
+			_, err := e.svc.UpdateServicePrimaryTaskSet(u.ctx, &UpdateServicePrimaryTaskSetInput{Cluster: e.cluster, Service: "ext", PrimaryTaskSet: mine.Id})
+			return err
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.ok {
+				if err := c.call(); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e.env.with(t).rejected(api.CodeAccessDenied, c.call)
+		})
 	}
 }
