@@ -52,8 +52,10 @@ type Agent struct {
 	hooks []TaskHook // set up and tear down what a task's containers share
 	// pauses are the spare pause containers of a TaskENI instance.
 	pauses *pausePool
-	ecs    *ecs.Client
-	creds  aws.CredentialsProvider
+	// attachments are interface attachment reports waiting to be sent.
+	attachments chan attachmentReport
+	ecs         *ecs.Client
+	creds       aws.CredentialsProvider
 	// registry supplies ECR credentials for images of the cluster's registry.
 	registry *registryAuth
 
@@ -96,7 +98,8 @@ type persisted struct {
 
 // New prepares an agent; Run starts it.
 func New(cfg Config, log *slog.Logger) *Agent {
-	a := &Agent{cfg: cfg, log: log, tasks: map[string]*task{}, kick: make(chan struct{}, 1), healthKick: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, log: log, tasks: map[string]*task{}, kick: make(chan struct{}, 1), healthKick: make(chan struct{}, 1),
+		attachments: make(chan attachmentReport, 1024)}
 	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
 	if cfg.InstanceProfile != "" {
 		creds = roleCredentials(&instanceRole{endpoint: cfg.Endpoint, region: cfg.Region, profile: cfg.InstanceProfile,
@@ -143,6 +146,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.pauses.log = a.log
 		go a.pauses.run(ctx)
 	}
+	go a.sendAttachmentReports(ctx)
 	go a.watchDocker(ctx)
 	go a.reportLoop(ctx)
 	go a.tcsLoop(ctx)

@@ -82,6 +82,9 @@ type eniHook struct {
 	labels func() map[string]string
 	// exe is the executable the pause image is made of.
 	exe func() (string, error)
+	// report tells ECS the interface attachment's new status
+	// (SubmitAttachmentStateChanges); nil reports nothing.
+	report func(ctx context.Context, attachmentArn, status string)
 
 	// pool holds started spares; nil keeps none.
 	pool *pausePool
@@ -120,7 +123,16 @@ func (h *eniHook) Prerun(ctx context.Context, taskArn string, def *acs.Task) err
 	if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enable route_localnet for the task endpoint: %w", err)
 	}
+	h.reportAttachment(ctx, eni, "ATTACHED")
 	return nil
+}
+
+// reportAttachment reports the attachment's status, as the ECS agent
+// does once it has attached or detached a task's interface.
+func (h *eniHook) reportAttachment(ctx context.Context, eni acs.ElasticNetworkInterface, status string) {
+	if h.report != nil && eni.AttachmentArn != "" {
+		h.report(ctx, eni.AttachmentArn, status)
+	}
 }
 
 // pauseContainer returns the running pause container of the task: the
@@ -232,7 +244,11 @@ func (h *eniHook) Stopped(ctx context.Context, taskArn string, def *acs.Task) er
 func (h *eniHook) Postrun(ctx context.Context, taskArn string, def *acs.Task) error {
 	var errs []error
 	if eni, ok := taskENI(def); ok {
-		errs = append(errs, vpc.DetachTask(eni.Ec2Id))
+		err := vpc.DetachTask(eni.Ec2Id)
+		if err == nil {
+			h.reportAttachment(ctx, eni, "DETACHED")
+		}
+		errs = append(errs, err)
 	}
 	states, err := h.rt.List(ctx, map[string]string{labelPause: taskArn})
 	if err != nil {

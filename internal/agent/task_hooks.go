@@ -3,6 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth-dev/berth/internal/acs"
 )
@@ -40,7 +45,8 @@ func (a *Agent) taskHooks(rt Runtime) []TaskHook {
 	if a.cfg.TaskENI {
 		// An awsvpc task's network namespace and interface, which its
 		// containers join when they are created.
-		eni := &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable}
+		eni := &eniHook{rt: rt, cgroupParent: a.cfg.EC2.CgroupParent, labels: a.instanceLabels, exe: executable,
+			report: a.reportAttachment}
 		if a.cfg.PausePool > 0 {
 			eni.pool = newPausePool(a.cfg.PausePool, rt, eni.spareSpec)
 		}
@@ -95,6 +101,41 @@ func (a *Agent) postrun(ctx context.Context, t *task, def *acs.Task) {
 	for _, h := range a.hooks {
 		if err := h.Postrun(ctx, t.arn, def); err != nil {
 			a.log.Warn("task clean-up", "task", t.arn, "hook", h.Name(), "err", err)
+		}
+	}
+}
+
+// attachmentReport is an interface attachment's new status.
+type attachmentReport struct{ arn, status string }
+
+// reportAttachment queues an interface attachment's status for ECS; it
+// does not wait, so that a task's start never waits on the report. A
+// report that finds the queue full is dropped and logged: the task runs
+// either way, and the attachment's status is informational.
+func (a *Agent) reportAttachment(_ context.Context, attachmentArn, status string) {
+	select {
+	case a.attachments <- attachmentReport{attachmentArn, status}:
+	default:
+		a.log.Warn("attachment state change not reported: too many waiting", "attachment", attachmentArn, "status", status)
+	}
+}
+
+// sendAttachmentReports sends the queued reports in order, each once,
+// until ctx ends.
+func (a *Agent) sendAttachmentReports(ctx context.Context) {
+	for {
+		var r attachmentReport
+		select {
+		case <-ctx.Done():
+			return
+		case r = <-a.attachments:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := a.ecs.SubmitAttachmentStateChanges(cctx, &ecs.SubmitAttachmentStateChangesInput{Cluster: aws.String(a.cfg.Cluster),
+			Attachments: []ecstypes.AttachmentStateChange{{AttachmentArn: aws.String(r.arn), Status: aws.String(r.status)}}})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("attachment state change not reported", "attachment", r.arn, "status", r.status, "err", err)
 		}
 	}
 }

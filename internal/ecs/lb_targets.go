@@ -66,7 +66,25 @@ func (r *taskRecord) agentDesiredStatus() string {
 // load balancers: always for a service without, else once its targets are
 // registered and healthy.
 func (r *taskRecord) targetsHealthy(svc *ECSService) bool {
-	return len(svc.LoadBalancers) == 0 || r.Targets.registered() && r.Targets.Healthy
+	return r.balancedIn(svc.LoadBalancers)
+}
+
+// loadBalancersOf are the load balancers a service task registers in:
+// its task set's, for a service with task sets, else the service's.
+func (r *serviceRecord) loadBalancersOf(t *taskRecord) []LoadBalancer {
+	if !r.Service.hasTaskSets() {
+		return r.Service.LoadBalancers
+	}
+	if i := taskSetIndex(&r.Service, t.Task.StartedBy); i >= 0 {
+		return r.Service.TaskSets[i].LoadBalancers
+	}
+	return nil
+}
+
+// balanced reports whether the service registers any task in a target
+// group.
+func (r *serviceRecord) balanced() bool {
+	return len(r.Service.LoadBalancers) > 0 || slices.ContainsFunc(r.Service.TaskSets, func(ts TaskSet) bool { return len(ts.LoadBalancers) > 0 })
 }
 
 // wantTargets computes the targets of a RUNNING task: (EC2 instance id,
@@ -133,7 +151,7 @@ func (s *Service) reconcileTargets(ctx context.Context, now time.Time) error {
 	clusters := map[string]bool{}
 	for i := range services {
 		rec := &services[i].Value
-		if len(rec.Service.LoadBalancers) == 0 || rec.Service.Status == "INACTIVE" {
+		if !rec.balanced() || rec.Service.Status == "INACTIVE" {
 			continue
 		}
 		byGroup[rec.Cluster+"/service:"+rec.Name] = rec
@@ -228,7 +246,7 @@ func (p *lbPass) task(ctx context.Context, it store.Item[taskRecord], svc *servi
 	t := rec.Targets
 	stopping := rec.Task.DesiredStatus == "STOPPED" || rec.Task.LastStatus == "STOPPED"
 	switch {
-	case !stopping && svc != nil && rec.Task.LastStatus == "RUNNING" && t == nil:
+	case !stopping && svc != nil && rec.Task.LastStatus == "RUNNING" && t == nil && len(svc.loadBalancersOf(rec)) > 0:
 		return p.register(ctx, it, svc)
 	case t.registered() && (stopping || svc == nil):
 		return p.deregister(ctx, it, svc)
@@ -253,7 +271,7 @@ func (p *lbPass) register(ctx context.Context, it store.Item[taskRecord], svc *s
 		}
 		ec2ID = inst.Value.Instance.Ec2InstanceId
 	}
-	targets, ok := wantTargets(rec, svc.Service.LoadBalancers, ec2ID)
+	targets, ok := wantTargets(rec, svc.loadBalancersOf(rec), ec2ID)
 	if !ok {
 		return nil // its port binding is not reported yet
 	}

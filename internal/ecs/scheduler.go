@@ -146,6 +146,9 @@ func (s *Service) reconcileService(ctx context.Context, it store.Item[serviceRec
 	rec := it.Value
 	before, _ := json.Marshal(rec)
 	svc := &rec.Service
+	if svc.hasTaskSets() {
+		return s.reconcileTaskSets(ctx, it, cs, now)
+	}
 	if len(svc.Deployments) == 0 {
 		return nil
 	}
@@ -255,24 +258,46 @@ func (s *Service) startTasks(ctx context.Context, rec *serviceRecord, n int, tar
 		return nil
 	}
 	if wait := backoff(rec.Failures); wait > 0 && now.Sub(rec.lastFailure()) < wait {
-		addEventOnce(rec, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", rec.Name))
+		sayBackingOff(rec, now)
 		return nil
 	}
 	primary := svc.Deployments[0]
+	in := serviceLaunchInput(rec, primary.TaskDefinition, primary.Id, svc.LaunchType, svc.CapacityProviderStrategy, primary.NetworkConfiguration)
+	return s.launchForService(ctx, rec, in, n, targets, counts, now)
+}
+
+// sayBackingOff says, once in a while, that the service's launches back
+// off after failures, as ECS words it.
+func sayBackingOff(rec *serviceRecord, now time.Time) {
+	addEventOnce(rec, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", rec.Name))
+}
+
+// serviceLaunchInput is the RunTask input of a service's tasks: of task
+// definition td, started by its deployment or task set, placed as the
+// service says.
+func serviceLaunchInput(rec *serviceRecord, td, startedBy, lt string, cps []CapacityProviderStrategyItem, network *NetworkConfiguration) RunTaskInput {
+	svc := &rec.Service
 	in := RunTaskInput{
-		Cluster: rec.Cluster, TaskDefinition: primary.TaskDefinition, Group: "service:" + rec.Name, StartedBy: primary.Id,
+		Cluster: rec.Cluster, TaskDefinition: td, Group: "service:" + rec.Name, StartedBy: startedBy,
 		PlacementConstraints: svc.PlacementConstraints, PlacementStrategy: svc.PlacementStrategy,
-		EnableECSManagedTags: svc.EnableECSManagedTags,
-		LaunchType:           svc.LaunchType, CapacityProviderStrategy: svc.CapacityProviderStrategy,
-		NetworkConfiguration: primary.NetworkConfiguration,
+		EnableECSManagedTags: svc.EnableECSManagedTags, EnableExecuteCommand: svc.EnableExecuteCommand,
+		LaunchType: lt, CapacityProviderStrategy: cps,
+		NetworkConfiguration: network,
 	}
 	if svc.PropagateTags == "SERVICE" {
 		in.Tags = svc.Tags
 	}
-	if len(in.PlacementStrategy) == 0 && svc.SchedulingStrategy == "REPLICA" && !svc.fargate() {
+	fargate, _ := fargateStrategy(cps)
+	if len(in.PlacementStrategy) == 0 && svc.SchedulingStrategy == "REPLICA" && !fargate && lt != string(launchFargate) {
 		// ECS spreads a service's tasks across zones, then instances.
 		in.PlacementStrategy = []PlacementStrategy{{Type: "spread", Field: "attribute:ecs.availability-zone"}, {Type: "spread", Field: "instanceId"}}
 	}
+	return in
+}
+
+// launchForService launches n tasks as in describes them (or one on each
+// daemon target) through the RunTask path and says so in the events.
+func (s *Service) launchForService(ctx context.Context, rec *serviceRecord, in RunTaskInput, n int, targets []string, counts map[string]int, now time.Time) []Task {
 	var started []Task
 	var failures []Failure
 	for n > 0 || len(targets) > 0 {

@@ -150,6 +150,14 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("TagResource", api.Op(s.TagResource))
 	js.Handle("UntagResource", api.Op(s.UntagResource))
 	js.Handle("ListTagsForResource", api.Op(s.ListTagsForResource))
+	js.Handle("CreateTaskSet", api.Op(s.CreateTaskSet))
+	js.Handle("DescribeTaskSets", api.Op(s.DescribeTaskSets))
+	js.Handle("UpdateTaskSet", api.Op(s.UpdateTaskSet))
+	js.Handle("DeleteTaskSet", api.Op(s.DeleteTaskSet))
+	js.Handle("UpdateServicePrimaryTaskSet", api.Op(s.UpdateServicePrimaryTaskSet))
+	js.Handle("ListServicesByNamespace", api.Op(s.ListServicesByNamespace))
+	js.Handle("ExecuteCommand", api.Op(s.ExecuteCommand))
+	js.Handle("SubmitAttachmentStateChanges", api.Op(s.SubmitAttachmentStateChanges))
 	return js
 }
 

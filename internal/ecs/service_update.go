@@ -28,6 +28,7 @@ type UpdateServiceInput struct {
 	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration"`
 	PlatformVersion               string                         `json:"platformVersion"`
 	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
+	ServiceConnectConfiguration   *ServiceConnectConfiguration   `json:"serviceConnectConfiguration"`
 }
 
 // UpdateService changes a service. A new task definition, new placement
@@ -41,11 +42,15 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 	if err := checkServiceMisc(in.HealthCheckGracePeriodSeconds, in.PropagateTags, in.LoadBalancers); err != nil {
 		return nil, err
 	}
+	if err := checkControllerUpdate(in, &it.Value.Service); err != nil {
+		return nil, err
+	}
 	platform, err := platformVersion(in.PlatformVersion, it.Value.Service.fargate())
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
+	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0,
+		"serviceConnectConfiguration": in.ServiceConnectConfiguration != nil && in.ServiceConnectConfiguration.Enabled}); err != nil {
 		return nil, err
 	}
 	if len(in.CapacityProviderStrategy) > 0 {
@@ -109,7 +114,7 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 			lbs = orEmpty(in.LoadBalancers)
 		}
 		newLBs := !reflect.DeepEqual(lbs, orEmpty(svc.LoadBalancers))
-		if td != nil || in.NetworkConfiguration.given() || newLBs {
+		if !svc.hasTaskSets() && (td != nil || in.NetworkConfiguration.given() || newLBs) {
 			runs := td
 			if runs == nil {
 				def, err := s.activeTaskDef(ctx, svc.TaskDefinition)
@@ -161,7 +166,13 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		if td != nil {
 			svc.TaskDefinition = td.TaskDefinitionArn
 		}
-		if redeploy {
+		if svc.hasTaskSets() {
+			for i := range svc.TaskSets {
+				if svc.TaskSets[i].Status != "DRAINING" {
+					svc.TaskSets[i].ComputedDesiredCount = computedCount(svc.DesiredCount, svc.TaskSets[i].Scale)
+				}
+			}
+		} else if redeploy {
 			startDeployment(&rec, svc.TaskDefinition)
 		} else if len(svc.Deployments) > 0 {
 			svc.Deployments[0].DesiredCount = svc.DesiredCount
@@ -183,6 +194,42 @@ func (s *Service) UpdateService(ctx context.Context, in *UpdateServiceInput) (*S
 		s.kickScheduler()
 		return &ServiceOutput{Service: svc}, nil
 	}
+}
+
+// checkControllerUpdate refuses what UpdateService may not change on a
+// service with task sets. For CODE_DEPLOY the API reference lists what
+// may change: desired count, deployment configuration, health check grace
+// period, placement, managed tags and tag propagation; for EXTERNAL the
+// same without the deployment configuration. The task definition,
+// compute, network, platform version and load balancers are each task
+// set's. A field resent unchanged is accepted, as tools resend whole
+// services; the refusal's wording is Berth's.
+func checkControllerUpdate(in *UpdateServiceInput, svc *ECSService) error {
+	c := svc.controller()
+	if c == controllerECS {
+		return nil
+	}
+	for _, f := range []struct {
+		name    string
+		changes bool
+	}{
+		{"taskDefinition", in.TaskDefinition != "" && in.TaskDefinition != svc.TaskDefinition},
+		{"capacityProviderStrategy", len(in.CapacityProviderStrategy) > 0 && !slices.Equal(in.CapacityProviderStrategy, svc.CapacityProviderStrategy)},
+		{"loadBalancers", in.LoadBalancers != nil && !reflect.DeepEqual(orEmpty(in.LoadBalancers), orEmpty(svc.LoadBalancers))},
+		{"networkConfiguration", in.NetworkConfiguration.given() && !reflect.DeepEqual(in.NetworkConfiguration, svc.NetworkConfiguration)},
+		{"platformVersion", in.PlatformVersion != "" && in.PlatformVersion != svc.PlatformVersion},
+		{"forceNewDeployment", in.ForceNewDeployment},
+		{"deploymentConfiguration", c == controllerExternal && in.DeploymentConfiguration != nil},
+	} {
+		if f.changes {
+			how := "create a new task set"
+			if c == controllerCodeDeploy {
+				how = "create a new CodeDeploy deployment"
+			}
+			return api.InvalidParameter("%s cannot be updated on a service that uses the %s deployment controller: %s instead.", f.name, c, how)
+		}
+	}
+	return nil
 }
 
 // serviceFor resolves the service an operation names and authorizes op on it.
@@ -295,6 +342,11 @@ func (s *Service) DescribeServices(ctx context.Context, in *DescribeServicesInpu
 		svc := it.Value.Service
 		if !slices.Contains(in.Include, "TAGS") {
 			svc.Tags = nil
+		}
+		// Task sets' tags are DescribeTaskSets' to show.
+		svc.TaskSets = slices.Clone(svc.TaskSets)
+		for i := range svc.TaskSets {
+			svc.TaskSets[i].Tags = nil
 		}
 		out.Services = append(out.Services, svc)
 	}

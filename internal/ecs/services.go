@@ -3,10 +3,7 @@ package ecs
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"math/big"
 	"regexp"
 	"slices"
 	"strings"
@@ -34,6 +31,9 @@ type serviceRecord struct {
 	// Steady is set while the service is at its desired state, so "has
 	// reached a steady state" is said once per arrival.
 	Steady bool `json:"steady,omitempty"`
+	// TaskSetTokens maps CreateTaskSet's client tokens to the task sets
+	// they created.
+	TaskSetTokens map[string]string `json:"taskSetTokens,omitempty"`
 }
 
 func (k keys) service(cluster, name string) string {
@@ -67,6 +67,7 @@ type CreateServiceInput struct {
 	NetworkConfiguration          *NetworkConfiguration          `json:"networkConfiguration"`
 	PlatformVersion               string                         `json:"platformVersion"`
 	ServiceRegistries             []ServiceRegistry              `json:"serviceRegistries"`
+	ServiceConnectConfiguration   *ServiceConnectConfiguration   `json:"serviceConnectConfiguration"`
 }
 
 type ServiceOutput struct {
@@ -112,6 +113,10 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if desired < 0 {
 		return nil, api.InvalidParameter("Invalid desiredCount %d: the desired count must be zero or greater.", desired)
 	}
+	controller, err := checkController(in, strategy)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkLaunchType(in.LaunchType, in.CapacityProviderStrategy); err != nil {
 		return nil, err
 	}
@@ -126,7 +131,8 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if _, err := platformVersion(in.PlatformVersion, fargate); err != nil {
 		return nil, err
 	}
-	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0}); err != nil {
+	if err := refuseNotYet(map[string]bool{"serviceRegistries": len(in.ServiceRegistries) > 0,
+		"serviceConnectConfiguration": in.ServiceConnectConfiguration != nil && in.ServiceConnectConfiguration.Enabled}); err != nil {
 		return nil, err
 	}
 	// Without a launch type or strategy the service takes the cluster's
@@ -140,13 +146,14 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		}
 		cps = nil
 	}
+	if controller == controllerExternal {
+		// The compute option is each task set's.
+		cps, fargate = nil, false
+	}
 	if len(cps) > 0 {
 		if err := checkStrategyFor(&cl.Value, cps); err != nil {
 			return nil, err
 		}
-	}
-	if in.DeploymentController != nil && in.DeploymentController.Type != "ECS" {
-		return nil, api.InvalidParameter("Deployment controller type %q is not supported; Berth services use the ECS (rolling update) controller.", in.DeploymentController.Type)
 	}
 	dc, err := deploymentConfig(strategy, in.DeploymentConfiguration, nil)
 	if err != nil {
@@ -161,22 +168,26 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	td, err := s.activeTaskDef(ctx, in.TaskDefinition)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration, fargate); err != nil {
-		return nil, err
-	}
+	// An EXTERNAL service runs no task definition of its own: its task
+	// sets name theirs.
+	var td TaskDefinition
 	platform := ""
-	if fargate {
-		check := &RunTaskInput{PlacementConstraints: in.PlacementConstraints, PlacementStrategy: in.PlacementStrategy, PlatformVersion: in.PlatformVersion}
-		if platform, err = s.checkFargate(check, &td); err != nil {
+	if controller != controllerExternal {
+		if td, err = s.activeTaskDef(ctx, in.TaskDefinition); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.checkLoadBalancers(ctx, in.LoadBalancers, &td); err != nil {
-		return nil, err
+		if _, err := s.resolveNetwork(ctx, &td, in.NetworkConfiguration, fargate); err != nil {
+			return nil, err
+		}
+		if fargate {
+			check := &RunTaskInput{PlacementConstraints: in.PlacementConstraints, PlacementStrategy: in.PlacementStrategy, PlatformVersion: in.PlatformVersion}
+			if platform, err = s.checkFargate(check, &td); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.checkLoadBalancers(ctx, in.LoadBalancers, &td); err != nil {
+			return nil, err
+		}
 	}
 	if !in.NetworkConfiguration.given() {
 		in.NetworkConfiguration = nil
@@ -191,7 +202,7 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 		DeploymentConfiguration: dc, Deployments: []Deployment{dep}, RoleArn: in.Role, Events: []ServiceEvent{},
 		CreatedAt: now, PlacementConstraints: orEmpty(in.PlacementConstraints), PlacementStrategy: orEmpty(in.PlacementStrategy),
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds, SchedulingStrategy: strategy,
-		DeploymentController: &DeploymentController{Type: "ECS"}, Tags: orEmpty(in.Tags),
+		DeploymentController: &DeploymentController{Type: controller}, Tags: orEmpty(in.Tags),
 		CreatedBy: api.PrincipalFrom(ctx).ARN, EnableECSManagedTags: in.EnableECSManagedTags,
 		PropagateTags: cmp.Or(in.PropagateTags, "NONE"), EnableExecuteCommand: in.EnableExecuteCommand,
 		NetworkConfiguration: in.NetworkConfiguration,
@@ -202,6 +213,27 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	}
 	if svc.HealthCheckGracePeriodSeconds == nil {
 		svc.HealthCheckGracePeriodSeconds = new(int)
+	}
+	rec := serviceRecord{Cluster: cluster, Name: in.ServiceName, Service: svc, ClientToken: in.ClientToken}
+	switch controller {
+	case controllerExternal:
+		rec.Service.Deployments, rec.Service.TaskSets = []Deployment{}, []TaskSet{}
+		rec.Service.TaskDefinition, rec.Service.LaunchType = "", ""
+	case controllerCodeDeploy:
+		// ECS creates a CODE_DEPLOY service with its first task set, the
+		// PRIMARY one at 100%, started by CODE_DEPLOY; later task sets
+		// are CodeDeploy's to create, which Berth does not have.
+		ts, err := s.newTaskSet(ctx, &cl.Value, &rec, taskSetSpec{TaskDefinition: td.TaskDefinitionArn, NetworkConfiguration: in.NetworkConfiguration,
+			LoadBalancers: in.LoadBalancers, LaunchType: in.LaunchType, CapacityProviderStrategy: in.CapacityProviderStrategy, PlatformVersion: in.PlatformVersion},
+			"ACTIVE", "CODE_DEPLOY")
+		if err != nil {
+			return nil, err
+		}
+		rec.Service.Deployments, rec.Service.TaskSets = []Deployment{}, []TaskSet{ts}
+		promote(&rec.Service, 0)
+		if len(cps) > 0 { // the cluster's default strategy, as the service reports it
+			rec.Service.LaunchType, rec.Service.CapacityProviderStrategy = "", cps
+		}
 	}
 	key := s.keys.service(cluster, in.ServiceName)
 	old, err := store.Get[serviceRecord](ctx, s.store, key)
@@ -220,15 +252,57 @@ func (s *Service) CreateService(ctx context.Context, in *CreateServiceInput) (*S
 	default:
 		txn.IfRev(key, old.Rev) // an INACTIVE service's name may be reused
 	}
-	rec := serviceRecord{Cluster: cluster, Name: in.ServiceName, Service: svc, ClientToken: in.ClientToken}
 	if err := s.store.Commit(ctx, txn.Put(key, rec)); errors.Is(err, store.ErrConflict) {
 		return nil, api.InvalidParameter("Creation of service was not idempotent.")
 	} else if err != nil {
 		return nil, err
 	}
-	s.log.Info("service created", "service", arn, "taskDefinition", td.TaskDefinitionArn, "desiredCount", desired)
+	s.log.Info("service created", "service", arn, "taskDefinition", td.TaskDefinitionArn, "desiredCount", desired, "deploymentController", controller)
 	s.kickScheduler()
 	return &ServiceOutput{Service: &rec.Service}, nil
+}
+
+// checkController reads a service's deployment controller (ECS unless
+// given) and applies AWS's rules for it: neither EXTERNAL nor CODE_DEPLOY
+// takes the DAEMON strategy; an EXTERNAL service's task definition,
+// compute, network and load balancers are its task sets' (so CreateService
+// takes none of them); a CODE_DEPLOY service must use a load balancer.
+// AWS documents the rules; the refusals' wording is Berth's.
+func checkController(in *CreateServiceInput, strategy string) (string, error) {
+	c := controllerECS
+	if in.DeploymentController != nil && in.DeploymentController.Type != "" {
+		c = in.DeploymentController.Type
+	}
+	switch c {
+	case controllerECS:
+		return c, nil
+	case controllerExternal, controllerCodeDeploy:
+	default:
+		return "", api.InvalidParameter("Invalid deploymentController type %q: valid values are ECS, CODE_DEPLOY and EXTERNAL.", c)
+	}
+	if strategy == "DAEMON" {
+		return "", api.InvalidParameter("The %s deployment controller does not support the DAEMON scheduling strategy.", c)
+	}
+	if c == controllerCodeDeploy {
+		if len(in.LoadBalancers) == 0 {
+			return "", api.InvalidParameter("A service that uses the CODE_DEPLOY deployment controller must use an Application Load Balancer or a Network Load Balancer: loadBalancers is required.")
+		}
+		return c, nil
+	}
+	for _, f := range []struct {
+		name  string
+		given bool
+	}{
+		{"taskDefinition", in.TaskDefinition != ""}, {"launchType", in.LaunchType != ""},
+		{"capacityProviderStrategy", len(in.CapacityProviderStrategy) > 0}, {"loadBalancers", len(in.LoadBalancers) > 0},
+		{"networkConfiguration", in.NetworkConfiguration.given()}, {"platformVersion", in.PlatformVersion != ""},
+		{"serviceRegistries", len(in.ServiceRegistries) > 0},
+	} {
+		if f.given {
+			return "", api.InvalidParameter("%s cannot be specified for a service that uses the EXTERNAL deployment controller: it is set on each task set (CreateTaskSet).", f.name)
+		}
+	}
+	return c, nil
 }
 
 // launchType is where ECS runs a task. Berth runs tasks on the cluster's
@@ -358,8 +432,7 @@ func (s *Service) activeTaskDef(ctx context.Context, ref string) (TaskDefinition
 
 // newDeployment returns a PRIMARY deployment of td, as yet IN_PROGRESS.
 func newDeployment(td string, desired int) Deployment {
-	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
-	id := fmt.Sprintf("ecs-svc/%019d", n)
+	id := newDeploymentID()
 	now := api.Now()
 	return Deployment{
 		Id: id, Status: "PRIMARY", TaskDefinition: td, DesiredCount: desired, CreatedAt: now, UpdatedAt: now,

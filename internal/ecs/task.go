@@ -73,6 +73,7 @@ type RunTaskInput struct {
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 	NetworkConfiguration     *NetworkConfiguration          `json:"networkConfiguration"`
 	PlatformVersion          string                         `json:"platformVersion"`
+	EnableExecuteCommand     bool                           `json:"enableExecuteCommand"`
 	// ContainerInstances is StartTask's explicit target list.
 	ContainerInstances []string `json:"containerInstances"`
 	// providerCounts are the tasks each capacity provider already has in
@@ -739,7 +740,7 @@ func (s *Service) newTask(plan *launchPlan, inst *instanceRecord) taskRecord {
 		Attachments: []Attachment{}, ClusterArn: s.arn("cluster/" + cluster), CreatedAt: now, DesiredStatus: "RUNNING", LastStatus: "PROVISIONING",
 		LaunchType: "EC2", Group: group, Overrides: overrides, StartedBy: in.StartedBy, Tags: orEmpty(in.Tags), TaskArn: taskArn,
 		TaskDefinitionArn: td.TaskDefinitionArn, Version: 1, Cpu: strconv.Itoa(res.CPU), Memory: strconv.Itoa(res.Memory),
-		HealthStatus: "UNKNOWN",
+		HealthStatus: "UNKNOWN", EnableExecuteCommand: in.EnableExecuteCommand,
 	}
 	instanceID := ""
 	if inst != nil {
@@ -794,6 +795,20 @@ func attributeValue(attrs []Attribute, name string) string {
 // newUUID returns a random UUID, as ECS uses in container ARNs.
 func newUUID() string { return api.NewRequestID() }
 
+// referencedTask resolves a request's cluster and task; a task that does
+// not exist is ECS's InvalidParameterException.
+func (s *Service) referencedTask(ctx context.Context, cluster, ref string) (store.Item[taskRecord], error) {
+	cl, err := s.activeCluster(ctx, cluster)
+	if err != nil {
+		return store.Item[taskRecord]{}, err
+	}
+	it, found, err := s.findTask(ctx, cl.Value.Name, ref)
+	if err == nil && !found {
+		err = api.InvalidParameter("The referenced task was not found.")
+	}
+	return it, err
+}
+
 // findTask resolves a task reference (ARN or id) within a cluster.
 func (s *Service) findTask(ctx context.Context, cluster, ref string) (store.Item[taskRecord], bool, error) {
 	id := lastSegment(ref)
@@ -826,16 +841,9 @@ func (s *Service) StopTask(ctx context.Context, in *StopTaskInput) (*StopTaskOut
 	if len(in.Reason) > 255 {
 		return nil, api.InvalidParameter("reason can be at most 255 characters.")
 	}
-	cl, err := s.activeCluster(ctx, in.Cluster)
+	it, err := s.referencedTask(ctx, in.Cluster, in.Task)
 	if err != nil {
 		return nil, err
-	}
-	it, found, err := s.findTask(ctx, cl.Value.Name, in.Task)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, api.InvalidParameter("The referenced task was not found.")
 	}
 	if err := s.authorize(ctx, "StopTask", it.Value.Task.TaskArn); err != nil {
 		return nil, err

@@ -517,9 +517,10 @@ type ECSService struct {
 	PendingCount                  int                            `json:"pendingCount"`
 	LaunchType                    string                         `json:"launchType,omitempty"`
 	CapacityProviderStrategy      []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
-	TaskDefinition                string                         `json:"taskDefinition"`
+	TaskDefinition                string                         `json:"taskDefinition,omitempty"`
 	DeploymentConfiguration       DeploymentConfiguration        `json:"deploymentConfiguration"`
 	Deployments                   []Deployment                   `json:"deployments"`
+	TaskSets                      []TaskSet                      `json:"taskSets,omitempty"`
 	RoleArn                       string                         `json:"roleArn,omitempty"`
 	Events                        []ServiceEvent                 `json:"events"`
 	CreatedAt                     *api.Timestamp                 `json:"createdAt"`

@@ -32,17 +32,27 @@ type ServiceRegistry struct {
 // notYet are the reasons a field is refused, by field name.
 var notYet = map[string]string{
 	"serviceRegistries": "Berth has no Cloud Map service discovery yet.",
+	// ListServicesByNamespace answers that no namespace exists, so no
+	// service may join one.
+	"serviceConnectConfiguration": "Berth has no Cloud Map namespaces, which Service Connect needs.",
 }
 
 // refuseNotYet returns InvalidParameterException for the first field in
 // set that is given.
 func refuseNotYet(set map[string]bool) error {
-	for _, name := range []string{"serviceRegistries"} {
+	for _, name := range []string{"serviceRegistries", "serviceConnectConfiguration"} {
 		if set[name] {
 			return api.InvalidParameter("%s is not supported: %s", name, notYet[name])
 		}
 	}
 	return nil
+}
+
+// ServiceConnectConfiguration is a service's Service Connect settings;
+// only whether it is enabled is read (see notYet).
+type ServiceConnectConfiguration struct {
+	Enabled   bool   `json:"enabled"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // given reports whether a network configuration asks for anything.

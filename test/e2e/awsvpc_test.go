@@ -159,4 +159,9 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 		return r.ExitCode != 0 && strings.Contains(r.Stderr, "InvalidNetworkInterfaceID.NotFound"), r.String()
 	})
 	b.Run(t, cli, "ecs", "stop-task", "--cluster", "default", "--task", a.TaskArn).MustSucceed(t)
+	// The agents reported the interfaces ATTACHED and DETACHED
+	// (SubmitAttachmentStateChanges), and Berth accepted every report.
+	if log := b.readLog(); strings.Contains(log, "attachment state change not reported") {
+		t.Fatalf("an agent's attachment report was refused:\n%s", b.LogTail(40))
+	}
 }
