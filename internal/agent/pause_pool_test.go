@@ -80,7 +80,7 @@ func TestPausePool(t *testing.T) {
 	})
 
 	// Without the payload, the taken spare is found by the task's id.
-	found, err := a.pauses.rt.(*dockerrt.Runtime).List(ctx, map[string]string{labelPause: pauseSpare})
+	found, err := rt.List(ctx, map[string]string{labelPause: pauseSpare, labelInstance: instance})
 	if err != nil || len(found) != 3 {
 		t.Fatalf("spares, waiting and taken: %d (%v), want 3", len(found), err)
 	}
