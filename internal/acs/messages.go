@@ -54,6 +54,8 @@ type Task struct {
 	ExecutionRoleCredentials *IAMRoleCredentials `json:"executionRoleCredentials,omitempty"`
 	// ElasticNetworkInterfaces is the task's interface in awsvpc mode.
 	ElasticNetworkInterfaces []ElasticNetworkInterface `json:"elasticNetworkInterfaces,omitempty"`
+	// EphemeralStorageGiB is a Fargate task's ephemeral storage.
+	EphemeralStorageGiB int `json:"ephemeralStorageGiB,omitempty"`
 }
 
 // ElasticNetworkInterface is an awsvpc task's network interface as the

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/acs"
 	"github.com/berth-dev/berth/internal/agent/dockerrt"
 	"github.com/berth-dev/berth/internal/vpc"
 )
@@ -370,10 +374,33 @@ type MetadataLimits struct {
 	Memory int64   `json:",omitempty"`
 }
 
-// MetadataNetwork is a container network.
+// MetadataNetwork is a container network; an awsvpc task's also names
+// its interface.
 type MetadataNetwork struct {
-	NetworkMode   string
-	IPv4Addresses []string `json:",omitempty"`
+	NetworkMode              string
+	IPv4Addresses            []string `json:",omitempty"`
+	AttachmentIndex          *int     `json:",omitempty"`
+	MACAddress               string   `json:",omitempty"`
+	IPv4SubnetCIDRBlock      string   `json:",omitempty"`
+	DomainNameServers        []string `json:",omitempty"`
+	PrivateDNSName           string   `json:",omitempty"`
+	SubnetGatewayIpv4Address string   `json:",omitempty"`
+}
+
+// MetadataClockDrift is how far the host's clock may be off (a Fargate
+// task's metadata).
+type MetadataClockDrift struct {
+	// ClockErrorBound is the kernel's maximum error estimate, in ms.
+	ClockErrorBound            float64
+	ReferenceTimestamp         time.Time
+	ClockSynchronizationStatus string
+}
+
+// MetadataStorage is a Fargate task's ephemeral storage, in MiB: what its
+// containers wrote to their layers, of what the task has.
+type MetadataStorage struct {
+	Utilized int64
+	Reserved int64
 }
 
 // MetadataHealth is the container's health check status.
@@ -396,6 +423,9 @@ type TaskMetadata struct {
 	AvailabilityZone string          `json:",omitempty"`
 	LaunchType       string
 	Containers       []ContainerMetadata
+	// ClockDrift and EphemeralStorageMetrics are a Fargate task's.
+	ClockDrift              *MetadataClockDrift `json:",omitempty"`
+	EphemeralStorageMetrics *MetadataStorage    `json:",omitempty"`
 }
 
 // serveMetadata answers the task metadata endpoint v4: the container
@@ -413,11 +443,17 @@ func (a *Agent) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		endpointError(w, http.StatusInternalServerError, "InternalError", err.Error())
 		return
 	}
+	def := a.payload(self.Labels[labelTaskArn])
 	switch r.PathValue("what") {
 	case "":
-		writeEndpointJSON(w, containerMetadata(self))
+		writeEndpointJSON(w, containerMetadata(self, def))
 	case "task":
-		writeEndpointJSON(w, taskMetadata(self, task))
+		t := taskMetadata(self, task, def)
+		if t.LaunchType == "FARGATE" {
+			t.ClockDrift = clockDrift()
+			t.EphemeralStorageMetrics = a.ephemeralStorage(ctx, task, def)
+		}
+		writeEndpointJSON(w, t)
 	case "stats":
 		stats, err := a.rt.Stats(ctx, self.ID)
 		if err != nil {
@@ -438,7 +474,65 @@ func (a *Agent) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func containerMetadata(c dockerrt.State) ContainerMetadata {
+// payload is the task's latest payload, nil when the agent has none.
+func (a *Agent) payload(arn string) *acs.Task {
+	a.mu.Lock()
+	t := a.tasks[arn]
+	a.mu.Unlock()
+	if t != nil && t.def != nil {
+		return t.def
+	}
+	return a.loadTaskDef(arn)
+}
+
+// awsvpcNetwork is the metadata of an awsvpc task's interface, which all
+// its containers share.
+func awsvpcNetwork(eni acs.ElasticNetworkInterface) MetadataNetwork {
+	n := MetadataNetwork{NetworkMode: "awsvpc", AttachmentIndex: new(int), MACAddress: eni.MacAddress, PrivateDNSName: eni.PrivateDNSName,
+		DomainNameServers: eni.DomainNameServers, SubnetGatewayIpv4Address: eni.SubnetGatewayIpv4Address}
+	for _, addr := range eni.IPV4Addresses {
+		n.IPv4Addresses = append(n.IPv4Addresses, addr.PrivateAddress)
+	}
+	if gw, err := netip.ParsePrefix(eni.SubnetGatewayIpv4Address); err == nil {
+		n.IPv4SubnetCIDRBlock = gw.Masked().String()
+	}
+	return n
+}
+
+// clockDrift is the kernel's view of the clock: its maximum error and
+// whether it is synchronized (adjtimex).
+func clockDrift() *MetadataClockDrift {
+	var tx unix.Timex
+	status := "NOT_SYNCHRONIZED"
+	state, err := unix.Adjtimex(&tx)
+	if err != nil {
+		return nil
+	}
+	if state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0 {
+		status = "SYNCHRONIZED"
+	}
+	return &MetadataClockDrift{ClockErrorBound: float64(tx.Maxerror) / 1000, ReferenceTimestamp: time.Now().UTC().Truncate(time.Second),
+		ClockSynchronizationStatus: status}
+}
+
+// ephemeralStorage is what the task's containers wrote, of the task's
+// ephemeral storage.
+func (a *Agent) ephemeralStorage(ctx context.Context, cs []dockerrt.State, def *acs.Task) *MetadataStorage {
+	m := &MetadataStorage{}
+	if def != nil {
+		m.Reserved = int64(def.EphemeralStorageGiB) * 1024
+	}
+	var bytes int64
+	for _, c := range cs {
+		if n, err := a.rt.WritableSize(ctx, c.ID); err == nil {
+			bytes += n
+		}
+	}
+	m.Utilized = (bytes + 1<<20 - 1) >> 20
+	return m
+}
+
+func containerMetadata(c dockerrt.State, def *acs.Task) ContainerMetadata {
 	m := ContainerMetadata{DockerId: c.ID, Name: c.Labels[labelContainerName], DockerName: c.Name, Image: c.Image,
 		ImageID: c.ImageID, Labels: map[string]string{}, Type: "NORMAL", LogDriver: c.LogDriver, LogOptions: c.LogOptions,
 		ContainerARN: c.Labels[labelContainerArn], Limits: MetadataLimits{CPU: float64(c.CPUShares), Memory: c.MemoryMiB}}
@@ -459,7 +553,9 @@ func containerMetadata(c dockerrt.State) ContainerMetadata {
 	for _, p := range c.Ports {
 		m.Ports = append(m.Ports, MetadataPort{ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostPort: p.HostPort, HostIp: p.HostIP})
 	}
-	if c.NetworkMode != "" && c.NetworkMode != "none" {
+	if eni, ok := taskENI(def); ok && strings.HasPrefix(c.NetworkMode, "container:") {
+		m.Networks = []MetadataNetwork{awsvpcNetwork(eni)}
+	} else if c.NetworkMode != "" && c.NetworkMode != "none" {
 		mode := c.NetworkMode
 		if mode == "default" {
 			mode = "bridge"
@@ -473,10 +569,14 @@ func containerMetadata(c dockerrt.State) ContainerMetadata {
 	return m
 }
 
-func taskMetadata(self dockerrt.State, cs []dockerrt.State) TaskMetadata {
+func taskMetadata(self dockerrt.State, cs []dockerrt.State, def *acs.Task) TaskMetadata {
 	l := self.Labels
+	launch := "EC2"
+	if def != nil && def.LaunchType != "" {
+		launch = def.LaunchType
+	}
 	t := TaskMetadata{Cluster: l[labelCluster], TaskARN: l[labelTaskArn], Family: l[labelFamily], Revision: l[labelVersion],
-		ServiceName: l[labelService], AvailabilityZone: l[labelZone], LaunchType: "EC2",
+		ServiceName: l[labelService], AvailabilityZone: l[labelZone], LaunchType: launch,
 		PullStartedAt: labelTime(l[labelPullStarted]), PullStoppedAt: labelTime(l[labelPullStopped])}
 	cpu, _ := strconv.ParseFloat(l[labelTaskCPU], 64)
 	mem, _ := strconv.ParseInt(l[labelTaskMemory], 10, 64)
@@ -486,7 +586,7 @@ func taskMetadata(self dockerrt.State, cs []dockerrt.State) TaskMetadata {
 	t.DesiredStatus, t.KnownStatus = statusRunning, statusRunning
 	stopped := 0
 	for _, c := range cs {
-		m := containerMetadata(c)
+		m := containerMetadata(c, def)
 		if m.KnownStatus == statusStopped {
 			stopped++
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestMetadataShapes(t *testing.T) {
 	exited := running
 	exited.ID, exited.Running, exited.FinishedAt, exited.ExitCode, exited.Health = "d2", false, started.Add(time.Minute), 3, ""
 
-	m := containerMetadata(running)
+	m := containerMetadata(running, nil)
 	b, _ := json.Marshal(m)
 	var got map[string]any
 	json.Unmarshal(b, &got)
@@ -120,17 +121,36 @@ func TestMetadataShapes(t *testing.T) {
 	if m.Limits.CPU != 256 || m.Limits.Memory != 128 || m.Networks[0].NetworkMode != "bridge" || m.Health.Status != "HEALTHY" || m.Ports[0].HostPort != 32768 {
 		t.Errorf("container metadata = %+v", m)
 	}
-	if s := containerMetadata(exited); s.KnownStatus != "STOPPED" || s.ExitCode == nil || *s.ExitCode != 3 || s.FinishedAt == nil {
+	if s := containerMetadata(exited, nil); s.KnownStatus != "STOPPED" || s.ExitCode == nil || *s.ExitCode != 3 || s.FinishedAt == nil {
 		t.Errorf("exited container = %+v", s)
 	}
 
-	task := taskMetadata(running, []dockerrt.State{running, exited})
+	task := taskMetadata(running, []dockerrt.State{running, exited}, nil)
 	if task.TaskARN != "arn:task" || task.Revision != "3" || task.KnownStatus != "RUNNING" || task.Limits.CPU != 0.25 ||
 		task.Limits.Memory != 512 || len(task.Containers) != 2 || task.PullStartedAt == nil || task.AvailabilityZone != "us-east-1a" {
 		t.Errorf("task metadata = %+v", task)
 	}
-	if all := taskMetadata(exited, []dockerrt.State{exited}); all.KnownStatus != "STOPPED" {
+	if all := taskMetadata(exited, []dockerrt.State{exited}, nil); all.KnownStatus != "STOPPED" || all.LaunchType != "EC2" {
 		t.Errorf("task of exited containers = %+v", all)
+	}
+
+	// An awsvpc Fargate task's containers share its interface.
+	def := &acs.Task{LaunchType: "FARGATE", NetworkMode: "awsvpc", EphemeralStorageGiB: 21, ElasticNetworkInterfaces: []acs.ElasticNetworkInterface{{
+		Ec2Id: "eni-1", MacAddress: "0a:58:ac:1f:00:0a", SubnetGatewayIpv4Address: "172.31.16.1/20", PrivateDNSName: "ip-172-31-16-10.ec2.internal",
+		IPV4Addresses: []acs.ENIIPV4Address{{Primary: true, PrivateAddress: "172.31.16.10"}}}}}
+	joined := running
+	joined.NetworkMode, joined.IPv4 = "container:0123abcd", nil
+	n := containerMetadata(joined, def).Networks
+	want := MetadataNetwork{NetworkMode: "awsvpc", IPv4Addresses: []string{"172.31.16.10"}, AttachmentIndex: new(int), MACAddress: "0a:58:ac:1f:00:0a",
+		IPv4SubnetCIDRBlock: "172.31.16.0/20", PrivateDNSName: "ip-172-31-16-10.ec2.internal", SubnetGatewayIpv4Address: "172.31.16.1/20"}
+	if len(n) != 1 || !reflect.DeepEqual(n[0], want) {
+		t.Errorf("awsvpc networks = %+v, want %+v", n, want)
+	}
+	if fg := taskMetadata(joined, []dockerrt.State{joined}, def); fg.LaunchType != "FARGATE" {
+		t.Errorf("a Fargate task's launch type %q", fg.LaunchType)
+	}
+	if d := clockDrift(); d == nil || d.ClockErrorBound < 0 || (d.ClockSynchronizationStatus != "SYNCHRONIZED" && d.ClockSynchronizationStatus != "NOT_SYNCHRONIZED") {
+		t.Errorf("clock drift %+v", d)
 	}
 }
 

@@ -48,6 +48,8 @@ type Runtime interface {
 	Events(ctx context.Context, labelKey string) (<-chan dockerrt.Event, <-chan error)
 	// Logs reads a container's output since a time.
 	Logs(ctx context.Context, id string, since time.Time, follow bool) (*dockerrt.LogStream, error)
+	// WritableSize is the size of what a container wrote to its layer.
+	WritableSize(ctx context.Context, id string) (int64, error)
 	// Stats is a container's resource usage as Docker reports it.
 	Stats(ctx context.Context, id string) (json.RawMessage, error)
 }

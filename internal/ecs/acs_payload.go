@@ -77,6 +77,9 @@ func (s *Service) acsTask(rec *taskRecord, td *TaskDefinition) acs.Task {
 		Volumes: []acs.Volume{}, LaunchType: cmp.Or(rec.Task.LaunchType, "EC2"), NetworkMode: td.NetworkMode, Group: rec.Task.Group,
 		PidMode: td.PidMode, IpcMode: td.IpcMode, TaskClusterArn: rec.Task.ClusterArn,
 	}
+	if es := rec.Task.EphemeralStorage; es != nil {
+		t.EphemeralStorageGiB = es.SizeInGiB
+	}
 	t.RoleCredentials, t.ExecutionRoleCredentials = rec.Credentials.acsCredentials()
 	if rec.Interface != nil {
 		t.ElasticNetworkInterfaces = rec.Interface.acsInterface(s.arn("attachment/" + rec.Interface.Attachment))

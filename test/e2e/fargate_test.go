@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,38 @@ func TestFargateWithCLI(t *testing.T) {
 		ip := tk.Attachments[0].detail("privateIPv4Address")
 		eventually(t, 15*time.Second, 200*time.Millisecond, "the Fargate task at "+ip+":8080", func() (bool, string) { return reachableOnce(ip, 8080), "" })
 	}
+	// Task metadata v4 from inside the task: Fargate's fields, and the
+	// interface its containers share.
+	ip := first.Attachments[0].detail("privateIPv4Address")
+	var root struct{ Env map[string]string }
+	httpGetJSON(t, "http://"+ip+":8080/", &root)
+	var fetched struct {
+		Status int
+		Body   string
+	}
+	httpGetJSON(t, "http://"+ip+":8080/fetch?url="+url.QueryEscape(root.Env["ECS_CONTAINER_METADATA_URI_V4"]+"/task"), &fetched)
+	var meta struct {
+		LaunchType              string
+		ClockDrift              *struct{ ClockSynchronizationStatus string }
+		EphemeralStorageMetrics *struct{ Reserved int }
+		Containers              []struct {
+			Networks []struct {
+				NetworkMode, IPv4SubnetCIDRBlock string
+				IPv4Addresses                    []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(fetched.Body), &meta); err != nil || fetched.Status != 200 {
+		t.Fatalf("task metadata %d %q: %v", fetched.Status, fetched.Body, err)
+	}
+	if meta.LaunchType != "FARGATE" || meta.ClockDrift == nil || meta.EphemeralStorageMetrics == nil || meta.EphemeralStorageMetrics.Reserved != 20*1024 ||
+		len(meta.Containers) != 1 || len(meta.Containers[0].Networks) != 1 {
+		t.Fatalf("task metadata of a Fargate task: %s", fetched.Body)
+	}
+	if n := meta.Containers[0].Networks[0]; n.NetworkMode != "awsvpc" || len(n.IPv4Addresses) != 1 || n.IPv4Addresses[0] != ip || n.IPv4SubnetCIDRBlock == "" {
+		t.Fatalf("the container's network in its metadata: %+v", n)
+	}
+
 	var list struct{ ContainerInstanceArns []string }
 	b.Run(t, cli, "ecs", "list-container-instances", "--cluster", cluster).MustSucceed(t).JSON(t, &list)
 	if len(list.ContainerInstanceArns) != 0 {
@@ -135,6 +169,26 @@ func TestFargateWithCLI(t *testing.T) {
 			zones[tk.AvailabilityZone]++
 		}
 		return len(zones) == 2, fmt.Sprint(zones)
+	})
+	// A rolling deployment to a new revision replaces all four.
+	td["containerDefinitions"].([]any)[0].(map[string]any)["environment"] = []any{map[string]any{"name": "REVISION", "value": "2"}}
+	var rev2 struct {
+		TaskDefinition struct{ TaskDefinitionArn string }
+	}
+	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "fargate2.json", td)).MustSucceed(t).JSON(t, &rev2)
+	b.Run(t, cli, "ecs", "update-service", "--cluster", cluster, "--service", service, "--task-definition", rev2.TaskDefinition.TaskDefinitionArn).MustSucceed(t)
+	eventually(t, 120*time.Second, time.Second, "the Fargate service on its new revision", func() (bool, string) {
+		var svc struct {
+			Services []struct {
+				RunningCount int
+				Deployments  []struct{ TaskDefinition, RolloutState string }
+			}
+		}
+		b.Run(t, cli, "ecs", "describe-services", "--cluster", cluster, "--services", service).MustSucceed(t).JSON(t, &svc)
+		s := svc.Services[0]
+		done := len(s.Deployments) == 1 && s.Deployments[0].TaskDefinition == rev2.TaskDefinition.TaskDefinitionArn &&
+			s.Deployments[0].RolloutState == "COMPLETED" && s.RunningCount == 4
+		return done, fmt.Sprintf("%+v", s)
 	})
 	b.Run(t, cli, "ecs", "update-service", "--cluster", cluster, "--service", service, "--desired-count", "0").MustSucceed(t)
 	for _, tk := range []task{first, second} {

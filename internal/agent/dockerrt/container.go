@@ -278,6 +278,19 @@ func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) er
 	return nil
 }
 
+// WritableSize is the size in bytes of what a container wrote to its
+// own layer. Docker walks the layer to count it: not for hot paths.
+func (r *Runtime) WritableSize(ctx context.Context, id string) (int64, error) {
+	res, err := r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{Size: true})
+	if err != nil {
+		return 0, fmt.Errorf("dockerrt: inspect container %s: %w", id, err)
+	}
+	if res.Container.SizeRw == nil {
+		return 0, nil
+	}
+	return *res.Container.SizeRw, nil
+}
+
 // Rename gives a container a new name; a name that is taken fails with
 // an error for which IsConflict reports true.
 func (r *Runtime) Rename(ctx context.Context, id, name string) error {
