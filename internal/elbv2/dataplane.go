@@ -66,7 +66,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	}
 	cfg := s.planeConfig(lbs, tgs, insts)
 	// A listener that cannot bind is retried at every pass, and said once.
-	err = s.plane.Apply(cfg)
+	err = s.plane.ApplySource(PlaneSource, cfg)
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
 		s.log.Warn("load balancer data plane", "err", err)
 		s.lastApplyErr = msg
