@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-
 )
 
 // HealthCheck is a load balancer's health check of its instances.
@@ -120,4 +119,3 @@ func (s *Service) ConfigureHealthCheck(ctx context.Context, in *ConfigureHealthC
 	}
 	return &ConfigureHealthCheckOutput{HealthCheck: h}, nil
 }
-

@@ -17,18 +17,18 @@ import (
 // instances, health check and attributes: every change is one write of
 // it (with the ports its listeners claim or free).
 type lbRecord struct {
-	Name           string           `json:"name"`
-	DNSName        string           `json:"dnsName"`
-	Scheme         string           `json:"scheme"`
-	VpcID          string           `json:"vpcId"`
-	Created        time.Time        `json:"created"`
-	Subnets        []subnetRef      `json:"subnets"`
-	SecurityGroups []string         `json:"securityGroups"`
-	Listeners      []Listener `json:"listeners,omitempty"`
-	Instances      []instanceRef    `json:"instances,omitempty"`
-	HealthCheck    HealthCheck      `json:"healthCheck"`
-	Attributes     attributes       `json:"attributes"`
-	Tags           []Tag            `json:"tags,omitempty"`
+	Name           string        `json:"name"`
+	DNSName        string        `json:"dnsName"`
+	Scheme         string        `json:"scheme"`
+	VpcID          string        `json:"vpcId"`
+	Created        time.Time     `json:"created"`
+	Subnets        []subnetRef   `json:"subnets"`
+	SecurityGroups []string      `json:"securityGroups"`
+	Listeners      []Listener    `json:"listeners,omitempty"`
+	Instances      []instanceRef `json:"instances,omitempty"`
+	HealthCheck    HealthCheck   `json:"healthCheck"`
+	Attributes     attributes    `json:"attributes"`
+	Tags           []Tag         `json:"tags,omitempty"`
 	// Interfaces are the load balancer's interfaces, one in each subnet,
 	// in its security groups: its connections to instances come from
 	// their addresses, so the instances' groups judge them.
@@ -348,4 +348,6 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-func (i instanceRef) draining(now time.Time) bool { return i.Draining != nil && now.Before(*i.Draining) }
+func (i instanceRef) draining(now time.Time) bool {
+	return i.Draining != nil && now.Before(*i.Draining)
+}
