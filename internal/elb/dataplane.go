@@ -35,18 +35,10 @@ func (s *Service) runPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		wctx, cancel := context.WithCancel(ctx)
-		lbs := s.store.Watch(wctx, s.prefix, rev+1)
-		inst := s.store.Watch(wctx, s.ec2.InstancesPrefix(), rev+1)
-		select {
-		case <-ctx.Done():
-			cancel()
+		s.store.WaitChange(ctx, rev, resync, s.prefix, s.ec2.InstancesPrefix())
+		if ctx.Err() != nil {
 			return nil
-		case <-lbs:
-		case <-inst:
-		case <-time.After(resync):
 		}
-		cancel()
 	}
 }
 

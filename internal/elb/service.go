@@ -177,16 +177,9 @@ func (s *Service) balancer(ctx context.Context, name string) (store.Item[lbRecor
 	return it, err
 }
 
-// op is api.StrictQueryOp answering every success with its result
-// element, empty or not, as the SDKs expect.
+// op answers every success with its result element (api.ResultQueryOp).
 func op[Req, Resp any](fn func(context.Context, *Req) (*Resp, error)) api.QueryHandler {
-	return api.StrictQueryOp(func(ctx context.Context, in *Req) (*Resp, error) {
-		out, err := fn(ctx, in)
-		if err == nil && out == nil {
-			out = new(Resp)
-		}
-		return out, err
-	})
+	return api.ResultQueryOp(fn)
 }
 
 // authorizeName checks a name and elasticloadbalancing:action on its load

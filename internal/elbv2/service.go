@@ -254,14 +254,7 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// op is api.StrictQueryOp answering every success with its result
-// element, empty or not, as the SDKs of ELBv2 expect.
+// op answers every success with its result element (api.ResultQueryOp).
 func op[Req, Resp any](fn func(context.Context, *Req) (*Resp, error)) api.QueryHandler {
-	return api.StrictQueryOp(func(ctx context.Context, in *Req) (*Resp, error) {
-		out, err := fn(ctx, in)
-		if err == nil && out == nil {
-			out = new(Resp)
-		}
-		return out, err
-	})
+	return api.ResultQueryOp(fn)
 }
