@@ -26,20 +26,29 @@ func (s *Service) RegisterInstancesWithLoadBalancer(ctx context.Context, in *Ins
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.balancer(ctx, in.LoadBalancerName)
+	r, err := s.register(ctx, in.LoadBalancerName, ids)
 	if err != nil {
 		return nil, err
+	}
+	return s.registered(r), nil
+}
+
+// register adds instances, each of the load balancer's VPC.
+func (s *Service) register(ctx context.Context, name string, ids []string) (lbRecord, error) {
+	cur, err := s.balancer(ctx, name)
+	if err != nil {
+		return lbRecord{}, err
 	}
 	for _, id := range ids {
 		inst, err := s.ec2.Instance(ctx, id)
 		if err != nil {
-			return nil, api.Errorf(codeInvalidInstance, "The requested instance(s) could not be found: '%s'", id)
+			return lbRecord{}, api.Errorf(codeInvalidInstance, "The requested instance(s) could not be found: '%s'", id)
 		}
 		if inst.VpcID != cur.Value.VpcID {
-			return nil, api.Errorf(codeInvalidInstance, "EC2 instance %s is not in the same VPC as ELB.", id)
+			return lbRecord{}, api.Errorf(codeInvalidInstance, "EC2 instance %s is not in the same VPC as ELB.", id)
 		}
 	}
-	r, err := s.mutate(ctx, in.LoadBalancerName, func(r *lbRecord) error {
+	return s.mutate(ctx, name, func(r *lbRecord) error {
 		for _, id := range ids {
 			if i := slices.IndexFunc(r.Instances, func(x instanceRef) bool { return x.ID == id }); i >= 0 {
 				r.Instances[i].Draining = nil
@@ -52,10 +61,6 @@ func (s *Service) RegisterInstancesWithLoadBalancer(ctx context.Context, in *Ins
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s.registered(r), nil
 }
 
 // DeregisterInstancesFromLoadBalancer removes instances. With connection
@@ -66,11 +71,24 @@ func (s *Service) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *I
 	if err != nil {
 		return nil, err
 	}
+	r, err := s.deregister(ctx, in.LoadBalancerName, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.registered(r), nil
+}
+
+// deregister removes instances, or starts their draining; one not
+// registered is InvalidInstance when strict, else skipped.
+func (s *Service) deregister(ctx context.Context, name string, ids []string, strict bool) (lbRecord, error) {
 	now := s.now().UTC()
-	r, err := s.mutate(ctx, in.LoadBalancerName, func(r *lbRecord) error {
+	return s.mutate(ctx, name, func(r *lbRecord) error {
 		r.prune(now)
 		for _, id := range ids {
 			i := slices.IndexFunc(r.Instances, func(x instanceRef) bool { return x.ID == id && !x.draining(now) })
+			if i < 0 && !strict {
+				continue
+			}
 			if i < 0 {
 				return api.Errorf(codeInvalidInstance, "The instance %s is not registered with load balancer '%s'", id, r.Name)
 			}
@@ -83,10 +101,6 @@ func (s *Service) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *I
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s.registered(r), nil
 }
 
 // prune drops the instances whose draining is over.
@@ -153,25 +167,35 @@ func (s *Service) DescribeInstanceHealth(ctx context.Context, in *InstancesInput
 	if err := s.authorizeName(ctx, "DescribeInstanceHealth", in.LoadBalancerName); err != nil {
 		return nil, err
 	}
-	it, err := s.balancer(ctx, in.LoadBalancerName)
+	states, _, err := s.instanceHealth(ctx, in.LoadBalancerName, in.Instances)
 	if err != nil {
 		return nil, err
+	}
+	return &DescribeInstanceHealthOutput{InstanceStates: api.Members[InstanceState](states)}, nil
+}
+
+// instanceHealth is the health of the registered instances, or of those
+// asked for, with the load balancer.
+func (s *Service) instanceHealth(ctx context.Context, name string, want []Instance) ([]InstanceState, lbRecord, error) {
+	it, err := s.balancer(ctx, name)
+	if err != nil {
+		return nil, lbRecord{}, err
 	}
 	r, now := it.Value, s.now()
 	r.prune(now)
 	refs := r.Instances
-	if len(in.Instances) > 0 {
+	if len(want) > 0 {
 		refs = nil
-		for _, want := range in.Instances {
-			i := slices.IndexFunc(r.Instances, func(x instanceRef) bool { return x.ID == want.InstanceId })
+		for _, w := range want {
+			i := slices.IndexFunc(r.Instances, func(x instanceRef) bool { return x.ID == w.InstanceId })
 			if i < 0 {
-				return nil, api.Errorf(codeInvalidInstance, "Could not find EC2 instance %s registered with load balancer '%s'", want.InstanceId, r.Name)
+				return nil, r, api.Errorf(codeInvalidInstance, "Could not find EC2 instance %s registered with load balancer '%s'", w.InstanceId, r.Name)
 			}
 			refs = append(refs, r.Instances[i])
 		}
 	}
 	health, served := s.cfg.Plane.Health(healthGroup(s.arn(r.Name), r))
-	out := &DescribeInstanceHealthOutput{InstanceStates: api.Members[InstanceState]{}}
+	out := []InstanceState{}
 	for _, ref := range refs {
 		st := InstanceState{InstanceId: ref.ID, State: outOfService, ReasonCode: "ELB", Description: descRegistering}
 		inst, err := s.ec2.Instance(ctx, ref.ID)
@@ -190,7 +214,7 @@ func (s *Service) DescribeInstanceHealth(ctx context.Context, in *InstancesInput
 		case h.State == lb.StateUnhealthy:
 			st.ReasonCode, st.Description = "Instance", descFailed
 		}
-		out.InstanceStates = append(out.InstanceStates, st)
+		out = append(out, st)
 	}
-	return out, nil
+	return out, r, nil
 }

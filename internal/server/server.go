@@ -199,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// ELBv2's data plane and listener ports.
 	classicSvc := elb.New(elb.Config{Region: cfg.Region, Account: acct.ID, Plane: elbSvc.Plane(), Ports: elbSvc}, st, ec2Svc, iamSvc, log)
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
-		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc}}, st, iamSvc, log)
+		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc, classicSvc}}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
