@@ -52,7 +52,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = s.cfg.Plane.ApplySource(PlaneSource, s.planeConfig(lbs, insts, s.now()))
+	err = s.cfg.Plane.ApplySource(PlaneSource, s.planeConfig(lbs, insts))
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
 		s.log.Warn("Classic load balancer data plane", "err", err)
 		s.lastApplyErr = msg
@@ -78,7 +78,7 @@ func healthGroup(arn string, r lbRecord) string {
 // planeConfig turns the records into this source's data plane
 // configuration: per load balancer, a group of its instances per instance
 // port, all checked by its health check, and a listener per listener.
-func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2.InstanceRecord], now time.Time) lb.Config {
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2.InstanceRecord]) lb.Config {
 	running := map[string]ec2.InstanceRecord{}
 	for _, it := range insts {
 		if it.Value.State == ec2.StateRunning {

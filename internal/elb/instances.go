@@ -127,13 +127,17 @@ func (s *Service) instanceIDs(ctx context.Context, action string, in *InstancesI
 	return ids, nil
 }
 
-// registered are the instances taking traffic (not draining).
+// registered answers the instances taking traffic.
 func (s *Service) registered(r lbRecord) *InstancesOutput {
-	out := &InstancesOutput{Instances: api.Members[Instance]{}}
-	now := s.now()
+	return &InstancesOutput{Instances: r.serving(s.now())}
+}
+
+// serving are the instances taking traffic at now (not draining).
+func (r lbRecord) serving(now time.Time) api.Members[Instance] {
+	out := api.Members[Instance]{}
 	for _, i := range r.Instances {
 		if !i.draining(now) {
-			out.Instances = append(out.Instances, Instance{InstanceId: i.ID})
+			out = append(out, Instance{InstanceId: i.ID})
 		}
 	}
 	return out

@@ -282,7 +282,7 @@ func describe(r lbRecord, now time.Time) LoadBalancerDescription {
 	d := LoadBalancerDescription{LoadBalancerName: r.Name, DNSName: r.DNSName, CanonicalHostedZoneName: r.DNSName,
 		CanonicalHostedZoneNameID: hostedZone, ListenerDescriptions: api.Members[ListenerDescription]{},
 		BackendServerDescriptions: api.Members[struct{}]{}, AvailabilityZones: api.Members[string]{}, Subnets: api.Members[string]{},
-		VPCId: r.VpcID, Instances: api.Members[Instance]{}, HealthCheck: r.HealthCheck,
+		VPCId: r.VpcID, HealthCheck: r.HealthCheck,
 		SecurityGroups: api.Members[string](slices.Clone(r.SecurityGroups)), CreatedTime: r.Created, Scheme: r.Scheme}
 	if r.Scheme == "internal" {
 		d.CanonicalHostedZoneName = ""
@@ -297,11 +297,7 @@ func describe(r lbRecord, now time.Time) LoadBalancerDescription {
 		d.AvailabilityZones = append(d.AvailabilityZones, sn.Zone)
 		d.Subnets = append(d.Subnets, sn.ID)
 	}
-	for _, i := range r.Instances {
-		if !i.draining(now) {
-			d.Instances = append(d.Instances, Instance{InstanceId: i.ID})
-		}
-	}
+	d.Instances = r.serving(now)
 	return d
 }
 

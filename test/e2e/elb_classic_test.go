@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,11 +13,13 @@ import (
 )
 
 // TestClassicLoadBalancerCLI: the Classic API with the aws CLI's elb
-// commands. A task with a static host port runs on one of Berth's
-// instances; a Classic load balancer in two default subnets, with an HTTP
-// listener on a free port of 127.0.0.1 and an HTTP health check, takes the
-// instance; once it is InService the listener answers from the task.
-// The instances' group lets the load balancer's group in on the port.
+// commands. A Classic load balancer in two default subnets, with an HTTP
+// listener on a free port of 127.0.0.1 and an HTTP health check; an ECS
+// service naming it (a static host port) has its task's instance
+// registered, InService, answering through the listener; Berth's other
+// instance, registered by hand, runs nothing there and is OutOfService
+// with AWS's reason; scaled to zero, the service deregisters its
+// instance. The instances' group lets the load balancer's group in.
 func TestClassicLoadBalancerCLI(t *testing.T) {
 	b := shared(t)
 	cli := requireCLIv2(t)
@@ -45,25 +46,6 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 	b.Run(t, cli, append([]string{"ec2", "authorize-security-group-ingress"}, rule...)...).MustSucceed(t)
 	t.Cleanup(func() { b.Run(t, cli, append([]string{"ec2", "revoke-security-group-ingress"}, rule...)...) })
 
-	// A web task on a static host port.
-	td := map[string]any{"family": uniqueName("e2e-clbweb"), "containerDefinitions": []any{map[string]any{
-		"name": "web", "image": image, "memory": 64, "essential": true,
-		"portMappings": []any{map[string]any{"containerPort": 8080, "hostPort": hostPortN}},
-	}}}
-	var tdOut taskDefinitionOutput
-	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "clbweb.json", td)).MustSucceed(t).JSON(t, &tdOut)
-	tk := runTask(t, b, cli, defaultCluster, tdOut.TaskDefinition.TaskDefinitionArn)
-	tk = waitTask(t, b, cli, defaultCluster, tk.TaskArn, "RUNNING")
-	instanceID := ""
-	for _, ci := range insts {
-		if ci.ContainerInstanceArn == tk.ContainerInstanceArn {
-			instanceID = ci.Ec2InstanceId
-		}
-	}
-	if instanceID == "" {
-		t.Fatalf("the task's instance %s is none of %+v", tk.ContainerInstanceArn, insts)
-	}
-
 	name := uniqueName("e2e-clb")
 	port := freeLoopbackPort(t)
 	var created struct{ DNSName string }
@@ -80,39 +62,80 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 		MustFail(t, 254, "certificates are not supported on Classic listeners yet")
 	b.Run(t, cli, "elb", "configure-health-check", "--load-balancer-name", name,
 		"--health-check", fmt.Sprintf("Target=HTTP:%s/,Interval=5,Timeout=2,UnhealthyThreshold=2,HealthyThreshold=2", hostPort)).MustSucceed(t)
-	b.Run(t, cli, "elb", "register-instances-with-load-balancer", "--load-balancer-name", name, "--instances", instanceID).MustSucceed(t)
 
-	eventually(t, 60*time.Second, time.Second, "the instance to be InService", func() (bool, string) {
-		r := b.Run(t, cli, "elb", "describe-instance-health", "--load-balancer-name", name).MustSucceed(t)
-		var h struct {
-			InstanceStates []struct{ InstanceId, State, ReasonCode, Description string }
+	// A service naming the load balancer: ECS registers its task's
+	// instance (ECS needs a static host port for a Classic load balancer).
+	td := map[string]any{"family": uniqueName("e2e-clbweb"), "containerDefinitions": []any{map[string]any{
+		"name": "web", "image": image, "memory": 64, "essential": true,
+		"portMappings": []any{map[string]any{"containerPort": 8080, "hostPort": hostPortN}},
+	}}}
+	var tdOut taskDefinitionOutput
+	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "clbweb.json", td)).MustSucceed(t).JSON(t, &tdOut)
+	taskDef := tdOut.TaskDefinition.TaskDefinitionArn
+	svcName := uniqueName("e2e-clbsvc")
+	b.Run(t, cli, "ecs", "create-service", "--cluster", defaultCluster, "--service-name", svcName, "--task-definition", taskDef,
+		"--desired-count", "1", "--load-balancers", "loadBalancerName="+name+",containerName=web,containerPort=8080").MustSucceed(t)
+	t.Cleanup(func() { b.Run(t, cli, "ecs", "delete-service", "--cluster", defaultCluster, "--service", svcName, "--force") })
+	svc := waitService(t, b, cli, defaultCluster, svcName, "to run 1 task behind the healthy instance", 120*time.Second,
+		func(s service) bool { return s.settled(taskDef) })
+	if !svc.said("registered 1 instances in (elb " + name + ")") {
+		t.Errorf("events: %s", pretty(svc.Events))
+	}
+	tasks := serviceTasks(t, b, cli, defaultCluster, svcName)
+	serving, idle := "", ""
+	for _, ci := range insts {
+		if ci.ContainerInstanceArn == tasks[0].ContainerInstanceArn {
+			serving = ci.Ec2InstanceId
+		} else {
+			idle = ci.Ec2InstanceId
 		}
+	}
+	if serving == "" || idle == "" {
+		t.Fatalf("the task's instance %s among %+v", tasks[0].ContainerInstanceArn, insts)
+	}
+	// The other instance, registered by hand, runs nothing on the port:
+	// it fails its checks.
+	b.Run(t, cli, "elb", "register-instances-with-load-balancer", "--load-balancer-name", name, "--instances", idle).MustSucceed(t)
+	type states struct {
+		InstanceStates []struct{ InstanceId, State, ReasonCode, Description string }
+	}
+	eventually(t, 60*time.Second, time.Second, "the task's instance InService, the other OutOfService", func() (bool, string) {
+		r := b.Run(t, cli, "elb", "describe-instance-health", "--load-balancer-name", name).MustSucceed(t)
+		var h states
 		r.JSON(t, &h)
-		return len(h.InstanceStates) == 1 && h.InstanceStates[0].InstanceId == instanceID && h.InstanceStates[0].State == "InService", r.String()
+		got := map[string]string{}
+		for _, st := range h.InstanceStates {
+			got[st.InstanceId] = st.State + " " + st.ReasonCode + " " + st.Description
+		}
+		return got[serving] == "InService N/A N/A" &&
+			got[idle] == "OutOfService Instance Instance has failed at least the UnhealthyThreshold number of health checks consecutively.", r.String()
 	})
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
-	if err != nil {
-		t.Fatalf("through the Classic listener: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var out struct{ Hostname string }
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil || out.Hostname == "" {
-		t.Fatalf("through the Classic listener: %d %s", resp.StatusCode, body)
-	}
-
-	var d struct {
-		LoadBalancerDescriptions []struct {
-			Instances []struct{ InstanceId string }
+	for range 4 {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			t.Fatalf("through the Classic listener: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var out struct{ Hostname string }
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil || out.Hostname == "" {
+			t.Fatalf("through the Classic listener: %d %s", resp.StatusCode, body)
 		}
 	}
-	b.Run(t, cli, "elb", "describe-load-balancers", "--load-balancer-names", name).MustSucceed(t).JSON(t, &d)
-	if len(d.LoadBalancerDescriptions) != 1 || len(d.LoadBalancerDescriptions[0].Instances) != 1 || d.LoadBalancerDescriptions[0].Instances[0].InstanceId != instanceID {
-		t.Fatalf("describe-load-balancers: %+v", d)
-	}
+	b.Run(t, cli, "elb", "deregister-instances-from-load-balancer", "--load-balancer-name", name, "--instances", idle).MustSucceed(t)
 	b.Run(t, cli, "elb", "describe-load-balancers", "--load-balancer-names", "e2e-clb-none").MustFail(t, 254, "There is no ACTIVE Load Balancer named 'e2e-clb-none'")
-	if !strings.HasPrefix(instanceID, "i-") {
-		t.Fatalf("instance id %q", instanceID)
-	}
+
+	// Scaled to zero, the service deregisters its instance.
+	b.Run(t, cli, "ecs", "update-service", "--cluster", defaultCluster, "--service", svcName, "--desired-count", "0").MustSucceed(t)
+	eventually(t, 60*time.Second, time.Second, "the instance deregistered", func() (bool, string) {
+		r := b.Run(t, cli, "elb", "describe-load-balancers", "--load-balancer-names", name).MustSucceed(t)
+		var d struct {
+			LoadBalancerDescriptions []struct {
+				Instances []struct{ InstanceId string }
+			}
+		}
+		r.JSON(t, &d)
+		return len(d.LoadBalancerDescriptions) == 1 && len(d.LoadBalancerDescriptions[0].Instances) == 0, r.String()
+	})
 }
