@@ -184,11 +184,12 @@ func TestTrafficAndHealth(t *testing.T) {
 		t.Fatalf("instances left %+v", left.Instances)
 	}
 	waitHealth(map[string]state{"i-0000000000000000a": {"OutOfService", "ELB", "Instance deregistration currently in progress."}, "i-0000000000000000b": inService})
+	// Once the data plane has the change, 8 requests in a row go to b.
 	deadline = time.Now().Add(10 * time.Second)
-	for n := 0; n < 4; {
+	for run := 0; run < 8; {
 		if get(port) == "200 b" {
-			n++
-		} else if n > 0 || time.Now().After(deadline) {
+			run++
+		} else if run = 0; time.Now().After(deadline) {
 			t.Fatal("a drained instance still takes requests")
 		}
 	}

@@ -75,7 +75,9 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 	svcName := uniqueName("e2e-clbsvc")
 	b.Run(t, cli, "ecs", "create-service", "--cluster", defaultCluster, "--service-name", svcName, "--task-definition", taskDef,
 		"--desired-count", "1", "--load-balancers", "loadBalancerName="+name+",containerName=web,containerPort=8080").MustSucceed(t)
-	t.Cleanup(func() { b.Run(t, cli, "ecs", "delete-service", "--cluster", defaultCluster, "--service", svcName, "--force") })
+	t.Cleanup(func() {
+		b.Run(t, cli, "ecs", "delete-service", "--cluster", defaultCluster, "--service", svcName, "--force")
+	})
 	svc := waitService(t, b, cli, defaultCluster, svcName, "to run 1 task behind the healthy instance", 120*time.Second,
 		func(s service) bool { return s.settled(taskDef) })
 	if !svc.said("registered 1 instances in (elb " + name + ")") {
