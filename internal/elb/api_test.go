@@ -124,6 +124,10 @@ func TestPagination(t *testing.T) {
 	if !slices.Equal(names, []string{"a", "b", "c"}) {
 		t.Fatalf("pages %v", names)
 	}
+	limits := must[*sdk.DescribeAccountLimitsOutput](t)(e.elb.DescribeAccountLimits(ctx, &sdk.DescribeAccountLimitsInput{PageSize: aws.Int32(2)}))
+	if len(limits.Limits) != 2 || aws.ToString(limits.Limits[1].Name) != "classic-load-balancers" || aws.ToString(limits.Limits[1].Max) != "20" || limits.NextMarker == nil {
+		t.Fatalf("limits %+v", limits)
+	}
 	for _, in := range []*sdk.DescribeLoadBalancersInput{{PageSize: aws.Int32(401)}, {Marker: aws.String("%%not a marker")}} {
 		if _, err := e.elb.DescribeLoadBalancers(ctx, in); code(err) != "ValidationError" {
 			t.Errorf("%+v: %v", in, err)

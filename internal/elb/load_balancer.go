@@ -228,21 +228,11 @@ func (s *Service) DescribeLoadBalancers(ctx context.Context, in *DescribeLoadBal
 	if err := s.authorize(ctx, "DescribeLoadBalancers", "*"); err != nil {
 		return nil, err
 	}
-	limit := 400
-	if in.PageSize != 0 {
-		if err := check.Range("pageSize", in.PageSize, 1, 400); err != nil {
-			return nil, err
-		}
-		limit = in.PageSize
-	}
 	recs, err := s.named(ctx, in.LoadBalancerNames)
 	if err != nil {
 		return nil, err
 	}
-	recs, next, err := store.Page(recs, func(r lbRecord) string { return r.Name }, in.Marker, limit)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, validation("Invalid Marker '%s'", in.Marker)
-	}
+	recs, next, err := api.MarkerPage(recs, func(r lbRecord) string { return r.Name }, in.Marker, in.PageSize, 400)
 	if err != nil {
 		return nil, err
 	}

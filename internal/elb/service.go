@@ -94,6 +94,7 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("DetachLoadBalancerFromSubnets", op(s.DetachLoadBalancerFromSubnets))
 	q.Handle("EnableAvailabilityZonesForLoadBalancer", op(s.EnableAvailabilityZonesForLoadBalancer))
 	q.Handle("DisableAvailabilityZonesForLoadBalancer", op(s.DisableAvailabilityZonesForLoadBalancer))
+	q.Handle("DescribeAccountLimits", op(s.DescribeAccountLimits))
 	return q
 }
 
