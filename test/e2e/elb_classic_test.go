@@ -19,7 +19,8 @@ import (
 // registered, InService, answering through the listener; Berth's other
 // instance, registered by hand, runs nothing there and is OutOfService
 // with AWS's reason; scaled to zero, the service deregisters its
-// instance. The instances' group lets the load balancer's group in.
+// instance. (The instances' group, berth-up, lets everything in; the rule
+// naming the load balancer's group is the article's.)
 func TestClassicLoadBalancerCLI(t *testing.T) {
 	b := shared(t)
 	cli := requireCLIv2(t)
