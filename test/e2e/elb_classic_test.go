@@ -142,3 +142,90 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 		return len(d.LoadBalancerDescriptions) == 1 && len(d.LoadBalancerDescriptions[0].Instances) == 0, r.String()
 	})
 }
+
+// TestClassicLoadBalancerSecurityGroupsCLI: a Classic load balancer's
+// connections come from its interfaces, in its security groups, so the
+// instances' groups judge them: an instance whose group lets nothing in
+// is OutOfService (its checks time out); a rule naming the load
+// balancer's group makes it InService and the listener answers.
+func TestClassicLoadBalancerSecurityGroupsCLI(t *testing.T) {
+	b := shared(t)
+	cli := requireCLIv2(t)
+	image := testutil.BuildTestImage(t, "")
+	cluster := uniqueName("e2e-clbsg")
+	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
+	group := func(name string) string {
+		var sg struct{ GroupId string }
+		b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(name), "--description", name).MustSucceed(t).JSON(t, &sg)
+		return sg.GroupId
+	}
+	hostSG, lbSG := group("e2e-clbsg-hosts"), group("e2e-clbsg-lb")
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
+	var run struct{ Instances []ec2Instance }
+	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
+	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
+	waitForInstances(t, b, cli, cluster, 1)
+
+	var subnets struct{ Subnets []struct{ SubnetId string } }
+	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
+	hostPort := 40000 + freeLoopbackPort(t)%20000
+	port := freeLoopbackPort(t)
+	name := uniqueName("e2e-clbsg")
+	b.Run(t, cli, "elb", "create-load-balancer", "--load-balancer-name", name,
+		"--listeners", fmt.Sprintf("Protocol=HTTP,LoadBalancerPort=%d,InstanceProtocol=HTTP,InstancePort=%d", port, hostPort),
+		"--subnets", subnets.Subnets[0].SubnetId, subnets.Subnets[1].SubnetId, "--security-groups", lbSG).MustSucceed(t)
+	t.Cleanup(func() { b.Run(t, cli, "elb", "delete-load-balancer", "--load-balancer-name", name) })
+	b.Run(t, cli, "elb", "configure-health-check", "--load-balancer-name", name,
+		"--health-check", fmt.Sprintf("Target=HTTP:%d/,Interval=5,Timeout=2,UnhealthyThreshold=2,HealthyThreshold=2", hostPort)).MustSucceed(t)
+	// Its interfaces are in its group.
+	var enis struct {
+		NetworkInterfaces []struct{ RequesterId string }
+	}
+	b.Run(t, cli, "ec2", "describe-network-interfaces", "--filters", "Name=group-id,Values="+lbSG).MustSucceed(t).JSON(t, &enis)
+	if len(enis.NetworkInterfaces) != 2 || enis.NetworkInterfaces[0].RequesterId != "amazon-elb" {
+		t.Fatalf("load balancer interfaces: %s", pretty(enis))
+	}
+
+	family := uniqueName("e2e-clbsgweb")
+	td := map[string]any{"family": family, "containerDefinitions": []any{map[string]any{
+		"name": "web", "image": image, "memory": 64, "essential": true,
+		"portMappings": []any{map[string]any{"containerPort": 8080, "hostPort": hostPort}},
+	}}}
+	b.Run(t, cli, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "clbsg.json", td)).MustSucceed(t)
+	svcName := uniqueName("e2e-clbsgsvc")
+	b.Run(t, cli, "ecs", "create-service", "--cluster", cluster, "--service-name", svcName, "--task-definition", family,
+		"--desired-count", "1", "--health-check-grace-period-seconds", "600",
+		"--load-balancers", "loadBalancerName="+name+",containerName=web,containerPort=8080").MustSucceed(t)
+	t.Cleanup(func() { b.Run(t, cli, "ecs", "delete-service", "--cluster", cluster, "--service", svcName, "--force") })
+
+	state := func() string {
+		var h struct {
+			InstanceStates []struct{ State, ReasonCode string }
+		}
+		b.Run(t, cli, "elb", "describe-instance-health", "--load-balancer-name", name).MustSucceed(t).JSON(t, &h)
+		if len(h.InstanceStates) != 1 {
+			return pretty(h)
+		}
+		return h.InstanceStates[0].State + " " + h.InstanceStates[0].ReasonCode
+	}
+	// Registered by the service, the instance fails its checks: its group
+	// drops the load balancer's connections.
+	eventually(t, 90*time.Second, time.Second, "the instance OutOfService for its own reason", func() (bool, string) {
+		s := state()
+		return s == "OutOfService Instance", s
+	})
+	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", hostSG, "--protocol", "tcp", "--port", fmt.Sprint(hostPort),
+		"--source-group", lbSG).MustSucceed(t)
+	eventually(t, 60*time.Second, time.Second, "the instance InService", func() (bool, string) {
+		s := state()
+		return s == "InService N/A", s
+	})
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatalf("through the listener: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("through the listener: %s", resp.Status)
+	}
+}
