@@ -152,19 +152,7 @@ func TestClassicLoadBalancerSecurityGroupsCLI(t *testing.T) {
 	b := shared(t)
 	cli := requireCLIv2(t)
 	image := testutil.BuildTestImage(t, "")
-	cluster := uniqueName("e2e-clbsg")
-	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
-	group := func(name string) string {
-		var sg struct{ GroupId string }
-		b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(name), "--description", name).MustSucceed(t).JSON(t, &sg)
-		return sg.GroupId
-	}
-	hostSG, lbSG := group("e2e-clbsg-hosts"), group("e2e-clbsg-lb")
-	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
-	var run struct{ Instances []ec2Instance }
-	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
-	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
-	waitForInstances(t, b, cli, cluster, 1)
+	cluster, hostSG, lbSG := guardedInstance(t, b, cli, "e2e-clbsg")
 
 	var subnets struct{ Subnets []struct{ SubnetId string } }
 	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
