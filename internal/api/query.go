@@ -29,6 +29,11 @@ type QueryService struct {
 	FaultCode string
 	// Dialect is the protocol's layout: AWSQuery unless EC2Query.
 	Dialect Dialect
+	// Version, when set, is the one API version this service answers
+	// under a signing name another service shares: Classic ELB's
+	// 2012-06-01 beside ELBv2 under elasticloadbalancing. The service
+	// without a Version answers the name's other versions.
+	Version string
 	ops     map[string]QueryHandler
 }
 

@@ -74,6 +74,11 @@ func (r *Router) serveQuery(w http.ResponseWriter, req *http.Request, reqID stri
 		return
 	}
 	action := params.Get("Action")
+	if v := r.versions[signingName+"/"+params.Get("Version")]; v != nil && svc != nil {
+		// Services sharing a signing name are told apart by the version.
+		svc = v
+		svcName, namespace, faultCode, dialect = svc.Name, svc.Namespace, svc.FaultCode, svc.Dialect
+	}
 	if svc == nil {
 		// The scope names no Query service; IAM and STS share this
 		// endpoint, so the action tells which one the caller meant, and

@@ -37,13 +37,14 @@ type Router struct {
 	log      *slog.Logger
 	services map[string]*JSONService  // by target prefix
 	queries  map[string]*QueryService // by signing name
+	versions map[string]*QueryService // by signing name and "/" Version
 	mux      *http.ServeMux
 	ready    atomic.Bool
 }
 
 // NewRouter builds a router that authenticates with auth.
 func NewRouter(auth Verifier, log *slog.Logger) *Router {
-	r := &Router{auth: auth, log: log, services: map[string]*JSONService{}, queries: map[string]*QueryService{}, mux: http.NewServeMux()}
+	r := &Router{auth: auth, log: log, services: map[string]*JSONService{}, queries: map[string]*QueryService{}, versions: map[string]*QueryService{}, mux: http.NewServeMux()}
 	r.mux.HandleFunc("GET /healthz", r.healthz)
 	r.mux.Handle("GET /metrics", promhttp.Handler())
 	r.mux.HandleFunc("POST /{$}", r.serveAPI)
@@ -53,8 +54,18 @@ func NewRouter(auth Verifier, log *slog.Logger) *Router {
 // AddJSON registers a JSON 1.1 service.
 func (r *Router) AddJSON(s *JSONService) { r.services[s.TargetPrefix] = s }
 
-// AddQuery registers a Query protocol service.
-func (r *Router) AddQuery(s *QueryService) { r.queries[s.Name] = s }
+// AddQuery registers a Query protocol service. One with a Version
+// answers only requests of that version when another service has its
+// signing name.
+func (r *Router) AddQuery(s *QueryService) {
+	if s.Version != "" {
+		r.versions[s.Name+"/"+s.Version] = s
+		if _, taken := r.queries[s.Name]; taken {
+			return
+		}
+	}
+	r.queries[s.Name] = s
+}
 
 // Handle registers an extra route on the listener (Go 1.22 pattern syntax).
 func (r *Router) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, h) }

@@ -271,7 +271,7 @@ func (p *lbPass) register(ctx context.Context, it store.Item[taskRecord], svc *s
 		}
 		ec2ID = inst.Value.Instance.Ec2InstanceId
 	}
-	targets, ok := wantTargets(rec, svc.loadBalancersOf(rec), ec2ID)
+	targets, ok := wantTargets(rec, p.s.resolved(svc.loadBalancersOf(rec)), ec2ID)
 	if !ok {
 		return nil // its port binding is not reported yet
 	}
@@ -279,10 +279,10 @@ func (p *lbPass) register(ctx context.Context, it store.Item[taskRecord], svc *s
 		if err := p.s.cfg.LoadBalancing.RegisterTargets(ctx, g.arn, g.targets); err != nil {
 			// Said once in a while, tried again at every pass (the group
 			// may have been deleted, or the instance be stopping).
-			p.sayOnce(svc, fmt.Sprintf("(service %s) failed to register targets in (target-group %s) with (error %s)", svc.Name, g.arn, api.AsError(err).Message))
+			p.sayOnce(svc, fmt.Sprintf("(service %s) failed to register targets in %s with (error %s)", svc.Name, lbWhere(g.arn), api.AsError(err).Message))
 			return nil
 		}
-		p.say(svc, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.Name, len(g.targets), g.arn))
+		p.say(svc, fmt.Sprintf("(service %s) registered %s", svc.Name, lbTargetsIn(len(g.targets), g.arn)))
 	}
 	// Record them whatever happened to the task meanwhile: a stop that
 	// raced the registration then deregisters them.
@@ -310,7 +310,7 @@ func (p *lbPass) deregister(ctx context.Context, it store.Item[taskRecord], svc 
 			delay = max(delay, info.DeregistrationDelay)
 		}
 		if svc != nil {
-			p.say(svc, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.Name, len(g.targets), g.arn))
+			p.say(svc, fmt.Sprintf("(service %s) deregistered %s", svc.Name, lbTargetsIn(len(g.targets), g.arn)))
 		}
 	}
 	until := p.now.Add(delay).UTC()
@@ -362,7 +362,7 @@ func (p *lbPass) checkHealth(ctx context.Context, it store.Item[taskRecord], svc
 	grace := time.Duration(deref(svc.Service.HealthCheckGracePeriodSeconds)) * time.Second
 	if bad != nil && rec.Task.StartedAt != nil && p.now.Sub(rec.Task.StartedAt.Time) >= grace {
 		p.say(svc, unhealthyEvent(svc.Name, rec, *bad, badGroup))
-		_, err := p.s.stopDraining(ctx, it.Key, "ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group "+badGroup+")")
+		_, err := p.s.stopDraining(ctx, it.Key, "ServiceSchedulerInitiated", "Task failed ELB health checks in "+lbWhere(badGroup))
 		p.s.kickScheduler()
 		return err
 	}
@@ -390,8 +390,8 @@ func unhealthyEvent(service string, rec *taskRecord, h LBTargetHealth, group str
 	if rec.Interface != nil {
 		where = ""
 	}
-	return fmt.Sprintf("(service %s) (task %s) %s(port %d) is unhealthy in (target-group %s) due to (reason %s).",
-		service, rec.ID, where, h.Target.Port, group, reason)
+	return fmt.Sprintf("(service %s) (task %s) %s(port %d) is unhealthy in %s due to (reason %s).",
+		service, rec.ID, where, h.Target.Port, lbWhere(group), reason)
 }
 
 // targetHealth is one target's health, from the group's health read once
@@ -401,7 +401,7 @@ func (p *lbPass) targetHealth(ctx context.Context, rt taskTarget) (LBTargetHealt
 	if !ok {
 		list, err := p.s.cfg.LoadBalancing.TargetHealth(ctx, rt.TargetGroupArn, nil)
 		var ae *api.Error
-		if errors.As(err, &ae) && ae.Code == "TargetGroupNotFound" {
+		if errors.As(err, &ae) && (ae.Code == "TargetGroupNotFound" || ae.Code == "LoadBalancerNotFound") {
 			list, err = nil, nil // deleted: its targets are not healthy
 		}
 		if err != nil {

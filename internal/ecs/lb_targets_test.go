@@ -39,6 +39,9 @@ func (m *memLB) group(name, targetType string, delay time.Duration, lbs ...strin
 
 func (m *memLB) get(arn string) (*memGroup, error) {
 	g, ok := m.groups[arn]
+	if _, classic := ClassicName(arn); !ok && classic {
+		return nil, api.Errorf("LoadBalancerNotFound", "There is no ACTIVE Load Balancer named '%s'", arn)
+	}
 	if !ok {
 		return nil, api.Errorf("TargetGroupNotFound", "Target groups '%s' not found", arn)
 	}
@@ -106,6 +109,17 @@ func (m *memLB) TargetHealth(_ context.Context, arn string, ts []LBTarget) ([]LB
 	return out, nil
 }
 
+// classic adds a Classic load balancer, which ECS treats as a target
+// group named by the load balancer's ARN.
+func (m *memLB) classic(name string, drain time.Duration) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	arn := "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/" + name
+	m.groups[arn] = &memGroup{info: TargetGroupInfo{ARN: arn, Name: name, TargetType: "instance", LoadBalancers: []string{arn},
+		DeregistrationDelay: drain}, targets: map[LBTarget]string{}}
+	return arn
+}
+
 // states are a group's targets by state.
 func (m *memLB) states(arn string) map[string][]LBTarget {
 	m.mu.Lock()
@@ -150,6 +164,11 @@ func TestServiceLoadBalancerValidation(t *testing.T) {
 		return []LoadBalancer{{TargetGroupArn: arn, ContainerName: name, ContainerPort: ptr(port)}}
 	}
 	six := slices.Repeat(one(inst, "web", 8080), 6)
+	lb.classic("clb", 0)
+	staticTD := &TaskDefinition{ContainerDefinitions: []ContainerDefinition{withPorts(container("web", 0, 64), [2]int{8080, 80})}}
+	classicLB := func(name string) []LoadBalancer {
+		return []LoadBalancer{{LoadBalancerName: name, ContainerName: "web", ContainerPort: ptr(8080)}}
+	}
 	for _, tc := range []struct {
 		name string
 		lbs  []LoadBalancer
@@ -167,7 +186,14 @@ func TestServiceLoadBalancerValidation(t *testing.T) {
 		{"port not mapped", one(inst, "web", 9090), bridge, "The container web did not have a container port 9090 defined."},
 		{"blank container name", one(inst, "", 8080), bridge, "Container Name can not be blank."},
 		{"no port", []LoadBalancer{{TargetGroupArn: inst, ContainerName: "web"}}, bridge, "Container Port can not be blank."},
-		{"classic", []LoadBalancer{{LoadBalancerName: "web", ContainerName: "web", ContainerPort: ptr(8080)}}, bridge, "loadBalancerName is not supported"},
+		{"classic, static host port", classicLB("clb"), staticTD, ""},
+		{"classic, host", classicLB("clb"), hostTD, ""},
+		{"classic, dynamic host port", classicLB("clb"), bridge, "The container web uses a dynamic host port for container port 8080; a Classic Load Balancer (clb) needs a static hostPort"},
+		{"classic, awsvpc", classicLB("clb"), awsvpcTD, "Classic Load Balancers are not supported with the awsvpc network mode"},
+		{"classic, unknown", classicLB("nope"), staticTD, "Unable to find the load balancer with loadBalancerName nope."},
+		{"classic, port not mapped", []LoadBalancer{{LoadBalancerName: "clb", ContainerName: "web", ContainerPort: ptr(9090)}}, staticTD, "The container web did not have a container port 9090 defined."},
+		{"classic and target group", []LoadBalancer{{LoadBalancerName: "clb", TargetGroupArn: inst, ContainerName: "web", ContainerPort: ptr(8080)}}, staticTD, "cannot both be specified"},
+		{"neither", []LoadBalancer{{ContainerName: "web", ContainerPort: ptr(8080)}}, bridge, "Target Group Arn can not be blank."},
 		{"six", six, bridge, "loadBalancers can have at most 5 items."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -547,5 +573,55 @@ func TestServiceLoadBalancerRegistrationFails(t *testing.T) {
 	s.step(time.Second)
 	if tk := s.tasks()[0]; !tk.Targets.registered() {
 		t.Fatalf("not registered once the group is back: %+v", tk.Targets)
+	}
+}
+
+// TestServiceClassicLoadBalancer: a service naming a Classic load
+// balancer registers its task's instance with it (the target the pass
+// records is the instance and the task's host port), counts the task
+// healthy once the instance is, says so in ECS's words for Classic, and
+// deregisters the instance when the task stops.
+func TestServiceClassicLoadBalancer(t *testing.T) {
+	lb := newMemLB()
+	e := newLBEnv(t, lb)
+	cluster := e.cluster("clb")
+	e.instance(cluster, 4096, 4096)
+	clb := lb.classic("web-clb", 0)
+	td := e.taskDef("clb-web", withPorts(container("web", 0, 64), [2]int{8080, 8080}))
+	s := &lbSched{sched: newSched(e, cluster), lb: lb, nextPort: 8079}
+	if _, err := e.svc.CreateService(e.ctx, &CreateServiceInput{Cluster: cluster, ServiceName: "web", TaskDefinition: td.TaskDefinitionArn,
+		DesiredCount: ptr(1), LoadBalancers: []LoadBalancer{{LoadBalancerName: "web-clb", ContainerName: "web", ContainerPort: ptr(8080)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s.step(time.Second)
+	}
+	ec2ID := e.describeInstance(cluster, s.tasks()[0].InstanceID).Ec2InstanceId
+	if initial := lb.states(clb)["initial"]; len(initial) != 1 || initial[0] != (LBTarget{ID: ec2ID, Port: 8080}) {
+		t.Fatalf("registered %+v, want %s at 8080", lb.states(clb), ec2ID)
+	}
+	if d := s.service("web").Deployments[0]; d.RolloutState != "IN_PROGRESS" {
+		t.Fatalf("deployment %s before the instance is healthy", d.RolloutState)
+	}
+	lb.setAll(clb, "initial", "healthy")
+	for range 10 {
+		s.step(time.Second)
+	}
+	svc := s.service("web")
+	if d := svc.Deployments[0]; d.RolloutState != "COMPLETED" || !hasEvent(svc, "(service web) registered 1 instances in (elb web-clb)") {
+		t.Fatalf("deployment %s, events %+v", d.RolloutState, svc.Events)
+	}
+	// Scaled to zero, the task's instance is deregistered before it stops.
+	if _, err := e.svc.UpdateService(e.ctx, &UpdateServiceInput{Cluster: cluster, Service: "web", DesiredCount: ptr(0)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		s.step(time.Second)
+	}
+	if d := lb.states(clb)["draining"]; len(d) != 1 || d[0].ID != ec2ID {
+		t.Fatalf("targets %+v, want the instance deregistered", lb.states(clb))
+	}
+	if svc := s.service("web"); !hasEvent(svc, "(service web) deregistered 1 instances in (elb web-clb)") {
+		t.Fatalf("events %+v", svc.Events)
 	}
 }

@@ -74,10 +74,10 @@ func (s *Service) checkLoadBalancers(ctx context.Context, lbs []LoadBalancer, td
 	}
 	seen := map[string]bool{}
 	for _, lb := range lbs {
-		if lb.LoadBalancerName != "" {
-			return api.InvalidParameter("loadBalancerName is not supported: Berth has no Classic Load Balancers; name a targetGroupArn instead.")
+		if lb.LoadBalancerName != "" && lb.TargetGroupArn != "" {
+			return api.InvalidParameter("loadBalancerName and targetGroupArn cannot both be specified.")
 		}
-		if lb.TargetGroupArn == "" {
+		if lb.LoadBalancerName == "" && lb.TargetGroupArn == "" {
 			return api.InvalidParameter("Target Group Arn can not be blank.")
 		}
 		if lb.ContainerName == "" {
@@ -86,11 +86,17 @@ func (s *Service) checkLoadBalancers(ctx context.Context, lbs []LoadBalancer, td
 		if lb.ContainerPort == nil {
 			return api.InvalidParameter("Container Port can not be blank.")
 		}
-		key := lb.TargetGroupArn + "|" + lb.ContainerName + "|" + strconv.Itoa(*lb.ContainerPort)
+		key := s.lbRef(lb) + "|" + lb.ContainerName + "|" + strconv.Itoa(*lb.ContainerPort)
 		if seen[key] {
-			return api.InvalidParameter("The load balancer with targetGroupArn %s, containerName %s and containerPort %d is given twice.", lb.TargetGroupArn, lb.ContainerName, *lb.ContainerPort)
+			return api.InvalidParameter("The load balancer with targetGroupArn %s, containerName %s and containerPort %d is given twice.", s.lbRef(lb), lb.ContainerName, *lb.ContainerPort)
 		}
 		seen[key] = true
+		if lb.LoadBalancerName != "" {
+			if err := s.checkClassic(ctx, lb, td); err != nil {
+				return err
+			}
+			continue
+		}
 		g, err := s.cfg.LoadBalancing.TargetGroup(ctx, lb.TargetGroupArn)
 		var ae *api.Error
 		if errors.As(err, &ae) && (ae.Code == "TargetGroupNotFound" || ae.Code == api.CodeValidation) {
@@ -106,15 +112,50 @@ func (s *Service) checkLoadBalancers(ctx context.Context, lbs []LoadBalancer, td
 		if want := targetTypeFor(mode); g.TargetType != want {
 			return api.InvalidParameter("The provided target group %s has target type %s, which is incompatible with the %s network mode specified in the task definition.", lb.TargetGroupArn, g.TargetType, mode)
 		}
-		i := slices.IndexFunc(td.ContainerDefinitions, func(c ContainerDefinition) bool { return c.Name == lb.ContainerName })
-		if i < 0 {
-			return api.InvalidParameter("The container %s does not exist in the task definition.", lb.ContainerName)
+		if _, err := mappedPort(td, lb); err != nil {
+			return err
 		}
-		if !slices.ContainsFunc(td.ContainerDefinitions[i].PortMappings, func(p PortMapping) bool {
-			return p.ContainerPort != nil && *p.ContainerPort == *lb.ContainerPort
-		}) {
-			return api.InvalidParameter("The container %s did not have a container port %d defined.", lb.ContainerName, *lb.ContainerPort)
-		}
+	}
+	return nil
+}
+
+// mappedPort is the port mapping of a load balancer's container port.
+func mappedPort(td *TaskDefinition, lb LoadBalancer) (PortMapping, error) {
+	i := slices.IndexFunc(td.ContainerDefinitions, func(c ContainerDefinition) bool { return c.Name == lb.ContainerName })
+	if i < 0 {
+		return PortMapping{}, api.InvalidParameter("The container %s does not exist in the task definition.", lb.ContainerName)
+	}
+	j := slices.IndexFunc(td.ContainerDefinitions[i].PortMappings, func(p PortMapping) bool {
+		return p.ContainerPort != nil && *p.ContainerPort == *lb.ContainerPort
+	})
+	if j < 0 {
+		return PortMapping{}, api.InvalidParameter("The container %s did not have a container port %d defined.", lb.ContainerName, *lb.ContainerPort)
+	}
+	return td.ContainerDefinitions[i].PortMappings[j], nil
+}
+
+// checkClassic checks a loadBalancers entry naming a Classic load
+// balancer: it exists, the tasks run on instances (not awsvpc), and the
+// container port has a static host port, since a Classic load balancer
+// forwards to one instance port.
+func (s *Service) checkClassic(ctx context.Context, lb LoadBalancer, td *TaskDefinition) error {
+	_, err := s.cfg.LoadBalancing.TargetGroup(ctx, s.classicARN(lb.LoadBalancerName))
+	var ae *api.Error
+	if errors.As(err, &ae) && (ae.Code == "LoadBalancerNotFound" || ae.Code == api.CodeValidation) {
+		return api.InvalidParameter("Unable to find the load balancer with loadBalancerName %s.", lb.LoadBalancerName)
+	}
+	if err != nil {
+		return err
+	}
+	if mode := networkMode(td); mode == "awsvpc" {
+		return api.InvalidParameter("Classic Load Balancers are not supported with the awsvpc network mode specified in the task definition: name a targetGroupArn of an ip target group instead of loadBalancerName %s.", lb.LoadBalancerName)
+	}
+	pm, err := mappedPort(td, lb)
+	if err != nil {
+		return err
+	}
+	if networkMode(td) == "bridge" && (pm.HostPort == nil || *pm.HostPort == 0) {
+		return api.InvalidParameter("The container %s uses a dynamic host port for container port %d; a Classic Load Balancer (%s) needs a static hostPort: set one, or use a target group.", lb.ContainerName, *lb.ContainerPort, lb.LoadBalancerName)
 	}
 	return nil
 }

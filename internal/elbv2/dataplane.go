@@ -35,18 +35,10 @@ func (s *Service) runPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		wctx, cancel := context.WithCancel(ctx)
-		elb := s.store.Watch(wctx, s.keys.prefix, rev+1)
-		inst := s.store.Watch(wctx, s.ec2.InstancesPrefix(), rev+1)
-		select {
-		case <-ctx.Done():
-			cancel()
+		s.store.WaitChange(ctx, rev, resync, s.keys.prefix, s.ec2.InstancesPrefix())
+		if ctx.Err() != nil {
 			return nil
-		case <-elb:
-		case <-inst:
-		case <-time.After(resync):
 		}
-		cancel()
 	}
 }
 
@@ -66,7 +58,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	}
 	cfg := s.planeConfig(lbs, tgs, insts)
 	// A listener that cannot bind is retried at every pass, and said once.
-	err = s.plane.Apply(cfg)
+	err = s.plane.ApplySource(PlaneSource, cfg)
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
 		s.log.Warn("load balancer data plane", "err", err)
 		s.lastApplyErr = msg

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -233,18 +232,7 @@ func (s *Service) arnParts(arn, kind string) ([]string, bool) {
 // page returns the items of one page after the marker, at most pageSize
 // (default and maximum 400), and the next marker.
 func page[T any](items []T, key func(T) string, marker string, pageSize int) ([]T, string, error) {
-	limit := 400
-	if pageSize != 0 {
-		if err := check.Range("pageSize", pageSize, 1, 400); err != nil {
-			return nil, "", err
-		}
-		limit = pageSize
-	}
-	out, next, err := store.Page(items, key, marker, limit)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", validation("The marker '%s' is not valid", marker)
-	}
-	return out, next, err
+	return api.MarkerPage(items, key, marker, pageSize, 400)
 }
 
 func orEmpty[T any](s []T) []T {
@@ -254,14 +242,7 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// op is api.StrictQueryOp answering every success with its result
-// element, empty or not, as the SDKs of ELBv2 expect.
+// op answers every success with its result element (api.ResultQueryOp).
 func op[Req, Resp any](fn func(context.Context, *Req) (*Resp, error)) api.QueryHandler {
-	return api.StrictQueryOp(func(ctx context.Context, in *Req) (*Resp, error) {
-		out, err := fn(ctx, in)
-		if err == nil && out == nil {
-			out = new(Resp)
-		}
-		return out, err
-	})
+	return api.ResultQueryOp(fn)
 }

@@ -155,6 +155,10 @@ type Plane struct {
 	listeners map[string]*listener
 	groups    map[string]*group
 	closed    bool
+
+	// sources are the parts of the configuration ApplySource was given.
+	srcMu   sync.Mutex
+	sources map[string]Config
 }
 
 // New returns a data plane serving nothing until Apply.

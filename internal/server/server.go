@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/ecr"
 	"github.com/berth-dev/berth/internal/ecs"
+	"github.com/berth-dev/berth/internal/elb"
 	"github.com/berth-dev/berth/internal/elbv2"
 	"github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/logs"
@@ -194,8 +195,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// that binds the listeners on this machine; ECS registers services'
 	// tasks with its target groups.
 	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses}, st, ec2Svc, iamSvc, log)
+	// The Classic API (version 2012-06-01 of elasticloadbalancing) shares
+	// ELBv2's data plane and listener ports.
+	classicSvc := elb.New(elb.Config{Region: cfg.Region, Account: acct.ID, Plane: elbSvc.Plane(), Ports: elbSvc}, st, ec2Svc, iamSvc, log)
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
-		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc}}, st, iamSvc, log)
+		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc, classicSvc}}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {
 		return fail(err)
 	}
@@ -226,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
 	// loops, if it has any, to the runtime.
-	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, elbSvc, ssmSvc} {
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, elbSvc, classicSvc, ssmSvc} {
 		svc.Register(router)
 		if c, ok := svc.(withControllers); ok {
 			controllers.Register(c.Controllers()...)

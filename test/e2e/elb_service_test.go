@@ -249,19 +249,7 @@ func TestLoadBalancerSecurityGroupsCLI(t *testing.T) {
 	b := shared(t)
 	cli := requireCLIv2(t)
 	image := testutil.BuildTestImage(t, "")
-	cluster := uniqueName("e2e-albsg")
-	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
-	group := func(name string) string {
-		var sg struct{ GroupId string }
-		b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(name), "--description", name).MustSucceed(t).JSON(t, &sg)
-		return sg.GroupId
-	}
-	hostSG, lbSG := group("e2e-albsg-hosts"), group("e2e-albsg-lb")
-	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
-	var run struct{ Instances []ec2Instance }
-	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
-	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
-	waitForInstances(t, b, cli, cluster, 1)
+	cluster, hostSG, lbSG := guardedInstance(t, b, cli, "e2e-albsg")
 
 	var vpcs struct{ Vpcs []struct{ VpcId string } }
 	b.Run(t, cli, "ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true").MustSucceed(t).JSON(t, &vpcs)
@@ -350,4 +338,25 @@ func TestLoadBalancerSecurityGroupsCLI(t *testing.T) {
 	if reachableOnce(nb.BindIP, nb.HostPort) {
 		t.Fatalf("%s:%d answers this host: the rule opened more than the load balancer's group", nb.BindIP, nb.HostPort)
 	}
+}
+
+// guardedInstance makes a cluster with one instance of its own, in a
+// security group that lets nothing in, and an empty group for a load
+// balancer: the cluster and the two groups.
+func guardedInstance(t *testing.T, b *Berth, cli CLI, prefix string) (cluster, hostSG, lbSG string) {
+	t.Helper()
+	cluster = uniqueName(prefix)
+	b.Run(t, cli, "ecs", "create-cluster", "--cluster-name", cluster).MustSucceed(t)
+	group := func(name string) string {
+		var sg struct{ GroupId string }
+		b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(name), "--description", name).MustSucceed(t).JSON(t, &sg)
+		return sg.GroupId
+	}
+	hostSG, lbSG = group(prefix+"-hosts"), group(prefix+"-lb")
+	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
+	var run struct{ Instances []ec2Instance }
+	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
+	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
+	waitForInstances(t, b, cli, cluster, 1)
+	return cluster, hostSG, lbSG
 }

@@ -1,0 +1,138 @@
+package elb
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/internal/controller"
+	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/lb"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// PlaneSource is the part of the shared data plane this package feeds.
+const PlaneSource = "classic"
+
+// resync is how often the controller reads everything again when no
+// change wakes it: draining instances leave at their deadline.
+const resync = 5 * time.Second
+
+// Controllers is the data plane controller, on every server, as ELBv2's:
+// each server binds its machine's listeners and checks the instances'
+// health itself.
+func (s *Service) Controllers() []controller.Controller {
+	return []controller.Controller{controller.Every("elb-classic-data-plane", s.runPlane)}
+}
+
+// runPlane applies the stored load balancers to the data plane, again on
+// every change to them or to EC2's instances.
+func (s *Service) runPlane(ctx context.Context) error {
+	for {
+		rev, err := s.applyOnce(ctx)
+		if err != nil {
+			return err
+		}
+		s.store.WaitChange(ctx, rev, resync, s.prefix, s.ec2.InstancesPrefix())
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// applyOnce reads the records at one revision and applies them.
+func (s *Service) applyOnce(ctx context.Context) (int64, error) {
+	lbs, rev, err := store.ListRev[lbRecord](ctx, s.store, s.prefix)
+	if err != nil {
+		return 0, err
+	}
+	insts, _, err := store.ListAt[ec2.InstanceRecord](ctx, s.store, s.ec2.InstancesPrefix(), rev)
+	if err != nil {
+		return 0, err
+	}
+	err = s.cfg.Plane.ApplySource(PlaneSource, s.planeConfig(lbs, insts))
+	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
+		s.log.Warn("Classic load balancer data plane", "err", err)
+		s.lastApplyErr = msg
+	} else if err == nil {
+		s.lastApplyErr = ""
+	}
+	return rev, nil
+}
+
+// groupKey names the data plane's group of a load balancer's instances at
+// one instance port.
+func groupKey(arn string, port int) string { return arn + "/instance-port/" + strconv.Itoa(port) }
+
+// healthGroup is the group whose checks DescribeInstanceHealth reads: the
+// first listener's, or, without listeners, one that only checks health.
+func healthGroup(arn string, r lbRecord) string {
+	if len(r.Listeners) > 0 {
+		return groupKey(arn, r.Listeners[0].InstancePort)
+	}
+	return arn + "/health"
+}
+
+// planeConfig turns the records into this source's data plane
+// configuration: per load balancer, a group of its instances per instance
+// port, all checked by its health check, and a listener per listener.
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2.InstanceRecord]) lb.Config {
+	running := map[string]ec2.InstanceRecord{}
+	for _, it := range insts {
+		if it.Value.State == ec2.StateRunning {
+			running[it.Value.ID] = it.Value
+		}
+	}
+	var cfg lb.Config
+	for _, it := range lbs {
+		r := it.Value
+		arn := s.arn(r.Name)
+		t, _ := parseTarget(r.HealthCheck.Target)
+		hc := lb.HealthCheck{Enabled: true, Protocol: t.protocol, Path: t.path, Matcher: "200",
+			Interval: time.Duration(r.HealthCheck.Interval) * time.Second, Timeout: time.Duration(r.HealthCheck.Timeout) * time.Second,
+			Healthy: r.HealthCheck.HealthyThreshold, Unhealthy: r.HealthCheck.UnhealthyThreshold}
+		group := func(key string, port int, protocol string) lb.TargetGroup {
+			g := lb.TargetGroup{ARN: key, Protocol: protocol, Health: hc}
+			for _, ref := range r.Instances {
+				inst, ok := running[ref.ID]
+				if !ok || ref.Draining != nil {
+					continue // draining: no new connections
+				}
+				g.Targets = append(g.Targets, lb.Target{Key: ref.ID, Addr: net.JoinHostPort(inst.PrivateIP, strconv.Itoa(port)),
+					HealthAddr: net.JoinHostPort(inst.PrivateIP, strconv.Itoa(t.port)), Source: source(r, inst.Zone)})
+			}
+			return g
+		}
+		if len(r.Listeners) == 0 {
+			cfg.Groups = append(cfg.Groups, group(healthGroup(arn, r), t.port, "TCP"))
+		}
+		made := map[int]bool{}
+		for _, l := range r.Listeners {
+			key := groupKey(arn, l.InstancePort)
+			if !made[l.InstancePort] {
+				made[l.InstancePort] = true
+				cfg.Groups = append(cfg.Groups, group(key, l.InstancePort, l.InstanceProtocol))
+			}
+			cfg.Listeners = append(cfg.Listeners, lb.Listener{ARN: arn + "/listener/" + strconv.Itoa(l.LoadBalancerPort),
+				Protocol: l.Protocol, Port: l.LoadBalancerPort, IdleTimeout: time.Duration(r.Attributes.IdleTimeout) * time.Second,
+				Rules: []lb.Rule{{Action: lb.Action{Type: "forward", Forward: []lb.Weighted{{Group: key, Weight: 1}}}}}})
+		}
+	}
+	return cfg
+}
+
+// source is the address the load balancer's connections to an instance
+// in zone come from: its interface in that zone, else its first.
+func source(r lbRecord, zone string) string {
+	for _, i := range r.Interfaces {
+		if i.Zone == zone {
+			return i.IP
+		}
+	}
+	if len(r.Interfaces) > 0 {
+		return r.Interfaces[0].IP
+	}
+	return ""
+}
