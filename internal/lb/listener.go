@@ -3,6 +3,7 @@ package lb
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,8 +28,10 @@ type listener struct {
 	protocol string
 	lns      []net.Listener
 	table    atomic.Pointer[table]
-	http     *http.Server
-	wg       sync.WaitGroup
+	// tls is an HTTPS or TLS listener's configuration of the moment.
+	tls  atomic.Pointer[tls.Config]
+	http *http.Server
+	wg   sync.WaitGroup
 	// conns are a TCP listener's open connections, closed with it.
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -36,8 +39,10 @@ type listener struct {
 
 // table is a listener's rules resolved to the groups they forward to.
 type table struct {
-	port   int
-	xff    string
+	port int
+	xff  string
+	// proto is the scheme clients used: http or https.
+	proto  string
 	routes []route
 }
 
@@ -103,6 +108,7 @@ type forwardInfo struct {
 	source string
 	port   int
 	xff    string
+	proto  string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +122,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "fixed-response":
 			fixed(w, rt.rule.Action.Fixed)
 		case "redirect":
-			redirect(w, r, rt.rule.Action.Redirect, t.port)
+			redirect(w, r, rt.rule.Action.Redirect, t.port, t.proto)
 		default:
 			g := rt.pick()
 			if g == nil {
@@ -130,7 +136,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
-			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff})
+			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -159,7 +165,7 @@ func newProxy(tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
 				}
 				pr.Out.Header.Set("X-Forwarded-For", client)
 			}
-			pr.Out.Header.Set("X-Forwarded-Proto", "http")
+			pr.Out.Header.Set("X-Forwarded-Proto", fi.proto)
 			pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(fi.port))
 			pr.Out.Header.Set("X-Amzn-Trace-Id", traceID(pr.In.Header.Get("X-Amzn-Trace-Id")))
 		},
@@ -201,12 +207,12 @@ func fixed(w http.ResponseWriter, f *FixedResponse) {
 
 // redirect answers a redirect action; the parts left at their #{...}
 // defaults keep the request's.
-func redirect(w http.ResponseWriter, r *http.Request, rd *Redirect, port int) {
+func redirect(w http.ResponseWriter, r *http.Request, rd *Redirect, port int, scheme string) {
 	host, reqPort, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		host, reqPort = r.Host, strconv.Itoa(port)
 	}
-	sub := strings.NewReplacer("#{protocol}", "http", "#{host}", host, "#{port}", reqPort,
+	sub := strings.NewReplacer("#{protocol}", scheme, "#{host}", host, "#{port}", reqPort,
 		"#{path}", strings.TrimPrefix(r.URL.Path, "/"), "#{query}", r.URL.RawQuery)
 	proto := strings.ToLower(sub.Replace(or(rd.Protocol, "#{protocol}")))
 	h := sub.Replace(or(rd.Host, "#{host}"))
@@ -229,7 +235,9 @@ func or(s, def string) string {
 }
 
 // serveTCP is a network listener: each connection goes whole to one
-// target, bytes copied both ways until either side closes.
+// target, bytes copied both ways until either side closes. A TLS
+// listener's connections are decrypted first: a client that fails its
+// handshake never reaches a target.
 func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 	for {
 		c, err := ln.Accept()
@@ -242,6 +250,14 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			l.track(c, true)
 			defer l.track(c, false)
 			defer c.Close()
+			if tc, ok := c.(*tls.Conn); ok {
+				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+				err := tc.HandshakeContext(ctx)
+				cancel()
+				if err != nil {
+					return
+				}
+			}
 			t := l.table.Load()
 			var g *group
 			for i := range t.routes {
@@ -289,9 +305,13 @@ func (l *listener) track(c net.Conn, open bool) {
 	}
 }
 
+// handshakeTimeout bounds a TLS listener's handshakes.
+const handshakeTimeout = 10 * time.Second
+
+// closeWrite half-closes a connection (TCP, or TLS with close_notify).
 func closeWrite(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite()
 	}
 }
 

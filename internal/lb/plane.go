@@ -7,6 +7,7 @@ package lb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,7 +30,8 @@ type Config struct {
 type Listener struct {
 	// ARN identifies the listener across Applies.
 	ARN string
-	// Protocol is HTTP (an application listener) or TCP (a network one).
+	// Protocol is HTTP or HTTPS (an application listener), TCP or TLS (a
+	// network one).
 	Protocol string
 	Port     int
 	// Rules are matched in order; the last is the default rule, which has
@@ -40,6 +42,11 @@ type Listener struct {
 	// XFF is how X-Forwarded-For is treated: append (default), preserve
 	// or remove.
 	XFF string
+	// TLS is set for HTTPS (application) and TLS (network) listeners,
+	// which terminate TLS: an HTTPS listener then speaks HTTP/2 and
+	// HTTP/1.1, a TLS one passes the decrypted bytes to TCP targets.
+	// Certificates and policy change in place, for new handshakes.
+	TLS *TLS
 }
 
 // Rule is a listener rule: when every condition matches, the action runs.
@@ -154,7 +161,9 @@ type Plane struct {
 	mu        sync.Mutex
 	listeners map[string]*listener
 	groups    map[string]*group
-	closed    bool
+	// keyPairs are the parsed certificates of the TLS listeners, by ARN.
+	keyPairs map[string]keyPair
+	closed   bool
 }
 
 // New returns a data plane serving nothing until Apply.
@@ -165,7 +174,7 @@ func New(opts Options) *Plane {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}}
+	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}}
 	// One keep-alive pool towards every target.
 	p.transport = &http.Transport{
 		Proxy: nil,
@@ -215,6 +224,9 @@ func (p *Plane) Apply(cfg Config) error {
 		routes := p.routes(l)
 		if cur, ok := p.listeners[l.ARN]; ok {
 			if cur.port == l.Port && cur.protocol == l.Protocol {
+				if err := p.setTLS(cur, l); err != nil {
+					errs = append(errs, err) // the listener keeps its certificates
+				}
 				cur.table.Store(routes)
 				continue
 			}
@@ -234,12 +246,47 @@ func (p *Plane) Apply(cfg Config) error {
 			delete(p.listeners, arn)
 		}
 	}
+	p.forgetKeyPairs(cfg)
 	return errors.Join(errs...)
+}
+
+// setTLS gives a TLS listener its current certificates and policy; the
+// handshakes that follow use them.
+func (p *Plane) setTLS(nl *listener, l Listener) error {
+	if l.TLS == nil {
+		return nil
+	}
+	certs, err := keyPairs(l.TLS.Certificates, p.keyPairs)
+	if err != nil {
+		return fmt.Errorf("lb: listener %s: %w", l.ARN, err)
+	}
+	nl.tls.Store(serverConfig(l.Protocol, l.TLS, certs))
+	return nil
+}
+
+// forgetKeyPairs drops the parsed certificates no listener serves.
+func (p *Plane) forgetKeyPairs(cfg Config) {
+	used := map[string]bool{}
+	for _, l := range cfg.Listeners {
+		if l.TLS != nil {
+			for _, c := range l.TLS.Certificates {
+				used[c.ARN] = true
+			}
+		}
+	}
+	for arn := range p.keyPairs {
+		if !used[arn] {
+			delete(p.keyPairs, arn)
+		}
+	}
 }
 
 // routes resolves a listener's rules against the plane's groups.
 func (p *Plane) routes(l Listener) *table {
-	t := &table{port: l.Port, xff: l.XFF}
+	t := &table{port: l.Port, xff: l.XFF, proto: "http"}
+	if l.Protocol == "HTTPS" {
+		t.proto = "https"
+	}
 	for _, r := range l.Rules {
 		rt := route{rule: r}
 		for _, w := range r.Action.Forward {
@@ -257,16 +304,26 @@ func (p *Plane) routes(l Listener) *table {
 func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 	nl := &listener{port: l.Port, protocol: l.Protocol}
 	nl.table.Store(routes)
+	if err := p.setTLS(nl, l); err != nil {
+		return nil, err
+	}
 	for _, addr := range p.opts.Addresses {
 		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(l.Port)))
 		if err != nil {
 			nl.close()
 			return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
 		}
+		if l.TLS != nil {
+			// Every handshake takes the listener's configuration of the
+			// moment, so that certificates change without a restart.
+			ln = tls.NewListener(ln, &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				return nl.tls.Load(), nil
+			}})
+		}
 		nl.lns = append(nl.lns, ln)
 	}
 	switch l.Protocol {
-	case "TCP":
+	case "TCP", "TLS":
 		for _, ln := range nl.lns {
 			nl.wg.Add(1)
 			go func() {
