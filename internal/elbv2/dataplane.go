@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/lb"
@@ -38,12 +39,18 @@ func (s *Service) runPlane(ctx context.Context) error {
 		wctx, cancel := context.WithCancel(ctx)
 		elb := s.store.Watch(wctx, s.keys.prefix, rev+1)
 		inst := s.store.Watch(wctx, s.ec2.InstancesPrefix(), rev+1)
+		// A re-imported certificate is served at once.
+		var certs <-chan store.Changes
+		if s.cfg.Certificates != nil {
+			certs = s.store.Watch(wctx, s.cfg.Certificates.Prefix(), rev+1)
+		}
 		select {
 		case <-ctx.Done():
 			cancel()
 			return nil
 		case <-elb:
 		case <-inst:
+		case <-certs:
 		case <-time.After(resync):
 		}
 		cancel()
@@ -64,7 +71,13 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cfg := s.planeConfig(lbs, tgs, insts)
+	var pairs map[string]acm.Pair
+	if s.cfg.Certificates != nil {
+		if pairs, err = s.cfg.Certificates.PairsAt(ctx, rev); err != nil {
+			return 0, err
+		}
+	}
+	cfg := s.planeConfig(lbs, tgs, insts, pairs)
 	// A listener that cannot bind is retried at every pass, and said once.
 	err = s.plane.Apply(cfg)
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
@@ -80,7 +93,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 }
 
 // planeConfig turns the records into the data plane's configuration.
-func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord]) lb.Config {
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord], pairs map[string]acm.Pair) lb.Config {
 	addr := map[string]string{}
 	for _, it := range insts {
 		if it.Value.State == ec2.StateRunning {
@@ -126,7 +139,7 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		idle, _ := strconv.Atoi(attr(lbAttributes(r), r.Attributes, "idle_timeout.timeout_seconds"))
 		for _, l := range r.Listeners {
 			pl := lb.Listener{ARN: l.ARN, Protocol: l.Protocol, Port: l.Port, IdleTimeout: time.Duration(idle) * time.Second,
-				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode")}
+				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode"), TLS: planeTLS(l, pairs)}
 			rs := slices.Clone(l.Rules)
 			slices.SortFunc(rs, func(a, b ruleRecord) int { return a.Priority - b.Priority })
 			for _, rule := range rs {
@@ -137,6 +150,26 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		}
 	}
 	return cfg
+}
+
+// planeTLS is an HTTPS or TLS listener's certificates (those imported;
+// a deleted one is not served) and policy; nil for other listeners.
+func planeTLS(l listenerRecord, pairs map[string]acm.Pair) *lb.TLS {
+	if !secure(l.Protocol) {
+		return nil
+	}
+	policy, _ := policyNamed(l.SslPolicy)
+	out := &lb.TLS{Protocols: policy.protocols, Ciphers: policy.ciphers, ALPN: alpnProtocols(l.AlpnPolicy)}
+	for _, arn := range append([]string{l.DefaultCertificate}, l.Certificates...) {
+		if p, ok := pairs[arn]; ok {
+			out.Certificates = append(out.Certificates, lb.Certificate{ARN: arn, CertPEM: p.CertificatePEM, KeyPEM: p.KeyPEM})
+		} else if arn == l.DefaultCertificate {
+			// The data plane refuses a listener without its default
+			// certificate, and says so.
+			out.Certificates = append(out.Certificates, lb.Certificate{ARN: arn})
+		}
+	}
+	return out
 }
 
 func planeConditions(conds []RuleCondition) []lb.Condition {

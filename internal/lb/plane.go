@@ -336,7 +336,9 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 		if idle <= 0 {
 			idle = 60 * time.Second
 		}
-		nl.http = &http.Server{Handler: &handler{plane: p, l: nl}, ReadHeaderTimeout: 60 * time.Second, IdleTimeout: idle}
+		nl.http = &http.Server{Handler: &handler{plane: p, l: nl}, ReadHeaderTimeout: 60 * time.Second, IdleTimeout: idle,
+			// Failed handshakes and broken clients are theirs to mind: debug.
+			ErrorLog: slog.NewLogLogger(p.opts.Log.Handler(), slog.LevelDebug)}
 		for _, ln := range nl.lns {
 			go nl.http.Serve(ln)
 		}
