@@ -109,7 +109,9 @@ func TestHTTPSListenerCLI(t *testing.T) {
 	b.Run(t, cli, "ecs", "create-service", "--cluster", defaultCluster, "--service-name", svcName, "--task-definition", family,
 		"--desired-count", "1", "--health-check-grace-period-seconds", "30",
 		"--load-balancers", fmt.Sprintf("targetGroupArn=%s,containerName=web,containerPort=8080", tg)).MustSucceed(t)
-	t.Cleanup(func() { b.Run(t, cli, "ecs", "delete-service", "--cluster", defaultCluster, "--service", svcName, "--force") })
+	t.Cleanup(func() {
+		b.Run(t, cli, "ecs", "delete-service", "--cluster", defaultCluster, "--service", svcName, "--force")
+	})
 
 	// Only the test CA is trusted, and only for the certificate's name.
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "web.example.test"}, ForceAttemptHTTP2: true}
