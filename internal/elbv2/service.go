@@ -123,6 +123,10 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("RemoveListenerCertificates", op(s.RemoveListenerCertificates))
 	q.Handle("DescribeListenerCertificates", op(s.DescribeListenerCertificates))
 	q.Handle("DescribeSSLPolicies", op(s.DescribeSSLPolicies))
+	q.Handle("SetSecurityGroups", op(s.SetSecurityGroups))
+	q.Handle("SetSubnets", op(s.SetSubnets))
+	q.Handle("SetIpAddressType", op(s.SetIpAddressType))
+	q.Handle("DescribeAccountLimits", op(s.DescribeAccountLimits))
 	return q
 }
 
