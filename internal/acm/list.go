@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -111,7 +112,7 @@ func (s *Service) ListCertificates(ctx context.Context, in *ListCertificatesInpu
 		if c := a.CreatedAt.Compare(b.CreatedAt.Time); c != 0 {
 			return c
 		}
-		return cmpString(a.CertificateArn, b.CertificateArn)
+		return strings.Compare(a.CertificateArn, b.CertificateArn)
 	})
 	if in.SortOrder == "DESCENDING" {
 		slices.Reverse(all)
@@ -152,14 +153,4 @@ func (s *Service) summary(ctx context.Context, r certRecord) (CertificateSummary
 		NotBefore: api.At(c.NotBefore), NotAfter: api.At(c.NotAfter), CreatedAt: api.At(r.CreatedAt), ImportedAt: api.At(r.ImportedAt)}
 	sum.DomainName, sum.SubjectAlternativeNameSummaries = domains(c)
 	return sum, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,11 +1,9 @@
 package lb
 
 import (
-	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -123,31 +121,13 @@ func TestHTTPSListener(t *testing.T) {
 // to a TCP target, offers its ALPN policy's protocols, and refuses the
 // protocol versions its policy leaves out.
 func TestTLSListener(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "plain:%s", line)
-			}()
-		}
-	}()
 	ca := testutil.NewCA(t, "Test CA")
 	cert := ca.Issue(t, false, "tcp.example.com")
 	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
 	defer p.Close()
 	port := freePort(t)
-	addr := ln.Addr().String()
-	err = p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "TCP", Health: HealthCheck{Enabled: true, Protocol: "TCP", Timeout: time.Second, Healthy: 2, Unhealthy: 2},
+	addr := lineEcho(t, "plain")
+	err := p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "TCP", Health: HealthCheck{Enabled: true, Protocol: "TCP", Timeout: time.Second, Healthy: 2, Unhealthy: 2},
 		Targets: []Target{{Key: "t", Addr: addr, HealthAddr: addr}}}},
 		Listeners: []Listener{{ARN: "l", Protocol: "TLS", Port: port,
 			TLS:   &TLS{Certificates: []Certificate{certOf("c", cert, ca)}, Protocols: []string{"TLSv1.2"}, Ciphers: []string{"ECDHE-RSA-AES128-GCM-SHA256"}, ALPN: []string{"h2", "http/1.1"}},
