@@ -2,7 +2,6 @@ package elbv2
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -16,7 +15,6 @@ import (
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/api"
@@ -24,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/ec2"
 	iamsvc "github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const testRegion = "us-east-1"
@@ -139,26 +138,9 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func must[T any](t testing.TB) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+func must[T any](t testing.TB) func(T, error) T { return testutil.Must[T](t) }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return ""
-}
+var code = testutil.ErrorCode
 
 func wantCode(t testing.TB, err error, want string) {
 	t.Helper()
