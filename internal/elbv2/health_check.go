@@ -38,9 +38,14 @@ type HealthSettings struct {
 	Matcher                    *Matcher
 }
 
+// network reports whether a target group protocol is a network load
+// balancer's; their groups are checked over TCP by default (UDP groups
+// only over TCP or HTTP, as AWS requires).
+func network(p string) bool { return p == "TCP" || p == "UDP" || p == "TCP_UDP" }
+
 // defaultHealth is AWS's health check of a target group of protocol p.
 func defaultHealth(p string) healthCheck {
-	if p == "TCP" {
+	if network(p) {
 		return healthCheck{Enabled: true, Protocol: "TCP", Port: "traffic-port", Interval: 30, Timeout: 10, Healthy: 5, Unhealthy: 2}
 	}
 	return healthCheck{Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/", Interval: 30, Timeout: 6, Healthy: 5, Unhealthy: 2, Matcher: "200"}
@@ -53,12 +58,12 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 	}
 	if in.HealthCheckProtocol != "" && in.HealthCheckProtocol != hc.Protocol {
 		switch {
-		case in.HealthCheckProtocol == "HTTP" && protocol == "TCP":
+		case in.HealthCheckProtocol == "HTTP" && network(protocol):
 			hc.Protocol, hc.Path, hc.Matcher = "HTTP", "/", "200-399"
 			if in.HealthCheckTimeoutSeconds == nil {
 				hc.Timeout = 6
 			}
-		case in.HealthCheckProtocol == "TCP" && protocol == "TCP":
+		case in.HealthCheckProtocol == "TCP" && network(protocol):
 			hc.Protocol, hc.Path, hc.Matcher = "TCP", "", ""
 		case in.HealthCheckProtocol == "HTTPS":
 			return validation("Health check protocol 'HTTPS' is not supported by Berth")
@@ -114,7 +119,7 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 			return validation("A matcher can only be specified for HTTP health checks")
 		}
 		hi := 499
-		if protocol == "TCP" {
+		if network(protocol) {
 			hi = 599
 		}
 		if err := checkMatcher(in.Matcher.HttpCode, hi); err != nil {

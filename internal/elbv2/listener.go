@@ -73,7 +73,7 @@ func listenerShape(lb lbRecord, l listenerRecord) Listener {
 
 // listenerProtocols are the listener protocols Berth serves by load
 // balancer type.
-var listenerProtocols = map[string][]string{typeApplication: {"HTTP", "HTTPS"}, typeNetwork: {"TCP", "TLS"}}
+var listenerProtocols = map[string][]string{typeApplication: {"HTTP", "HTTPS"}, typeNetwork: {"TCP", "TLS", "UDP", "TCP_UDP"}}
 
 // checkListener checks a listener's protocol and port for a load balancer.
 func checkListener(lb lbRecord, protocol string, port int) error {
@@ -86,16 +86,26 @@ func checkListener(lb lbRecord, protocol string, port int) error {
 	return check.Range("port", port, 1, 65535)
 }
 
-// probePort refuses a port this machine's listeners cannot bind: one
-// another program listens on, or one below 1024 for a server without the
-// privilege.
-func (s *Service) probePort(port int) error {
+// probePort refuses a port this machine's listeners cannot bind for a
+// listener protocol (TCP, UDP or both): one another program holds, or one
+// below 1024 for a server without the privilege.
+func (s *Service) probePort(port int, protocol string) error {
 	for _, addr := range s.cfg.Listen {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
-		if err != nil {
-			return invalidConfig("Port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+		hostPort := net.JoinHostPort(addr, strconv.Itoa(port))
+		if protocol != "UDP" {
+			ln, err := net.Listen("tcp", hostPort)
+			if err != nil {
+				return invalidConfig("Port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+			}
+			ln.Close()
 		}
-		ln.Close()
+		if protocol == "UDP" || protocol == "TCP_UDP" {
+			pc, err := net.ListenPacket("udp", hostPort)
+			if err != nil {
+				return invalidConfig("UDP port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+			}
+			pc.Close()
+		}
 	}
 	return nil
 }
@@ -152,7 +162,7 @@ func (s *Service) CreateListener(ctx context.Context, in *CreateListenerInput) (
 		if len(r.Listeners) >= maxListeners {
 			return api.Errorf(codeTooManyListeners, "You've reached the limit on the number of listeners per load balancer (%d)", maxListeners)
 		}
-		if err := s.probeUnlessOurs(ctx, rec.Port); err != nil {
+		if err := s.probeUnlessOurs(ctx, rec.Port, rec.Protocol); err != nil {
 			return err
 		}
 		r.Listeners = append(r.Listeners, rec)
@@ -167,12 +177,12 @@ func (s *Service) CreateListener(ctx context.Context, in *CreateListenerInput) (
 
 // probeUnlessOurs probes a port unless one of the machine's listeners
 // holds it (then mutate answers DuplicateListener).
-func (s *Service) probeUnlessOurs(ctx context.Context, port int) error {
+func (s *Service) probeUnlessOurs(ctx context.Context, port int, protocol string) error {
 	ok, err := s.store.Exists(ctx, s.keys.port(port))
 	if err != nil || ok {
 		return err
 	}
-	return s.probePort(port)
+	return s.probePort(port, protocol)
 }
 
 func sameActions(a, b []Action) bool {
@@ -296,7 +306,7 @@ func (s *Service) ModifyListener(ctx context.Context, in *ModifyListenerInput) (
 					return api.Errorf(codeDuplicateListener, "A listener already exists on port %d of load balancer '%s'", port, r.ARN)
 				}
 			}
-			if err := s.probeUnlessOurs(ctx, port); err != nil {
+			if err := s.probeUnlessOurs(ctx, port, protocol); err != nil {
 				return err
 			}
 		}

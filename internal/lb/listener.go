@@ -27,7 +27,9 @@ type listener struct {
 	port     int
 	protocol string
 	lns      []net.Listener
-	table    atomic.Pointer[table]
+	// pcs are a UDP or TCP_UDP listener's UDP sockets.
+	pcs   []net.PacketConn
+	table atomic.Pointer[table]
 	// tls is an HTTPS or TLS listener's configuration of the moment.
 	tls  atomic.Pointer[tls.Config]
 	http *http.Server
@@ -85,6 +87,9 @@ func (l *listener) close() {
 	}
 	for _, ln := range l.lns {
 		ln.Close()
+	}
+	for _, pc := range l.pcs {
+		pc.Close()
 	}
 	l.mu.Lock()
 	for c := range l.conns {
@@ -258,18 +263,7 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 					return
 				}
 			}
-			t := l.table.Load()
-			var g *group
-			for i := range t.routes {
-				if t.routes[i].rule.Action.Type == "forward" {
-					g = t.routes[i].pick()
-					break
-				}
-			}
-			if g == nil {
-				return
-			}
-			tgt := g.next()
+			tgt := l.pickTarget()
 			if tgt == nil {
 				return
 			}
@@ -290,6 +284,22 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			<-done
 		}()
 	}
+}
+
+// pickTarget chooses a network listener's target for a new connection or
+// flow: its forward action's group, then the group's next target.
+func (l *listener) pickTarget() *target {
+	t := l.table.Load()
+	for i := range t.routes {
+		if t.routes[i].rule.Action.Type != "forward" {
+			continue
+		}
+		if g := t.routes[i].pick(); g != nil {
+			return g.next()
+		}
+		return nil
+	}
+	return nil
 }
 
 func (l *listener) track(c net.Conn, open bool) {

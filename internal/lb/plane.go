@@ -1,5 +1,5 @@
 // Package lb is the load balancers' data plane: an HTTP reverse proxy per
-// application listener, a TCP proxy per network listener, and active
+// application listener, a TCP and UDP proxy per network listener, and active
 // health checks per target group. It knows nothing of the API or the
 // store: a controller hands it the whole wanted configuration (Apply) and
 // reads the targets' health back (Health).
@@ -30,8 +30,8 @@ type Config struct {
 type Listener struct {
 	// ARN identifies the listener across Applies.
 	ARN string
-	// Protocol is HTTP or HTTPS (an application listener), TCP or TLS (a
-	// network one).
+	// Protocol is HTTP or HTTPS (an application listener), TCP, TLS, UDP
+	// or TCP_UDP (a network one).
 	Protocol string
 	Port     int
 	// Rules are matched in order; the last is the default rule, which has
@@ -105,7 +105,7 @@ type Redirect struct {
 // TargetGroup is a target group with its routable targets.
 type TargetGroup struct {
 	ARN string
-	// Protocol is HTTP or TCP.
+	// Protocol is HTTP, TCP, UDP or TCP_UDP.
 	Protocol string
 	Health   HealthCheck
 	Targets  []Target
@@ -134,7 +134,7 @@ type Target struct {
 // HealthCheck is a target group's active health check.
 type HealthCheck struct {
 	Enabled bool
-	// Protocol is HTTP or TCP.
+	// Protocol is HTTP or TCP (UDP groups are checked over TCP).
 	Protocol           string
 	Path               string
 	Interval, Timeout  time.Duration
@@ -149,7 +149,10 @@ type Options struct {
 	Addresses []string
 	// CheckInterval, when set, replaces every group's interval.
 	CheckInterval time.Duration
-	Log           *slog.Logger
+	// UDPIdleTimeout, when set, replaces UDPIdleTimeout (tests use a
+	// short one).
+	UDPIdleTimeout time.Duration
+	Log            *slog.Logger
 }
 
 // Plane is a running data plane.
@@ -308,7 +311,19 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 		return nil, err
 	}
 	for _, addr := range p.opts.Addresses {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(l.Port)))
+		hostPort := net.JoinHostPort(addr, strconv.Itoa(l.Port))
+		if l.Protocol == "UDP" || l.Protocol == "TCP_UDP" {
+			pc, err := net.ListenPacket("udp", hostPort)
+			if err != nil {
+				nl.close()
+				return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
+			}
+			nl.pcs = append(nl.pcs, pc)
+			if l.Protocol == "UDP" {
+				continue
+			}
+		}
+		ln, err := net.Listen("tcp", hostPort)
 		if err != nil {
 			nl.close()
 			return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
@@ -323,12 +338,23 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 		nl.lns = append(nl.lns, ln)
 	}
 	switch l.Protocol {
-	case "TCP", "TLS":
+	case "TCP", "TLS", "UDP", "TCP_UDP":
 		for _, ln := range nl.lns {
 			nl.wg.Add(1)
 			go func() {
 				defer nl.wg.Done()
 				nl.serveTCP(ln, p.opts.Log)
+			}()
+		}
+		idle := p.opts.UDPIdleTimeout
+		if idle <= 0 {
+			idle = UDPIdleTimeout
+		}
+		for _, pc := range nl.pcs {
+			nl.wg.Add(1)
+			go func() {
+				defer nl.wg.Done()
+				nl.serveUDP(pc, idle, p.opts.Log)
 			}()
 		}
 	default:

@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestWildcard(t *testing.T) {
@@ -58,34 +59,10 @@ func freePort(t testing.TB) int {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// lineEcho is a TCP server on 127.0.0.1 answering each connection's first
-// line prefixed with "<name>:", then closing; it returns its address.
-func lineEcho(t *testing.T, name string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "%s:%s", name, line)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // TestNetworkListener: a TCP listener passes a connection's bytes both
 // ways to a healthy target, round robin per connection.
 func TestNetworkListener(t *testing.T) {
-	echoes := []string{lineEcho(t, "a"), lineEcho(t, "b")}
+	echoes := []string{testutil.LineEcho(t, "a"), testutil.LineEcho(t, "b")}
 	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
 	defer p.Close()
 	port := freePort(t)

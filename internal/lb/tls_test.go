@@ -126,7 +126,7 @@ func TestTLSListener(t *testing.T) {
 	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
 	defer p.Close()
 	port := freePort(t)
-	addr := lineEcho(t, "plain")
+	addr := testutil.LineEcho(t, "plain")
 	err := p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "TCP", Health: HealthCheck{Enabled: true, Protocol: "TCP", Timeout: time.Second, Healthy: 2, Unhealthy: 2},
 		Targets: []Target{{Key: "t", Addr: addr, HealthAddr: addr}}}},
 		Listeners: []Listener{{ARN: "l", Protocol: "TLS", Port: port,
