@@ -149,9 +149,10 @@ type Options struct {
 	Addresses []string
 	// CheckInterval, when set, replaces every group's interval.
 	CheckInterval time.Duration
-	// UDPIdleTimeout, when set, replaces UDPIdleTimeout (tests use a
-	// short one).
+	// UDPIdleTimeout and UDPMaxFlows, when set, replace UDPIdleTimeout
+	// and MaxUDPFlows (tests use small ones).
 	UDPIdleTimeout time.Duration
+	UDPMaxFlows    int
 	Log            *slog.Logger
 }
 
@@ -346,15 +347,18 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 				nl.serveTCP(ln, p.opts.Log)
 			}()
 		}
-		idle := p.opts.UDPIdleTimeout
-		if idle <= 0 {
-			idle = UDPIdleTimeout
+		flows := udpLimits{idle: p.opts.UDPIdleTimeout, max: p.opts.UDPMaxFlows}
+		if flows.idle <= 0 {
+			flows.idle = UDPIdleTimeout
+		}
+		if flows.max <= 0 {
+			flows.max = MaxUDPFlows
 		}
 		for _, pc := range nl.pcs {
 			nl.wg.Add(1)
 			go func() {
 				defer nl.wg.Done()
-				nl.serveUDP(pc, idle, p.opts.Log)
+				nl.serveUDP(pc, flows, p.opts.Log)
 			}()
 		}
 	default:

@@ -26,6 +26,12 @@ const (
 	MaxUDPFlows = 4096
 )
 
+// udpLimits bound a listener socket's flows.
+type udpLimits struct {
+	idle time.Duration
+	max  int
+}
+
 // udpFlow is one client's flow to its target.
 type udpFlow struct {
 	up   net.Conn
@@ -47,7 +53,7 @@ type udpFlows struct {
 
 // serveUDP serves a UDP socket of a network listener until it closes,
 // then closes its flows.
-func (l *listener) serveUDP(pc net.PacketConn, idle time.Duration, log *slog.Logger) {
+func (l *listener) serveUDP(pc net.PacketConn, lim udpLimits, log *slog.Logger) {
 	fs := &udpFlows{flows: map[string]*udpFlow{}}
 	defer func() {
 		fs.mu.Lock()
@@ -65,7 +71,7 @@ func (l *listener) serveUDP(pc net.PacketConn, idle time.Duration, log *slog.Log
 			}
 			continue // a transient error of one datagram
 		}
-		f := l.flow(fs, pc, client, idle, log)
+		f := l.flow(fs, pc, client, lim, log)
 		if f == nil {
 			continue // no target, or too many flows: dropped
 		}
@@ -75,14 +81,14 @@ func (l *listener) serveUDP(pc net.PacketConn, idle time.Duration, log *slog.Log
 }
 
 // flow returns a client's flow, opening it towards a target if new.
-func (l *listener) flow(fs *udpFlows, pc net.PacketConn, client net.Addr, idle time.Duration, log *slog.Logger) *udpFlow {
+func (l *listener) flow(fs *udpFlows, pc net.PacketConn, client net.Addr, lim udpLimits, log *slog.Logger) *udpFlow {
 	key := client.String()
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f := fs.flows[key]; f != nil {
 		return f
 	}
-	if len(fs.flows) >= MaxUDPFlows {
+	if len(fs.flows) >= lim.max {
 		return nil
 	}
 	tgt := l.pickTarget()
@@ -102,7 +108,7 @@ func (l *listener) flow(fs *udpFlows, pc net.PacketConn, client net.Addr, idle t
 	go func() {
 		defer l.wg.Done()
 		defer tgt.outstanding.Add(-1)
-		l.answer(pc, client, f, idle)
+		l.answer(pc, client, f, lim.idle)
 		fs.mu.Lock()
 		if fs.flows[key] == f {
 			delete(fs.flows, key)

@@ -27,12 +27,12 @@ func exchange(t *testing.T, c net.Conn, msg string) string {
 
 // TestUDPListener: a UDP listener keeps each client's datagrams on one
 // target (a flow), spreads new clients' flows round robin over the
-// healthy targets (checked over TCP), and ends a flow idle for the
-// timeout, so that the client's next datagram starts a new one. A
+// healthy targets (checked over TCP), refuses flows beyond its bound,
+// and ends a flow idle for the timeout, so that the client's next datagram starts a new one. A
 // TCP_UDP listener serves TCP on the same port.
 func TestUDPListener(t *testing.T) {
 	addrs := []string{testutil.UDPEcho(t, "a"), testutil.UDPEcho(t, "b")}
-	p := New(Options{CheckInterval: 50 * time.Millisecond, UDPIdleTimeout: 300 * time.Millisecond, Log: quiet()})
+	p := New(Options{CheckInterval: 50 * time.Millisecond, UDPIdleTimeout: time.Second, UDPMaxFlows: 2, Log: quiet()})
 	defer p.Close()
 	port := freePort(t)
 	g := TargetGroup{ARN: "tg", Protocol: "TCP_UDP", Health: HealthCheck{Enabled: true, Protocol: "TCP", Timeout: time.Second, Healthy: 2, Unhealthy: 2}}
@@ -72,9 +72,13 @@ func TestUDPListener(t *testing.T) {
 	if other, _ := answer(second, "x"); other == who {
 		t.Fatalf("the second client's flow went to %q as the first's: want round robin", other)
 	}
+	// The flow table is full: a third client is not answered (its wait of
+	// 2s also outlasts the idle timeout of the other flows).
+	if a := exchange(t, dial(), "y"); a != "" {
+		t.Fatalf("a third client was answered %q beyond the 2 flows allowed", a)
+	}
 	// Idle past the timeout, the first flow ends; the next datagram opens
 	// a new flow, with a socket of its own.
-	time.Sleep(600 * time.Millisecond)
 	if _, f := answer(first, "4"); f == flow {
 		t.Fatalf("the first client's flow outlived the idle timeout (%s)", flow)
 	}
