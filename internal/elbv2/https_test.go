@@ -133,6 +133,9 @@ func TestHTTPSListener(t *testing.T) {
 	if len(m.Certificates) != 0 || aws.ToString(m.SslPolicy) != "" {
 		t.Fatalf("HTTP listener = %+v", m)
 	}
+	if _, err := e.elb.ModifyListener(ctx, &sdk.ModifyListenerInput{ListenerArn: &larn, Protocol: types.ProtocolEnumHttps}); code(err) != "ValidationError" {
+		t.Fatalf("HTTPS again without a certificate: %v", err)
+	}
 	must[*sdkacm.DeleteCertificateOutput](t)(e.acm.DeleteCertificate(ctx, &sdkacm.DeleteCertificateInput{CertificateArn: &wwwArn}))
 	waitFor(t, func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))

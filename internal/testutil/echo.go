@@ -14,20 +14,11 @@ func LineEcho(t testing.TB, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "%s:%s", name, line)
-			}()
-		}
-	}()
+	serve(t, ln, func(c net.Conn) {
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		fmt.Fprintf(c, "%s:%s", name, line)
+	})
 	return ln.Addr().String()
 }
 
@@ -45,16 +36,7 @@ func UDPEcho(t testing.TB, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	serve(t, ln, func(c net.Conn) { c.Close() })
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -66,4 +48,19 @@ func UDPEcho(t testing.TB, name string) string {
 		}
 	}()
 	return pc.LocalAddr().String()
+}
+
+// serve hands each connection of ln to handle, each in its own goroutine,
+// until the test ends and closes ln.
+func serve(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
 }
