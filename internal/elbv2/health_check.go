@@ -41,7 +41,7 @@ type HealthSettings struct {
 // network reports whether a target group protocol is a network load
 // balancer's; their groups are checked over TCP by default (UDP groups
 // only over TCP or HTTP, as AWS requires).
-func network(p string) bool { return p == "TCP" || p == "UDP" || p == "TCP_UDP" }
+func network(p string) bool { return p == "TCP" || p == "TLS" || p == "UDP" || p == "TCP_UDP" }
 
 // defaultHealth is AWS's health check of a target group of protocol p.
 func defaultHealth(p string) healthCheck {

@@ -114,7 +114,7 @@ func fits(lb lbRecord, g tgRecord) error {
 
 // groupProtocols are the target group protocols a network listener of
 // each protocol forwards to, as AWS allows.
-var groupProtocols = map[string][]string{"TCP": {"TCP", "TCP_UDP"}, "TLS": {"TCP", "TCP_UDP"}, "UDP": {"UDP", "TCP_UDP"}, "TCP_UDP": {"TCP_UDP"}}
+var groupProtocols = map[string][]string{"TCP": {"TCP", "TCP_UDP"}, "TLS": {"TCP", "TLS"}, "UDP": {"UDP", "TCP_UDP"}, "TCP_UDP": {"TCP_UDP"}}
 
 // listenersFit refuses a target group that a network listener forwarding
 // to it cannot carry (a TCP group behind a UDP listener, say).

@@ -18,8 +18,9 @@ import (
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
-// TestNetworkListenersUDPAndTLS: a UDP target group is checked over TCP
-// (never UDP) and only UDP-capable listeners forward to it; a UDP
+// TestNetworkListenersUDPAndTLS: UDP and TLS target groups are checked
+// over TCP (never UDP), and only listeners of a protocol that carries
+// theirs forward to them; a UDP
 // listener carries datagrams both ways; a TLS listener decrypts for a TCP
 // group and negotiates its ALPN policy's protocol.
 func TestNetworkListenersUDPAndTLS(t *testing.T) {
@@ -62,6 +63,11 @@ func TestNetworkListenersUDPAndTLS(t *testing.T) {
 	certs := []types.Certificate{{CertificateArn: &cert}}
 	_, err = listen(types.ProtocolEnumTls, tcpTG, &sdk.CreateListenerInput{Certificates: certs, AlpnPolicy: []string{"HTTP3Only"}})
 	wantCode(t, err, "ALPNPolicyNotFound")
+	// A TLS group (TLS to the targets) only behind a TLS listener.
+	tlsTG := group("tls", types.ProtocolEnumTls, testutil.LineEcho(t, "unused"))
+	_, err = listen(types.ProtocolEnumTcp, tlsTG, &sdk.CreateListenerInput{})
+	wantCode(t, err, "IncompatibleProtocols")
+	must[int32](t)(listen(types.ProtocolEnumTls, tlsTG, &sdk.CreateListenerInput{Certificates: certs}))
 	tlsPort := must[int32](t)(listen(types.ProtocolEnumTls, tcpTG, &sdk.CreateListenerInput{Certificates: certs, AlpnPolicy: []string{"HTTP2Preferred"},
 		SslPolicy: aws.String("ELBSecurityPolicy-TLS13-1-2-2021-06")}))
 
@@ -97,7 +103,7 @@ func TestNetworkListenersUDPAndTLS(t *testing.T) {
 	}
 	ls := must[*sdk.DescribeListenersOutput](t)(e.elb.DescribeListeners(ctx, &sdk.DescribeListenersInput{LoadBalancerArn: nlb.LoadBalancerArn})).Listeners
 	for _, l := range ls {
-		if l.Protocol == types.ProtocolEnumTls && (len(l.AlpnPolicy) != 1 || l.AlpnPolicy[0] != "HTTP2Preferred" || aws.ToString(l.SslPolicy) != "ELBSecurityPolicy-TLS13-1-2-2021-06") {
+		if aws.ToInt32(l.Port) == tlsPort && (len(l.AlpnPolicy) != 1 || l.AlpnPolicy[0] != "HTTP2Preferred" || aws.ToString(l.SslPolicy) != "ELBSecurityPolicy-TLS13-1-2-2021-06") {
 			t.Fatalf("TLS listener = %+v", l)
 		}
 	}

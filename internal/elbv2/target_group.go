@@ -151,10 +151,10 @@ func checkProtocol(p string) error {
 	switch p {
 	case "":
 		return validation("A protocol must be specified")
-	case "HTTP", "TCP", "UDP", "TCP_UDP":
+	case "HTTP", "TCP", "TLS", "UDP", "TCP_UDP":
 		return nil
-	case "HTTPS", "TLS", "GENEVE":
-		return validation("Protocol '%s' is not supported by Berth: target groups are HTTP, TCP, UDP or TCP_UDP", p)
+	case "HTTPS", "GENEVE":
+		return validation("Protocol '%s' is not supported by Berth: target groups are HTTP, TCP, TLS, UDP or TCP_UDP", p)
 	}
 	return check.Enum("protocol", p, "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE")
 }

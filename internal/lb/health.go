@@ -44,6 +44,9 @@ type group struct {
 	override time.Duration
 	// lor picks the target with the fewest requests in flight.
 	lor atomic.Bool
+	// tls makes a network group's connections to targets TLS (protocol
+	// TLS), without verifying the targets' certificates, as AWS does not.
+	tls atomic.Bool
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -85,6 +88,7 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	}
 	g.hc.Store(&hc)
 	g.lor.Store(cfg.LeastOutstanding)
+	g.tls.Store(cfg.Protocol == "TLS")
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t

@@ -263,18 +263,30 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 					return
 				}
 			}
-			tgt := l.pickTarget()
+			tgt, g := l.pickTarget()
 			if tgt == nil {
 				return
 			}
-			up, err := dialFrom(context.Background(), tgt.addr, tgt.source, 10*time.Second)
+			raw, err := dialFrom(context.Background(), tgt.addr, tgt.source, 10*time.Second)
 			if err != nil {
 				log.Debug("load balancer: target unreachable", "target", tgt.addr, "err", err)
 				return
 			}
-			l.track(up, true)
-			defer l.track(up, false)
-			defer up.Close()
+			l.track(raw, true)
+			defer l.track(raw, false)
+			defer raw.Close()
+			up := raw
+			if g.tls.Load() {
+				tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+				err := tc.HandshakeContext(ctx)
+				cancel()
+				if err != nil {
+					log.Debug("load balancer: TLS to the target failed", "target", tgt.addr, "err", err)
+					return
+				}
+				up = tc
+			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
 			done := make(chan struct{}, 2)
@@ -288,18 +300,18 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 
 // pickTarget chooses a network listener's target for a new connection or
 // flow: its forward action's group, then the group's next target.
-func (l *listener) pickTarget() *target {
+func (l *listener) pickTarget() (*target, *group) {
 	t := l.table.Load()
 	for i := range t.routes {
 		if t.routes[i].rule.Action.Type != "forward" {
 			continue
 		}
 		if g := t.routes[i].pick(); g != nil {
-			return g.next()
+			return g.next(), g
 		}
-		return nil
+		return nil, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (l *listener) track(c net.Conn, open bool) {

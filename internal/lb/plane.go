@@ -105,7 +105,8 @@ type Redirect struct {
 // TargetGroup is a target group with its routable targets.
 type TargetGroup struct {
 	ARN string
-	// Protocol is HTTP, TCP, UDP or TCP_UDP.
+	// Protocol is HTTP, TCP, TLS (connections to targets are TLS), UDP
+	// or TCP_UDP.
 	Protocol string
 	Health   HealthCheck
 	Targets  []Target

@@ -162,3 +162,36 @@ func TestTLSListener(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSTargetGroup: a TLS listener forwarding to a TLS target group
+// encrypts again towards the target (whose certificate, like AWS, it does
+// not verify): the target, which speaks only TLS, answers.
+func TestTLSTargetGroup(t *testing.T) {
+	ca := testutil.NewCA(t, "Test CA")
+	front, back := ca.Issue(t, false, "front.example.com"), ca.Issue(t, true, "10.0.0.1.internal")
+	backPair, err := tls.X509KeyPair(back.CertPEM, back.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testutil.LineEchoTLS(t, "tls-target", &tls.Config{Certificates: []tls.Certificate{backPair}})
+	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
+	defer p.Close()
+	port := freePort(t)
+	err = p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "TLS", Health: HealthCheck{Enabled: true, Protocol: "TCP", Timeout: time.Second, Healthy: 2, Unhealthy: 2},
+		Targets: []Target{{Key: "t", Addr: addr, HealthAddr: addr}}}},
+		Listeners: []Listener{{ARN: "l", Protocol: "TLS", Port: port, TLS: &TLS{Certificates: []Certificate{certOf("c", front, ca)}},
+			Rules: []Rule{{Action: Action{Type: "forward", Forward: []Weighted{{Group: "tg", Weight: 1}}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, p, "tg", "t")
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{RootCAs: ca.Pool(), ServerName: "front.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "hi\n")
+	if b, _ := io.ReadAll(c); string(b) != "tls-target:hi\n" {
+		t.Fatalf("target answered %q", b)
+	}
+}

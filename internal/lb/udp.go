@@ -91,7 +91,7 @@ func (l *listener) flow(fs *udpFlows, pc net.PacketConn, client net.Addr, lim ud
 	if len(fs.flows) >= lim.max {
 		return nil
 	}
-	tgt := l.pickTarget()
+	tgt, _ := l.pickTarget()
 	if tgt == nil {
 		return nil
 	}

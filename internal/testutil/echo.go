@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"testing"
@@ -9,10 +10,16 @@ import (
 
 // LineEcho is a TCP server on 127.0.0.1 answering each connection's first
 // line as "<name>:<line>", then closing; it returns its address.
-func LineEcho(t testing.TB, name string) string {
+func LineEcho(t testing.TB, name string) string { return LineEchoTLS(t, name, nil) }
+
+// LineEchoTLS is LineEcho over TLS with cfg (plain TCP when nil).
+func LineEchoTLS(t testing.TB, name string, cfg *tls.Config) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
 	}
 	serve(t, ln, func(c net.Conn) {
 		defer c.Close()
