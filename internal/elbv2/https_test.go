@@ -105,6 +105,21 @@ func TestHTTPSListener(t *testing.T) {
 		s, _, _ := handshake(ca, port, "api.example.com")
 		return s == api.Cert.SerialNumber.String()
 	})
+	// Rules on an HTTPS listener, and redirects that keep its scheme.
+	must[*sdk.CreateRuleOutput](t)(e.elb.CreateRule(ctx, &sdk.CreateRuleInput{ListenerArn: &larn, Priority: aws.Int32(1),
+		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/old"}}},
+		Actions: []types.Action{{Type: types.ActionTypeEnumRedirect, RedirectConfig: &types.RedirectActionConfig{Path: aws.String("/new"), StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}}))
+	waitFor(t, func() bool {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "www.example.com"}}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/old", port))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 301 && resp.Header.Get("Location") == fmt.Sprintf("https://127.0.0.1:%d/new", port)
+	})
 	// ACM knows the listener uses its certificates, and keeps them.
 	d := must[*sdkacm.DescribeCertificateOutput](t)(e.acm.DescribeCertificate(ctx, &sdkacm.DescribeCertificateInput{CertificateArn: &apiArn}))
 	if !slices.Equal(d.Certificate.InUseBy, []string{larn}) {
