@@ -108,7 +108,7 @@ func TestHTTPSListener(t *testing.T) {
 	// Rules on an HTTPS listener, and redirects that keep its scheme.
 	must[*sdk.CreateRuleOutput](t)(e.elb.CreateRule(ctx, &sdk.CreateRuleInput{ListenerArn: &larn, Priority: aws.Int32(1),
 		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/old"}}},
-		Actions: []types.Action{{Type: types.ActionTypeEnumRedirect, RedirectConfig: &types.RedirectActionConfig{Path: aws.String("/new"), StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}}))
+		Actions:    []types.Action{{Type: types.ActionTypeEnumRedirect, RedirectConfig: &types.RedirectActionConfig{Path: aws.String("/new"), StatusCode: types.RedirectActionStatusCodeEnumHttp301}}}}))
 	waitFor(t, func() bool {
 		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "www.example.com"}}
 		defer tr.CloseIdleConnections()
