@@ -48,8 +48,16 @@ func defaultHealth(p string) healthCheck {
 	if network(p) {
 		return healthCheck{Enabled: true, Protocol: "TCP", Port: "traffic-port", Interval: 30, Timeout: 10, Healthy: 5, Unhealthy: 2}
 	}
-	return healthCheck{Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/", Interval: 30, Timeout: 6, Healthy: 5, Unhealthy: 2, Matcher: "200"}
+	hc := healthCheck{Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/", Interval: 30, Timeout: 6, Healthy: 5, Unhealthy: 2, Matcher: "200"}
+	if p == "HTTPS" {
+		hc.Protocol = "HTTPS"
+	}
+	return hc
 }
+
+// webCheck reports whether a health check protocol is HTTP or HTTPS,
+// which take a path and a matcher.
+func webCheck(p string) bool { return p == "HTTP" || p == "HTTPS" }
 
 // applyHealth sets the health check parameters given, within AWS's ranges.
 func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
@@ -65,8 +73,16 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 			}
 		case in.HealthCheckProtocol == "TCP" && network(protocol):
 			hc.Protocol, hc.Path, hc.Matcher = "TCP", "", ""
-		case in.HealthCheckProtocol == "HTTPS":
-			return validation("Health check protocol 'HTTPS' is not supported by Berth")
+		case in.HealthCheckProtocol == "HTTPS" || in.HealthCheckProtocol == "HTTP" && !network(protocol):
+			// HTTP and HTTPS checks trade places; a TCP check made one
+			// gets AWS's path and codes.
+			if hc.Protocol == "TCP" {
+				hc.Path, hc.Matcher = "/", "200-399"
+				if in.HealthCheckTimeoutSeconds == nil {
+					hc.Timeout = 6
+				}
+			}
+			hc.Protocol = in.HealthCheckProtocol
 		default:
 			if err := check.Enum("healthCheckProtocol", in.HealthCheckProtocol, "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"); err != nil {
 				return err
@@ -84,8 +100,8 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 		hc.Port = in.HealthCheckPort
 	}
 	if in.HealthCheckPath != "" {
-		if hc.Protocol != "HTTP" {
-			return validation("A health check path can only be specified for HTTP health checks")
+		if !webCheck(hc.Protocol) {
+			return validation("A health check path can only be specified for HTTP and HTTPS health checks")
 		}
 		if len(in.HealthCheckPath) > 1024 || !strings.HasPrefix(in.HealthCheckPath, "/") {
 			return validation("Health check path '%s' must start with '/' and be at most 1024 characters", in.HealthCheckPath)
@@ -115,8 +131,8 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 		return validation("Health check timeout '%d' must be smaller than the interval '%d'", hc.Timeout, hc.Interval)
 	}
 	if in.Matcher != nil {
-		if hc.Protocol != "HTTP" {
-			return validation("A matcher can only be specified for HTTP health checks")
+		if !webCheck(hc.Protocol) {
+			return validation("A matcher can only be specified for HTTP and HTTPS health checks")
 		}
 		hi := 499
 		if network(protocol) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -186,5 +187,39 @@ func TestSSLPolicies(t *testing.T) {
 	}
 	if _, err := e.elb.DescribeSSLPolicies(ctx, &sdk.DescribeSSLPoliciesInput{Names: []string{"nope"}}); code(err) != "SSLPolicyNotFound" {
 		t.Fatalf("unknown policy: %v", err)
+	}
+}
+
+// TestHTTPSTargetGroup: an HTTPS target group is checked over HTTPS by
+// default, fits an application load balancer, and its targets are
+// reached over TLS; a network load balancer refuses it.
+func TestHTTPSTargetGroup(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "tls=%v", r.TLS != nil) }))
+	t.Cleanup(srv.Close)
+	host, tport := hostPort(t, srv)
+	vpc, subnets := e.loopbackVPC(t)
+	alb := must[*sdk.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("web"), Subnets: subnets})).LoadBalancers[0]
+	nlb := must[*sdk.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("net"),
+		Type: types.LoadBalancerTypeEnumNetwork, Subnets: subnets})).LoadBalancers[0]
+	g := must[*sdk.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, &sdk.CreateTargetGroupInput{Name: aws.String("secure"), TargetType: types.TargetTypeEnumIp,
+		Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443), VpcId: &vpc, HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})).TargetGroups[0]
+	if g.HealthCheckProtocol != types.ProtocolEnumHttps || aws.ToString(g.ProtocolVersion) != "HTTP1" {
+		t.Fatalf("group = %+v", g)
+	}
+	tg := aws.ToString(g.TargetGroupArn)
+	must[*sdk.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &sdk.RegisterTargetsInput{TargetGroupArn: &tg,
+		Targets: []types.TargetDescription{{Id: &host, Port: &tport}}}))
+	fwd := []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: &tg}}
+	_, err := e.elb.CreateListener(ctx, &sdk.CreateListenerInput{LoadBalancerArn: nlb.LoadBalancerArn, Protocol: types.ProtocolEnumTcp,
+		Port: aws.Int32(int32(freePort(t))), DefaultActions: fwd})
+	wantCode(t, err, "IncompatibleProtocols")
+	port := int32(freePort(t))
+	must[*sdk.CreateListenerOutput](t)(e.elb.CreateListener(ctx, &sdk.CreateListenerInput{LoadBalancerArn: alb.LoadBalancerArn, Protocol: types.ProtocolEnumHttp,
+		Port: &port, DefaultActions: fwd}))
+	waitFor(t, func() bool { return e.health(t, tg)[tport] == "healthy/" })
+	if status, body, _ := get(t, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/", port)); status != 200 || body != "tls=true" {
+		t.Fatalf("through the listener: %d %q", status, body)
 	}
 }

@@ -106,7 +106,7 @@ func fits(lb lbRecord, g tgRecord) error {
 			return api.Errorf(codeAssociationLimit, "The following target groups cannot be associated with more than one load balancer: %s", g.ARN)
 		}
 	}
-	if (lb.Type == typeApplication) != (g.Protocol == "HTTP") {
+	if (lb.Type == typeApplication) != webCheck(g.Protocol) {
 		return api.Errorf(codeIncompatible, "The target group '%s' has protocol %s, which a load balancer of type %s cannot forward to", g.ARN, g.Protocol, lb.Type)
 	}
 	return nil

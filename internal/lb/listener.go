@@ -114,6 +114,8 @@ type forwardInfo struct {
 	port   int
 	xff    string
 	proto  string
+	// tls says the target speaks HTTPS.
+	tls bool
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +143,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
-			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto})
+			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto, tls: g.tls.Load()})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -157,7 +159,11 @@ func newProxy(tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
 		BufferPool: &buffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			fi := pr.In.Context().Value(targetKey{}).(forwardInfo)
-			pr.SetURL(&url.URL{Scheme: "http", Host: fi.addr})
+			scheme := "http"
+			if fi.tls {
+				scheme = "https"
+			}
+			pr.SetURL(&url.URL{Scheme: scheme, Host: fi.addr})
 			pr.Out.Host = pr.In.Host
 			client, _, _ := net.SplitHostPort(pr.In.RemoteAddr)
 			switch fi.xff {
@@ -277,7 +283,7 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			defer raw.Close()
 			up := raw
 			if g.tls.Load() {
-				tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+				tc := tls.Client(raw, targetTLS)
 				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 				err := tc.HandshakeContext(ctx)
 				cancel()

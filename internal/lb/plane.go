@@ -105,8 +105,8 @@ type Redirect struct {
 // TargetGroup is a target group with its routable targets.
 type TargetGroup struct {
 	ARN string
-	// Protocol is HTTP, TCP, TLS (connections to targets are TLS), UDP
-	// or TCP_UDP.
+	// Protocol is HTTP, HTTPS or TLS (connections to targets are TLS),
+	// TCP, UDP or TCP_UDP.
 	Protocol string
 	Health   HealthCheck
 	Targets  []Target
@@ -135,7 +135,7 @@ type Target struct {
 // HealthCheck is a target group's active health check.
 type HealthCheck struct {
 	Enabled bool
-	// Protocol is HTTP or TCP (UDP groups are checked over TCP).
+	// Protocol is HTTP, HTTPS or TCP (UDP groups are checked over TCP).
 	Protocol           string
 	Path               string
 	Interval, Timeout  time.Duration
@@ -187,6 +187,7 @@ func New(opts Options) *Plane {
 			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
 			return dialFrom(ctx, addr, fi.source, 10*time.Second)
 		},
+		TLSClientConfig:     targetTLS,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,

@@ -195,3 +195,31 @@ func TestTLSTargetGroup(t *testing.T) {
 		t.Fatalf("target answered %q", b)
 	}
 }
+
+// TestHTTPSTargetGroup: an application listener forwarding to an HTTPS
+// target group speaks TLS to its targets, and checks them over HTTPS.
+func TestHTTPSTargetGroup(t *testing.T) {
+	backend := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "tls=%v", r.TLS != nil)
+	}))
+	defer backend.Close()
+	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
+	defer p.Close()
+	port := freePort(t)
+	addr := backend.Listener.Addr().String()
+	err := p.Apply(Config{Groups: []TargetGroup{{ARN: "tg", Protocol: "HTTPS", Health: HealthCheck{Enabled: true, Protocol: "HTTPS", Path: "/", Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"},
+		Targets: []Target{{Key: "t", Addr: addr, HealthAddr: addr}}}},
+		Listeners: []Listener{{ARN: "l", Protocol: "HTTP", Port: port, Rules: []Rule{{Action: Action{Type: "forward", Forward: []Weighted{{Group: "tg", Weight: 1}}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, p, "tg", "t")
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); string(b) != "tls=true" {
+		t.Fatalf("target answered %q", b)
+	}
+}
