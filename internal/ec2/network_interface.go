@@ -345,3 +345,18 @@ func (s *Service) DescribeNetworkInterfaces(ctx context.Context, in *DescribeNet
 	}
 	return &DescribeNetworkInterfacesOutput{NetworkInterfaces: api.Items[NetworkInterface](page), NextToken: next}, nil
 }
+
+// SetManagedInterfaceGroups replaces the security groups of a
+// requester-managed interface (a load balancer's); the hosts enforce
+// them at their next reconcile.
+func (s *Service) SetManagedInterfaceGroups(ctx context.Context, id string, groups []string) error {
+	return retry(ctx, func() error {
+		it, err := get[NetworkInterfaceRecord](ctx, s, "network-interface", id, interfaceNotFound(id))
+		if err != nil {
+			return err
+		}
+		r := it.Value
+		r.Groups = slices.Clone(groups)
+		return s.store.Commit(ctx, store.NewTxn().IfRev(it.Key, it.Rev).Put(it.Key, r))
+	})
+}

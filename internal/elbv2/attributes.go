@@ -108,7 +108,7 @@ func tgAttributes(r tgRecord) map[string]attrSpec {
 		"target_group_health.unhealthy_state_routing.minimum_healthy_targets.count":      {def: "1"},
 		"target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage": {def: "off"},
 	}
-	if r.Protocol == "TCP" {
+	if network(r.Protocol) {
 		preserve := "true"
 		if r.TargetType == "ip" {
 			preserve = "false"

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/ec2"
 	"github.com/berth-dev/berth/internal/lb"
@@ -35,7 +36,12 @@ func (s *Service) runPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.store.WaitChange(ctx, rev, resync, s.keys.prefix, s.ec2.InstancesPrefix())
+		// A re-imported certificate is served at once.
+		prefixes := []string{s.keys.prefix, s.ec2.InstancesPrefix()}
+		if s.cfg.Certificates != nil {
+			prefixes = append(prefixes, s.cfg.Certificates.Prefix())
+		}
+		s.store.WaitChange(ctx, rev, resync, prefixes...)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -56,7 +62,13 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cfg := s.planeConfig(lbs, tgs, insts)
+	var pairs map[string]acm.Pair
+	if s.cfg.Certificates != nil {
+		if pairs, err = s.cfg.Certificates.PairsAt(ctx, rev); err != nil {
+			return 0, err
+		}
+	}
+	cfg := s.planeConfig(lbs, tgs, insts, pairs)
 	// A listener that cannot bind is retried at every pass, and said once.
 	err = s.plane.ApplySource(PlaneSource, cfg)
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
@@ -72,7 +84,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 }
 
 // planeConfig turns the records into the data plane's configuration.
-func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord]) lb.Config {
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord], pairs map[string]acm.Pair) lb.Config {
 	addr := map[string]string{}
 	for _, it := range insts {
 		if it.Value.State == ec2.StateRunning {
@@ -118,7 +130,7 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		idle, _ := strconv.Atoi(attr(lbAttributes(r), r.Attributes, "idle_timeout.timeout_seconds"))
 		for _, l := range r.Listeners {
 			pl := lb.Listener{ARN: l.ARN, Protocol: l.Protocol, Port: l.Port, IdleTimeout: time.Duration(idle) * time.Second,
-				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode")}
+				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode"), TLS: planeTLS(l, pairs)}
 			rs := slices.Clone(l.Rules)
 			slices.SortFunc(rs, func(a, b ruleRecord) int { return a.Priority - b.Priority })
 			for _, rule := range rs {
@@ -129,6 +141,26 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		}
 	}
 	return cfg
+}
+
+// planeTLS is an HTTPS or TLS listener's certificates (those imported;
+// a deleted one is not served) and policy; nil for other listeners.
+func planeTLS(l listenerRecord, pairs map[string]acm.Pair) *lb.TLS {
+	if !secure(l.Protocol) {
+		return nil
+	}
+	policy, _ := policyNamed(l.SslPolicy)
+	out := &lb.TLS{Protocols: policy.protocols, Ciphers: policy.ciphers, ALPN: alpnProtocols(l.AlpnPolicy)}
+	for _, arn := range append([]string{l.DefaultCertificate}, l.Certificates...) {
+		if p, ok := pairs[arn]; ok {
+			out.Certificates = append(out.Certificates, lb.Certificate{ARN: arn, CertPEM: p.CertificatePEM, KeyPEM: p.KeyPEM})
+		} else if arn == l.DefaultCertificate {
+			// The data plane refuses a listener without its default
+			// certificate, and says so.
+			out.Certificates = append(out.Certificates, lb.Certificate{ARN: arn})
+		}
+	}
+	return out
 }
 
 func planeConditions(conds []RuleCondition) []lb.Condition {

@@ -2,7 +2,6 @@ package elbv2
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -12,16 +11,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkacm "github.com/aws/aws-sdk-go-v2/service/acm"
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
 
+	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/ec2"
 	iamsvc "github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const testRegion = "us-east-1"
@@ -39,6 +40,7 @@ type env struct {
 	elb  *sdk.Client
 	ec2c *sdkec2.Client
 	iam  *iam.Client
+	acm  *sdkacm.Client
 }
 
 func newEnv(t testing.TB) *env {
@@ -56,7 +58,9 @@ func newEnv(t testing.TB) *env {
 	if err := ec2Svc.EnsureDefaults(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	svc := New(Config{Region: testRegion, Account: testAccount.ID, CheckInterval: 100 * time.Millisecond}, st, ec2Svc, ids, log)
+	certs := acm.New(acm.Config{Region: testRegion, Account: testAccount.ID}, st, ids, log)
+	svc := New(Config{Region: testRegion, Account: testAccount.ID, CheckInterval: 100 * time.Millisecond, Certificates: certs}, st, ec2Svc, ids, log)
+	certs.UseUsers(svc.CertificateUsers)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -72,6 +76,7 @@ func newEnv(t testing.TB) *env {
 	router.AddQuery(svc.QueryService())
 	router.AddQuery(ec2Svc.QueryService())
 	router.AddQuery(ids.QueryService())
+	certs.Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	e := &env{svc: svc, ec2: ec2Svc, st: st, url: srv.URL}
@@ -79,6 +84,7 @@ func newEnv(t testing.TB) *env {
 	cfg := e.config(testAccount.RootAccessKeyID, testAccount.RootSecretAccessKey)
 	e.ec2c = sdkec2.NewFromConfig(cfg, func(o *sdkec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	e.iam = iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	e.acm = sdkacm.NewFromConfig(cfg, func(o *sdkacm.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	return e
 }
 
@@ -132,26 +138,9 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func must[T any](t testing.TB) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+func must[T any](t testing.TB) func(T, error) T { return testutil.Must[T](t) }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return ""
-}
+var code = testutil.ErrorCode
 
 func wantCode(t testing.TB, err error, want string) {
 	t.Helper()

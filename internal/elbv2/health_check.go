@@ -38,13 +38,26 @@ type HealthSettings struct {
 	Matcher                    *Matcher
 }
 
+// network reports whether a target group protocol is a network load
+// balancer's; their groups are checked over TCP by default (UDP groups
+// only over TCP or HTTP, as AWS requires).
+func network(p string) bool { return p == "TCP" || p == "TLS" || p == "UDP" || p == "TCP_UDP" }
+
 // defaultHealth is AWS's health check of a target group of protocol p.
 func defaultHealth(p string) healthCheck {
-	if p == "TCP" {
+	if network(p) {
 		return healthCheck{Enabled: true, Protocol: "TCP", Port: "traffic-port", Interval: 30, Timeout: 10, Healthy: 5, Unhealthy: 2}
 	}
-	return healthCheck{Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/", Interval: 30, Timeout: 6, Healthy: 5, Unhealthy: 2, Matcher: "200"}
+	hc := healthCheck{Enabled: true, Protocol: "HTTP", Port: "traffic-port", Path: "/", Interval: 30, Timeout: 6, Healthy: 5, Unhealthy: 2, Matcher: "200"}
+	if p == "HTTPS" {
+		hc.Protocol = "HTTPS"
+	}
+	return hc
 }
+
+// webCheck reports whether a health check protocol is HTTP or HTTPS,
+// which take a path and a matcher.
+func webCheck(p string) bool { return p == "HTTP" || p == "HTTPS" }
 
 // applyHealth sets the health check parameters given, within AWS's ranges.
 func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
@@ -53,15 +66,23 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 	}
 	if in.HealthCheckProtocol != "" && in.HealthCheckProtocol != hc.Protocol {
 		switch {
-		case in.HealthCheckProtocol == "HTTP" && protocol == "TCP":
+		case in.HealthCheckProtocol == "HTTP" && network(protocol):
 			hc.Protocol, hc.Path, hc.Matcher = "HTTP", "/", "200-399"
 			if in.HealthCheckTimeoutSeconds == nil {
 				hc.Timeout = 6
 			}
-		case in.HealthCheckProtocol == "TCP" && protocol == "TCP":
+		case in.HealthCheckProtocol == "TCP" && network(protocol):
 			hc.Protocol, hc.Path, hc.Matcher = "TCP", "", ""
-		case in.HealthCheckProtocol == "HTTPS":
-			return validation("Health check protocol 'HTTPS' is not supported by Berth")
+		case in.HealthCheckProtocol == "HTTPS" || in.HealthCheckProtocol == "HTTP" && !network(protocol):
+			// HTTP and HTTPS checks trade places; a TCP check made one
+			// gets AWS's path and codes.
+			if hc.Protocol == "TCP" {
+				hc.Path, hc.Matcher = "/", "200-399"
+				if in.HealthCheckTimeoutSeconds == nil {
+					hc.Timeout = 6
+				}
+			}
+			hc.Protocol = in.HealthCheckProtocol
 		default:
 			if err := check.Enum("healthCheckProtocol", in.HealthCheckProtocol, "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"); err != nil {
 				return err
@@ -79,8 +100,8 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 		hc.Port = in.HealthCheckPort
 	}
 	if in.HealthCheckPath != "" {
-		if hc.Protocol != "HTTP" {
-			return validation("A health check path can only be specified for HTTP health checks")
+		if !webCheck(hc.Protocol) {
+			return validation("A health check path can only be specified for HTTP and HTTPS health checks")
 		}
 		if len(in.HealthCheckPath) > 1024 || !strings.HasPrefix(in.HealthCheckPath, "/") {
 			return validation("Health check path '%s' must start with '/' and be at most 1024 characters", in.HealthCheckPath)
@@ -110,11 +131,11 @@ func applyHealth(hc *healthCheck, protocol string, in HealthSettings) error {
 		return validation("Health check timeout '%d' must be smaller than the interval '%d'", hc.Timeout, hc.Interval)
 	}
 	if in.Matcher != nil {
-		if hc.Protocol != "HTTP" {
-			return validation("A matcher can only be specified for HTTP health checks")
+		if !webCheck(hc.Protocol) {
+			return validation("A matcher can only be specified for HTTP and HTTPS health checks")
 		}
 		hi := 499
-		if protocol == "TCP" {
+		if network(protocol) {
 			hi = 599
 		}
 		if err := checkMatcher(in.Matcher.HttpCode, hi); err != nil {

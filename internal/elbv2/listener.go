@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/store"
@@ -22,6 +23,13 @@ type listenerRecord struct {
 	DefaultTags    []Tag        `json:"defaultTags,omitempty"`
 	Rules          []ruleRecord `json:"rules,omitempty"`
 	Tags           []Tag        `json:"tags,omitempty"`
+	// DefaultCertificate, SslPolicy and Certificates (served by SNI
+	// besides the default) are an HTTPS or TLS listener's; AlpnPolicy a
+	// TLS listener's.
+	DefaultCertificate string   `json:"defaultCertificate,omitempty"`
+	Certificates       []string `json:"certificates,omitempty"`
+	SslPolicy          string   `json:"sslPolicy,omitempty"`
+	AlpnPolicy         string   `json:"alpnPolicy,omitempty"`
 }
 
 type CreateListenerInput struct {
@@ -30,6 +38,9 @@ type CreateListenerInput struct {
 	Port            *int
 	DefaultActions  []Action
 	Tags            []Tag
+	Certificates    []Certificate
+	SslPolicy       string
+	AlpnPolicy      []string
 }
 
 // Listener is ELBv2's Listener shape.
@@ -38,7 +49,10 @@ type Listener struct {
 	LoadBalancerArn string
 	Port            int
 	Protocol        string
+	Certificates    *api.Members[Certificate] `xml:",omitempty"`
+	SslPolicy       string                    `xml:",omitempty"`
 	DefaultActions  api.Members[Action]
+	AlpnPolicy      *api.Members[string] `xml:",omitempty"`
 }
 
 type ListenersOutput struct {
@@ -47,30 +61,51 @@ type ListenersOutput struct {
 }
 
 func listenerShape(lb lbRecord, l listenerRecord) Listener {
-	return Listener{ListenerArn: l.ARN, LoadBalancerArn: lb.ARN, Port: l.Port, Protocol: l.Protocol, DefaultActions: l.DefaultActions}
+	out := Listener{ListenerArn: l.ARN, LoadBalancerArn: lb.ARN, Port: l.Port, Protocol: l.Protocol, DefaultActions: l.DefaultActions, SslPolicy: l.SslPolicy}
+	if l.DefaultCertificate != "" {
+		out.Certificates = &api.Members[Certificate]{{CertificateArn: l.DefaultCertificate}}
+	}
+	if l.AlpnPolicy != "" {
+		out.AlpnPolicy = &api.Members[string]{l.AlpnPolicy}
+	}
+	return out
 }
+
+// listenerProtocols are the listener protocols Berth serves by load
+// balancer type.
+var listenerProtocols = map[string][]string{typeApplication: {"HTTP", "HTTPS"}, typeNetwork: {"TCP", "TLS", "UDP", "TCP_UDP"}}
 
 // checkListener checks a listener's protocol and port for a load balancer.
 func checkListener(lb lbRecord, protocol string, port int) error {
 	if err := check.Enum("protocol", protocol, "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"); err != nil {
 		return err
 	}
-	if want := map[string]string{typeApplication: "HTTP", typeNetwork: "TCP"}[lb.Type]; protocol != want {
-		return api.Errorf(codeUnsupportedProtocol, "Protocol '%s' is not supported by Berth for load balancers of type '%s': use %s", protocol, lb.Type, want)
+	if want := listenerProtocols[lb.Type]; !slices.Contains(want, protocol) {
+		return api.Errorf(codeUnsupportedProtocol, "Protocol '%s' is not supported by Berth for load balancers of type '%s': use %s", protocol, lb.Type, strings.Join(want, " or "))
 	}
 	return check.Range("port", port, 1, 65535)
 }
 
-// probePort refuses a port this machine's listeners cannot bind: one
-// another program listens on, or one below 1024 for a server without the
-// privilege.
-func (s *Service) probePort(port int) error {
+// probePort refuses a port this machine's listeners cannot bind for a
+// listener protocol (TCP, UDP or both): one another program holds, or one
+// below 1024 for a server without the privilege.
+func (s *Service) probePort(port int, protocol string) error {
 	for _, addr := range s.cfg.Listen {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
-		if err != nil {
-			return invalidConfig("Port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+		hostPort := net.JoinHostPort(addr, strconv.Itoa(port))
+		if protocol != "UDP" {
+			ln, err := net.Listen("tcp", hostPort)
+			if err != nil {
+				return invalidConfig("Port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+			}
+			ln.Close()
 		}
-		ln.Close()
+		if protocol == "UDP" || protocol == "TCP_UDP" {
+			pc, err := net.ListenPacket("udp", hostPort)
+			if err != nil {
+				return invalidConfig("UDP port %d cannot be bound on %s on this machine (%v); another program may hold it: choose another port", port, addr, errors.Unwrap(err))
+			}
+			pc.Close()
+		}
 	}
 	return nil
 }
@@ -109,13 +144,16 @@ func (s *Service) CreateListener(ctx context.Context, in *CreateListenerInput) (
 	id := newID()
 	rec := listenerRecord{ARN: s.arn(fmt.Sprintf("listener/%s/%s", lbID, id)), Port: *in.Port, Protocol: protocol, DefaultActions: acts,
 		DefaultRule: s.arn(fmt.Sprintf("listener-rule/%s/%s/%s", lbID, id, newID())), Tags: tags}
+	if err := s.applyTLS(ctx, &rec, protocol, tlsSettings{in.Certificates, in.SslPolicy, in.AlpnPolicy}); err != nil {
+		return nil, err
+	}
 	var out Listener
 	err = s.mutate(ctx, lb.ARN, func(r *lbRecord) error {
 		for _, l := range r.Listeners {
 			if l.Port != rec.Port {
 				continue
 			}
-			if l.Protocol == rec.Protocol && sameActions(l.DefaultActions, rec.DefaultActions) {
+			if l.Protocol == rec.Protocol && sameActions(l.DefaultActions, rec.DefaultActions) && l.DefaultCertificate == rec.DefaultCertificate && l.SslPolicy == rec.SslPolicy {
 				out = listenerShape(*r, l)
 				return nil
 			}
@@ -124,7 +162,7 @@ func (s *Service) CreateListener(ctx context.Context, in *CreateListenerInput) (
 		if len(r.Listeners) >= maxListeners {
 			return api.Errorf(codeTooManyListeners, "You've reached the limit on the number of listeners per load balancer (%d)", maxListeners)
 		}
-		if err := s.probeUnlessOurs(ctx, rec.Port); err != nil {
+		if err := s.probeUnlessOurs(ctx, rec.Port, rec.Protocol); err != nil {
 			return err
 		}
 		r.Listeners = append(r.Listeners, rec)
@@ -139,12 +177,12 @@ func (s *Service) CreateListener(ctx context.Context, in *CreateListenerInput) (
 
 // probeUnlessOurs probes a port unless one of the machine's listeners
 // holds it (then mutate answers DuplicateListener).
-func (s *Service) probeUnlessOurs(ctx context.Context, port int) error {
+func (s *Service) probeUnlessOurs(ctx context.Context, port int, protocol string) error {
 	ok, err := s.store.Exists(ctx, s.keys.port(port))
 	if err != nil || ok {
 		return err
 	}
-	return s.probePort(port)
+	return s.probePort(port, protocol)
 }
 
 func sameActions(a, b []Action) bool {
@@ -221,9 +259,14 @@ type ModifyListenerInput struct {
 	Port           *int
 	Protocol       string
 	DefaultActions []Action
+	Certificates   []Certificate
+	SslPolicy      string
+	AlpnPolicy     []string
 }
 
-// ModifyListener changes a listener's port, protocol or default actions.
+// ModifyListener changes a listener's port, protocol, default actions,
+// default certificate or policies. An HTTPS or TLS listener made HTTP
+// or TCP loses its certificates; made HTTPS or TLS it needs one.
 func (s *Service) ModifyListener(ctx context.Context, in *ModifyListenerInput) (*ListenersOutput, error) {
 	it, _, err := s.findListener(ctx, in.ListenerArn)
 	if err != nil {
@@ -254,13 +297,16 @@ func (s *Service) ModifyListener(ctx context.Context, in *ModifyListenerInput) (
 		if err := checkListener(*r, protocol, port); err != nil {
 			return err
 		}
+		if err := s.applyTLS(ctx, l, protocol, tlsSettings{in.Certificates, in.SslPolicy, in.AlpnPolicy}); err != nil {
+			return err
+		}
 		if port != l.Port {
 			for _, o := range r.Listeners {
 				if o.Port == port {
 					return api.Errorf(codeDuplicateListener, "A listener already exists on port %d of load balancer '%s'", port, r.ARN)
 				}
 			}
-			if err := s.probeUnlessOurs(ctx, port); err != nil {
+			if err := s.probeUnlessOurs(ctx, port, protocol); err != nil {
 				return err
 			}
 		}

@@ -81,6 +81,9 @@ func (s *Service) mutate(ctx context.Context, arn string, fn func(*lbRecord) err
 				if err := fits(rec, *g); err != nil {
 					return err
 				}
+				if err := listenersFit(rec, *g); err != nil {
+					return err
+				}
 				if !used {
 					g.LoadBalancers = append(g.LoadBalancers, rec.ARN)
 				}
@@ -103,8 +106,34 @@ func fits(lb lbRecord, g tgRecord) error {
 			return api.Errorf(codeAssociationLimit, "The following target groups cannot be associated with more than one load balancer: %s", g.ARN)
 		}
 	}
-	if (lb.Type == typeApplication) != (g.Protocol == "HTTP") {
+	if (lb.Type == typeApplication) != webCheck(g.Protocol) {
 		return api.Errorf(codeIncompatible, "The target group '%s' has protocol %s, which a load balancer of type %s cannot forward to", g.ARN, g.Protocol, lb.Type)
+	}
+	return nil
+}
+
+// groupProtocols are the target group protocols a network listener of
+// each protocol forwards to, as AWS allows.
+var groupProtocols = map[string][]string{"TCP": {"TCP", "TCP_UDP"}, "TLS": {"TCP", "TLS"}, "UDP": {"UDP", "TCP_UDP"}, "TCP_UDP": {"TCP_UDP"}}
+
+// listenersFit refuses a target group that a network listener forwarding
+// to it cannot carry (a TCP group behind a UDP listener, say).
+func listenersFit(lb lbRecord, g tgRecord) error {
+	for _, l := range lb.Listeners {
+		want, ok := groupProtocols[l.Protocol]
+		if !ok || slices.Contains(want, g.Protocol) {
+			continue
+		}
+		var acts []Action
+		acts = append(acts, l.DefaultActions...)
+		for _, r := range l.Rules {
+			acts = append(acts, r.Actions...)
+		}
+		for _, a := range acts {
+			if a.ForwardConfig != nil && slices.ContainsFunc(a.ForwardConfig.TargetGroups, func(t TargetGroupTuple) bool { return t.TargetGroupArn == g.ARN }) {
+				return api.Errorf(codeIncompatible, "The listener's protocol %s is not compatible with the protocol %s of target group '%s'", l.Protocol, g.Protocol, g.ARN)
+			}
+		}
 	}
 	return nil
 }

@@ -66,8 +66,8 @@ func (s *Service) CreateRule(ctx context.Context, in *CreateRuleInput) (*RulesOu
 	if err := s.authorize(ctx, "CreateRule", in.ListenerArn); err != nil {
 		return nil, err
 	}
-	if it.Value.Listeners[i].Protocol != "HTTP" {
-		return nil, api.Errorf(codeUnsupportedProtocol, "Listener '%s' is a %s listener; only HTTP listeners have rules", in.ListenerArn, it.Value.Listeners[i].Protocol)
+	if p := it.Value.Listeners[i].Protocol; p != "HTTP" && p != "HTTPS" {
+		return nil, api.Errorf(codeUnsupportedProtocol, "Listener '%s' is a %s listener; only HTTP and HTTPS listeners have rules", in.ListenerArn, p)
 	}
 	if in.Priority == nil {
 		return nil, check.Null("priority")

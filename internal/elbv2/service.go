@@ -35,6 +35,9 @@ type Config struct {
 	// CheckInterval, when set, replaces every target group's health check
 	// interval in the data plane (tests use a short one).
 	CheckInterval time.Duration
+	// Certificates are the certificates of HTTPS and TLS listeners (ACM);
+	// without them such listeners cannot be made.
+	Certificates Certificates
 }
 
 // Service is the ELBv2 API and the controller of its data plane.
@@ -115,6 +118,14 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("AddTags", op(s.AddTags))
 	q.Handle("RemoveTags", op(s.RemoveTags))
 	q.Handle("DescribeTags", op(s.DescribeTags))
+	q.Handle("AddListenerCertificates", op(s.AddListenerCertificates))
+	q.Handle("RemoveListenerCertificates", op(s.RemoveListenerCertificates))
+	q.Handle("DescribeListenerCertificates", op(s.DescribeListenerCertificates))
+	q.Handle("DescribeSSLPolicies", op(s.DescribeSSLPolicies))
+	q.Handle("SetSecurityGroups", op(s.SetSecurityGroups))
+	q.Handle("SetSubnets", op(s.SetSubnets))
+	q.Handle("SetIpAddressType", op(s.SetIpAddressType))
+	q.Handle("DescribeAccountLimits", op(s.DescribeAccountLimits))
 	return q
 }
 

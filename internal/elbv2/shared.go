@@ -25,7 +25,9 @@ func (s *Service) PortKey(port int) string { return s.keys.port(port) }
 
 // ProbePort refuses, as InvalidConfigurationRequest, a port no listener
 // of Berth's holds and this machine cannot bind.
-func (s *Service) ProbePort(ctx context.Context, port int) error { return s.probeUnlessOurs(ctx, port) }
+func (s *Service) ProbePort(ctx context.Context, port int) error {
+	return s.probeUnlessOurs(ctx, port, "TCP") // Classic listeners are all TCP
+}
 
 // ListenAddresses are the addresses every listener binds.
 func (s *Service) ListenAddresses() []string { return s.cfg.Listen }

@@ -93,8 +93,8 @@ func (s *Service) CreateTargetGroup(ctx context.Context, in *CreateTargetGroupIn
 	if err := checkProtocol(rec.Protocol); err != nil {
 		return nil, err
 	}
-	if in.ProtocolVersion != "" && (rec.Protocol != "HTTP" || in.ProtocolVersion != "HTTP1") {
-		return nil, validation("Protocol version '%s' is not supported by Berth: HTTP target groups speak HTTP1", in.ProtocolVersion)
+	if in.ProtocolVersion != "" && (!webCheck(rec.Protocol) || in.ProtocolVersion != "HTTP1") {
+		return nil, validation("Protocol version '%s' is not supported by Berth: HTTP and HTTPS target groups speak HTTP1", in.ProtocolVersion)
 	}
 	if in.Port == nil {
 		return nil, validation("A port must be specified")
@@ -151,10 +151,10 @@ func checkProtocol(p string) error {
 	switch p {
 	case "":
 		return validation("A protocol must be specified")
-	case "HTTP", "TCP":
+	case "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP":
 		return nil
-	case "HTTPS", "TLS", "UDP", "TCP_UDP", "GENEVE":
-		return validation("Protocol '%s' is not supported by Berth: target groups are HTTP or TCP", p)
+	case "GENEVE":
+		return validation("Protocol '%s' is not supported by Berth: target groups are HTTP, HTTPS, TCP, TLS, UDP or TCP_UDP", p)
 	}
 	return check.Enum("protocol", p, "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE")
 }
@@ -169,7 +169,7 @@ func tgShape(r tgRecord) TargetGroup {
 	if r.HealthCheck.Matcher != "" {
 		out.Matcher = &Matcher{HttpCode: r.HealthCheck.Matcher}
 	}
-	if r.Protocol == "HTTP" {
+	if webCheck(r.Protocol) {
 		out.ProtocolVersion = "HTTP1"
 	}
 	return out

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,9 @@ type group struct {
 	override time.Duration
 	// lor picks the target with the fewest requests in flight.
 	lor atomic.Bool
+	// tls makes a group's connections to targets TLS (protocol TLS or
+	// HTTPS), without verifying the targets' certificates, as AWS does not.
+	tls atomic.Bool
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -85,6 +89,7 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	}
 	g.hc.Store(&hc)
 	g.lor.Store(cfg.LeastOutstanding)
+	g.tls.Store(cfg.Protocol == "TLS" || cfg.Protocol == "HTTPS")
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t
@@ -236,7 +241,11 @@ func probe(addr, source string, hc HealthCheck) (reason, desc string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), targetKey{}, forwardInfo{source: source}), timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+or(hc.Path, "/"), nil)
+	scheme := "http://"
+	if hc.Protocol == "HTTPS" {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+addr+or(hc.Path, "/"), nil)
 	if err != nil {
 		return ReasonFailedChecks, "Health checks failed"
 	}
@@ -252,10 +261,14 @@ func probe(addr, source string, hc HealthCheck) (reason, desc string) {
 	return "", ""
 }
 
+// targetTLS is how connections to HTTPS and TLS targets are encrypted:
+// their certificates are not verified, as AWS's load balancers do not.
+var targetTLS = &tls.Config{InsecureSkipVerify: true}
+
 // checkClient sends health checks on fresh connections, as a load
 // balancer's checker does.
 var checkClient = &http.Client{
-	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil, TLSClientConfig: targetTLS, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		fi, _ := ctx.Value(targetKey{}).(forwardInfo)
 		return dialFrom(ctx, addr, fi.source, 10*time.Second)
 	}},

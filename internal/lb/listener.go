@@ -3,6 +3,7 @@ package lb
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,9 +27,13 @@ type listener struct {
 	port     int
 	protocol string
 	lns      []net.Listener
-	table    atomic.Pointer[table]
-	http     *http.Server
-	wg       sync.WaitGroup
+	// pcs are a UDP or TCP_UDP listener's UDP sockets.
+	pcs   []net.PacketConn
+	table atomic.Pointer[table]
+	// tls is an HTTPS or TLS listener's configuration of the moment.
+	tls  atomic.Pointer[tls.Config]
+	http *http.Server
+	wg   sync.WaitGroup
 	// conns are a TCP listener's open connections, closed with it.
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -36,8 +41,10 @@ type listener struct {
 
 // table is a listener's rules resolved to the groups they forward to.
 type table struct {
-	port   int
-	xff    string
+	port int
+	xff  string
+	// proto is the scheme clients used: http or https.
+	proto  string
 	routes []route
 }
 
@@ -81,6 +88,9 @@ func (l *listener) close() {
 	for _, ln := range l.lns {
 		ln.Close()
 	}
+	for _, pc := range l.pcs {
+		pc.Close()
+	}
 	l.mu.Lock()
 	for c := range l.conns {
 		c.Close()
@@ -103,6 +113,9 @@ type forwardInfo struct {
 	source string
 	port   int
 	xff    string
+	proto  string
+	// tls says the target speaks HTTPS.
+	tls bool
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +129,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "fixed-response":
 			fixed(w, rt.rule.Action.Fixed)
 		case "redirect":
-			redirect(w, r, rt.rule.Action.Redirect, t.port)
+			redirect(w, r, rt.rule.Action.Redirect, t.port, t.proto)
 		default:
 			g := rt.pick()
 			if g == nil {
@@ -130,7 +143,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
-			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff})
+			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto, tls: g.tls.Load()})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -146,7 +159,11 @@ func newProxy(tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
 		BufferPool: &buffers{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			fi := pr.In.Context().Value(targetKey{}).(forwardInfo)
-			pr.SetURL(&url.URL{Scheme: "http", Host: fi.addr})
+			scheme := "http"
+			if fi.tls {
+				scheme = "https"
+			}
+			pr.SetURL(&url.URL{Scheme: scheme, Host: fi.addr})
 			pr.Out.Host = pr.In.Host
 			client, _, _ := net.SplitHostPort(pr.In.RemoteAddr)
 			switch fi.xff {
@@ -159,7 +176,7 @@ func newProxy(tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
 				}
 				pr.Out.Header.Set("X-Forwarded-For", client)
 			}
-			pr.Out.Header.Set("X-Forwarded-Proto", "http")
+			pr.Out.Header.Set("X-Forwarded-Proto", fi.proto)
 			pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(fi.port))
 			pr.Out.Header.Set("X-Amzn-Trace-Id", traceID(pr.In.Header.Get("X-Amzn-Trace-Id")))
 		},
@@ -201,12 +218,12 @@ func fixed(w http.ResponseWriter, f *FixedResponse) {
 
 // redirect answers a redirect action; the parts left at their #{...}
 // defaults keep the request's.
-func redirect(w http.ResponseWriter, r *http.Request, rd *Redirect, port int) {
+func redirect(w http.ResponseWriter, r *http.Request, rd *Redirect, port int, scheme string) {
 	host, reqPort, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		host, reqPort = r.Host, strconv.Itoa(port)
 	}
-	sub := strings.NewReplacer("#{protocol}", "http", "#{host}", host, "#{port}", reqPort,
+	sub := strings.NewReplacer("#{protocol}", scheme, "#{host}", host, "#{port}", reqPort,
 		"#{path}", strings.TrimPrefix(r.URL.Path, "/"), "#{query}", r.URL.RawQuery)
 	proto := strings.ToLower(sub.Replace(or(rd.Protocol, "#{protocol}")))
 	h := sub.Replace(or(rd.Host, "#{host}"))
@@ -229,7 +246,9 @@ func or(s, def string) string {
 }
 
 // serveTCP is a network listener: each connection goes whole to one
-// target, bytes copied both ways until either side closes.
+// target, bytes copied both ways until either side closes. A TLS
+// listener's connections are decrypted first: a client that fails its
+// handshake never reaches a target.
 func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 	for {
 		c, err := ln.Accept()
@@ -242,29 +261,38 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			l.track(c, true)
 			defer l.track(c, false)
 			defer c.Close()
-			t := l.table.Load()
-			var g *group
-			for i := range t.routes {
-				if t.routes[i].rule.Action.Type == "forward" {
-					g = t.routes[i].pick()
-					break
+			if tc, ok := c.(*tls.Conn); ok {
+				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+				err := tc.HandshakeContext(ctx)
+				cancel()
+				if err != nil {
+					return
 				}
 			}
-			if g == nil {
-				return
-			}
-			tgt := g.next()
+			tgt, g := l.pickTarget()
 			if tgt == nil {
 				return
 			}
-			up, err := dialFrom(context.Background(), tgt.addr, tgt.source, 10*time.Second)
+			raw, err := dialFrom(context.Background(), tgt.addr, tgt.source, 10*time.Second)
 			if err != nil {
 				log.Debug("load balancer: target unreachable", "target", tgt.addr, "err", err)
 				return
 			}
-			l.track(up, true)
-			defer l.track(up, false)
-			defer up.Close()
+			l.track(raw, true)
+			defer l.track(raw, false)
+			defer raw.Close()
+			up := raw
+			if g.tls.Load() {
+				tc := tls.Client(raw, targetTLS)
+				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+				err := tc.HandshakeContext(ctx)
+				cancel()
+				if err != nil {
+					log.Debug("load balancer: TLS to the target failed", "target", tgt.addr, "err", err)
+					return
+				}
+				up = tc
+			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
 			done := make(chan struct{}, 2)
@@ -274,6 +302,22 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			<-done
 		}()
 	}
+}
+
+// pickTarget chooses a network listener's target for a new connection or
+// flow: its forward action's group, then the group's next target.
+func (l *listener) pickTarget() (*target, *group) {
+	t := l.table.Load()
+	for i := range t.routes {
+		if t.routes[i].rule.Action.Type != "forward" {
+			continue
+		}
+		if g := t.routes[i].pick(); g != nil {
+			return g.next(), g
+		}
+		return nil, nil
+	}
+	return nil, nil
 }
 
 func (l *listener) track(c net.Conn, open bool) {
@@ -289,9 +333,13 @@ func (l *listener) track(c net.Conn, open bool) {
 	}
 }
 
+// handshakeTimeout bounds a TLS listener's handshakes.
+const handshakeTimeout = 10 * time.Second
+
+// closeWrite half-closes a connection (TCP, or TLS with close_notify).
 func closeWrite(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite()
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package lb is the load balancers' data plane: an HTTP reverse proxy per
-// application listener, a TCP proxy per network listener, and active
+// application listener, a TCP and UDP proxy per network listener, and active
 // health checks per target group. It knows nothing of the API or the
 // store: a controller hands it the whole wanted configuration (Apply) and
 // reads the targets' health back (Health).
@@ -7,6 +7,7 @@ package lb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,7 +30,8 @@ type Config struct {
 type Listener struct {
 	// ARN identifies the listener across Applies.
 	ARN string
-	// Protocol is HTTP (an application listener) or TCP (a network one).
+	// Protocol is HTTP or HTTPS (an application listener), TCP, TLS, UDP
+	// or TCP_UDP (a network one).
 	Protocol string
 	Port     int
 	// Rules are matched in order; the last is the default rule, which has
@@ -40,6 +42,11 @@ type Listener struct {
 	// XFF is how X-Forwarded-For is treated: append (default), preserve
 	// or remove.
 	XFF string
+	// TLS is set for HTTPS (application) and TLS (network) listeners,
+	// which terminate TLS: an HTTPS listener then speaks HTTP/2 and
+	// HTTP/1.1, a TLS one passes the decrypted bytes to TCP targets.
+	// Certificates and policy change in place, for new handshakes.
+	TLS *TLS
 }
 
 // Rule is a listener rule: when every condition matches, the action runs.
@@ -98,7 +105,8 @@ type Redirect struct {
 // TargetGroup is a target group with its routable targets.
 type TargetGroup struct {
 	ARN string
-	// Protocol is HTTP or TCP.
+	// Protocol is HTTP, HTTPS or TLS (connections to targets are TLS),
+	// TCP, UDP or TCP_UDP.
 	Protocol string
 	Health   HealthCheck
 	Targets  []Target
@@ -127,7 +135,7 @@ type Target struct {
 // HealthCheck is a target group's active health check.
 type HealthCheck struct {
 	Enabled bool
-	// Protocol is HTTP or TCP.
+	// Protocol is HTTP, HTTPS or TCP (UDP groups are checked over TCP).
 	Protocol           string
 	Path               string
 	Interval, Timeout  time.Duration
@@ -142,7 +150,11 @@ type Options struct {
 	Addresses []string
 	// CheckInterval, when set, replaces every group's interval.
 	CheckInterval time.Duration
-	Log           *slog.Logger
+	// UDPIdleTimeout and UDPMaxFlows, when set, replace UDPIdleTimeout
+	// and MaxUDPFlows (tests use small ones).
+	UDPIdleTimeout time.Duration
+	UDPMaxFlows    int
+	Log            *slog.Logger
 }
 
 // Plane is a running data plane.
@@ -154,7 +166,9 @@ type Plane struct {
 	mu        sync.Mutex
 	listeners map[string]*listener
 	groups    map[string]*group
-	closed    bool
+	// keyPairs are the parsed certificates of the TLS listeners, by ARN.
+	keyPairs map[string]keyPair
+	closed   bool
 
 	// sources are the parts of the configuration ApplySource was given.
 	srcMu   sync.Mutex
@@ -169,7 +183,7 @@ func New(opts Options) *Plane {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}}
+	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}}
 	// One keep-alive pool towards every target.
 	p.transport = &http.Transport{
 		Proxy: nil,
@@ -177,6 +191,7 @@ func New(opts Options) *Plane {
 			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
 			return dialFrom(ctx, addr, fi.source, 10*time.Second)
 		},
+		TLSClientConfig:     targetTLS,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
@@ -219,6 +234,9 @@ func (p *Plane) Apply(cfg Config) error {
 		routes := p.routes(l)
 		if cur, ok := p.listeners[l.ARN]; ok {
 			if cur.port == l.Port && cur.protocol == l.Protocol {
+				if err := p.setTLS(cur, l); err != nil {
+					errs = append(errs, err) // the listener keeps its certificates
+				}
 				cur.table.Store(routes)
 				continue
 			}
@@ -238,12 +256,47 @@ func (p *Plane) Apply(cfg Config) error {
 			delete(p.listeners, arn)
 		}
 	}
+	p.forgetKeyPairs(cfg)
 	return errors.Join(errs...)
+}
+
+// setTLS gives a TLS listener its current certificates and policy; the
+// handshakes that follow use them.
+func (p *Plane) setTLS(nl *listener, l Listener) error {
+	if l.TLS == nil {
+		return nil
+	}
+	certs, err := keyPairs(l.TLS.Certificates, p.keyPairs)
+	if err != nil {
+		return fmt.Errorf("lb: listener %s: %w", l.ARN, err)
+	}
+	nl.tls.Store(serverConfig(l.Protocol, l.TLS, certs))
+	return nil
+}
+
+// forgetKeyPairs drops the parsed certificates no listener serves.
+func (p *Plane) forgetKeyPairs(cfg Config) {
+	used := map[string]bool{}
+	for _, l := range cfg.Listeners {
+		if l.TLS != nil {
+			for _, c := range l.TLS.Certificates {
+				used[c.ARN] = true
+			}
+		}
+	}
+	for arn := range p.keyPairs {
+		if !used[arn] {
+			delete(p.keyPairs, arn)
+		}
+	}
 }
 
 // routes resolves a listener's rules against the plane's groups.
 func (p *Plane) routes(l Listener) *table {
-	t := &table{port: l.Port, xff: l.XFF}
+	t := &table{port: l.Port, xff: l.XFF, proto: "http"}
+	if l.Protocol == "HTTPS" {
+		t.proto = "https"
+	}
 	for _, r := range l.Rules {
 		rt := route{rule: r}
 		for _, w := range r.Action.Forward {
@@ -261,16 +314,38 @@ func (p *Plane) routes(l Listener) *table {
 func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 	nl := &listener{port: l.Port, protocol: l.Protocol}
 	nl.table.Store(routes)
+	if err := p.setTLS(nl, l); err != nil {
+		return nil, err
+	}
 	for _, addr := range p.opts.Addresses {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(l.Port)))
+		hostPort := net.JoinHostPort(addr, strconv.Itoa(l.Port))
+		if l.Protocol == "UDP" || l.Protocol == "TCP_UDP" {
+			pc, err := net.ListenPacket("udp", hostPort)
+			if err != nil {
+				nl.close()
+				return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
+			}
+			nl.pcs = append(nl.pcs, pc)
+			if l.Protocol == "UDP" {
+				continue
+			}
+		}
+		ln, err := net.Listen("tcp", hostPort)
 		if err != nil {
 			nl.close()
 			return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
 		}
+		if l.TLS != nil {
+			// Every handshake takes the listener's configuration of the
+			// moment, so that certificates change without a restart.
+			ln = tls.NewListener(ln, &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				return nl.tls.Load(), nil
+			}})
+		}
 		nl.lns = append(nl.lns, ln)
 	}
 	switch l.Protocol {
-	case "TCP":
+	case "TCP", "TLS", "UDP", "TCP_UDP":
 		for _, ln := range nl.lns {
 			nl.wg.Add(1)
 			go func() {
@@ -278,12 +353,28 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 				nl.serveTCP(ln, p.opts.Log)
 			}()
 		}
+		flows := udpLimits{idle: p.opts.UDPIdleTimeout, max: p.opts.UDPMaxFlows}
+		if flows.idle <= 0 {
+			flows.idle = UDPIdleTimeout
+		}
+		if flows.max <= 0 {
+			flows.max = MaxUDPFlows
+		}
+		for _, pc := range nl.pcs {
+			nl.wg.Add(1)
+			go func() {
+				defer nl.wg.Done()
+				nl.serveUDP(pc, flows, p.opts.Log)
+			}()
+		}
 	default:
 		idle := l.IdleTimeout
 		if idle <= 0 {
 			idle = 60 * time.Second
 		}
-		nl.http = &http.Server{Handler: &handler{plane: p, l: nl}, ReadHeaderTimeout: 60 * time.Second, IdleTimeout: idle}
+		nl.http = &http.Server{Handler: &handler{plane: p, l: nl}, ReadHeaderTimeout: 60 * time.Second, IdleTimeout: idle,
+			// Failed handshakes and broken clients are theirs to mind: debug.
+			ErrorLog: slog.NewLogLogger(p.opts.Log.Handler(), slog.LevelDebug)}
 		for _, ln := range nl.lns {
 			go nl.http.Serve(ln)
 		}

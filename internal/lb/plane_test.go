@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestWildcard(t *testing.T) {
@@ -61,28 +62,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // TestNetworkListener: a TCP listener passes a connection's bytes both
 // ways to a healthy target, round robin per connection.
 func TestNetworkListener(t *testing.T) {
-	var echoes []string
-	for _, name := range []string{"a", "b"} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					line, _ := bufio.NewReader(c).ReadString('\n')
-					fmt.Fprintf(c, "%s:%s", name, line)
-				}()
-			}
-		}()
-		echoes = append(echoes, ln.Addr().String())
-	}
+	echoes := []string{testutil.LineEcho(t, "a"), testutil.LineEcho(t, "b")}
 	p := New(Options{CheckInterval: 50 * time.Millisecond, Log: quiet()})
 	defer p.Close()
 	port := freePort(t)

@@ -74,7 +74,7 @@ func TestOperationCoverage(t *testing.T) {
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: srv.Account.RootAccessKeyID, SecretAccessKey: srv.Account.RootSecretAccessKey}
 	client := &http.Client{Timeout: 20 * time.Second}
-	for _, service := range []string{"ecs", "ecr", "logs", "iam", "sts", "autoscaling", "elbv2", "elb", "ec2", "ssm"} {
+	for _, service := range []string{"ecs", "ecr", "logs", "iam", "sts", "autoscaling", "elbv2", "elb", "acm", "ec2", "ssm"} {
 		m, ok := loadModel(t, service)
 		if !ok {
 			t.Errorf("no model for %s", service)

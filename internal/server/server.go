@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/autoscaling"
@@ -102,6 +103,8 @@ type Server struct {
 	AutoScaling *autoscaling.Service
 	// ELB is Elastic Load Balancing (v2) with this server's data plane.
 	ELB *elbv2.Service
+	// ACM keeps the certificates of the load balancers' TLS listeners.
+	ACM *acm.Service
 	// Controllers runs the background loops and the leader election.
 	Controllers *controller.Runtime
 	stopBG      context.CancelFunc
@@ -194,7 +197,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Elastic Load Balancing: the API, and on every server the data plane
 	// that binds the listeners on this machine; ECS registers services'
 	// tasks with its target groups.
-	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses}, st, ec2Svc, iamSvc, log)
+	// Certificate Manager keeps the imported certificates of the HTTPS
+	// and TLS listeners; it asks ELB which listeners use one.
+	acmSvc := acm.New(acm.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
+	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses, Certificates: acmSvc}, st, ec2Svc, iamSvc, log)
+	acmSvc.UseUsers(elbSvc.CertificateUsers)
 	// The Classic API (version 2012-06-01 of elasticloadbalancing) shares
 	// ELBv2's data plane and listener ports.
 	classicSvc := elb.New(elb.Config{Region: cfg.Region, Account: acct.ID, Plane: elbSvc.Plane(), Ports: elbSvc}, st, ec2Svc, iamSvc, log)
@@ -230,7 +237,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ssmSvc := ssm.New(cfg.Region, ec2Svc.Images, iamSvc, log)
 	// Each service serves its APIs on the router, and hands its background
 	// loops, if it has any, to the runtime.
-	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, elbSvc, classicSvc, ssmSvc} {
+	for _, svc := range []service{iamSvc, ecsSvc, ecrSvc, logsSvc, ec2Svc, asSvc, elbSvc, classicSvc, acmSvc, ssmSvc} {
 		svc.Register(router)
 		if c, ok := svc.(withControllers); ok {
 			controllers.Register(c.Controllers()...)
@@ -248,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "leader")
 	}))
-	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, AutoScaling: asSvc, ELB: elbSvc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{Account: acct, AccountCreated: created, Endpoint: endpoint, Region: cfg.Region, ECS: ecsSvc, IAM: iamSvc, Logs: logsSvc, EC2: ec2Svc, AutoScaling: asSvc, ELB: elbSvc, ACM: acmSvc, Controllers: controllers, stopBG: stopBG, bgDone: bgDone, store: st, ln: ln, done: make(chan error, 1)}
 	headerTimeout := cfg.ReadHeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultReadHeaderTimeout

@@ -39,42 +39,7 @@ func TestServiceBehindLoadBalancerCLI(t *testing.T) {
 	image := testutil.BuildTestImage(t, "")
 	insts := waitForInstances(t, b, cli, defaultCluster, 2)
 
-	var vpcs struct{ Vpcs []struct{ VpcId string } }
-	b.Run(t, cli, "ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true").MustSucceed(t).JSON(t, &vpcs)
-	var subnets struct{ Subnets []struct{ SubnetId string } }
-	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
-	if len(vpcs.Vpcs) != 1 || len(subnets.Subnets) < 2 {
-		t.Fatalf("default VPC %+v, subnets %+v", vpcs, subnets)
-	}
-	var sg struct{ GroupId string }
-	b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName("e2e-alb"), "--description", "web load balancer").MustSucceed(t).JSON(t, &sg)
-	// The instances' group lets the load balancer's group in.
-	var hostGroups struct {
-		SecurityGroups []struct{ GroupId string }
-	}
-	b.Run(t, cli, "ec2", "describe-security-groups", "--filters", "Name=group-name,Values=berth-up").MustSucceed(t).JSON(t, &hostGroups)
-	if len(hostGroups.SecurityGroups) != 1 {
-		t.Fatalf("berth-up group: %+v", hostGroups)
-	}
-	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", hostGroups.SecurityGroups[0].GroupId, "--protocol", "tcp",
-		"--port", "32768-65535", "--source-group", sg.GroupId).MustSucceed(t)
-
-	name := uniqueName("e2e-alb")
-	var lbOut struct {
-		LoadBalancers []struct{ LoadBalancerArn string }
-	}
-	b.Run(t, cli, "elbv2", "create-load-balancer", "--name", name, "--subnets", subnets.Subnets[0].SubnetId, subnets.Subnets[1].SubnetId,
-		"--security-groups", sg.GroupId).MustSucceed(t).JSON(t, &lbOut)
-	lbArn := lbOut.LoadBalancers[0].LoadBalancerArn
-	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-load-balancer", "--load-balancer-arn", lbArn) })
-	var tgOut struct {
-		TargetGroups []struct{ TargetGroupArn string }
-	}
-	b.Run(t, cli, "elbv2", "create-target-group", "--name", name, "--protocol", "HTTP", "--port", "80", "--vpc-id", vpcs.Vpcs[0].VpcId,
-		"--target-type", "instance", "--health-check-path", "/", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2",
-		"--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2").MustSucceed(t).JSON(t, &tgOut)
-	tg := tgOut.TargetGroups[0].TargetGroupArn
-	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-target-group", "--target-group-arn", tg) })
+	lbArn, tg := defaultALB(t, b, cli, "e2e-alb")
 	b.Run(t, cli, "elbv2", "modify-target-group-attributes", "--target-group-arn", tg,
 		"--attributes", "Key=deregistration_delay.timeout_seconds,Value=5").MustSucceed(t)
 	port := freeLoopbackPort(t)
@@ -359,4 +324,50 @@ func guardedInstance(t *testing.T, b *Berth, cli CLI, prefix string) (cluster, h
 	t.Cleanup(func() { b.Run(t, cli, "ec2", "terminate-instances", "--instance-ids", run.Instances[0].InstanceId) })
 	waitForInstances(t, b, cli, cluster, 1)
 	return cluster, hostSG, lbSG
+}
+
+// defaultALB makes, in the default VPC, a security group for a load
+// balancer that the instances' group (berth-up) lets in on the dynamic
+// host ports, an application load balancer in that group and two default
+// subnets, and an instance target group (HTTP 80, health check / every
+// 5s); they are deleted when the test ends.
+func defaultALB(t *testing.T, b *Berth, cli CLI, prefix string) (lbArn, tg string) {
+	t.Helper()
+	var vpcs struct{ Vpcs []struct{ VpcId string } }
+	b.Run(t, cli, "ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true").MustSucceed(t).JSON(t, &vpcs)
+	var subnets struct{ Subnets []struct{ SubnetId string } }
+	b.Run(t, cli, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true").MustSucceed(t).JSON(t, &subnets)
+	if len(vpcs.Vpcs) != 1 || len(subnets.Subnets) < 2 {
+		t.Fatalf("default VPC %+v, subnets %+v", vpcs, subnets)
+	}
+	var sg struct{ GroupId string }
+	b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(prefix), "--description", "load balancer").MustSucceed(t).JSON(t, &sg)
+	// The instances' group lets the load balancer's group in.
+	var hostGroups struct {
+		SecurityGroups []struct{ GroupId string }
+	}
+	b.Run(t, cli, "ec2", "describe-security-groups", "--filters", "Name=group-name,Values=berth-up").MustSucceed(t).JSON(t, &hostGroups)
+	if len(hostGroups.SecurityGroups) != 1 {
+		t.Fatalf("berth-up group: %+v", hostGroups)
+	}
+	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", hostGroups.SecurityGroups[0].GroupId, "--protocol", "tcp",
+		"--port", "32768-65535", "--source-group", sg.GroupId).MustSucceed(t)
+
+	name := uniqueName(prefix)
+	var lbOut struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
+	b.Run(t, cli, "elbv2", "create-load-balancer", "--name", name, "--subnets", subnets.Subnets[0].SubnetId, subnets.Subnets[1].SubnetId,
+		"--security-groups", sg.GroupId).MustSucceed(t).JSON(t, &lbOut)
+	lbArn = lbOut.LoadBalancers[0].LoadBalancerArn
+	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-load-balancer", "--load-balancer-arn", lbArn) })
+	var tgOut struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	b.Run(t, cli, "elbv2", "create-target-group", "--name", name, "--protocol", "HTTP", "--port", "80", "--vpc-id", vpcs.Vpcs[0].VpcId,
+		"--target-type", "instance", "--health-check-path", "/", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2",
+		"--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2").MustSucceed(t).JSON(t, &tgOut)
+	tg = tgOut.TargetGroups[0].TargetGroupArn
+	t.Cleanup(func() { b.Run(t, cli, "elbv2", "delete-target-group", "--target-group-arn", tg) })
+	return lbArn, tg
 }
