@@ -2,7 +2,6 @@ package autoscaling
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -13,13 +12,13 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/ec2"
 	iamsvc "github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const testRegion = "us-east-1"
@@ -130,26 +129,9 @@ func (e *env) runAll(t *testing.T) {
 	}
 }
 
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+func must[T any](t *testing.T) func(T, error) T { return testutil.Must[T](t) }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return ""
-}
+var code = testutil.ErrorCode
 
 // createGroup makes a group from the fixture's launch template over
 // subnets (a VPCZoneIdentifier).

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -18,13 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	iamsvc "github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const testRegion = "us-east-1"
@@ -75,26 +74,9 @@ func (e *env) client(id, secret string) *ec2.Client {
 	return ec2.NewFromConfig(e.config(id, secret), func(o *ec2.Options) { o.BaseEndpoint = aws.String(e.url) })
 }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return ""
-}
+var code = testutil.ErrorCode
 
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+func must[T any](t *testing.T) func(T, error) T { return testutil.Must[T](t) }
 
 func wantCode(t *testing.T, err error, want string) {
 	t.Helper()

@@ -2,7 +2,6 @@ package elb
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	sdkv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/smithy-go"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
@@ -22,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/elbv2"
 	iamsvc "github.com/berth-dev/berth/internal/iam"
 	"github.com/berth-dev/berth/internal/store"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const testRegion = "us-east-1"
@@ -122,23 +121,6 @@ func (e *env) instance(t testing.TB, id, vpc, subnet, ip string) {
 	}
 }
 
-func must[T any](t testing.TB) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+func must[T any](t testing.TB) func(T, error) T { return testutil.Must[T](t) }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return ""
-}
+var code = testutil.ErrorCode
