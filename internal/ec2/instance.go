@@ -1112,3 +1112,54 @@ func (s *Service) DescribeInstanceStatus(ctx context.Context, in *DescribeInstan
 	}
 	return &DescribeInstanceStatusOutput{InstanceStatuses: api.Items[InstanceStatus](page), NextToken: next}, nil
 }
+
+// GroupView is every security group's rules and members at one moment,
+// for a data plane that judges traffic by groups.
+type GroupView struct {
+	Rules   map[string]GroupRules
+	Members map[string][]netip.Prefix
+}
+
+// GroupView reads every group's rules and the addresses in each group
+// (instances and network interfaces).
+func (s *Service) GroupView(ctx context.Context) (GroupView, error) {
+	rules, err := s.AllGroupRules(ctx)
+	if err != nil {
+		return GroupView{}, err
+	}
+	insts, err := s.Instances(ctx)
+	if err != nil {
+		return GroupView{}, err
+	}
+	ifs, err := s.Interfaces(ctx)
+	if err != nil {
+		return GroupView{}, err
+	}
+	return GroupView{Rules: rules, Members: Members(insts, ifs)}, nil
+}
+
+// Admitted are the sources that groups' ingress rules let in on port,
+// over TCP and over UDP: a CIDR as it is, a source group as its members'
+// addresses.
+func (v GroupView) Admitted(groups []string, port int) (tcp, udp []netip.Prefix) {
+	for _, g := range groups {
+		for _, r := range v.Rules[g].Ingress {
+			srcs := v.Members[r.Group]
+			if r.CIDR != "" {
+				p, err := netip.ParsePrefix(r.CIDR)
+				if err != nil {
+					continue
+				}
+				srcs = []netip.Prefix{p}
+			}
+			inRange := r.From <= port && port <= r.To
+			if r.Protocol == "-1" || r.Protocol == "tcp" && inRange {
+				tcp = append(tcp, srcs...)
+			}
+			if r.Protocol == "-1" || r.Protocol == "udp" && inRange {
+				udp = append(udp, srcs...)
+			}
+		}
+	}
+	return tcp, udp
+}

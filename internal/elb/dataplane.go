@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/controller"
 	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/elbv2"
 	"github.com/berth-dev/berth/internal/lb"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -35,7 +36,7 @@ func (s *Service) runPlane(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.store.WaitChange(ctx, rev, resync, s.prefix, s.ec2.InstancesPrefix())
+		s.store.WaitChange(ctx, rev, resync, s.prefix, s.ec2.InstancesPrefix(), s.ec2.GroupsPrefix(), s.ec2.InterfacesPrefix())
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -52,7 +53,11 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	err = s.cfg.Plane.ApplySource(PlaneSource, s.planeConfig(lbs, insts))
+	groups, err := s.ec2.GroupView(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = s.cfg.Plane.ApplySource(PlaneSource, s.planeConfig(lbs, insts, groups))
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
 		s.log.Warn("Classic load balancer data plane", "err", err)
 		s.lastApplyErr = msg
@@ -78,7 +83,7 @@ func healthGroup(arn string, r lbRecord) string {
 // planeConfig turns the records into this source's data plane
 // configuration: per load balancer, a group of its instances per instance
 // port, all checked by its health check, and a listener per listener.
-func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2.InstanceRecord]) lb.Config {
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2.InstanceRecord], groups ec2.GroupView) lb.Config {
 	running := map[string]ec2.InstanceRecord{}
 	for _, it := range insts {
 		if it.Value.State == ec2.StateRunning {
@@ -117,7 +122,8 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2
 			}
 			cfg.Listeners = append(cfg.Listeners, lb.Listener{ARN: arn + "/listener/" + strconv.Itoa(l.LoadBalancerPort),
 				Protocol: l.Protocol, Port: l.LoadBalancerPort, IdleTimeout: time.Duration(r.Attributes.IdleTimeout) * time.Second,
-				Rules: []lb.Rule{{Action: lb.Action{Type: "forward", Forward: []lb.Weighted{{Group: key, Weight: 1}}}}}})
+				Ingress: elbv2.Ingress(groups, r.SecurityGroups, l.LoadBalancerPort),
+				Rules:   []lb.Rule{{Action: lb.Action{Type: "forward", Forward: []lb.Weighted{{Group: key, Weight: 1}}}}}})
 		}
 	}
 	return cfg

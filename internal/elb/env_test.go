@@ -104,6 +104,7 @@ func (e *env) loopbackVPC(t testing.TB) (vpc string, subnets []string) {
 			CidrBlock: aws.String([]string{"127.0.0.0/24", "127.0.1.0/24"}[i]), AvailabilityZone: aws.String(zone)}))
 		subnets = append(subnets, aws.ToString(s.Subnet.SubnetId))
 	}
+	testutil.AdmitLoopback(t, e.ec2c, vpc)
 	return vpc, subnets
 }
 

@@ -37,7 +37,7 @@ func (s *Service) runPlane(ctx context.Context) error {
 			return err
 		}
 		// A re-imported certificate is served at once.
-		prefixes := []string{s.keys.prefix, s.ec2.InstancesPrefix()}
+		prefixes := []string{s.keys.prefix, s.ec2.InstancesPrefix(), s.ec2.GroupsPrefix(), s.ec2.InterfacesPrefix()}
 		if s.cfg.Certificates != nil {
 			prefixes = append(prefixes, s.cfg.Certificates.Prefix())
 		}
@@ -68,7 +68,11 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 			return 0, err
 		}
 	}
-	cfg := s.planeConfig(lbs, tgs, insts, pairs)
+	groups, err := s.ec2.GroupView(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cfg := s.planeConfig(lbs, tgs, insts, pairs, groups)
 	// A listener that cannot bind is retried at every pass, and said once.
 	err = s.plane.ApplySource(PlaneSource, cfg)
 	if msg := fmt.Sprint(err); err != nil && msg != s.lastApplyErr {
@@ -84,7 +88,8 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 }
 
 // planeConfig turns the records into the data plane's configuration.
-func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord], pairs map[string]acm.Pair) lb.Config {
+func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord], pairs map[string]acm.Pair,
+	groups ec2.GroupView) lb.Config {
 	addr := map[string]string{}
 	for _, it := range insts {
 		if it.Value.State == ec2.StateRunning {
@@ -130,7 +135,8 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		idle, _ := strconv.Atoi(attr(lbAttributes(r), r.Attributes, "idle_timeout.timeout_seconds"))
 		for _, l := range r.Listeners {
 			pl := lb.Listener{ARN: l.ARN, Protocol: l.Protocol, Port: l.Port, IdleTimeout: time.Duration(idle) * time.Second,
-				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode"), TLS: planeTLS(l, pairs)}
+				XFF: attr(lbAttributes(r), r.Attributes, "routing.http.xff_header_processing.mode"), TLS: planeTLS(l, pairs),
+				Ingress: Ingress(groups, r.SecurityGroups, l.Port)}
 			rs := slices.Clone(l.Rules)
 			slices.SortFunc(rs, func(a, b ruleRecord) int { return a.Priority - b.Priority })
 			for _, rule := range rs {
@@ -141,6 +147,17 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 		}
 	}
 	return cfg
+}
+
+// Ingress are the clients a load balancer's security groups admit on a
+// listener's port; nil, admitting everyone, for one without groups (a
+// network load balancer made without any).
+func Ingress(groups ec2.GroupView, sgs []string, port int) *lb.Ingress {
+	if len(sgs) == 0 {
+		return nil
+	}
+	tcp, udp := groups.Admitted(sgs, port)
+	return &lb.Ingress{TCP: tcp, UDP: udp}
 }
 
 // planeTLS is an HTTPS or TLS listener's certificates (those imported;

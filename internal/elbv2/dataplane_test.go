@@ -8,9 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
@@ -251,4 +255,49 @@ func TestWeightedForwardAndMovedListener(t *testing.T) {
 	newURL := fmt.Sprintf("http://127.0.0.1:%d", moved)
 	waitFor(t, func() bool { return answers(c, newURL, "a") || answers(c, newURL, "b") })
 	waitFor(t, func() bool { _, err := c.Get(url + "/"); return err != nil })
+}
+
+// TestListenerSecurityGroups: a load balancer's security groups decide
+// which clients its listeners take, as on AWS: with a group that admits
+// nothing the listener refuses this machine's clients; a rule for the
+// listener's port from 127.0.0.1/32 admits them at the next connection,
+// one for another port does not, and revoking the rule refuses them
+// again.
+func TestListenerSecurityGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	url, listener, _ := e.alb(t, backend(t, "a"))
+	port, _ := strconv.Atoi(url[strings.LastIndexByte(url, ':')+1:])
+	l := must[*sdk.DescribeListenersOutput](t)(e.elb.DescribeListeners(ctx, &sdk.DescribeListenersInput{ListenerArns: []string{listener}})).Listeners[0]
+	lbArn := aws.ToString(l.LoadBalancerArn)
+	balancer := must[*sdk.DescribeLoadBalancersOutput](t)(e.elb.DescribeLoadBalancers(ctx, &sdk.DescribeLoadBalancersInput{LoadBalancerArns: []string{lbArn}})).LoadBalancers[0]
+	sg := must[*sdkec2.CreateSecurityGroupOutput](t)(e.ec2c.CreateSecurityGroup(ctx, &sdkec2.CreateSecurityGroupInput{GroupName: aws.String("lb"),
+		Description: aws.String("load balancer"), VpcId: balancer.VpcId})).GroupId
+	must[*sdk.SetSecurityGroupsOutput](t)(e.elb.SetSecurityGroups(ctx, &sdk.SetSecurityGroupsInput{LoadBalancerArn: &lbArn, SecurityGroups: []string{*sg}}))
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	answers := func() bool {
+		resp, err := c.Get(url + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	perm := func(from, to int32) []ec2types.IpPermission {
+		return []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(from), ToPort: aws.Int32(to),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("127.0.0.1/32")}}}}
+	}
+	waitFor(t, func() bool { return !answers() })
+	must[*sdkec2.AuthorizeSecurityGroupIngressOutput](t)(e.ec2c.AuthorizeSecurityGroupIngress(ctx, &sdkec2.AuthorizeSecurityGroupIngressInput{GroupId: sg,
+		IpPermissions: perm(int32(port)+1, int32(port)+1)}))
+	time.Sleep(300 * time.Millisecond)
+	if answers() {
+		t.Fatal("a rule for another port admitted the client")
+	}
+	must[*sdkec2.AuthorizeSecurityGroupIngressOutput](t)(e.ec2c.AuthorizeSecurityGroupIngress(ctx, &sdkec2.AuthorizeSecurityGroupIngressInput{GroupId: sg,
+		IpPermissions: perm(int32(port), int32(port))}))
+	waitFor(t, answers)
+	must[*sdkec2.RevokeSecurityGroupIngressOutput](t)(e.ec2c.RevokeSecurityGroupIngress(ctx, &sdkec2.RevokeSecurityGroupIngressInput{GroupId: sg,
+		IpPermissions: perm(int32(port), int32(port))}))
+	waitFor(t, func() bool { return !answers() })
 }

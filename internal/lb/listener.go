@@ -30,6 +30,8 @@ type listener struct {
 	// pcs are a UDP or TCP_UDP listener's UDP sockets.
 	pcs   []net.PacketConn
 	table atomic.Pointer[table]
+	// ingress are the clients admitted; nil admits everyone.
+	ingress atomic.Pointer[Ingress]
 	// tls is an HTTPS or TLS listener's configuration of the moment.
 	tls  atomic.Pointer[tls.Config]
 	http *http.Server

@@ -47,6 +47,10 @@ type Listener struct {
 	// HTTP/1.1, a TLS one passes the decrypted bytes to TCP targets.
 	// Certificates and policy change in place, for new handshakes.
 	TLS *TLS
+	// Ingress, when set, are the clients the load balancer's security
+	// groups admit; nil admits everyone (a network load balancer without
+	// groups). It changes in place, for new connections.
+	Ingress *Ingress
 }
 
 // Rule is a listener rule: when every condition matches, the action runs.
@@ -238,6 +242,7 @@ func (p *Plane) Apply(cfg Config) error {
 					errs = append(errs, err) // the listener keeps its certificates
 				}
 				cur.table.Store(routes)
+				cur.ingress.Store(l.Ingress)
 				continue
 			}
 			cur.close()
@@ -314,6 +319,7 @@ func (p *Plane) routes(l Listener) *table {
 func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 	nl := &listener{port: l.Port, protocol: l.Protocol}
 	nl.table.Store(routes)
+	nl.ingress.Store(l.Ingress)
 	if err := p.setTLS(nl, l); err != nil {
 		return nil, err
 	}
@@ -330,11 +336,12 @@ func (p *Plane) open(l Listener, routes *table) (*listener, error) {
 				continue
 			}
 		}
-		ln, err := net.Listen("tcp", hostPort)
+		raw, err := net.Listen("tcp", hostPort)
 		if err != nil {
 			nl.close()
 			return nil, fmt.Errorf("lb: listener %s: %w", l.ARN, err)
 		}
+		var ln net.Listener = guarded{raw, nl}
 		if l.TLS != nil {
 			// Every handshake takes the listener's configuration of the
 			// moment, so that certificates change without a restart.

@@ -71,6 +71,9 @@ func (l *listener) serveUDP(pc net.PacketConn, lim udpLimits, log *slog.Logger) 
 			}
 			continue // a transient error of one datagram
 		}
+		if !l.admits("udp", client) {
+			continue // the load balancer's groups drop it
+		}
 		f := l.flow(fs, pc, client, lim, log)
 		if f == nil {
 			continue // no target, or too many flows: dropped

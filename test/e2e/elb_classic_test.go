@@ -34,6 +34,7 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 	}
 	var sg struct{ GroupId string }
 	b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName("e2e-clb"), "--description", "classic load balancer").MustSucceed(t).JSON(t, &sg)
+	admitClients(t, b, cli, sg.GroupId)
 	var hostGroups struct {
 		SecurityGroups []struct{ GroupId string }
 	}

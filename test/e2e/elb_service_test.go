@@ -305,6 +305,15 @@ func TestLoadBalancerSecurityGroupsCLI(t *testing.T) {
 	}
 }
 
+// admitClients lets this machine's clients (127.0.0.0/8) reach a load
+// balancer in group on any port, as a user opens a load balancer's
+// listener ports: a load balancer admits only whom its groups let in.
+func admitClients(t *testing.T, b *Berth, cli CLI, group string) {
+	t.Helper()
+	b.Run(t, cli, "ec2", "authorize-security-group-ingress", "--group-id", group, "--protocol", "tcp", "--port", "0-65535",
+		"--cidr", "127.0.0.0/8").MustSucceed(t)
+}
+
 // guardedInstance makes a cluster with one instance of its own, in a
 // security group that lets nothing in, and an empty group for a load
 // balancer: the cluster and the two groups.
@@ -318,6 +327,7 @@ func guardedInstance(t *testing.T, b *Berth, cli CLI, prefix string) (cluster, h
 		return sg.GroupId
 	}
 	hostSG, lbSG = group(prefix+"-hosts"), group(prefix+"-lb")
+	admitClients(t, b, cli, lbSG)
 	template := clusterLaunchTemplate(t, b, cli, cluster, "t3.micro", map[string]any{"SecurityGroupIds": []string{hostSG}})
 	var run struct{ Instances []ec2Instance }
 	b.Run(t, cli, "ec2", "run-instances", "--launch-template", "LaunchTemplateName="+template, "--count", "1").MustSucceed(t).JSON(t, &run)
@@ -342,6 +352,7 @@ func defaultALB(t *testing.T, b *Berth, cli CLI, prefix string) (lbArn, tg strin
 	}
 	var sg struct{ GroupId string }
 	b.Run(t, cli, "ec2", "create-security-group", "--group-name", uniqueName(prefix), "--description", "load balancer").MustSucceed(t).JSON(t, &sg)
+	admitClients(t, b, cli, sg.GroupId)
 	// The instances' group lets the load balancer's group in.
 	var hostGroups struct {
 		SecurityGroups []struct{ GroupId string }
