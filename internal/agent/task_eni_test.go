@@ -226,7 +226,11 @@ func TestPauseImage(t *testing.T) {
 	if err := rt.Start(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Give the process time to reach its handler: a SIGTERM that comes
+	// while the (race-instrumented, loaded) test binary still initialises
+	// its dependencies meets Go's default action, which PID 1 of a
+	// container cannot die from, and the runtime then exits 2.
+	time.Sleep(3 * time.Second)
 	st, err := rt.Inspect(ctx, id)
 	if err != nil || !st.Running || st.Pid == 0 {
 		t.Fatalf("pause container not running: %+v %v", st, err)
