@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkacm "github.com/aws/aws-sdk-go-v2/service/acm"
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
@@ -100,7 +101,8 @@ func (e *env) client(key, secret string) *sdk.Client {
 // subnets are the default VPC's subnets in two zones, and the VPC.
 func (e *env) subnets(t testing.TB) (vpc string, subnets []string) {
 	t.Helper()
-	out := must[*sdkec2.DescribeSubnetsOutput](t)(e.ec2c.DescribeSubnets(context.Background(), &sdkec2.DescribeSubnetsInput{}))
+	out := must[*sdkec2.DescribeSubnetsOutput](t)(e.ec2c.DescribeSubnets(context.Background(), &sdkec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}}))
 	zones := map[string]bool{}
 	for _, s := range out.Subnets {
 		if !zones[aws.ToString(s.AvailabilityZone)] && len(subnets) < 2 {
