@@ -92,7 +92,11 @@ func AttachTask(pid int, ti TaskInterface) error {
 	if err := ensureVeth(in, pid, host, mac); err != nil {
 		return fmt.Errorf("interface %s: %w", ti.ID, err)
 	}
-	if err := configureTaskEnd(in, ti, mac); err != nil {
+	hostLink, err := netlink.LinkByName(host)
+	if err != nil {
+		return fmt.Errorf("interface %s on the host: %w", ti.ID, err)
+	}
+	if err := configureTaskEnd(in, ti, mac, hostLink.Attrs().HardwareAddr); err != nil {
 		return fmt.Errorf("interface %s in the task: %w", ti.ID, err)
 	}
 	if err := configureHostEnd(host, ti.Addr.Addr()); err != nil {
@@ -141,8 +145,12 @@ func ensureVeth(in *netlink.Handle, pid int, host string, mac net.HardwareAddr) 
 }
 
 // configureTaskEnd sets eth0's MAC, address and default route and brings
-// it and lo up; each step is a no-op when already done.
-func configureTaskEnd(in *netlink.Handle, ti TaskInterface, mac net.HardwareAddr) error {
+// it and lo up; each step is a no-op when already done. The gateway's
+// neighbour entry is the host end's MAC, fixed: proxy ARP answers for an
+// address only when the host has a route to it through another
+// interface, and the gateway is an address the host need not route
+// anywhere (a machine without a default route has none for it).
+func configureTaskEnd(in *netlink.Handle, ti TaskInterface, mac, gatewayMAC net.HardwareAddr) error {
 	link, err := in.LinkByName(taskIfName)
 	if err != nil {
 		return err
@@ -165,6 +173,11 @@ func configureTaskEnd(in *netlink.Handle, ti TaskInterface, mac net.HardwareAddr
 	}
 	if err := in.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("bring lo up: %w", err)
+	}
+	gw := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+		IP: ti.Gateway.AsSlice(), HardwareAddr: gatewayMAC}
+	if err := in.NeighSet(gw); err != nil {
+		return fmt.Errorf("neighbour %s: %w", ti.Gateway, err)
 	}
 	def := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: ti.Gateway.AsSlice(), Flags: int(netlink.FLAG_ONLINK)}
 	if err := in.RouteReplace(def); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/testutil"
 )
@@ -89,7 +90,8 @@ func eventually(cond func() bool) bool {
 // TestAttachTask wires two task namespaces of one subnet (addresses of a
 // private /24 the test picks) and checks: the host reaches each task at
 // its address, one task reaches the other, attaching again changes
-// nothing, and detaching removes the link and the route.
+// nothing, and detaching removes the link and the route. The host has no
+// route to the tasks' gateway.
 func TestAttachTask(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces")
@@ -100,6 +102,15 @@ func TestAttachTask(t *testing.T) {
 		{ID: "eni-0test00000000000a", MAC: "0a:58:0a:d5:09:0a", Addr: netip.MustParsePrefix("10.213.9.10/24"), Gateway: gw},
 		{ID: "eni-0test00000000000b", MAC: "0a:58:0a:d5:09:0b", Addr: netip.MustParsePrefix("10.213.9.11/24"), Gateway: gw},
 	}
+	// The host has no route to the gateway (a machine without a default
+	// route): the tasks reach their gateway all the same, since it is
+	// not proxy ARP that answers for it.
+	noRoute := &netlink.Route{Dst: ipNet(gw), Type: unix.RTN_BLACKHOLE}
+	netlink.RouteDel(noRoute) // left by an interrupted run
+	if err := netlink.RouteAdd(noRoute); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { netlink.RouteDel(noRoute) })
 	pids := make([]int, len(tasks))
 	var links []string
 	for i, ti := range tasks {

@@ -106,7 +106,7 @@ func TestAwsvpcTasksWithCLI(t *testing.T) {
 
 	// The host reaches A (its group allows it); A's containers share its
 	// address: the web container reaches the sidecar on localhost.
-	eventually(t, 15*time.Second, 200*time.Millisecond, "task A at "+ipA+":8080", func() (bool, string) { return reachableOnce(ipA, 8080), "" })
+	eventually(t, 15*time.Second, 200*time.Millisecond, "task A at "+ipA+":8080", func() (bool, string) { return reachable(ipA, 8080) })
 	if status, ok := fetchVia(ipA, "http://127.0.0.1:9090/"); !ok || status != http.StatusOK {
 		t.Fatalf("web → sidecar on localhost: %d (answered: %v)", status, ok)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -177,4 +178,30 @@ func clusterLaunchTemplate(t *testing.T, b *Berth, cli CLI, cluster, instanceTyp
 	template := uniqueName("e2e-lt")
 	b.Run(t, cli, "ec2", "create-launch-template", "--launch-template-name", template, "--launch-template-data", string(text)).MustSucceed(t)
 	return template
+}
+
+// pathTo describes how this machine reaches addr, for a failure message:
+// the route, the neighbour entry and the firewall rules that name it.
+func pathTo(addr string) string {
+	var b strings.Builder
+	for _, args := range [][]string{{"ip", "route", "get", addr}, {"ip", "neigh", "show", "to", addr}} {
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		fmt.Fprintf(&b, "%s: %s (%v)\n", strings.Join(args, " "), strings.TrimSpace(string(out)), err)
+	}
+	if out, err := exec.Command("iptables-save", "-c", "-t", "filter").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, addr+"/") || strings.Contains(line, "-j E2E") {
+				fmt.Fprintln(&b, line)
+			}
+		}
+	}
+	return b.String()
+}
+
+// reachable is reachableOnce with pathTo as the state of a failure.
+func reachable(addr string, port int) (bool, string) {
+	if reachableOnce(addr, port) {
+		return true, ""
+	}
+	return false, pathTo(addr)
 }

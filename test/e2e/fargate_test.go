@@ -97,7 +97,7 @@ func TestFargateWithCLI(t *testing.T) {
 			t.Fatalf("attachments %+v", tk.Attachments)
 		}
 		ip := tk.Attachments[0].detail("privateIPv4Address")
-		eventually(t, 15*time.Second, 200*time.Millisecond, "the Fargate task at "+ip+":8080", func() (bool, string) { return reachableOnce(ip, 8080), "" })
+		eventually(t, 15*time.Second, 200*time.Millisecond, "the Fargate task at "+ip+":8080", func() (bool, string) { return reachable(ip, 8080) })
 	}
 	// Task metadata v4 from inside the task: Fargate's fields, and the
 	// interface its containers share.
