@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/ec2"
@@ -54,6 +55,28 @@ func newAwsvpcEnv(t *testing.T) *awsvpcEnv {
 		{Name: "sidecar", Image: "side:1", Memory: ptr(64), Essential: ptr(false)},
 	}})
 	return e
+}
+
+// joinFargateHost registers the Fargate host's container instance with
+// cpu units and memory MiB, as its agent does, and connects it.
+func (e *awsvpcEnv) joinFargateHost(host, cluster string, cpu, memory int) ContainerInstance {
+	e.t.Helper()
+	rec, err := e.ec2.Instance(e.ctx, host)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	doc, sig, err := e.ec2.InstanceIdentity(e.ctx, rec)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	joined, err := e.svc.RegisterContainerInstance(e.ctx, &RegisterContainerInstanceInput{Cluster: cluster, InstanceIdentityDocument: doc, InstanceIdentityDocumentSignature: sig,
+		TotalResources: []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: cpu}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: memory}},
+		Attributes:     []Attribute{{Name: capTaskENI}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.connect(lastSegment(joined.ContainerInstance.ContainerInstanceArn))
+	return joined.ContainerInstance
 }
 
 func (e *awsvpcEnv) register(in *RegisterTaskDefinitionInput) *TaskDefinition {
@@ -351,23 +374,9 @@ func TestFargateTasks(t *testing.T) {
 	}
 
 	// The host's agent joins, as an instance does.
-	rec, err := e.ec2.Instance(e.ctx, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, sig, err := e.ec2.InstanceIdentity(e.ctx, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	joined, err := e.svc.RegisterContainerInstance(e.ctx, &RegisterContainerInstanceInput{Cluster: "vpc", InstanceIdentityDocument: doc, InstanceIdentityDocumentSignature: sig,
-		TotalResources: []Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 16384}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 65536}},
-		Attributes:     []Attribute{{Name: capTaskENI}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.connect(lastSegment(joined.ContainerInstance.ContainerInstanceArn))
+	joined := e.joinFargateHost(host, "vpc", 16384, 65536)
 	list, err := e.svc.ListContainerInstances(e.ctx, &ListContainerInstancesInput{Cluster: "vpc"})
-	if err != nil || len(list.ContainerInstanceArns) != 2 || slices.Contains(list.ContainerInstanceArns, joined.ContainerInstance.ContainerInstanceArn) {
+	if err != nil || len(list.ContainerInstanceArns) != 2 || slices.Contains(list.ContainerInstanceArns, joined.ContainerInstanceArn) {
 		t.Fatalf("list-container-instances %v %v: the Fargate host is listed", list, err)
 	}
 	if err := e.svc.fargatePass(e.ctx); err != nil {
@@ -400,7 +409,7 @@ func TestFargateTasks(t *testing.T) {
 		if err != nil || len(out.Tasks) != 1 {
 			t.Fatalf("EC2 run: %+v %v", out, err)
 		}
-		if out.Tasks[0].ContainerInstanceArn == joined.ContainerInstance.ContainerInstanceArn {
+		if out.Tasks[0].ContainerInstanceArn == joined.ContainerInstanceArn {
 			t.Fatal("an EC2 task was placed on the Fargate host")
 		}
 	}
@@ -552,5 +561,125 @@ func TestPlatformVersionByLaunchType(t *testing.T) {
 		if err != nil || out.Service.PlatformVersion != FargatePlatformVersion || len(out.Service.Deployments) != 1 {
 			t.Fatalf("update-service --platform-version %s: %+v %v; want the one deployment on %s", v, out, err, FargatePlatformVersion)
 		}
+	}
+}
+
+// TestFargateSpotInterruption: Berth takes room back from FARGATE_SPOT
+// tasks when a FARGATE task needs it. A FARGATE task that finds the
+// cluster's Fargate host full of Spot tasks waits in PROVISIONING, and
+// the leader interrupts as few Spot tasks as make room, the most recently
+// started first, with AWS's stop code and reason; once they have stopped
+// the waiting task is placed. A Spot task never interrupts another, and
+// no Spot task is interrupted for a task they could not make room for.
+func TestFargateSpotInterruption(t *testing.T) {
+	e := newAwsvpcEnv(t)
+	e.svc.cfg.Fargate, e.svc.cfg.Identity = e.ec2, e.ec2
+	if err := e.ec2.Heartbeat(e.ctx, ec2.HostRecord{ID: "host-1"}); err != nil {
+		t.Fatal(err)
+	}
+	def := func(family, cpu, memory string) *TaskDefinition {
+		return e.register(&RegisterTaskDefinitionInput{Family: family, NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
+			Cpu: cpu, Memory: memory, ContainerDefinitions: []ContainerDefinition{{Name: "app", Image: "app:1"}}})
+	}
+	quarter, whole := def("quarter", "4096", "8192"), def("whole", "16384", "32768")
+	if _, err := e.svc.PutClusterCapacityProviders(e.ctx, &PutClusterCapacityProvidersInput{Cluster: "vpc", CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
+		DefaultCapacityProviderStrategy: []CapacityProviderStrategyItem{}}); err != nil {
+		t.Fatal(err)
+	}
+	nc := awsvpc([]string{e.subnets["us-east-1a"].SubnetID}, e.group)
+	run := func(td *TaskDefinition, spot bool) *RunTaskOutput {
+		t.Helper()
+		in := &RunTaskInput{Cluster: "vpc", TaskDefinition: td.TaskDefinitionArn, NetworkConfiguration: nc}
+		if spot {
+			in.CapacityProviderStrategy = []CapacityProviderStrategyItem{{CapacityProvider: "FARGATE_SPOT", Weight: 1}}
+		} else {
+			in.LaunchType = "FARGATE"
+		}
+		out, err := e.svc.RunTask(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	pass := func() {
+		t.Helper()
+		if err := e.svc.fargatePass(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four Spot tasks fill the host (16384 units).
+	var spots []string
+	spots = append(spots, run(quarter, true).Tasks[0].TaskArn)
+	pass()
+	host, err := e.ec2.FargateHost(e.ctx, "vpc")
+	if err != nil || host == "" {
+		t.Fatalf("Fargate host %q %v", host, err)
+	}
+	e.joinFargateHost(host, "vpc", 16384, 65536)
+	pass()
+	for range 3 {
+		time.Sleep(2 * time.Millisecond) // distinct start times
+		out := run(quarter, true)
+		if len(out.Tasks) != 1 || out.Tasks[0].LastStatus != "PENDING" {
+			t.Fatalf("a Spot task on the host: %+v", out)
+		}
+		spots = append(spots, out.Tasks[0].TaskArn)
+	}
+	interrupted := func() []string {
+		t.Helper()
+		var arns []string
+		for _, arn := range spots {
+			tk := e.describeTask("vpc", arn)
+			if tk.DesiredStatus == "STOPPED" {
+				if tk.StopCode != "SpotInterruption" || tk.StoppedReason != "Your Spot Task was interrupted." {
+					t.Fatalf("an interrupted Spot task: stop code %q, reason %q", tk.StopCode, tk.StoppedReason)
+				}
+				arns = append(arns, arn)
+			}
+		}
+		return arns
+	}
+
+	// A Spot task finds no room: a failure, and no Spot task is touched.
+	if out := run(quarter, true); len(out.Tasks) != 0 || len(out.Failures) == 0 {
+		t.Fatalf("a Spot task on a full host: %+v", out)
+	}
+	// No FARGATE task waits: a pass interrupts nothing.
+	pass()
+	if got := interrupted(); len(got) != 0 {
+		t.Fatalf("interrupted without a FARGATE task waiting: %v", got)
+	}
+
+	// A FARGATE task finds no room: it waits, and the newest Spot task
+	// alone is interrupted.
+	od := run(quarter, false)
+	if len(od.Tasks) != 1 || len(od.Failures) != 0 || od.Tasks[0].LastStatus != "PROVISIONING" {
+		t.Fatalf("a FARGATE task on a host full of Spot tasks: %+v", od)
+	}
+	pass()
+	pass() // a second pass counts the stopping task's room: no second interruption
+	if got := interrupted(); !slices.Equal(got, spots[3:]) {
+		t.Fatalf("interrupted %v, want the newest Spot task %v", got, spots[3:])
+	}
+	if tk := e.describeTask("vpc", od.Tasks[0].TaskArn); tk.LastStatus != "PROVISIONING" {
+		t.Fatalf("the FARGATE task before the Spot task stopped: %s", tk.LastStatus)
+	}
+	if _, err := e.svc.SubmitTaskStateChange(e.ctx, &SubmitTaskStateChangeInput{Cluster: "vpc", Task: spots[3], Status: "STOPPED", Reason: "SIGTERM"}); err != nil {
+		t.Fatal(err)
+	}
+	pass()
+	if tk := e.describeTask("vpc", od.Tasks[0].TaskArn); tk.LastStatus != "PENDING" || len(tk.Attachments) != 1 {
+		t.Fatalf("the FARGATE task once the Spot task stopped: %+v", tk)
+	}
+
+	// A FARGATE task as large as the host: the three Spot tasks left
+	// cannot make room for it beside the FARGATE one, so it fails at
+	// once and no Spot task is interrupted.
+	if out := run(whole, false); len(out.Tasks) != 0 || len(out.Failures) == 0 {
+		t.Fatalf("a FARGATE task Spot tasks cannot make room for: %+v", out)
+	}
+	pass()
+	if got := interrupted(); len(got) != 1 {
+		t.Fatalf("interrupted %v for a task they could not make room for", got)
 	}
 }

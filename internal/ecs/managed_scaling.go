@@ -169,6 +169,7 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 	var placedTasks []taskRecord
 	made := s.deleteUnless(ctx) // interfaces made for tasks this pass places
 	defer made.release()
+	spot := &spotPass{tasks: all, interrupted: map[string]bool{}}
 	for _, it := range waiting {
 		rec := it.Value
 		if time.Since(rec.Task.CreatedAt.Time) > ProvisioningTimeout {
@@ -205,6 +206,12 @@ func (s *Service) provision(ctx context.Context, cluster string) error {
 			views[i] = sub[k]
 		}
 		if len(res.Placed) == 0 {
+			if rec.Fargate && rec.Task.CapacityProviderName != fargateSpotProvider && len(idx) > 0 {
+				// Room on the Fargate host, taken back from Spot tasks.
+				if err := spot.makeRoom(ctx, s, candidates[idx[0]].rec.ID, views[idx[0]], req); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		i := idx[res.Placed[0]]

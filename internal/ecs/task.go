@@ -553,8 +553,19 @@ func (s *Service) placeAndCommit(ctx context.Context, plan *launchPlan, final bo
 		} else {
 			result := placement.Place(views, req, count, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 			placed, providers = result.Placed, names[:len(result.Placed)]
-			for _, f := range result.Failures {
-				out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
+			rest := names[len(result.Placed):]
+			wait, err := s.waitForSpotRoom(ctx, cluster, candidates, views, req, rest)
+			if err != nil {
+				return nil, err
+			}
+			if wait {
+				// FARGATE tasks without room wait while Spot tasks are
+				// interrupted (see fargate_spot.go).
+				waiting = rest
+			} else {
+				for _, f := range result.Failures {
+					out.Failures = append(out.Failures, Failure{Arn: f.ARN, Reason: f.Reason})
+				}
 			}
 		}
 	} else if len(in.shares) > 0 {
