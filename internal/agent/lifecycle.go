@@ -463,6 +463,9 @@ func (a *Agent) containerSpec(t *task, def *acs.Task, c *container) (_ dockerrt.
 		MemoryMiB: int64(cd.Memory), MemoryReservationMiB: host.MemoryReservation >> 20,
 		NetworkMode: mode, StopTimeout: c.stopTimeout, ReadonlyRootfs: host.ReadonlyRootfs, Privileged: host.Privileged,
 		DNSServers: host.DNS, ExtraHosts: host.ExtraHosts, CgroupParent: cmp.Or(taskCgroup(a.cfg.EC2.CgroupParent, t.arn, def), a.cfg.EC2.CgroupParent),
+		// A Fargate task's ephemeral storage bounds each of its
+		// containers' writable layers, where the storage driver can.
+		StorageGiB: def.EphemeralStorageGiB,
 	}
 	for _, pm := range cd.PortMappings {
 		// An EC2 instance's ports are its own address's.

@@ -144,14 +144,18 @@ func normalizeForward(a *Action, lbType string) error {
 		}
 		t.Weight = &w
 	}
+	off := false
+	sticky := &StickinessConfig{Enabled: &off}
 	if a.ForwardConfig != nil && a.ForwardConfig.TargetGroupStickinessConfig != nil {
 		st := a.ForwardConfig.TargetGroupStickinessConfig
 		if st.Enabled != nil && *st.Enabled {
-			return api.Errorf(codeInvalidAction, "Target group stickiness across the groups of a forward action is not supported by Berth")
+			if st.DurationSeconds == nil || *st.DurationSeconds < 1 || *st.DurationSeconds > 604800 {
+				return validation("Target group stickiness duration must be from 1 to 604800 seconds")
+			}
+			sticky = st
 		}
 	}
-	off := false
-	a.ForwardConfig = &ForwardConfig{TargetGroups: tuples, TargetGroupStickinessConfig: &StickinessConfig{Enabled: &off}}
+	a.ForwardConfig = &ForwardConfig{TargetGroups: tuples, TargetGroupStickinessConfig: sticky}
 	a.TargetGroupArn = ""
 	if len(tuples) == 1 {
 		a.TargetGroupArn = tuples[0].TargetGroupArn

@@ -87,6 +87,33 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
+// stickiness is a target group's sticky sessions for the data plane, nil
+// when off. A network load balancer's source_ip stickiness is its
+// listeners' own (they keep a client on one target while it is healthy).
+func stickiness(g tgRecord) *lb.Stickiness {
+	specs := tgAttributes(g)
+	if attr(specs, g.Attributes, "stickiness.enabled") != "true" {
+		return nil
+	}
+	st := &lb.Stickiness{Type: attr(specs, g.Attributes, "stickiness.type")}
+	duration := "stickiness.lb_cookie.duration_seconds"
+	switch st.Type {
+	case "app_cookie":
+		st.CookieName, duration = attr(specs, g.Attributes, "stickiness.app_cookie.cookie_name"), "stickiness.app_cookie.duration_seconds"
+	case "source_ip":
+		return st
+	}
+	secs, _ := strconv.Atoi(attr(specs, g.Attributes, duration))
+	st.Duration = time.Duration(secs) * time.Second
+	return st
+}
+
+// slowStart is a target group's slow start duration (0: off).
+func slowStart(g tgRecord) time.Duration {
+	secs, _ := strconv.Atoi(attr(tgAttributes(g), g.Attributes, "slow_start.duration_seconds"))
+	return time.Duration(secs) * time.Second
+}
+
 // planeConfig turns the records into the data plane's configuration.
 func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRecord], insts []store.Item[ec2.InstanceRecord], pairs map[string]acm.Pair,
 	groups ec2.GroupView) lb.Config {
@@ -110,7 +137,8 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], tgs []store.Item[tgRec
 			Protocol: g.HealthCheck.Protocol, Path: g.HealthCheck.Path, Matcher: g.HealthCheck.Matcher,
 			Interval: time.Duration(g.HealthCheck.Interval) * time.Second, Timeout: time.Duration(g.HealthCheck.Timeout) * time.Second,
 			Healthy: g.HealthCheck.Healthy, Unhealthy: g.HealthCheck.Unhealthy},
-			LeastOutstanding: attr(tgAttributes(g), g.Attributes, "load_balancing.algorithm.type") == "least_outstanding_requests"}
+			LeastOutstanding: attr(tgAttributes(g), g.Attributes, "load_balancing.algorithm.type") == "least_outstanding_requests",
+			Stickiness:       stickiness(g), SlowStart: slowStart(g)}
 		for _, t := range g.Targets {
 			if t.Deregistered != nil {
 				continue // draining: no new traffic
@@ -219,6 +247,9 @@ func planeAction(acts []Action) lb.Action {
 				w = *t.Weight
 			}
 			out.Forward = append(out.Forward, lb.Weighted{Group: t.TargetGroupArn, Weight: w})
+		}
+		if st := a.ForwardConfig.TargetGroupStickinessConfig; st != nil && st.Enabled != nil && *st.Enabled && st.DurationSeconds != nil {
+			out.GroupStickiness = time.Duration(*st.DurationSeconds) * time.Second
 		}
 	case "fixed-response":
 		code, _ := strconv.Atoi(a.FixedResponseConfig.StatusCode)

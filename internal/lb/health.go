@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -45,6 +46,10 @@ type group struct {
 	override time.Duration
 	// lor picks the target with the fewest requests in flight.
 	lor atomic.Bool
+	// sticky is the group's sticky sessions; nil: none.
+	sticky atomic.Pointer[Stickiness]
+	// slowStart is the group's slow start duration, in nanoseconds.
+	slowStart atomic.Int64
 	// tls makes a group's connections to targets TLS (protocol TLS or
 	// HTTPS), without verifying the targets' certificates, as AWS does not.
 	tls atomic.Bool
@@ -60,7 +65,10 @@ type target struct {
 	source                string
 	outstanding           atomic.Int64
 	routable              atomic.Bool
-	stopCh                chan struct{}
+	// healthySince is when the target last turned healthy (Unix
+	// nanoseconds), for slow start.
+	healthySince atomic.Int64
+	stopCh       chan struct{}
 
 	mu             sync.Mutex
 	health         TargetHealth
@@ -89,6 +97,8 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	}
 	g.hc.Store(&hc)
 	g.lor.Store(cfg.LeastOutstanding)
+	g.sticky.Store(cfg.Stickiness)
+	g.slowStart.Store(int64(cfg.SlowStart))
 	g.tls.Store(cfg.Protocol == "TLS" || cfg.Protocol == "HTTPS")
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
@@ -153,15 +163,42 @@ func (g *group) next() *target {
 		return best
 	}
 	k := n % uint64(healthy)
-	for _, t := range all {
+	for i, t := range all {
 		if t.routable.Load() {
 			if k == 0 {
-				return t
+				return g.ramp(all, i)
 			}
 			k--
 		}
 	}
 	return nil
+}
+
+// ramp is slow start: all[i], the round robin's healthy pick, when it is
+// past its slow start, or with the probability of the part of it that
+// has passed; otherwise the next healthy target past its own (all[i]
+// when there is none). A target's share of requests so grows linearly
+// from nothing to its full share over the group's duration, as on AWS.
+func (g *group) ramp(all []*target, i int) *target {
+	d := g.slowStart.Load()
+	if d <= 0 {
+		return all[i]
+	}
+	now := time.Now().UnixNano()
+	warming := func(t *target) bool {
+		since := t.healthySince.Load()
+		return since > 0 && now-since < d
+	}
+	t := all[i]
+	if !warming(t) || rand.Float64() < float64(now-t.healthySince.Load())/float64(d) {
+		return t
+	}
+	for j := 1; j < len(all); j++ {
+		if o := all[(i+j)%len(all)]; o.routable.Load() && !warming(o) {
+			return o
+		}
+	}
+	return t
 }
 
 func (g *group) health() map[string]TargetHealth {
@@ -213,6 +250,9 @@ func (t *target) record(hc HealthCheck, reason, desc string) {
 	}
 	switch {
 	case reason == "" && (t.health.State == StateHealthy || t.passes >= hc.Healthy):
+		if t.health.State != StateHealthy {
+			t.healthySince.Store(time.Now().UnixNano())
+		}
 		t.health = TargetHealth{State: StateHealthy}
 	case reason != "" && (t.health.State == StateUnhealthy || t.faults >= hc.Unhealthy):
 		t.health = TargetHealth{State: StateUnhealthy, Reason: reason, Description: desc}

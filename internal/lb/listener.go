@@ -118,6 +118,14 @@ type forwardInfo struct {
 	proto  string
 	// tls says the target speaks HTTPS.
 	tls bool
+	// sticky is the group's stickiness, key the target's: the response
+	// binds the client to it.
+	sticky *Stickiness
+	key    string
+	// groupSticky binds the client to group, the target group, for
+	// that long.
+	group       string
+	groupSticky time.Duration
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -133,19 +141,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "redirect":
 			redirect(w, r, rt.rule.Action.Redirect, t.port, t.proto)
 		default:
-			g := rt.pick()
+			var g *group
+			if rt.rule.Action.GroupStickiness > 0 {
+				g = h.plane.stickyGroup(rt, r)
+			}
+			if g == nil {
+				g = rt.pick()
+			}
 			if g == nil {
 				http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
 				return
 			}
-			tgt := g.next()
+			var tgt *target
+			st := g.sticky.Load()
+			if st != nil {
+				tgt = h.plane.stickyTarget(g, st, r)
+			}
+			if tgt == nil {
+				tgt = g.next()
+			}
 			if tgt == nil {
 				http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
 				return
 			}
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
-			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto, tls: g.tls.Load()})
+			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto,
+				tls: g.tls.Load(), sticky: st, key: tgt.key, group: g.arn, groupSticky: rt.rule.Action.GroupStickiness})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -271,7 +293,7 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 					return
 				}
 			}
-			tgt, g := l.pickTarget()
+			tgt, g := l.pickTarget(c.RemoteAddr())
 			if tgt == nil {
 				return
 			}
@@ -307,17 +329,26 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 }
 
 // pickTarget chooses a network listener's target for a new connection or
-// flow: its forward action's group, then the group's next target.
-func (l *listener) pickTarget() (*target, *group) {
+// flow of client: its forward action's group, then the group's next
+// target, or with source_ip stickiness the healthy target client's
+// address hashes to (the same one while the healthy targets are the
+// same).
+func (l *listener) pickTarget(client net.Addr) (*target, *group) {
 	t := l.table.Load()
 	for i := range t.routes {
 		if t.routes[i].rule.Action.Type != "forward" {
 			continue
 		}
-		if g := t.routes[i].pick(); g != nil {
-			return g.next(), g
+		g := t.routes[i].pick()
+		if g == nil {
+			return nil, nil
 		}
-		return nil, nil
+		if st := g.sticky.Load(); st != nil && st.Type == "source_ip" {
+			if tgt := g.bySource(client); tgt != nil {
+				return tgt, g
+			}
+		}
+		return g.next(), g
 	}
 	return nil, nil
 }

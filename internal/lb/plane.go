@@ -80,6 +80,9 @@ type Action struct {
 	Type string
 	// Forward are the target groups of a forward action, by weight.
 	Forward []Weighted
+	// GroupStickiness, when set, binds a client to the target group that
+	// served it for that long (AWSALBTG; see sticky.go).
+	GroupStickiness time.Duration
 	// Fixed is the answer of a fixed-response action.
 	Fixed *FixedResponse
 	// Redirect is where a redirect action sends the client.
@@ -118,6 +121,11 @@ type TargetGroup struct {
 	// fewest in flight (load_balancing.algorithm.type
 	// least_outstanding_requests) instead of round robin.
 	LeastOutstanding bool
+	// Stickiness binds clients to targets (see sticky.go); nil: none.
+	Stickiness *Stickiness
+	// SlowStart, when set, ramps a target that turns healthy up to its
+	// full share of requests over that long (see group.next).
+	SlowStart time.Duration
 }
 
 // Target is one registered target.
@@ -166,6 +174,7 @@ type Plane struct {
 	opts      Options
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
+	sealer    sealer // of sticky sessions' cookies
 
 	mu        sync.Mutex
 	listeners map[string]*listener
@@ -187,7 +196,7 @@ func New(opts Options) *Plane {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}}
+	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}, sealer: newSealer()}
 	// One keep-alive pool towards every target.
 	p.transport = &http.Transport{
 		Proxy: nil,
@@ -201,6 +210,16 @@ func New(opts Options) *Plane {
 		IdleConnTimeout:     60 * time.Second,
 	}
 	p.proxy = newProxy(p.transport, opts.Log)
+	p.proxy.ModifyResponse = func(resp *http.Response) error {
+		fi, ok := resp.Request.Context().Value(targetKey{}).(forwardInfo)
+		if ok && fi.sticky != nil {
+			p.bind(resp, fi.sticky, fi.key)
+		}
+		if ok && fi.groupSticky > 0 {
+			p.bindGroup(resp, fi.group, fi.groupSticky)
+		}
+		return nil
+	}
 	return p
 }
 

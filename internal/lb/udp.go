@@ -94,7 +94,7 @@ func (l *listener) flow(fs *udpFlows, pc net.PacketConn, client net.Addr, lim ud
 	if len(fs.flows) >= lim.max {
 		return nil
 	}
-	tgt, _ := l.pickTarget()
+	tgt, _ := l.pickTarget(client)
 	if tgt == nil {
 		return nil
 	}

@@ -87,22 +87,43 @@ type ContainerSpec struct {
 	LogDriver            string   // "" = daemon default
 	LogOptions           map[string]string
 	Linux                LinuxSettings // sysctls, capabilities, devices, tmpfs, ...
+	// StorageGiB limits the container's writable layer (Docker's
+	// --storage-opt size) where the storage driver can; 0 = no limit.
+	// See Runtime.Create.
+	StorageGiB int
 }
 
 // Create creates (but does not start) a container from spec and returns its
 // ID. The image must already be present (see EnsureImage). A name that is
 // already taken fails with an error for which IsConflict reports true.
+//
+// A StorageGiB limit the storage driver cannot hold (overlay2 but on xfs
+// with project quotas, among others) is dropped: the container is
+// created without it, and later ones are not asked for it;
+// StorageLimits tells which.
 func (r *Runtime) Create(ctx context.Context, spec ContainerSpec) (string, error) {
+	if spec.StorageGiB > 0 && r.noStorageLimits.Load() {
+		spec.StorageGiB = 0
+	}
 	opts, err := createOptions(spec)
 	if err != nil {
 		return "", fmt.Errorf("dockerrt: create container %q: %w", spec.Name, err)
 	}
 	res, err := r.cli.ContainerCreate(ctx, opts)
+	if err != nil && spec.StorageGiB > 0 && strings.Contains(err.Error(), "storage-opt") {
+		r.noStorageLimits.Store(true)
+		spec.StorageGiB = 0
+		return r.Create(ctx, spec)
+	}
 	if err != nil {
 		return "", fmt.Errorf("dockerrt: create container %q: %w", spec.Name, err)
 	}
 	return res.ID, nil
 }
+
+// StorageLimits reports whether the storage driver holds containers to
+// ContainerSpec.StorageGiB: false once it has refused a limit.
+func (r *Runtime) StorageLimits() bool { return !r.noStorageLimits.Load() }
 
 // createOptions translates spec into the Engine API's create request.
 func createOptions(spec ContainerSpec) (client.ContainerCreateOptions, error) {
@@ -152,6 +173,9 @@ func createOptions(spec ContainerSpec) (client.ContainerCreateOptions, error) {
 		VolumesFrom:    spec.VolumesFrom,
 		ExtraHosts:     spec.ExtraHosts,
 		LogConfig:      container.LogConfig{Type: spec.LogDriver, Config: spec.LogOptions},
+	}
+	if spec.StorageGiB > 0 {
+		hc.StorageOpt = map[string]string{"size": fmt.Sprintf("%dG", spec.StorageGiB)}
 	}
 
 	hc.CPUShares = spec.CPUShares

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -27,6 +28,8 @@ import (
 // use; create it with New and release it with Close.
 type Runtime struct {
 	cli *client.Client
+	// noStorageLimits is set once the storage driver refused a size.
+	noStorageLimits atomic.Bool
 }
 
 // New connects to the Docker daemon described by the environment (see the

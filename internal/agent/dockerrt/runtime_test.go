@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -689,4 +690,32 @@ func TestNewWithoutDaemon(t *testing.T) {
 	if !strings.Contains(err.Error(), sock) {
 		t.Errorf("error %q does not name the daemon address", err)
 	}
+}
+
+// TestStorageLimit: a container asked for a writable-layer size gets it
+// where the storage driver holds such limits, and is created without it
+// where the driver refuses them (overlay2 on ext4), after which the
+// runtime reports that it cannot limit storage.
+func TestStorageLimit(t *testing.T) {
+	t.Parallel()
+	rt, image := setup(t)
+	id := run(t, rt, image, dockerrt.ContainerSpec{StorageGiB: 1})
+	waitState(t, rt, id, 20*time.Second, "running", func(s dockerrt.State) bool { return s.Running })
+	out, err := exec.Command("docker", "inspect", "--format", "{{json .HostConfig.StorageOpt}}", id).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.TrimSpace(string(out))
+	if rt.StorageLimits() {
+		if got != `{"size":"1G"}` {
+			t.Fatalf("StorageOpt %s, want size 1G", got)
+		}
+		return
+	}
+	if got != "null" && got != "{}" {
+		t.Fatalf("StorageOpt %s after the driver refused limits", got)
+	}
+	// Later containers are not asked for it again, and start.
+	again := run(t, rt, image, dockerrt.ContainerSpec{StorageGiB: 1})
+	waitState(t, rt, again, 20*time.Second, "running", func(s dockerrt.State) bool { return s.Running })
 }
