@@ -1120,18 +1120,20 @@ type GroupView struct {
 	Members map[string][]netip.Prefix
 }
 
-// GroupView reads every group's rules and the addresses in each group
-// (instances and network interfaces).
-func (s *Service) GroupView(ctx context.Context) (GroupView, error) {
-	rules, err := s.AllGroupRules(ctx)
+// GroupViewAt is every group's rules and the addresses in each group,
+// at revision rev of the store, for a data plane pass that has read
+// insts, every instance, at rev: the groups and network interfaces are
+// read at the same revision, so that the view is of one moment.
+func (s *Service) GroupViewAt(ctx context.Context, rev int64, insts []store.Item[InstanceRecord]) (GroupView, error) {
+	groups, _, err := store.ListAt[groupRecord](ctx, s.store, s.keys.of("security-group"), rev)
 	if err != nil {
 		return GroupView{}, err
 	}
-	insts, err := s.Instances(ctx)
-	if err != nil {
-		return GroupView{}, err
+	rules := make(map[string]GroupRules, len(groups))
+	for _, g := range groups {
+		rules[g.Value.ID] = GroupRules{Ingress: g.Value.Ingress, Egress: g.Value.Egress}
 	}
-	ifs, err := s.Interfaces(ctx)
+	ifs, _, err := store.ListAt[NetworkInterfaceRecord](ctx, s.store, s.keys.of("network-interface"), rev)
 	if err != nil {
 		return GroupView{}, err
 	}

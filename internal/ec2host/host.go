@@ -180,7 +180,7 @@ func (h *Host) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	view := netView{members: ec2.Members(all, interfaces), groups: groups}
+	view := netView{GroupView: ec2.GroupView{Rules: groups, Members: ec2.Members(all, interfaces)}}
 	var errs []error
 	// Source groups' address sets first, so that every chain written
 	// below finds the sets it matches.
@@ -224,15 +224,15 @@ func (h *Host) syncSets(view netView) (map[string]string, error) {
 	}
 	sets := map[string]string{}
 	var errs []error
-	for _, g := range view.groups {
+	for _, g := range view.Rules {
 		for _, rule := range g.Ingress {
 			if rule.Group == "" || sets[rule.Group] != "" {
 				continue
 			}
 			name := h.cfg.VPC.GroupSet(rule.Group)
-			members := fmt.Sprint(view.members[rule.Group])
+			members := fmt.Sprint(view.Members[rule.Group])
 			if h.setSeen[name] != members {
-				if err := h.cfg.VPC.SyncSet(name, view.members[rule.Group]); err != nil {
+				if err := h.cfg.VPC.SyncSet(name, view.Members[rule.Group]); err != nil {
 					errs = append(errs, fmt.Errorf("group %s: %w", rule.Group, err))
 					delete(h.setSeen, name)
 					continue
@@ -270,12 +270,11 @@ func (h *Host) pruneSets(sets map[string]string) error {
 	return nil
 }
 
-// netView is what one reconcile reads of the VPC: every group's rules and
-// the addresses in each group; and the address sets of source groups.
+// netView is what one reconcile reads of the VPC, every group's rules
+// and members, with the address sets of source groups.
 type netView struct {
-	members map[string][]netip.Prefix
-	groups  map[string]ec2.GroupRules
-	sets    map[string]string // by group
+	ec2.GroupView
+	sets map[string]string // by group
 }
 
 // guardInterfaces enforces the groups, in and out, of the interfaces pick
@@ -443,9 +442,9 @@ func (h *Host) enforce(key string, addr netip.Addr, rules []vpc.Rule, set func(s
 func (v netView) rules(groups []string, egress bool) []vpc.Rule {
 	var out []vpc.Rule
 	for _, g := range groups {
-		rules := v.groups[g].Ingress
+		rules := v.Rules[g].Ingress
 		if egress {
-			rules = v.groups[g].Egress
+			rules = v.Rules[g].Egress
 		}
 		for _, rule := range rules {
 			r := vpc.Rule{Protocol: rule.Protocol, From: rule.From, To: rule.To}
@@ -455,7 +454,7 @@ func (v netView) rules(groups []string, egress bool) []vpc.Rule {
 			case !egress && v.sets[rule.Group] != "":
 				r.Set = v.sets[rule.Group]
 			default:
-				r.Sources = v.members[rule.Group]
+				r.Sources = v.Members[rule.Group]
 			}
 			if len(r.Sources) > 0 || r.Set != "" {
 				out = append(out, r)

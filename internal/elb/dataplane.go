@@ -53,7 +53,7 @@ func (s *Service) applyOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	groups, err := s.ec2.GroupView(ctx)
+	groups, err := s.ec2.GroupViewAt(ctx, rev, insts)
 	if err != nil {
 		return 0, err
 	}
