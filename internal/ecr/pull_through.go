@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/api"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // The pull through cache's data plane: a manifest pull that misses in a
@@ -63,9 +64,21 @@ func (r PullThroughCacheRule) upstreamName(name string) string {
 	return rest
 }
 
+// CacheRefreshInterval is how long a tag fetched from upstream is served
+// before a pull asks the upstream again whether it moved, as ECR does.
+const CacheRefreshInterval = 24 * time.Hour
+
+// cacheCheckedKey records when a cached tag was last fetched from upstream.
+func (s *Service) cacheCheckedKey(name, tag string) string { return s.cacheCheckedPrefix(name) + tag }
+func (s *Service) cacheCheckedPrefix(name string) string {
+	return s.prefix + "ptc-checked/" + name + ":"
+}
+
 // pullThrough makes sure a manifest pull of repository name under rule can
 // be served from storage: when the reference is not there, it is fetched
-// from upstream. It answers what the registry answers when it cannot.
+// from upstream; a tag fetched longer than the refresh interval ago is
+// fetched again, and served as cached should that fail. It answers what
+// the registry answers when it cannot.
 func (s *Service) pullThrough(ctx context.Context, rule PullThroughCacheRule, name, ref string) *requestError {
 	_, repoErr := s.repository(ctx, name)
 	exists := repoErr == nil
@@ -74,9 +87,20 @@ func (s *Service) pullThrough(ctx context.Context, rule PullThroughCacheRule, na
 		return &requestError{http.StatusInternalServerError, "UNKNOWN", "unknown error"}
 	}
 	if exists && s.hasManifest(ctx, name, ref) {
+		if s.tagStale(ctx, name, ref) {
+			if e := s.fetchUpstream(ctx, rule, name, ref, true); e != nil {
+				s.log.Warn("registry: refresh cached tag; serving the cached image", "repository", name, "tag", ref, "err", e.message)
+			}
+		}
 		return nil
 	}
-	// ECR's permissions for a pull that fills the cache.
+	return s.fetchUpstream(ctx, rule, name, ref, exists)
+}
+
+// fetchUpstream fetches ref from upstream into repository name, creating
+// the repository unless it exists, with ECR's permissions for a pull that
+// fills the cache.
+func (s *Service) fetchUpstream(ctx context.Context, rule PullThroughCacheRule, name, ref string, exists bool) *requestError {
 	actions := []string{"BatchImportUpstreamImage"}
 	if !exists {
 		actions = append(actions, "CreateRepository")
@@ -111,7 +135,23 @@ func (s *Service) pullThrough(ctx context.Context, rule PullThroughCacheRule, na
 		s.log.Error("registry: pull through", "repository", name, "reference", ref, "upstream", rule.UpstreamRegistryUrl, "err", err)
 		return &requestError{http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Requested image not found: could not cache %s:%s from the upstream registry %s: %v", upName, ref, rule.UpstreamRegistryUrl, err)}
 	}
+	if _, err := digest.Parse(ref); err != nil { // a tag
+		if err := store.Put(ctx, s.store, s.cacheCheckedKey(name, ref), time.Now()); err != nil {
+			s.log.Error("registry: record cached tag", "repository", name, "tag", ref, "err", err)
+		}
+	}
 	return nil
+}
+
+// tagStale reports whether ref is a tag fetched from upstream longer than
+// the refresh interval ago. Digests never are; nor is a tag pushed to
+// Berth rather than fetched.
+func (s *Service) tagStale(ctx context.Context, name, ref string) bool {
+	if _, err := digest.Parse(ref); err == nil {
+		return false
+	}
+	it, err := store.Get[time.Time](ctx, s.store, s.cacheCheckedKey(name, ref))
+	return err == nil && time.Since(it.Value) >= s.cacheRefresh
 }
 
 // hasManifest reports whether repository name holds ref, a tag or digest.

@@ -29,6 +29,7 @@ import (
 // challenge as public registries answer anonymous clients.
 type upstreamRegistry struct {
 	url      string
+	srv      *httptest.Server
 	requests atomic.Int64
 	tokens   atomic.Int64 // tokens handed out
 }
@@ -56,7 +57,7 @@ func newUpstreamRegistry(t *testing.T, bearer bool) *upstreamRegistry {
 		app.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	u.url = srv.URL
+	u.url, u.srv = srv.URL, srv
 	return u
 }
 
@@ -409,4 +410,79 @@ func TestPullThroughCacheRuleAPI(t *testing.T) {
 			t.Errorf("%s by a user without permission: %v", op, err)
 		}
 	}
+}
+
+// TestPullThroughCacheConcurrentFirstPulls: pulls of one image that race
+// to fill the cache (HEAD first, as containerd asks, and GET) all succeed
+// and leave one repository with the image.
+func TestPullThroughCacheConcurrentFirstPulls(t *testing.T) {
+	up := newUpstreamRegistry(t, true)
+	img := buildCacheImage(t, "raced")
+	want := up.push(t, "app", "v1", img)
+	tr := newTestRegistry(t)
+	if _, err := tr.CreatePullThroughCacheRule(tr.ctx, &CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: "mirror", UpstreamRegistryUrl: up.host()}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 6)
+	for i := range cap(errs) {
+		method := http.MethodGet
+		if i%2 == 0 {
+			method = http.MethodHead
+		}
+		go func() {
+			req, _ := http.NewRequest(method, tr.url+"/v2/mirror/app/manifests/v1", nil)
+			req.Header.Set("Authorization", tr.basic())
+			req.Header.Set("Accept", manifestAccept)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Docker-Content-Digest") != want.String() {
+				err = fmt.Errorf("%s: %s digest %q", method, resp.Status, resp.Header.Get("Docker-Content-Digest"))
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	list, err := tr.ListImages(tr.ctx, &ListImagesInput{RepositoryName: "mirror/app"})
+	if err != nil || len(list.ImageIds) != 1 || list.ImageIds[0].ImageDigest != want.String() {
+		t.Fatalf("images after racing pulls: %+v %v", list, err)
+	}
+}
+
+// TestPullThroughCacheRefreshesTags: a cached tag is served as cached
+// within the refresh interval; after it, a pull asks the upstream and
+// follows a moved tag, and serves the cached image when the upstream is
+// gone.
+func TestPullThroughCacheRefreshesTags(t *testing.T) {
+	up := newUpstreamRegistry(t, false)
+	first, second := buildCacheImage(t, "first"), buildCacheImage(t, "second")
+	firstDigest := up.push(t, "app", "v1", first)
+	tr := newTestRegistry(t)
+	if _, err := tr.CreatePullThroughCacheRule(tr.ctx, &CreatePullThroughCacheRuleInput{EcrRepositoryPrefix: "mirror", UpstreamRegistryUrl: up.host()}); err != nil {
+		t.Fatal(err)
+	}
+	expect := func(want digest.Digest) {
+		t.Helper()
+		if resp, body := tr.pull(t, "mirror/app", "v1"); resp.StatusCode != 200 || resp.Header.Get("Docker-Content-Digest") != want.String() {
+			t.Fatalf("pull: %s %s %s, want %s", resp.Status, resp.Header.Get("Docker-Content-Digest"), body, want)
+		}
+	}
+	expect(firstDigest)
+	secondDigest := up.push(t, "app", "v1", second)
+	expect(firstDigest) // within the interval
+	tr.cacheRefresh = 0
+	expect(secondDigest)
+	list, err := tr.ListImages(tr.ctx, &ListImagesInput{RepositoryName: "mirror/app"})
+	if err != nil || len(list.ImageIds) != 2 {
+		t.Fatalf("images after the tag moved: %+v %v, want the first untagged and the second tagged", list, err)
+	}
+	up.srv.Close()
+	expect(secondDigest)
 }
