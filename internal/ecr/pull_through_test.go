@@ -486,3 +486,38 @@ func TestPullThroughCacheRefreshesTags(t *testing.T) {
 	up.srv.Close()
 	expect(secondDigest)
 }
+
+// TestUpstreamURLs: ECR's upstreams are reached over https; loopback
+// registries, Berth's extension, over http unless written with https://;
+// anything else is refused with a message naming the extension.
+func TestUpstreamURLs(t *testing.T) {
+	for _, tt := range []struct{ url, kind, base string }{
+		{"public.ecr.aws", "ecr-public", "https://public.ecr.aws"},
+		{"registry-1.docker.io", "docker-hub", "https://registry-1.docker.io"},
+		{"myregistry.azurecr.io", "azure-container-registry", "https://myregistry.azurecr.io"},
+		{"123456789012.dkr.ecr.eu-west-1.amazonaws.com", "ecr", "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
+		{"127.0.0.1:5000", "", "http://127.0.0.1:5000"},
+		{"127.1.2.3", "", "http://127.1.2.3"},
+		{"[::1]:5000", "", "http://[::1]:5000"},
+		{"https://localhost:8443", "", "https://localhost:8443"},
+		{"http://127.0.0.1:5000", "", "http://127.0.0.1:5000"},
+		{"example.com", "", ""},
+		{"10.0.0.1:5000", "", ""},
+		{"ftp://127.0.0.1", "", ""},
+		{"127.0.0.1:5000/v2", "", ""},
+		{"user@127.0.0.1:5000", "", ""},
+		{"localhost:port", "", ""},
+		{"https://public.ecr.aws.example.com", "", ""},
+	} {
+		up, err := parseUpstream(tt.url)
+		if tt.base == "" {
+			if code(err) != "UnsupportedUpstreamRegistryException" || !strings.Contains(err.Error(), "loopback") {
+				t.Errorf("%s: %+v %v, want UnsupportedUpstreamRegistryException naming the loopback extension", tt.url, up, err)
+			}
+			continue
+		}
+		if err != nil || up.kind != tt.kind || up.base != tt.base {
+			t.Errorf("%s: %+v %v, want kind %q base %s", tt.url, up, err, tt.kind, tt.base)
+		}
+	}
+}
