@@ -90,7 +90,8 @@ func (s *Service) contentRepo(ctx context.Context, name string) (distribution.Re
 }
 
 // removeContent deletes everything a repository holds in storage and etcd
-// (manifests and tags, layer links, uploads, referrers, the tag index),
+// (manifests and tags, layer links, uploads, referrers, the tag index,
+// when the pull through cache fetched its tags),
 // so a repository created again under the name starts empty. Blobs other
 // repositories may share are left for garbage collection. Only the
 // name's own directories go: a repository named "<name>/x" nested under
@@ -105,6 +106,9 @@ func (s *Service) removeContent(ctx context.Context, name string) error {
 	err := s.driver.Delete(ctx, path.Join(referrersRoot, name, "_subjects"))
 	if err != nil && !errors.As(err, new(storagedriver.PathNotFoundError)) {
 		return fmt.Errorf("remove referrers of %s: %w", name, err)
+	}
+	if _, err := s.store.DeletePrefix(ctx, s.cacheCheckedPrefix(name)); err != nil {
+		return fmt.Errorf("drop cached tags of %s: %w", name, err)
 	}
 	return s.dropTagIndex(ctx, name)
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // The registry's own settings: its policy (which, on AWS, governs
-// replication and pull-through cache; Berth has neither yet, so it is
-// validated, stored and returned) and what DescribeRegistry reports.
+// replication and cross-account pull through cache; Berth evaluates it for
+// neither, so it is validated, stored and returned) and what
+// DescribeRegistry reports.
 
 func (s *Service) registryPolicyKey() string { return s.prefix + "registry-policy" }
 

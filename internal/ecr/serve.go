@@ -77,6 +77,10 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if e := s.fillCache(ctx, r, route); e != nil {
+		registryError(w, e.status, e.code, e.message)
+		return
+	}
 	repo, err := s.repository(ctx, name)
 	if err != nil {
 		if api.AsError(err).Code == "RepositoryNotFoundException" {
@@ -120,6 +124,26 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		w = s.subjectWriter(w, r, name, manifest)
 	}
 	s.registry.ServeHTTP(s.tagIndexWriter(w, r, route), r)
+}
+
+// fillCache fetches the manifest a pull names from upstream when the
+// repository is under a pull through cache rule and does not hold it yet.
+func (s *Service) fillCache(ctx context.Context, r *http.Request, route registryRoute) *requestError {
+	if route.kind != routeManifest || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return nil
+	}
+	rule, ok, err := s.cacheRuleFor(ctx, route.repository)
+	if err != nil {
+		s.log.Error("registry: load pull through cache rules", "err", err)
+		return &requestError{http.StatusInternalServerError, "UNKNOWN", "unknown error"}
+	}
+	if !ok {
+		return nil
+	}
+	if e := checkRequest(r, route, nil); e != nil {
+		return e // a malformed reference is not looked up upstream
+	}
+	return s.pullThrough(ctx, rule, route.repository, route.reference)
 }
 
 // tagIndexWriter wraps the response to a manifest PUT or DELETE so that

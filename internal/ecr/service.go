@@ -49,12 +49,16 @@ type Service struct {
 	principal func(accessKeyID string) (api.Principal, bool)
 	// uploadLocks holds an *uploadLock per layer upload id.
 	uploadLocks sync.Map
+	// cacheRefresh is how long a tag fetched by the pull through cache is
+	// served before the upstream is asked again.
+	cacheRefresh time.Duration
 }
 
 // New returns the ECR service; principal maps an access key id to its
 // principal when a registry token is presented.
 func New(ctx context.Context, cfg Config, st *store.Store, authz api.Authorizer, principal func(string) (api.Principal, bool), log *slog.Logger) (*Service, error) {
-	s := &Service{cfg: cfg, store: st, authz: authz, log: log, principal: principal, prefix: "/berth/" + cfg.Region + "/ecr/"}
+	s := &Service{cfg: cfg, store: st, authz: authz, log: log, principal: principal, prefix: "/berth/" + cfg.Region + "/ecr/",
+		cacheRefresh: CacheRefreshInterval}
 	secret, err := s.ensureSecret(ctx)
 	if err != nil {
 		return nil, err
@@ -112,6 +116,11 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("GetRegistryPolicy", api.Op(s.GetRegistryPolicy))
 	js.Handle("DeleteRegistryPolicy", api.Op(s.DeleteRegistryPolicy))
 	js.Handle("DescribeRegistry", api.Op(s.DescribeRegistry))
+	js.Handle("CreatePullThroughCacheRule", api.Op(s.CreatePullThroughCacheRule))
+	js.Handle("DescribePullThroughCacheRules", api.Op(s.DescribePullThroughCacheRules))
+	js.Handle("DeletePullThroughCacheRule", api.Op(s.DeletePullThroughCacheRule))
+	js.Handle("UpdatePullThroughCacheRule", api.Op(s.UpdatePullThroughCacheRule))
+	js.Handle("ValidatePullThroughCacheRule", api.Op(s.ValidatePullThroughCacheRule))
 	js.Handle("GetRepositoryPolicy", api.Op(s.GetRepositoryPolicy))
 	js.Handle("DeleteRepositoryPolicy", api.Op(s.DeleteRepositoryPolicy))
 	js.Handle("TagResource", api.Op(s.TagResource))

@@ -28,6 +28,9 @@ func TestBadInputIsAClientError(t *testing.T) {
 		`{"repositoryName":"app","lifecyclePolicyText":"{\"rules\":null}` + strings.Repeat(" ", 100) + `"}`,
 		`{"repositoryName":"app","maxResults":0,"nextToken":"!!"}`, `{"repositoryName":"app","filter":{"tagStatus":"x"}}`,
 		`{"resourceArn":` + arn + `,"tags":[{"Key":"aws:x"}]}`, `{"resourceArn":` + arn + `,"tags":null,"tagKeys":[""]}`, `{"resourceArn":"arn:aws:ecr:::"}`,
+		`{"ecrRepositoryPrefix":"ab","upstreamRegistryUrl":"127.0.0.1:1"}`, `{"ecrRepositoryPrefix":"ab/","upstreamRegistryUrl":"http://[::1"}`,
+		`{"ecrRepositoryPrefix":"ROOT","upstreamRegistryUrl":"localhost:x","credentialArn":"arn"}`, `{"ecrRepositoryPrefixes":[],"maxResults":2000}`,
+		`{"ecrRepositoryPrefixes":["ab","ab"],"nextToken":"!!"}`, `{"ecrRepositoryPrefix":"ab","customRoleArn":"x"}`,
 	}
 	testutil.ClientErrorsOnly(t, s.JSONService(), root, bodies, func() {
 		s.CreateRepository(ctx, &CreateRepositoryInput{RepositoryName: "app"}) // DeleteRepository may have removed it
