@@ -13,6 +13,23 @@ import (
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
+// getWithCookies GETs url with cookies and returns the body and the
+// response.
+func getWithCookies(t *testing.T, url string, cookies ...*http.Cookie) (string, *http.Response) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b), resp
+}
+
 // namedTargets starts HTTP targets that answer their name and set the
 // application's cookie SESSION when the path is /login.
 func namedTargets(t *testing.T, names ...string) []string {
@@ -67,17 +84,7 @@ func TestStickySessions(t *testing.T) {
 			url := fmt.Sprintf("http://127.0.0.1:%d", port)
 			get := func(path string, cookies ...*http.Cookie) (string, *http.Response) {
 				t.Helper()
-				req, _ := http.NewRequest("GET", url+path, nil)
-				for _, c := range cookies {
-					req.AddCookie(c)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return string(b), resp
+				return getWithCookies(t, url+path, cookies...)
 			}
 			cookieOf := func(resp *http.Response, name string) *http.Cookie {
 				for _, c := range resp.Cookies() {
@@ -212,17 +219,7 @@ func TestTargetGroupStickiness(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	get := func(cookies ...*http.Cookie) (string, *http.Response) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return string(b), resp
+		return getWithCookies(t, url, cookies...)
 	}
 	seen := map[string]bool{}
 	for range 40 {
