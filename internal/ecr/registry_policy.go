@@ -80,21 +80,3 @@ func (s *Service) registryPolicy(ctx context.Context, action string) (store.Item
 	}
 	return it, err
 }
-
-type ReplicationConfiguration struct {
-	Rules []any `json:"rules"`
-}
-
-type DescribeRegistryOutput struct {
-	RegistryId               string                   `json:"registryId"`
-	ReplicationConfiguration ReplicationConfiguration `json:"replicationConfiguration"`
-}
-
-// DescribeRegistry reports the registry's id and its replication rules
-// (none: Berth does not replicate).
-func (s *Service) DescribeRegistry(ctx context.Context, _ *struct{}) (*DescribeRegistryOutput, error) {
-	if err := s.authorize(ctx, "DescribeRegistry", s.registryARN()); err != nil {
-		return nil, err
-	}
-	return &DescribeRegistryOutput{RegistryId: s.cfg.Account, ReplicationConfiguration: ReplicationConfiguration{Rules: []any{}}}, nil
-}

@@ -131,6 +131,13 @@ func (s *Service) JSONService() *api.JSONService {
 	js.Handle("DeleteLifecyclePolicy", api.Op(s.DeleteLifecyclePolicy))
 	js.Handle("StartLifecyclePolicyPreview", api.Op(s.StartLifecyclePolicyPreview))
 	js.Handle("GetLifecyclePolicyPreview", api.Op(s.GetLifecyclePolicyPreview))
+	js.Handle("StartImageScan", api.Op(s.StartImageScan))
+	js.Handle("DescribeImageScanFindings", api.Op(s.DescribeImageScanFindings))
+	js.Handle("GetRegistryScanningConfiguration", api.Op(s.GetRegistryScanningConfiguration))
+	js.Handle("PutRegistryScanningConfiguration", api.Op(s.PutRegistryScanningConfiguration))
+	js.Handle("BatchGetRepositoryScanningConfiguration", api.Op(s.BatchGetRepositoryScanningConfiguration))
+	js.Handle("PutReplicationConfiguration", api.Op(s.PutReplicationConfiguration))
+	js.Handle("DescribeImageReplicationStatus", api.Op(s.DescribeImageReplicationStatus))
 	return js
 }
 
