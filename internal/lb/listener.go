@@ -153,7 +153,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			var tgt *target
-			st := g.sticky.Load()
+			st := rt.rule.Action.Stickiness
+			if st == nil {
+				st = g.sticky.Load()
+			}
 			if st != nil {
 				tgt = h.plane.stickyTarget(g, st, r)
 			}

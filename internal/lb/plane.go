@@ -83,6 +83,10 @@ type Action struct {
 	// GroupStickiness, when set, binds a client to the target group that
 	// served it for that long (AWSALBTG; see sticky.go).
 	GroupStickiness time.Duration
+	// Stickiness, when set, replaces the chosen group's own stickiness
+	// for this action's requests: a Classic listener's stickiness policy
+	// belongs to the listener, not to the instances' group.
+	Stickiness *Stickiness
 	// Fixed is the answer of a fixed-response action.
 	Fixed *FixedResponse
 	// Redirect is where a redirect action sends the client.
