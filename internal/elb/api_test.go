@@ -164,10 +164,10 @@ func TestBadInput(t *testing.T) {
 		name, code, says string
 		call             func() error
 	}{
-		{"HTTPS listener", "UnsupportedProtocol", "certificates are not supported on Classic listeners yet", create(func(in *sdk.CreateLoadBalancerInput) {
+		{"HTTPS listener without a certificate", "ValidationError", "Secure Listeners need to specify a SSLCertificateId", create(func(in *sdk.CreateLoadBalancerInput) {
 			in.Listeners[0].Protocol = aws.String("HTTPS")
 		})},
-		{"SSL instance protocol", "UnsupportedProtocol", "certificates", create(func(in *sdk.CreateLoadBalancerInput) {
+		{"SSL instance protocol under HTTP", "InvalidConfigurationRequest", "not compatible", create(func(in *sdk.CreateLoadBalancerInput) {
 			in.Listeners[0].InstanceProtocol = aws.String("SSL")
 		})},
 		{"layers differ", "InvalidConfigurationRequest", "not compatible", create(func(in *sdk.CreateLoadBalancerInput) {
