@@ -135,7 +135,9 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2
 			key := groupKey(arn, l.InstancePort)
 			if !made[l.InstancePort] {
 				made[l.InstancePort] = true
-				cfg.Groups = append(cfg.Groups, group(key, l.InstancePort, planeProtocols[l.InstanceProtocol]))
+				g := group(key, l.InstancePort, planeProtocols[l.InstanceProtocol])
+				g.ProxyProtocol = proxyProtocol(r, l.InstancePort)
+				cfg.Groups = append(cfg.Groups, g)
 			}
 			cfg.Listeners = append(cfg.Listeners, lb.Listener{ARN: arn + "/listener/" + strconv.Itoa(l.LoadBalancerPort),
 				Protocol: planeProtocols[l.Protocol], Port: l.LoadBalancerPort, IdleTimeout: time.Duration(r.Attributes.IdleTimeout) * time.Second,
@@ -207,4 +209,16 @@ func planeStickiness(r lbRecord, l Listener) *lb.Stickiness {
 	}
 	secs, _ := strconv.ParseInt(p.attr("CookieExpirationPeriod"), 10, 64)
 	return &lb.Stickiness{Type: "lb_cookie", Cookie: stickyCookie, Duration: time.Duration(secs) * time.Second}
+}
+
+// proxyProtocol reports whether an instance port's policies turn the
+// proxy protocol on: its TCP and SSL listeners' connections then start
+// with a PROXY header (HTTP and HTTPS listeners send X-Forwarded-For).
+func proxyProtocol(r lbRecord, port int) bool {
+	for _, n := range r.BackendPolicies[port] {
+		if p, err := r.policy(n); err == nil && p.Type == typeProxy && p.attr("ProxyProtocol") == "true" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,12 +1,14 @@
 package elb
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,4 +148,62 @@ func TestStickinessPolicies(t *testing.T) {
 		_, c := get("/", nil)
 		return c == nil
 	})
+}
+
+// TestProxyProtocolPolicy: an instance port with a ProxyProtocol policy
+// gets, from a TCP listener, each connection's PROXY line first; without
+// the policy, the client's bytes.
+func TestProxyProtocolPolicy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	vpc, subnets := e.loopbackVPC(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, line)
+			}()
+		}
+	}()
+	ip := ln.Addr().(*net.TCPAddr).Port
+	e.instance(t, "i-0000000000000000a", vpc, subnets[0], "127.0.0.1")
+	port := freePort(t)
+	name := aws.String("proxied")
+	must[*sdk.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{LoadBalancerName: name, Subnets: subnets,
+		Listeners: []types.Listener{{Protocol: aws.String("TCP"), LoadBalancerPort: port, InstancePort: aws.Int32(int32(ip))}}}))
+	must[*sdk.RegisterInstancesWithLoadBalancerOutput](t)(e.elb.RegisterInstancesWithLoadBalancer(ctx, &sdk.RegisterInstancesWithLoadBalancerInput{
+		LoadBalancerName: name, Instances: []types.Instance{{InstanceId: aws.String("i-0000000000000000a")}}}))
+	first := func() string {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			return ""
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "hello\n")
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	eventually(t, "the instance reads the client's bytes", func() bool { return first() == "hello\n" })
+	must[*sdk.CreateLoadBalancerPolicyOutput](t)(e.elb.CreateLoadBalancerPolicy(ctx, &sdk.CreateLoadBalancerPolicyInput{LoadBalancerName: name,
+		PolicyName: aws.String("pp"), PolicyTypeName: aws.String("ProxyProtocolPolicyType"), PolicyAttributes: attrs("ProxyProtocol", "true")}))
+	must[*sdk.SetLoadBalancerPoliciesForBackendServerOutput](t)(e.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &sdk.SetLoadBalancerPoliciesForBackendServerInput{
+		LoadBalancerName: name, InstancePort: aws.Int32(int32(ip)), PolicyNames: []string{"pp"}}))
+	eventually(t, "the instance reads a PROXY line first", func() bool {
+		return strings.HasPrefix(first(), "PROXY TCP4 127.0.0.1 127.0.0.1 ")
+	})
+	if got := first(); !strings.HasSuffix(got, fmt.Sprintf(" %d\r\n", port)) {
+		t.Fatalf("PROXY line %q does not name the listener's port %d", got, port)
+	}
 }

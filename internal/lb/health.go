@@ -53,6 +53,9 @@ type group struct {
 	// tls makes a group's connections to targets TLS (protocol TLS or
 	// HTTPS), without verifying the targets' certificates, as AWS does not.
 	tls atomic.Bool
+	// proxy sends targets a PROXY protocol header first (TCP and TLS
+	// listeners).
+	proxy atomic.Bool
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -100,6 +103,7 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	g.sticky.Store(cfg.Stickiness)
 	g.slowStart.Store(int64(cfg.SlowStart))
 	g.tls.Store(cfg.Protocol == "TLS" || cfg.Protocol == "HTTPS")
+	g.proxy.Store(cfg.ProxyProtocol)
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t

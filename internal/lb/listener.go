@@ -308,6 +308,11 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			l.track(raw, true)
 			defer l.track(raw, false)
 			defer raw.Close()
+			if g.proxy.Load() {
+				if _, err := io.WriteString(raw, proxyHeader(c)); err != nil {
+					return
+				}
+			}
 			up := raw
 			if g.tls.Load() {
 				tc := tls.Client(raw, targetTLS)
@@ -329,6 +334,22 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			<-done
 		}()
 	}
+}
+
+// proxyHeader is the PROXY protocol (version 1) line that tells a target
+// which client a connection is from and where it reached the load
+// balancer; it precedes the connection's bytes (and TLS to the target).
+func proxyHeader(c net.Conn) string {
+	src, _ := c.RemoteAddr().(*net.TCPAddr)
+	dst, _ := c.LocalAddr().(*net.TCPAddr)
+	if src == nil || dst == nil {
+		return "PROXY UNKNOWN\r\n"
+	}
+	family := "TCP4"
+	if src.IP.To4() == nil || dst.IP.To4() == nil {
+		family = "TCP6"
+	}
+	return fmt.Sprintf("PROXY %s %s %s %d %d\r\n", family, src.IP, dst.IP, src.Port, dst.Port)
 }
 
 // pickTarget chooses a network listener's target for a new connection or

@@ -130,6 +130,10 @@ type TargetGroup struct {
 	// SlowStart, when set, ramps a target that turns healthy up to its
 	// full share of requests over that long (see group.next).
 	SlowStart time.Duration
+	// ProxyProtocol makes a network listener open each connection to a
+	// target with a PROXY protocol version 1 header naming the client
+	// (a Classic load balancer's ProxyProtocolPolicyType).
+	ProxyProtocol bool
 }
 
 // Target is one registered target.
