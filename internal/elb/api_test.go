@@ -308,12 +308,15 @@ func TestHealthCheckValidation(t *testing.T) {
 		want string
 	}{
 		{hc("http:8080/health", 10, 5, 3, 2), "", "HTTP:8080/health"},
+		{hc("https:443/", 10, 5, 3, 2), "", "HTTPS:443/"},
+		{hc("SSL:443", 10, 5, 3, 2), "", "SSL:443"},
 		{hc("TCP:80", 5, 2, 2, 10), "", "TCP:80"},
 		{hc("HTTP:80", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:80/x", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:0", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP80", 10, 5, 3, 2), "ValidationError", ""},
-		{hc("HTTPS:443/", 10, 5, 3, 2), "ValidationError", ""},
+		{hc("HTTPS:443", 10, 5, 3, 2), "ValidationError", ""},
+		{hc("SSL:443/x", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("UDP:53", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:80", 4, 2, 3, 2), "ValidationError", ""},
 		{hc("TCP:80", 10, 1, 3, 2), "ValidationError", ""},

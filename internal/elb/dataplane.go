@@ -112,7 +112,7 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2
 		r := it.Value
 		arn := s.arn(r.Name)
 		t, _ := parseTarget(r.HealthCheck.Target)
-		hc := lb.HealthCheck{Enabled: true, Protocol: t.protocol, Path: t.path, Matcher: "200",
+		hc := lb.HealthCheck{Enabled: true, Protocol: planeProtocols[t.protocol], Path: t.path, Matcher: "200",
 			Interval: time.Duration(r.HealthCheck.Interval) * time.Second, Timeout: time.Duration(r.HealthCheck.Timeout) * time.Second,
 			Healthy: r.HealthCheck.HealthyThreshold, Unhealthy: r.HealthCheck.UnhealthyThreshold}
 		group := func(key string, port int, protocol string) lb.TargetGroup {

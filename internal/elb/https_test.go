@@ -181,7 +181,8 @@ func TestHTTPSListener(t *testing.T) {
 }
 
 // TestTLSToInstances: an HTTPS or SSL instance protocol makes the load
-// balancer speak TLS to the instances, from an HTTP and a TCP listener.
+// balancer speak TLS to the instances, from an HTTP and a TCP listener;
+// SSL and HTTPS health checks speak TLS too.
 func TestTLSToInstances(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -203,6 +204,22 @@ func TestTLSToInstances(t *testing.T) {
 		}}))
 	must[*sdk.RegisterInstancesWithLoadBalancerOutput](t)(e.elb.RegisterInstancesWithLoadBalancer(ctx, &sdk.RegisterInstancesWithLoadBalancerInput{
 		LoadBalancerName: aws.String("back"), Instances: []types.Instance{{InstanceId: aws.String("i-0000000000000000a")}}}))
+	// SSL and HTTPS health checks: a TLS handshake, an HTTPS request; a
+	// plain port fails the handshake.
+	plain := startBackend(t, "plain", "127.0.0.1:0")
+	for _, tc := range []struct{ target, state string }{
+		{fmt.Sprintf("SSL:%d", ip), "InService"},
+		{fmt.Sprintf("SSL:%d", plain.port), "OutOfService"},
+		{fmt.Sprintf("HTTPS:%d/", ip), "InService"},
+	} {
+		must[*sdk.ConfigureHealthCheckOutput](t)(e.elb.ConfigureHealthCheck(ctx, &sdk.ConfigureHealthCheckInput{LoadBalancerName: aws.String("back"),
+			HealthCheck: &types.HealthCheck{Target: aws.String(tc.target), Interval: aws.Int32(5), Timeout: aws.Int32(2),
+				HealthyThreshold: aws.Int32(2), UnhealthyThreshold: aws.Int32(2)}}))
+		eventually(t, tc.target+" makes the instance "+tc.state, func() bool {
+			out := must[*sdk.DescribeInstanceHealthOutput](t)(e.elb.DescribeInstanceHealth(ctx, &sdk.DescribeInstanceHealthInput{LoadBalancerName: aws.String("back")}))
+			return len(out.InstanceStates) == 1 && aws.ToString(out.InstanceStates[0].State) == tc.state
+		})
+	}
 	for _, p := range []int32{httpPort, tcpPort} {
 		eventually(t, fmt.Sprintf("port %d reaches the instance over TLS", p), func() bool {
 			resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", p))

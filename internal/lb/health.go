@@ -273,14 +273,19 @@ func probe(addr, source string, hc HealthCheck) (reason, desc string) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	if hc.Protocol == "TCP" {
+	if hc.Protocol == "TCP" || hc.Protocol == "TLS" {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		c, err := dialFrom(ctx, addr, source, timeout)
 		if err != nil {
 			return failure(err)
 		}
-		c.Close()
+		defer c.Close()
+		if hc.Protocol == "TLS" {
+			if err := tls.Client(c, targetTLS).HandshakeContext(ctx); err != nil {
+				return failure(err)
+			}
+		}
 		return "", ""
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), targetKey{}, forwardInfo{source: source}), timeout)

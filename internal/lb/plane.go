@@ -155,7 +155,8 @@ type Target struct {
 // HealthCheck is a target group's active health check.
 type HealthCheck struct {
 	Enabled bool
-	// Protocol is HTTP, HTTPS or TCP (UDP groups are checked over TCP).
+	// Protocol is HTTP, HTTPS, TCP (UDP groups are checked over TCP) or
+	// TLS: a TLS handshake (a Classic load balancer's SSL check).
 	Protocol           string
 	Path               string
 	Interval, Timeout  time.Duration
