@@ -2,6 +2,7 @@ package elb
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"slices"
@@ -136,7 +137,7 @@ func (s *Service) planeConfig(lbs []store.Item[lbRecord], insts []store.Item[ec2
 			if !made[l.InstancePort] {
 				made[l.InstancePort] = true
 				g := group(key, l.InstancePort, planeProtocols[l.InstanceProtocol])
-				g.ProxyProtocol = proxyProtocol(r, l.InstancePort)
+				g.ProxyProtocol, g.TargetKeys = proxyProtocol(r, l.InstancePort), targetKeys(r, l.InstancePort)
 				cfg.Groups = append(cfg.Groups, g)
 			}
 			cfg.Listeners = append(cfg.Listeners, lb.Listener{ARN: arn + "/listener/" + strconv.Itoa(l.LoadBalancerPort),
@@ -221,4 +222,24 @@ func proxyProtocol(r lbRecord, port int) bool {
 		}
 	}
 	return false
+}
+
+// targetKeys are the public keys an instance port's back-end server
+// authentication policy accepts (DER); none without one.
+func targetKeys(r lbRecord, port int) [][]byte {
+	var out [][]byte
+	for _, n := range r.BackendPolicies[port] {
+		p, err := r.policy(n)
+		if err != nil || p.Type != typeBackendAuth {
+			continue
+		}
+		for _, kn := range attrValues(p, "PublicKeyPolicyName") {
+			if k, err := r.policy(kn); err == nil {
+				if der, err := base64.StdEncoding.DecodeString(k.attr("PublicKey")); err == nil {
+					out = append(out, der)
+				}
+			}
+		}
+	}
+	return out
 }

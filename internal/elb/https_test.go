@@ -3,8 +3,10 @@ package elb
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -187,11 +189,13 @@ func TestTLSToInstances(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	vpc, subnets := e.loopbackVPC(t)
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil {
 			io.WriteString(w, "tls")
 		}
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // TCP health checks
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	_, portText, _ := strings.Cut(srv.Listener.Addr().String(), ":")
 	ip, _ := strconv.Atoi(portText)
@@ -230,5 +234,80 @@ func TestTLSToInstances(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return string(b) == "tls"
 		})
+	}
+}
+
+// TestBackendServerAuthentication: an instance port with a back-end
+// server authentication policy is reached, from HTTP and TCP listeners,
+// only while the instance's certificate carries one of the policy's
+// public keys.
+func TestBackendServerAuthentication(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	vpc, subnets := e.loopbackVPC(t)
+	ca := testutil.NewCA(t, "Test CA")
+	issued := ca.Issue(t, true, "instance.example.com")
+	pair, err := tls.X509KeyPair(issued.CertPEM, issued.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "tls") }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes and TCP health checks
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, portText, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	ip, _ := strconv.Atoi(portText)
+	e.instance(t, "i-0000000000000000a", vpc, subnets[0], "127.0.0.1")
+	httpPort, tcpPort := freePort(t), freePort(t)
+	name := aws.String("authed")
+	must[*sdk.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{LoadBalancerName: name, Subnets: subnets,
+		Listeners: []types.Listener{
+			{Protocol: aws.String("HTTP"), LoadBalancerPort: httpPort, InstanceProtocol: aws.String("HTTPS"), InstancePort: aws.Int32(int32(ip))},
+			{Protocol: aws.String("TCP"), LoadBalancerPort: tcpPort, InstanceProtocol: aws.String("SSL"), InstancePort: aws.Int32(int32(ip))},
+		}}))
+	must[*sdk.RegisterInstancesWithLoadBalancerOutput](t)(e.elb.RegisterInstancesWithLoadBalancer(ctx, &sdk.RegisterInstancesWithLoadBalancerInput{
+		LoadBalancerName: name, Instances: []types.Instance{{InstanceId: aws.String("i-0000000000000000a")}}}))
+	for _, kv := range [][2]string{
+		{"its-key", base64.StdEncoding.EncodeToString(issued.Cert.RawSubjectPublicKeyInfo)},
+		{"other-key", publicKey(t)},
+	} {
+		must[*sdk.CreateLoadBalancerPolicyOutput](t)(e.elb.CreateLoadBalancerPolicy(ctx, &sdk.CreateLoadBalancerPolicyInput{LoadBalancerName: name,
+			PolicyName: aws.String(kv[0]), PolicyTypeName: aws.String("PublicKeyPolicyType"), PolicyAttributes: attrs("PublicKey", kv[1])}))
+		must[*sdk.CreateLoadBalancerPolicyOutput](t)(e.elb.CreateLoadBalancerPolicy(ctx, &sdk.CreateLoadBalancerPolicyInput{LoadBalancerName: name,
+			PolicyName: aws.String("auth-" + kv[0]), PolicyTypeName: aws.String("BackendServerAuthenticationPolicyType"),
+			PolicyAttributes: attrs("PublicKeyPolicyName", kv[0])}))
+	}
+	answer := func(p int32) string {
+		// A new connection each time: the TCP listener's connection to
+		// the instance lives as long as the client's.
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", p))
+		if err != nil {
+			return "no answer"
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	for _, tc := range []struct {
+		policy  string
+		reaches bool
+	}{
+		{"", true},
+		{"auth-other-key", false},
+		{"auth-its-key", true},
+	} {
+		names := []string{}
+		if tc.policy != "" {
+			names = append(names, tc.policy)
+		}
+		must[*sdk.SetLoadBalancerPoliciesForBackendServerOutput](t)(e.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &sdk.SetLoadBalancerPoliciesForBackendServerInput{
+			LoadBalancerName: name, InstancePort: aws.Int32(int32(ip)), PolicyNames: names}))
+		for _, p := range []int32{httpPort, tcpPort} {
+			eventually(t, fmt.Sprintf("policy %q: port %d reaches the instance: %v", tc.policy, p, tc.reaches), func() bool {
+				return (answer(p) == "200 tls") == tc.reaches
+			})
+		}
 	}
 }

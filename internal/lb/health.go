@@ -56,6 +56,8 @@ type group struct {
 	// proxy sends targets a PROXY protocol header first (TCP and TLS
 	// listeners).
 	proxy atomic.Bool
+	// auth authenticates the targets (TargetKeys); nil: any certificate.
+	auth atomic.Pointer[targetAuth]
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -104,6 +106,7 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	g.slowStart.Store(int64(cfg.SlowStart))
 	g.tls.Store(cfg.Protocol == "TLS" || cfg.Protocol == "HTTPS")
 	g.proxy.Store(cfg.ProxyProtocol)
+	g.auth.Store(newTargetAuth(cfg.TargetKeys))
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t

@@ -116,8 +116,9 @@ type forwardInfo struct {
 	port   int
 	xff    string
 	proto  string
-	// tls says the target speaks HTTPS.
-	tls bool
+	// tls says the target speaks HTTPS; auth, when set, authenticates it.
+	tls  bool
+	auth *targetAuth
 	// sticky is the group's stickiness, key the target's: the response
 	// binds the client to it.
 	sticky *Stickiness
@@ -170,7 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
 			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto,
-				tls: g.tls.Load(), sticky: st, key: tgt.key, group: g.arn, groupSticky: rt.rule.Action.GroupStickiness})
+				tls: g.tls.Load(), auth: g.auth.Load(), sticky: st, key: tgt.key, group: g.arn, groupSticky: rt.rule.Action.GroupStickiness})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -315,7 +316,7 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			}
 			up := raw
 			if g.tls.Load() {
-				tc := tls.Client(raw, targetTLS)
+				tc := tls.Client(raw, g.auth.Load().tlsConfig())
 				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 				err := tc.HandshakeContext(ctx)
 				cancel()

@@ -130,6 +130,9 @@ type TargetGroup struct {
 	// SlowStart, when set, ramps a target that turns healthy up to its
 	// full share of requests over that long (see group.next).
 	SlowStart time.Duration
+	// TargetKeys, when set, are the public keys (DER, PKIX) a target's
+	// TLS certificate must carry one of (see backend_auth.go).
+	TargetKeys [][]byte
 	// ProxyProtocol makes a network listener open each connection to a
 	// target with a PROXY protocol version 1 header naming the client
 	// (a Classic load balancer's ProxyProtocolPolicyType).
@@ -181,7 +184,7 @@ type Options struct {
 // Plane is a running data plane.
 type Plane struct {
 	opts      Options
-	transport *http.Transport
+	transport *transports
 	proxy     *httputil.ReverseProxy
 	sealer    sealer // of sticky sessions' cookies
 
@@ -207,7 +210,7 @@ func New(opts Options) *Plane {
 	}
 	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}, sealer: newSealer()}
 	// One keep-alive pool towards every target.
-	p.transport = &http.Transport{
+	plain := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
@@ -218,6 +221,7 @@ func New(opts Options) *Plane {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
 	}
+	p.transport = &transports{plain: plain, byKey: map[string]*http.Transport{}}
 	p.proxy = newProxy(p.transport, opts.Log)
 	p.proxy.ModifyResponse = func(resp *http.Response) error {
 		fi, ok := resp.Request.Context().Value(targetKey{}).(forwardInfo)
@@ -459,5 +463,5 @@ func (p *Plane) Close() {
 		g.stop()
 		delete(p.groups, arn)
 	}
-	p.transport.CloseIdleConnections()
+	p.transport.closeIdle()
 }
