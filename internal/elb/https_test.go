@@ -177,6 +177,10 @@ func TestHTTPSListener(t *testing.T) {
 	if serial, _ := fetch(ca, sslPort, tls.VersionTLS12, tls.VersionTLS13); serial != www.Cert.SerialNumber.String() {
 		t.Fatalf("the SSL listener's certificate changed too (%s)", serial)
 	}
+	// The SSL listener still serves the first certificate: ACM keeps it.
+	if _, err := e.acm.DeleteCertificate(ctx, &sdkacm.DeleteCertificateInput{CertificateArn: &wwwArn}); code(err) != "ResourceInUseException" {
+		t.Fatalf("deleting a certificate in use: %v", err)
+	}
 	if got := aws.ToString(e.describe(t, "secure").ListenerDescriptions[0].Listener.SSLCertificateId); got != nextArn {
 		t.Fatalf("SSLCertificateId %s, want %s", got, nextArn)
 	}
