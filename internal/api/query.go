@@ -174,6 +174,9 @@ func (d queryDecoder) decodeValue(params url.Values, key string, v reflect.Value
 	case reflect.Struct:
 		return d.decodeStruct(params, key+".", v)
 	case reflect.Slice:
+		if _, ok := params[key]; ok && d.used != nil {
+			d.used[key] = true // "Name=": how the SDKs send an empty list
+		}
 		for n := 1; ; n++ {
 			member := key + d.member + strconv.Itoa(n)
 			if !present(params, member) {

@@ -164,10 +164,10 @@ func TestBadInput(t *testing.T) {
 		name, code, says string
 		call             func() error
 	}{
-		{"HTTPS listener", "UnsupportedProtocol", "certificates are not supported on Classic listeners yet", create(func(in *sdk.CreateLoadBalancerInput) {
+		{"HTTPS listener without a certificate", "ValidationError", "Secure Listeners need to specify a SSLCertificateId", create(func(in *sdk.CreateLoadBalancerInput) {
 			in.Listeners[0].Protocol = aws.String("HTTPS")
 		})},
-		{"SSL instance protocol", "UnsupportedProtocol", "certificates", create(func(in *sdk.CreateLoadBalancerInput) {
+		{"SSL instance protocol under HTTP", "InvalidConfigurationRequest", "not compatible", create(func(in *sdk.CreateLoadBalancerInput) {
 			in.Listeners[0].InstanceProtocol = aws.String("SSL")
 		})},
 		{"layers differ", "InvalidConfigurationRequest", "not compatible", create(func(in *sdk.CreateLoadBalancerInput) {
@@ -308,12 +308,15 @@ func TestHealthCheckValidation(t *testing.T) {
 		want string
 	}{
 		{hc("http:8080/health", 10, 5, 3, 2), "", "HTTP:8080/health"},
+		{hc("https:443/", 10, 5, 3, 2), "", "HTTPS:443/"},
+		{hc("SSL:443", 10, 5, 3, 2), "", "SSL:443"},
 		{hc("TCP:80", 5, 2, 2, 10), "", "TCP:80"},
 		{hc("HTTP:80", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:80/x", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:0", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP80", 10, 5, 3, 2), "ValidationError", ""},
-		{hc("HTTPS:443/", 10, 5, 3, 2), "ValidationError", ""},
+		{hc("HTTPS:443", 10, 5, 3, 2), "ValidationError", ""},
+		{hc("SSL:443/x", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("UDP:53", 10, 5, 3, 2), "ValidationError", ""},
 		{hc("TCP:80", 4, 2, 3, 2), "ValidationError", ""},
 		{hc("TCP:80", 10, 1, 3, 2), "ValidationError", ""},

@@ -10,10 +10,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkacm "github.com/aws/aws-sdk-go-v2/service/acm"
 	sdkec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	sdkv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/berth-dev/berth/internal/acm"
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/auth"
 	"github.com/berth-dev/berth/internal/ec2"
@@ -38,6 +40,7 @@ type env struct {
 	elb   *sdk.Client
 	elbv2 *sdkv2.Client
 	ec2c  *sdkec2.Client
+	acm   *sdkacm.Client
 }
 
 func newEnv(t testing.TB) *env {
@@ -55,8 +58,10 @@ func newEnv(t testing.TB) *env {
 	if err := ec2Svc.EnsureDefaults(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	v2 := elbv2.New(elbv2.Config{Region: testRegion, Account: testAccount.ID, CheckInterval: 100 * time.Millisecond}, st, ec2Svc, ids, log)
-	svc := New(Config{Region: testRegion, Account: testAccount.ID, Plane: v2.Plane(), Ports: v2}, st, ec2Svc, ids, log)
+	certs := acm.New(acm.Config{Region: testRegion, Account: testAccount.ID}, st, ids, log)
+	v2 := elbv2.New(elbv2.Config{Region: testRegion, Account: testAccount.ID, CheckInterval: 100 * time.Millisecond, Certificates: certs}, st, ec2Svc, ids, log)
+	svc := New(Config{Region: testRegion, Account: testAccount.ID, Plane: v2.Plane(), Ports: v2, Certificates: certs}, st, ec2Svc, ids, log)
+	certs.UseUsers(svc.CertificateUsers)
 	ctx, cancel := context.WithCancel(context.Background())
 	var done []chan struct{}
 	for _, c := range append(v2.Controllers(), svc.Controllers()...) {
@@ -83,13 +88,15 @@ func newEnv(t testing.TB) *env {
 	router.AddQuery(v2.QueryService())
 	router.AddQuery(ec2Svc.QueryService())
 	router.AddQuery(ids.QueryService())
+	certs.Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: testRegion, Credentials: credentials.NewStaticCredentialsProvider(testAccount.RootAccessKeyID, testAccount.RootSecretAccessKey, ""), RetryMaxAttempts: 1}
 	return &env{svc: svc, v2svc: v2, ec2: ec2Svc, st: st,
 		elb:   sdk.NewFromConfig(cfg, func(o *sdk.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 		elbv2: sdkv2.NewFromConfig(cfg, func(o *sdkv2.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
-		ec2c:  sdkec2.NewFromConfig(cfg, func(o *sdkec2.Options) { o.BaseEndpoint = aws.String(srv.URL) })}
+		ec2c:  sdkec2.NewFromConfig(cfg, func(o *sdkec2.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		acm:   sdkacm.NewFromConfig(cfg, func(o *sdkacm.Options) { o.BaseEndpoint = aws.String(srv.URL) })}
 }
 
 // loopbackVPC makes a VPC whose range is 127.0.0.0/16, with a subnet in

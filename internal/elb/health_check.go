@@ -44,16 +44,14 @@ func parseTarget(s string) (target, error) {
 	}
 	t.port = port
 	switch t.protocol {
-	case "HTTP":
+	case "HTTP", "HTTPS":
 		if t.path == "" {
-			return bad("an HTTP target needs a path, as HTTP:80/")
+			return bad("an " + t.protocol + " target needs a path, as " + t.protocol + ":80/")
 		}
-	case "TCP":
+	case "TCP", "SSL":
 		if t.path != "" {
-			return bad("a TCP target has no path")
+			return bad("a " + t.protocol + " target has no path")
 		}
-	case "HTTPS", "SSL":
-		return bad("HTTPS and SSL health checks need certificates, which are not supported on Classic load balancers yet: use HTTP or TCP")
 	default:
 		return bad("the protocol must be HTTP, HTTPS, TCP or SSL")
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"time"
@@ -33,6 +34,12 @@ type lbRecord struct {
 	// in its security groups: its connections to instances come from
 	// their addresses, so the instances' groups judge them.
 	Interfaces []lbInterface `json:"interfaces,omitempty"`
+	// Policies are the load balancer's policies; ListenerPolicies those
+	// of each listener (by its port), BackendPolicies those of each
+	// instance port.
+	Policies         []policyRecord   `json:"policies,omitempty"`
+	ListenerPolicies map[int][]string `json:"listenerPolicies,omitempty"`
+	BackendPolicies  map[int][]string `json:"backendPolicies,omitempty"`
 }
 
 type subnetRef struct {
@@ -95,8 +102,17 @@ func (s *Service) CreateLoadBalancer(ctx context.Context, in *CreateLoadBalancer
 	if err != nil {
 		return nil, err
 	}
-	rec := lbRecord{Name: in.LoadBalancerName, Scheme: cmpOr(in.Scheme, "internet-facing"), Listeners: listeners,
+	if err := checkInstancePorts(listeners); err != nil {
+		return nil, err
+	}
+	if err := s.checkCertificates(ctx, listeners); err != nil {
+		return nil, err
+	}
+	rec := lbRecord{Name: in.LoadBalancerName, Scheme: cmpOr(in.Scheme, "internet-facing"),
 		Created: s.now().UTC().Truncate(time.Millisecond), Attributes: defaultAttributes()}
+	for _, l := range listeners {
+		addListener(&rec, l)
+	}
 	if rec.Scheme != "internet-facing" && rec.Scheme != "internal" {
 		return nil, api.Errorf(codeInvalidScheme, "Scheme '%s' is not valid: it is internet-facing or internal", rec.Scheme)
 	}
@@ -187,11 +203,11 @@ type LoadBalancerDescription struct {
 	CanonicalHostedZoneNameID string
 	ListenerDescriptions      api.Members[ListenerDescription]
 	Policies                  struct {
-		AppCookieStickinessPolicies api.Members[struct{}]
-		LBCookieStickinessPolicies  api.Members[struct{}]
+		AppCookieStickinessPolicies api.Members[AppCookieStickinessPolicy]
+		LBCookieStickinessPolicies  api.Members[LBCookieStickinessPolicy]
 		OtherPolicies               api.Members[string]
 	}
-	BackendServerDescriptions api.Members[struct{}]
+	BackendServerDescriptions api.Members[BackendServerDescription]
 	AvailabilityZones         api.Members[string]
 	Subnets                   api.Members[string]
 	VPCId                     string
@@ -271,17 +287,20 @@ func (s *Service) named(ctx context.Context, names []string) ([]lbRecord, error)
 func describe(r lbRecord, now time.Time) LoadBalancerDescription {
 	d := LoadBalancerDescription{LoadBalancerName: r.Name, DNSName: r.DNSName, CanonicalHostedZoneName: r.DNSName,
 		CanonicalHostedZoneNameID: hostedZone, ListenerDescriptions: api.Members[ListenerDescription]{},
-		BackendServerDescriptions: api.Members[struct{}]{}, AvailabilityZones: api.Members[string]{}, Subnets: api.Members[string]{},
+		BackendServerDescriptions: api.Members[BackendServerDescription]{}, AvailabilityZones: api.Members[string]{}, Subnets: api.Members[string]{},
 		VPCId: r.VpcID, HealthCheck: r.HealthCheck,
 		SecurityGroups: api.Members[string](slices.Clone(r.SecurityGroups)), CreatedTime: r.Created, Scheme: r.Scheme}
 	if r.Scheme == "internal" {
 		d.CanonicalHostedZoneName = ""
 	}
-	d.Policies.AppCookieStickinessPolicies = api.Members[struct{}]{}
-	d.Policies.LBCookieStickinessPolicies = api.Members[struct{}]{}
-	d.Policies.OtherPolicies = api.Members[string]{}
+	d.Policies.AppCookieStickinessPolicies, d.Policies.LBCookieStickinessPolicies, d.Policies.OtherPolicies = describePolicies(r)
 	for _, l := range r.Listeners {
-		d.ListenerDescriptions = append(d.ListenerDescriptions, ListenerDescription{Listener: l, PolicyNames: api.Members[string]{}})
+		d.ListenerDescriptions = append(d.ListenerDescriptions, ListenerDescription{Listener: l,
+			PolicyNames: append(api.Members[string]{}, r.ListenerPolicies[l.LoadBalancerPort]...)})
+	}
+	for _, port := range slices.Sorted(maps.Keys(r.BackendPolicies)) {
+		d.BackendServerDescriptions = append(d.BackendServerDescriptions, BackendServerDescription{InstancePort: port,
+			PolicyNames: append(api.Members[string]{}, r.BackendPolicies[port]...)})
 	}
 	for _, sn := range r.Subnets {
 		d.AvailabilityZones = append(d.AvailabilityZones, sn.Zone)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/api"
 	"github.com/berth-dev/berth/internal/ec2"
+	"github.com/berth-dev/berth/internal/elbv2"
 	"github.com/berth-dev/berth/internal/lb"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	// Plane is the server's data plane, shared with ELBv2.
 	Plane *lb.Plane
 	Ports Ports
+	// Certificates are the certificates of HTTPS and SSL listeners
+	// (Certificate Manager's); nil: none exists.
+	Certificates elbv2.Certificates
 }
 
 // Service is the Classic API and the controller of its part of the data
@@ -95,6 +99,15 @@ func (s *Service) QueryService() *api.QueryService {
 	q.Handle("EnableAvailabilityZonesForLoadBalancer", op(s.EnableAvailabilityZonesForLoadBalancer))
 	q.Handle("DisableAvailabilityZonesForLoadBalancer", op(s.DisableAvailabilityZonesForLoadBalancer))
 	q.Handle("DescribeAccountLimits", op(s.DescribeAccountLimits))
+	q.Handle("SetLoadBalancerListenerSSLCertificate", op(s.SetLoadBalancerListenerSSLCertificate))
+	q.Handle("CreateLBCookieStickinessPolicy", op(s.CreateLBCookieStickinessPolicy))
+	q.Handle("CreateAppCookieStickinessPolicy", op(s.CreateAppCookieStickinessPolicy))
+	q.Handle("CreateLoadBalancerPolicy", op(s.CreateLoadBalancerPolicy))
+	q.Handle("DeleteLoadBalancerPolicy", op(s.DeleteLoadBalancerPolicy))
+	q.Handle("DescribeLoadBalancerPolicies", op(s.DescribeLoadBalancerPolicies))
+	q.Handle("DescribeLoadBalancerPolicyTypes", op(s.DescribeLoadBalancerPolicyTypes))
+	q.Handle("SetLoadBalancerPoliciesOfListener", op(s.SetLoadBalancerPoliciesOfListener))
+	q.Handle("SetLoadBalancerPoliciesForBackendServer", op(s.SetLoadBalancerPoliciesForBackendServer))
 	return q
 }
 
@@ -112,20 +125,26 @@ func (s *Service) key(name string) string { return s.prefix + name }
 
 // The Classic API's error codes.
 const (
-	codeNotFound          = "LoadBalancerNotFound"
-	codeDuplicateName     = "DuplicateLoadBalancerName"
-	codeDuplicateListener = "DuplicateListener"
-	codeDuplicateTagKeys  = "DuplicateTagKeys"
-	codeInvalidConfig     = "InvalidConfigurationRequest"
-	codeInvalidInstance   = "InvalidInstance"
-	codeInvalidScheme     = "InvalidScheme"
-	codeInvalidSG         = "InvalidSecurityGroup"
-	codeInvalidSubnet     = "InvalidSubnet"
-	codeSubnetNotFound    = "SubnetNotFound"
-	codeTooManyLBs        = "TooManyLoadBalancers"
-	codeTooManyTags       = "TooManyTags"
-	codeUnsupported       = "UnsupportedProtocol"
-	codeAttrNotFound      = "LoadBalancerAttributeNotFound"
+	codeNotFound            = "LoadBalancerNotFound"
+	codeDuplicateName       = "DuplicateLoadBalancerName"
+	codeDuplicateListener   = "DuplicateListener"
+	codeDuplicateTagKeys    = "DuplicateTagKeys"
+	codeInvalidConfig       = "InvalidConfigurationRequest"
+	codeInvalidInstance     = "InvalidInstance"
+	codeInvalidScheme       = "InvalidScheme"
+	codeInvalidSG           = "InvalidSecurityGroup"
+	codeInvalidSubnet       = "InvalidSubnet"
+	codeSubnetNotFound      = "SubnetNotFound"
+	codeTooManyLBs          = "TooManyLoadBalancers"
+	codeTooManyTags         = "TooManyTags"
+	codeUnsupported         = "UnsupportedProtocol"
+	codeAttrNotFound        = "LoadBalancerAttributeNotFound"
+	codeListenerNotFound    = "ListenerNotFound"
+	codePolicyNotFound      = "PolicyNotFound"
+	codePolicyTypeNotFound  = "PolicyTypeNotFound"
+	codeDuplicatePolicy     = "DuplicatePolicyName"
+	codeTooManyPolicies     = "TooManyPolicies"
+	codeCertificateNotFound = "CertificateNotFound"
 )
 
 // AWS's default quotas for Classic load balancers.

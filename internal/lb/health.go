@@ -53,6 +53,11 @@ type group struct {
 	// tls makes a group's connections to targets TLS (protocol TLS or
 	// HTTPS), without verifying the targets' certificates, as AWS does not.
 	tls atomic.Bool
+	// proxy sends targets a PROXY protocol header first (TCP and TLS
+	// listeners).
+	proxy atomic.Bool
+	// auth authenticates the targets (TargetKeys); nil: any certificate.
+	auth atomic.Pointer[targetAuth]
 	// targets is the current list, replaced whole on a change.
 	targets atomic.Pointer[[]*target]
 	rr      atomic.Uint64
@@ -100,6 +105,8 @@ func (g *group) update(cfg TargetGroup, override time.Duration) {
 	g.sticky.Store(cfg.Stickiness)
 	g.slowStart.Store(int64(cfg.SlowStart))
 	g.tls.Store(cfg.Protocol == "TLS" || cfg.Protocol == "HTTPS")
+	g.proxy.Store(cfg.ProxyProtocol)
+	g.auth.Store(newTargetAuth(cfg.TargetKeys))
 	old := map[string]*target{}
 	for _, t := range *g.targets.Load() {
 		old[t.key+"@"+t.addr+"@"+t.healthAddr+"@"+t.source] = t
@@ -269,14 +276,19 @@ func probe(addr, source string, hc HealthCheck) (reason, desc string) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	if hc.Protocol == "TCP" {
+	if hc.Protocol == "TCP" || hc.Protocol == "TLS" {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		c, err := dialFrom(ctx, addr, source, timeout)
 		if err != nil {
 			return failure(err)
 		}
-		c.Close()
+		defer c.Close()
+		if hc.Protocol == "TLS" {
+			if err := tls.Client(c, targetTLS).HandshakeContext(ctx); err != nil {
+				return failure(err)
+			}
+		}
 		return "", ""
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), targetKey{}, forwardInfo{source: source}), timeout)

@@ -116,8 +116,9 @@ type forwardInfo struct {
 	port   int
 	xff    string
 	proto  string
-	// tls says the target speaks HTTPS.
-	tls bool
+	// tls says the target speaks HTTPS; auth, when set, authenticates it.
+	tls  bool
+	auth *targetAuth
 	// sticky is the group's stickiness, key the target's: the response
 	// binds the client to it.
 	sticky *Stickiness
@@ -153,7 +154,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			var tgt *target
-			st := g.sticky.Load()
+			st := rt.rule.Action.Stickiness
+			if st == nil {
+				st = g.sticky.Load()
+			}
 			if st != nil {
 				tgt = h.plane.stickyTarget(g, st, r)
 			}
@@ -167,7 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			tgt.outstanding.Add(1)
 			defer tgt.outstanding.Add(-1)
 			ctx := context.WithValue(r.Context(), targetKey{}, forwardInfo{addr: tgt.addr, source: tgt.source, port: t.port, xff: t.xff, proto: t.proto,
-				tls: g.tls.Load(), sticky: st, key: tgt.key, group: g.arn, groupSticky: rt.rule.Action.GroupStickiness})
+				tls: g.tls.Load(), auth: g.auth.Load(), sticky: st, key: tgt.key, group: g.arn, groupSticky: rt.rule.Action.GroupStickiness})
 			h.plane.proxy.ServeHTTP(w, r.WithContext(ctx))
 		}
 		return
@@ -305,9 +309,14 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			l.track(raw, true)
 			defer l.track(raw, false)
 			defer raw.Close()
+			if g.proxy.Load() {
+				if _, err := io.WriteString(raw, proxyHeader(c)); err != nil {
+					return
+				}
+			}
 			up := raw
 			if g.tls.Load() {
-				tc := tls.Client(raw, targetTLS)
+				tc := tls.Client(raw, g.auth.Load().tlsConfig())
 				ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 				err := tc.HandshakeContext(ctx)
 				cancel()
@@ -326,6 +335,22 @@ func (l *listener) serveTCP(ln net.Listener, log *slog.Logger) {
 			<-done
 		}()
 	}
+}
+
+// proxyHeader is the PROXY protocol (version 1) line that tells a target
+// which client a connection is from and where it reached the load
+// balancer; it precedes the connection's bytes (and TLS to the target).
+func proxyHeader(c net.Conn) string {
+	src, _ := c.RemoteAddr().(*net.TCPAddr)
+	dst, _ := c.LocalAddr().(*net.TCPAddr)
+	if src == nil || dst == nil {
+		return "PROXY UNKNOWN\r\n"
+	}
+	family := "TCP4"
+	if src.IP.To4() == nil || dst.IP.To4() == nil {
+		family = "TCP6"
+	}
+	return fmt.Sprintf("PROXY %s %s %s %d %d\r\n", family, src.IP, dst.IP, src.Port, dst.Port)
 }
 
 // pickTarget chooses a network listener's target for a new connection or

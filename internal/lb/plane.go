@@ -83,6 +83,10 @@ type Action struct {
 	// GroupStickiness, when set, binds a client to the target group that
 	// served it for that long (AWSALBTG; see sticky.go).
 	GroupStickiness time.Duration
+	// Stickiness, when set, replaces the chosen group's own stickiness
+	// for this action's requests: a Classic listener's stickiness policy
+	// belongs to the listener, not to the instances' group.
+	Stickiness *Stickiness
 	// Fixed is the answer of a fixed-response action.
 	Fixed *FixedResponse
 	// Redirect is where a redirect action sends the client.
@@ -126,6 +130,13 @@ type TargetGroup struct {
 	// SlowStart, when set, ramps a target that turns healthy up to its
 	// full share of requests over that long (see group.next).
 	SlowStart time.Duration
+	// TargetKeys, when set, are the public keys (DER, PKIX) a target's
+	// TLS certificate must carry one of (see backend_auth.go).
+	TargetKeys [][]byte
+	// ProxyProtocol makes a network listener open each connection to a
+	// target with a PROXY protocol version 1 header naming the client
+	// (a Classic load balancer's ProxyProtocolPolicyType).
+	ProxyProtocol bool
 }
 
 // Target is one registered target.
@@ -147,7 +158,8 @@ type Target struct {
 // HealthCheck is a target group's active health check.
 type HealthCheck struct {
 	Enabled bool
-	// Protocol is HTTP, HTTPS or TCP (UDP groups are checked over TCP).
+	// Protocol is HTTP, HTTPS, TCP (UDP groups are checked over TCP) or
+	// TLS: a TLS handshake (a Classic load balancer's SSL check).
 	Protocol           string
 	Path               string
 	Interval, Timeout  time.Duration
@@ -172,7 +184,7 @@ type Options struct {
 // Plane is a running data plane.
 type Plane struct {
 	opts      Options
-	transport *http.Transport
+	transport *transports
 	proxy     *httputil.ReverseProxy
 	sealer    sealer // of sticky sessions' cookies
 
@@ -198,7 +210,7 @@ func New(opts Options) *Plane {
 	}
 	p := &Plane{opts: opts, listeners: map[string]*listener{}, groups: map[string]*group{}, keyPairs: map[string]keyPair{}, sealer: newSealer()}
 	// One keep-alive pool towards every target.
-	p.transport = &http.Transport{
+	plain := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			fi, _ := ctx.Value(targetKey{}).(forwardInfo)
@@ -209,6 +221,7 @@ func New(opts Options) *Plane {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
 	}
+	p.transport = &transports{plain: plain, byKey: map[string]*http.Transport{}}
 	p.proxy = newProxy(p.transport, opts.Log)
 	p.proxy.ModifyResponse = func(resp *http.Response) error {
 		fi, ok := resp.Request.Context().Value(targetKey{}).(forwardInfo)
@@ -450,5 +463,5 @@ func (p *Plane) Close() {
 		g.stop()
 		delete(p.groups, arn)
 	}
-	p.transport.CloseIdleConnections()
+	p.transport.closeIdle()
 }

@@ -41,6 +41,10 @@ type Stickiness struct {
 	Duration time.Duration
 	// CookieName is the application's cookie (app_cookie).
 	CookieName string
+	// Cookie, when set, is the load balancer's one cookie in place of
+	// AWSALB and AWSALBCORS (lb_cookie) or AWSALBAPP-0 (app_cookie):
+	// AWSELB for Classic load balancers, which set no CORS twin.
+	Cookie string
 }
 
 const (
@@ -53,6 +57,9 @@ const (
 
 // cookieOf is the load balancer's cookie a request names its target with.
 func (s *Stickiness) cookieOf() string {
+	if s.Cookie != "" {
+		return s.Cookie
+	}
 	if s.Type == "app_cookie" {
 		return cookieApp
 	}
@@ -126,24 +133,37 @@ func (g *group) bySource(client net.Addr) *target {
 }
 
 // bind adds to a target's response the cookies that bind its client to
-// the target.
+// the target. Without a duration the binding is for the browser session
+// (lb_cookie: a cookie without expiry) or as long as the application's
+// cookie (app_cookie: the same expiry, and removed when it is).
 func (p *Plane) bind(resp *http.Response, st *Stickiness, key string) {
-	expires := time.Now().Add(st.Duration)
+	var expires time.Time
+	if st.Duration > 0 {
+		expires = time.Now().Add(st.Duration)
+	}
 	switch st.Type {
 	case "app_cookie":
-		set := false
+		var app *http.Cookie
 		for _, c := range resp.Cookies() {
-			set = set || c.Name == st.CookieName
+			if c.Name == st.CookieName {
+				app = c
+			}
 		}
-		if !set {
+		if app == nil {
 			return
 		}
-		resp.Header.Add("Set-Cookie", (&http.Cookie{Name: cookieApp, Value: p.sealer.seal(key), Expires: expires, Path: "/"}).String())
+		c := &http.Cookie{Name: st.cookieOf(), Value: p.sealer.seal(key), Expires: expires, Path: "/"}
+		if st.Duration == 0 {
+			c.Expires, c.MaxAge = app.Expires, app.MaxAge
+		}
+		resp.Header.Add("Set-Cookie", c.String())
 	default:
 		v := p.sealer.seal(key)
-		resp.Header.Add("Set-Cookie", (&http.Cookie{Name: cookieLB, Value: v, Expires: expires, Path: "/"}).String())
-		resp.Header.Add("Set-Cookie", (&http.Cookie{Name: cookieLBCORS, Value: v, Expires: expires, Path: "/",
-			SameSite: http.SameSiteNoneMode, Secure: true}).String())
+		resp.Header.Add("Set-Cookie", (&http.Cookie{Name: st.cookieOf(), Value: v, Expires: expires, Path: "/"}).String())
+		if st.Cookie == "" {
+			resp.Header.Add("Set-Cookie", (&http.Cookie{Name: cookieLBCORS, Value: v, Expires: expires, Path: "/",
+				SameSite: http.SameSiteNoneMode, Secure: true}).String())
+		}
 	}
 }
 

@@ -304,3 +304,74 @@ func TestSlowStart(t *testing.T) {
 		})
 	}
 }
+
+// TestActionStickiness: a forward action's own stickiness (a Classic
+// listener's policy) binds clients by its cookie alone, AWSELB: without a
+// duration, lb_cookie's is a session cookie and app_cookie's expires with
+// the application's cookie; the group's own stickiness is not used.
+func TestActionStickiness(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		st      Stickiness
+		path    string
+		expires bool // the cookie carries an expiry (or Max-Age)
+	}{
+		{"lb_cookie session", Stickiness{Type: "lb_cookie", Cookie: "AWSELB"}, "/", false},
+		{"lb_cookie period", Stickiness{Type: "lb_cookie", Cookie: "AWSELB", Duration: time.Minute}, "/", true},
+		{"app_cookie", Stickiness{Type: "app_cookie", Cookie: "AWSELB", CookieName: "SESSION"}, "/login", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addrs := namedTargets(t, "a", "b")
+			p := New(Options{CheckInterval: 20 * time.Millisecond, Log: quiet()})
+			defer p.Close()
+			port := freePort(t)
+			st := tc.st
+			g := TargetGroup{ARN: "tg", Protocol: "HTTP", Stickiness: &Stickiness{Type: "lb_cookie", Duration: time.Hour},
+				Health: HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/", Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"}}
+			for i, a := range addrs {
+				g.Targets = append(g.Targets, Target{Key: fmt.Sprint(i), Addr: a, HealthAddr: a})
+			}
+			if err := p.Apply(Config{Groups: []TargetGroup{g}, Listeners: []Listener{{ARN: "l", Protocol: "HTTP", Port: port,
+				Rules: []Rule{{Action: Action{Type: "forward", Forward: []Weighted{{Group: "tg", Weight: 1}}, Stickiness: &st}}}}}}); err != nil {
+				t.Fatal(err)
+			}
+			waitHealthy(t, p, "tg", "0", "1")
+			get := func(path string, c *http.Cookie) (string, *http.Response) {
+				t.Helper()
+				req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
+				if c != nil {
+					req.AddCookie(c)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return string(b), resp
+			}
+			first, resp := get(tc.path, nil)
+			var c *http.Cookie
+			for _, k := range resp.Cookies() {
+				switch k.Name {
+				case "AWSELB":
+					c = k
+				case "AWSALB", "AWSALBCORS", "AWSALBAPP-0":
+					t.Fatalf("cookie %s set beside AWSELB: %v", k.Name, resp.Header["Set-Cookie"])
+				}
+			}
+			if c == nil || c.Value == "" {
+				t.Fatalf("cookies %v: want AWSELB", resp.Header["Set-Cookie"])
+			}
+			raw := strings.Join(resp.Header["Set-Cookie"], "\n")
+			if got := strings.Contains(raw, "Expires=") || strings.Contains(raw, "Max-Age="); got != tc.expires {
+				t.Fatalf("Set-Cookie %q: expiry %v, want %v", raw, got, tc.expires)
+			}
+			for range 6 {
+				if name, _ := get("/", c); name != first {
+					t.Fatalf("a bound request went to %s, not %s", name, first)
+				}
+			}
+		})
+	}
+}

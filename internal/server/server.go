@@ -201,10 +201,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// and TLS listeners; it asks ELB which listeners use one.
 	acmSvc := acm.New(acm.Config{Region: cfg.Region, Account: acct.ID}, st, iamSvc, log)
 	elbSvc := elbv2.New(elbv2.Config{Region: cfg.Region, Account: acct.ID, Listen: cfg.LoadBalancerAddresses, Certificates: acmSvc}, st, ec2Svc, iamSvc, log)
-	acmSvc.UseUsers(elbSvc.CertificateUsers)
 	// The Classic API (version 2012-06-01 of elasticloadbalancing) shares
-	// ELBv2's data plane and listener ports.
-	classicSvc := elb.New(elb.Config{Region: cfg.Region, Account: acct.ID, Plane: elbSvc.Plane(), Ports: elbSvc}, st, ec2Svc, iamSvc, log)
+	// ELBv2's data plane, listener ports and certificates.
+	classicSvc := elb.New(elb.Config{Region: cfg.Region, Account: acct.ID, Plane: elbSvc.Plane(), Ports: elbSvc, Certificates: acmSvc}, st, ec2Svc, iamSvc, log)
+	acmSvc.UseUsers(func(ctx context.Context, arn string) ([]string, error) {
+		v2, err := elbSvc.CertificateUsers(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		classic, err := classicSvc.CertificateUsers(ctx, arn)
+		return append(v2, classic...), err
+	})
 	ecsSvc := ecs.New(ecs.Config{Region: cfg.Region, Account: acct.ID, Endpoint: endpoint, Roles: iamSvc, Scheduler: cfg.Scheduler, Identity: ec2Svc,
 		AutoScaling: asSvc, Networks: ec2Svc, Fargate: ec2Svc, LoadBalancing: serviceTargets{elbSvc, classicSvc}}, st, iamSvc, log)
 	if err := ecsSvc.StartACS(bg, ecs.ACSOptions{Heartbeat: cfg.Heartbeat}); err != nil {

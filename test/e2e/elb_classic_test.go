@@ -58,10 +58,10 @@ func TestClassicLoadBalancerCLI(t *testing.T) {
 	if !regexp.MustCompile(`^` + name + `-\d{10}\.us-east-1\.elb\.amazonaws\.com$`).MatchString(created.DNSName) {
 		t.Errorf("DNS name %q", created.DNSName)
 	}
-	// HTTPS waits for certificates.
+	// HTTPS needs a certificate.
 	b.Run(t, cli, "elb", "create-load-balancer-listeners", "--load-balancer-name", name,
 		"--listeners", fmt.Sprintf("Protocol=HTTPS,LoadBalancerPort=%d,InstancePort=%s", freeLoopbackPort(t), hostPort)).
-		MustFail(t, 254, "certificates are not supported on Classic listeners yet")
+		MustFail(t, 254, "Secure Listeners need to specify a SSLCertificateId")
 	b.Run(t, cli, "elb", "configure-health-check", "--load-balancer-name", name,
 		"--health-check", fmt.Sprintf("Target=HTTP:%s/,Interval=5,Timeout=2,UnhealthyThreshold=2,HealthyThreshold=2", hostPort)).MustSucceed(t)
 
