@@ -115,8 +115,11 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 			undo()
 			r.nowhere = nil
 			if len(result.Placed) == 0 {
-				for _, f := range result.Failures {
-					r.nowhere = append(r.nowhere, Failure{Arn: f.ARN, Reason: f.Reason})
+				// One per instance: sized once, as a full cluster of
+				// thousands answers most requests this way.
+				r.nowhere = make([]Failure, len(result.Failures))
+				for i, f := range result.Failures {
+					r.nowhere[i] = Failure{Arn: f.ARN, Reason: f.Reason}
 				}
 			}
 			slow = append(slow, r)
