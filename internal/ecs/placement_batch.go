@@ -115,12 +115,7 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 			undo()
 			r.nowhere = nil
 			if len(result.Placed) == 0 {
-				// One per instance: sized once, as a full cluster of
-				// thousands answers most requests this way.
-				r.nowhere = make([]Failure, len(result.Failures))
-				for i, f := range result.Failures {
-					r.nowhere[i] = Failure{Arn: f.ARN, Reason: f.Reason}
-				}
+				r.nowhere = view.refusals(result.Failures)
 			}
 			slow = append(slow, r)
 			continue
