@@ -36,8 +36,9 @@ holding host port 8080 (one per instance). By default the calls offer five
 tasks per instance, more than fit, so the cluster fills and the surplus
 fails with RESOURCE:MEMORY or RESOURCE:PORTS. The clock stops when the
 agents have received, over ACS, every task the calls placed; the line
-printed gives that rate (delivered placements/s) and when the last call
-returned. With --runs above 1 it also prints the median run.
+printed gives that rate (delivered placements/s) and, beside it, the rate
+counted when the last call returned. With --runs above 1 it also prints
+the median run.
 
 With --verify it then reads every instance and task of the cluster back
 from etcd and fails unless no instance is over-committed in CPU, memory or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Handler serves one operation of a JSON service: it receives the raw request
@@ -82,11 +83,35 @@ func Decode(body []byte, v any) error {
 
 // encodeJSON is the response encoder; it never escapes HTML, as AWS does not.
 func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var out encoded
+	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode response: %w", err)
 	}
-	return buf.Bytes(), nil
+	return out, nil
+}
+
+// writeJSON writes v to w as encodeJSON encodes it. The encoder marshals
+// the whole value before its one Write, so a value that fails to encode
+// writes nothing (the caller can still answer the error), and a large
+// answer goes out without a copy.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return nil
+}
+
+// encoded keeps what a json.Encoder writes, which is one Write of the
+// whole value: a copy of exactly its size, where a bytes.Buffer would grow
+// (and clear) its way up to a large response (a RunTask on a full cluster
+// of thousands answers a failure per instance).
+type encoded []byte
+
+func (e *encoded) Write(p []byte) (int, error) {
+	*e = append(*e, p...)
+	return len(p), nil
 }

@@ -159,13 +159,11 @@ func (r *Router) serveAPI(w http.ResponseWriter, req *http.Request) {
 		fail(e)
 		return
 	}
-	out, err := encodeJSON(resp)
-	if err != nil {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if err := writeJSON(w, resp); err != nil {
 		fail(err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Write(out)
 	result("OK")
 	r.log.Debug("api call", "service", svcName, "operation", op, "requestId", reqID, "took", time.Since(start))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,5 +54,52 @@ func TestErrorFieldsAndMaxBody(t *testing.T) {
 	}
 	if code, out := call("Big.Echo", large); code != 200 {
 		t.Fatalf("large body on a raised limit: %d %v", code, out)
+	}
+}
+
+type answer struct {
+	Text  string  `json:"text"`
+	Value float64 `json:"value"`
+}
+
+// TestResponseEncoding checks what a successful call's answer looks like on
+// the wire (one JSON value and a newline, HTML characters unescaped, as AWS
+// sends them, whatever its size), and that an answer that cannot be encoded
+// is a whole error, with nothing of the answer before it.
+func TestResponseEncoding(t *testing.T) {
+	r := NewRouter(anyone{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := NewJSONService("svc", "Svc")
+	svc.Handle("Small", Op(func(context.Context, *echoIn) (*answer, error) { return &answer{Text: "a<b&c>", Value: 1}, nil }))
+	large := strings.Repeat("x", 3<<20)
+	svc.Handle("Large", Op(func(context.Context, *echoIn) (*answer, error) { return &answer{Text: large}, nil }))
+	svc.Handle("NaN", Op(func(context.Context, *echoIn) (*answer, error) {
+		return &answer{Text: "partial", Value: math.NaN()}, nil
+	}))
+	r.AddJSON(svc)
+	tests := []struct {
+		target   string
+		code     int
+		body     string
+		jsonType string
+	}{
+		{"Svc.Small", 200, `{"text":"a<b&c>","value":1}` + "\n", "application/x-amz-json-1.1"},
+		{"Svc.Large", 200, `{"text":"` + large + `","value":0}` + "\n", "application/x-amz-json-1.1"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", tt.target)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != tt.code || w.Body.String() != tt.body || w.Header().Get("Content-Type") != tt.jsonType {
+			t.Errorf("%s: %d %s %.80q, want %d %s %.80q", tt.target, w.Code, w.Header().Get("Content-Type"), w.Body.String(), tt.code, tt.jsonType, tt.body)
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "Svc.NaN")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	var out map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code < 500 || out["__type"] == nil || strings.Contains(w.Body.String(), "partial") {
+		t.Errorf("unencodable answer: %d %q (%v), want a whole 5xx error", w.Code, w.Body.String(), err)
 	}
 }

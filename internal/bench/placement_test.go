@@ -65,3 +65,33 @@ func TestPlacementsPrintsRunsAndMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacementResultLine checks the figures a result line gives: the
+// delivered rate, which ends the clock, and beside it the rate counted when
+// the last call returned.
+func TestPlacementResultLine(t *testing.T) {
+	tests := []struct {
+		name string
+		r    PlacementResult
+		want []string
+	}{
+		{"delivered after return",
+			PlacementResult{Instances: 100, Calls: 50, Placed: 400, Unplaced: 100, Failures: map[string]int64{"RESOURCE:MEMORY": 3},
+				Returned: 100 * time.Millisecond, Delivered: 200 * time.Millisecond, CPU: 40 * time.Millisecond},
+			[]string{"instances=100 ", "placed=400 unplaced=100 (failures RESOURCE:MEMORY=3)", "returned in 100ms, delivered in 200ms",
+				": 2000 delivered placements/s (4000/s counted at RunTask's return), 100 µs CPU per placement"}},
+		{"delivered as it returned",
+			PlacementResult{Instances: 3, Placed: 10, Failures: map[string]int64{}, Returned: time.Second, Delivered: time.Second},
+			[]string{": 10 delivered placements/s (10/s counted at RunTask's return)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line := tt.r.String()
+			for _, w := range tt.want {
+				if !strings.Contains(line, w) {
+					t.Errorf("%q does not contain %q", line, w)
+				}
+			}
+		})
+	}
+}

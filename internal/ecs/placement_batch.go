@@ -115,9 +115,7 @@ func (s *Service) placeBatch(cluster string, view *clusterView, batch []*placeRe
 			undo()
 			r.nowhere = nil
 			if len(result.Placed) == 0 {
-				for _, f := range result.Failures {
-					r.nowhere = append(r.nowhere, Failure{Arn: f.ARN, Reason: f.Reason})
-				}
+				r.nowhere = view.refusals(result.Failures)
 			}
 			slow = append(slow, r)
 			continue

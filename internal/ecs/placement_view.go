@@ -17,6 +17,27 @@ type clusterView struct {
 	// reservations that are in the store only if the batch committed, so
 	// the next batch re-reads them from the cache either way.
 	stale []int
+	// refusedFrom and refused are the last failures placement reported
+	// and their API form: placement hands every request of a kind the same
+	// failures until an instance changes, and on a full cluster of
+	// thousands most requests are answered with them.
+	refusedFrom []placement.Failure
+	refused     []Failure
+}
+
+// refusals returns fs in the API's form, shared by the requests refused
+// the same way; whoever answers with them reads them and never writes them.
+// Its capacity is its length, so an append copies.
+func (v *clusterView) refusals(fs []placement.Failure) []Failure {
+	if len(fs) > 0 && len(fs) == len(v.refusedFrom) && &fs[0] == &v.refusedFrom[0] {
+		return v.refused
+	}
+	out := make([]Failure, len(fs))
+	for i, f := range fs {
+		out[i] = Failure{Arn: f.ARN, Reason: f.Reason}
+	}
+	v.refusedFrom, v.refused = fs, out
+	return out
 }
 
 // sync brings the view up to what the cache holds of the cluster.

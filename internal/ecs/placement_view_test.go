@@ -3,6 +3,7 @@ package ecs
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/placement"
@@ -109,5 +110,32 @@ func BenchmarkClusterViewSync(b *testing.B) {
 				v.sync(c.since("c", v.gen, v.stale))
 			}
 		})
+	}
+}
+
+// TestClusterViewRefusals checks the API form of placement's failures:
+// the same failures (as placement hands a kind of request until an
+// instance changes) give the same answer, any others a new one.
+func TestClusterViewRefusals(t *testing.T) {
+	var v clusterView
+	a := []placement.Failure{{ARN: "arn:1", Reason: "RESOURCE:MEMORY"}, {ARN: "arn:2", Reason: "RESOURCE:PORTS"}}
+	want := []Failure{{Arn: "arn:1", Reason: "RESOURCE:MEMORY"}, {Arn: "arn:2", Reason: "RESOURCE:PORTS"}}
+	first := v.refusals(a)
+	if !slices.Equal(first, want) || cap(first) != len(first) {
+		t.Fatalf("refusals = %v (cap %d), want %v", first, cap(first), want)
+	}
+	if again := v.refusals(a); &again[0] != &first[0] {
+		t.Errorf("the same failures were converted again")
+	}
+	b := slices.Clone(a)
+	b[1].Reason = "RESOURCE:CPU"
+	if got := v.refusals(b); &got[0] == &first[0] || got[1].Reason != "RESOURCE:CPU" {
+		t.Errorf("other failures answered %v", got)
+	}
+	if got := v.refusals(a[:1]); len(got) != 1 || got[0] != want[0] {
+		t.Errorf("a prefix of the failures answered %v", got)
+	}
+	if got := v.refusals(nil); len(got) != 0 {
+		t.Errorf("no failures answered %v", got)
 	}
 }

@@ -41,14 +41,15 @@ func (c *Cluster) Changed(i int) {
 }
 
 // Place places count copies of r as Place does, reserving on the
-// cluster's instances.
+// cluster's instances. Its Failures may be shared with later results
+// until the cluster changes: callers read them, never write them.
 func (c *Cluster) Place(r Request, count int, rng *rand.Rand) Result {
 	x := c.index(r)
 	var res Result
 	for n := 0; n < count; n++ {
 		pick := x.Pick(rng)
 		if pick < 0 {
-			res.Failures = failures(c.Instances, &r)
+			res.Failures = x.failures()
 			return res
 		}
 		Reserve(&c.Instances[pick], r)

@@ -116,6 +116,9 @@ func TestClusterPicksWhatTheReferenceRanksBest(t *testing.T) {
 				if len(res.Placed) != 0 || len(res.Failures) == 0 {
 					t.Fatalf("round %d step %d: nothing fits, but Place = %+v", round, step, res)
 				}
+				if ref := failures(c.Instances, &r); !slices.Equal(res.Failures, ref) {
+					t.Fatalf("round %d step %d: failures %v, reference %v", round, step, res.Failures, ref)
+				}
 				continue
 			}
 			if len(res.Placed) != 1 || !slices.Contains(want, res.Placed[0]) {

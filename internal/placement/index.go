@@ -36,6 +36,10 @@ type index struct {
 	classes map[string]*class // by the tuple of value ids
 	heap    classHeap
 	st      []instanceState
+	// refused is why each instance refuses the request, once computed for
+	// a request that fits nowhere, until an instance changes: on a full
+	// cluster every further request of the kind is refused the same way.
+	refused []Failure
 }
 
 // instanceState is what the index recorded for one instance, so that
@@ -90,8 +94,17 @@ func newIndex(instances []Instance, r Request) *index {
 
 // Update re-reads instance i after it changed.
 func (x *index) Update(i int) {
+	x.refused = nil
 	x.remove(i)
 	x.add(i)
+}
+
+// failures is failures(instances, r), kept until an instance changes.
+func (x *index) failures() []Failure {
+	if x.refused == nil {
+		x.refused = failures(x.instances, &x.r)
+	}
+	return x.refused
 }
 
 // add files instance i under its class and, when feasible, its bucket.
