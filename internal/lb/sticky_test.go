@@ -250,14 +250,16 @@ func TestTargetGroupStickiness(t *testing.T) {
 // few requests at first and its full share once the group's slow start
 // has passed; without slow start it gets its share at once.
 func TestSlowStart(t *testing.T) {
-	for _, slow := range []time.Duration{0, 2 * time.Second} {
+	for _, slow := range []time.Duration{0, 3 * time.Second} {
 		t.Run(fmt.Sprint("slow_start=", slow), func(t *testing.T) {
 			addrs := namedTargets(t, "a", "b")
 			p := New(Options{CheckInterval: 10 * time.Millisecond, Log: quiet()})
 			defer p.Close()
 			port := freePort(t)
+			// Checks that cannot fail on a loaded machine: a target that
+			// flapped would begin its slow start again.
 			g := TargetGroup{ARN: "tg", Protocol: "HTTP", SlowStart: slow,
-				Health:  HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/", Timeout: time.Second, Healthy: 2, Unhealthy: 2, Matcher: "200"},
+				Health:  HealthCheck{Enabled: true, Protocol: "HTTP", Path: "/", Timeout: 10 * time.Second, Healthy: 2, Unhealthy: 1000, Matcher: "200"},
 				Targets: []Target{{Key: "a", Addr: addrs[0], HealthAddr: addrs[0]}}}
 			cfg := Config{Groups: []TargetGroup{g}, Listeners: []Listener{{ARN: "l", Protocol: "HTTP", Port: port,
 				Rules: []Rule{{Action: Action{Type: "forward", Forward: []Weighted{{Group: "tg", Weight: 1}}}}}}}}
