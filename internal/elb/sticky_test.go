@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // sessionBackend answers its name, and sets the application's cookie
@@ -157,26 +159,9 @@ func TestProxyProtocolPolicy(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	vpc, subnets := e.loopbackVPC(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				io.WriteString(c, line)
-			}()
-		}
-	}()
-	ip := ln.Addr().(*net.TCPAddr).Port
+	// The instance answers the first line it reads, as "i:<line>".
+	_, ipPort, _ := net.SplitHostPort(testutil.LineEcho(t, "i"))
+	ip, _ := strconv.Atoi(ipPort)
 	e.instance(t, "i-0000000000000000a", vpc, subnets[0], "127.0.0.1")
 	port := freePort(t)
 	name := aws.String("proxied")
@@ -195,13 +180,13 @@ func TestProxyProtocolPolicy(t *testing.T) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}
-	eventually(t, "the instance reads the client's bytes", func() bool { return first() == "hello\n" })
+	eventually(t, "the instance reads the client's bytes", func() bool { return first() == "i:hello\n" })
 	must[*sdk.CreateLoadBalancerPolicyOutput](t)(e.elb.CreateLoadBalancerPolicy(ctx, &sdk.CreateLoadBalancerPolicyInput{LoadBalancerName: name,
 		PolicyName: aws.String("pp"), PolicyTypeName: aws.String("ProxyProtocolPolicyType"), PolicyAttributes: attrs("ProxyProtocol", "true")}))
 	must[*sdk.SetLoadBalancerPoliciesForBackendServerOutput](t)(e.elb.SetLoadBalancerPoliciesForBackendServer(ctx, &sdk.SetLoadBalancerPoliciesForBackendServerInput{
 		LoadBalancerName: name, InstancePort: aws.Int32(int32(ip)), PolicyNames: []string{"pp"}}))
 	eventually(t, "the instance reads a PROXY line first", func() bool {
-		return strings.HasPrefix(first(), "PROXY TCP4 127.0.0.1 127.0.0.1 ")
+		return strings.HasPrefix(first(), "i:PROXY TCP4 127.0.0.1 127.0.0.1 ")
 	})
 	if got := first(); !strings.HasSuffix(got, fmt.Sprintf(" %d\r\n", port)) {
 		t.Fatalf("PROXY line %q does not name the listener's port %d", got, port)

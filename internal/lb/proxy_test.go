@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestProxyProtocol: a network listener's group with ProxyProtocol opens
@@ -17,27 +19,8 @@ import (
 func TestProxyProtocol(t *testing.T) {
 	for _, proxy := range []bool{true, false} {
 		t.Run(fmt.Sprint("proxy=", proxy), func(t *testing.T) {
-			// The target answers the first line it reads and closes.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { ln.Close() })
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer c.Close()
-						c.SetDeadline(time.Now().Add(5 * time.Second))
-						line, _ := bufio.NewReader(c).ReadString('\n')
-						io.WriteString(c, line)
-					}()
-				}
-			}()
-			addr := ln.Addr().String()
+			// The target answers the first line it reads, as "t:<line>".
+			addr := testutil.LineEcho(t, "t")
 			p := New(Options{CheckInterval: 20 * time.Millisecond, Log: quiet()})
 			defer p.Close()
 			port := freePort(t)
@@ -57,9 +40,9 @@ func TestProxyProtocol(t *testing.T) {
 			io.WriteString(c, "hello\n")
 			got, _ := bufio.NewReader(c).ReadString('\n')
 			client := c.LocalAddr().(*net.TCPAddr)
-			want := "hello\n"
+			want := "t:hello\n"
 			if proxy {
-				want = fmt.Sprintf("PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n", client.Port, port)
+				want = fmt.Sprintf("t:PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n", client.Port, port)
 			}
 			if got != want {
 				t.Fatalf("the target read %q first, want %q", strings.TrimSpace(got), strings.TrimSpace(want))

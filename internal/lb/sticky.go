@@ -14,11 +14,11 @@ import (
 // Sticky sessions. A forward action to several target groups with
 // target group stickiness binds a client to the group that served it
 // (AWSALBTG, and AWSALBTGCORS), as long as the group stays in the action;
-// the group's own stickiness, if any, then picks the target. A network load balancer's target group with
-// source_ip stickiness keeps a client's connections and flows on one
-// target: the healthy target its address hashes to. An application
-// load balancer's binds a client to the target that served it, by a
-// cookie of the load balancer's:
+// the group's own stickiness, if any, then picks the target. A network
+// load balancer's target group with source_ip stickiness keeps a
+// client's connections and flows on one target: the healthy target its
+// address hashes to. An application load balancer's binds a client to
+// the target that served it, by a cookie of the load balancer's:
 //   - lb_cookie: every response carries AWSALB (and AWSALBCORS, the same
 //     value for cross-origin requests: SameSite=None; Secure), valid for
 //     the group's duration and renewed with each response;

@@ -340,17 +340,11 @@ func TestActionStickiness(t *testing.T) {
 			waitHealthy(t, p, "tg", "0", "1")
 			get := func(path string, c *http.Cookie) (string, *http.Response) {
 				t.Helper()
-				req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
-				if c != nil {
-					req.AddCookie(c)
+				url := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
+				if c == nil {
+					return getWithCookies(t, url)
 				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return string(b), resp
+				return getWithCookies(t, url, c)
 			}
 			first, resp := get(tc.path, nil)
 			var c *http.Cookie
